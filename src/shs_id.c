@@ -1,0 +1,264 @@
+/* Copyright 2026 The mod_sharedsession authors
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+#include <string.h>
+
+#include <apr_strings.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include "shs_id.h"
+
+static const char b64url_chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* Encode len bytes as base64url without padding into out (4 * ceil(len/3) + 1 bytes). */
+static apr_size_t b64url_encode(char *out, const unsigned char *in, apr_size_t len)
+{
+    apr_size_t i, o = 0;
+
+    for (i = 0; i + 2 < len; i += 3) {
+        unsigned long v = ((unsigned long)in[i] << 16) | (in[i + 1] << 8) | in[i + 2];
+        out[o++] = b64url_chars[(v >> 18) & 63];
+        out[o++] = b64url_chars[(v >> 12) & 63];
+        out[o++] = b64url_chars[(v >> 6) & 63];
+        out[o++] = b64url_chars[v & 63];
+    }
+    if (len - i == 1) {
+        unsigned long v = (unsigned long)in[i] << 16;
+        out[o++] = b64url_chars[(v >> 18) & 63];
+        out[o++] = b64url_chars[(v >> 12) & 63];
+    }
+    else if (len - i == 2) {
+        unsigned long v = ((unsigned long)in[i] << 16) | (in[i + 1] << 8);
+        out[o++] = b64url_chars[(v >> 18) & 63];
+        out[o++] = b64url_chars[(v >> 12) & 63];
+        out[o++] = b64url_chars[(v >> 6) & 63];
+    }
+    out[o] = '\0';
+    return o;
+}
+
+static int b64url_value(char c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+    if (c == '-') {
+        return 62;
+    }
+    if (c == '_') {
+        return 63;
+    }
+    return -1;
+}
+
+apr_status_t shs_id_generate(char *out)
+{
+    unsigned char raw[SHS_ID_BYTES];
+
+    if (RAND_bytes(raw, sizeof(raw)) != 1) {
+        return APR_EGENERAL;
+    }
+    b64url_encode(out, raw, sizeof(raw));
+    OPENSSL_cleanse(raw, sizeof(raw));
+    return APR_SUCCESS;
+}
+
+int shs_id_is_valid(const char *s, apr_size_t len)
+{
+    apr_size_t i;
+    int last;
+
+    if (!s || len != SHS_ID_LEN) {
+        return 0;
+    }
+    for (i = 0; i < len; i++) {
+        if (b64url_value(s[i]) < 0) {
+            return 0;
+        }
+    }
+    /* 32 bytes = 256 bits; 43 characters carry 258: the last character's two low bits are
+     * padding and must be zero, so every id has exactly one spelling. */
+    last = b64url_value(s[SHS_ID_LEN - 1]);
+    return (last & 3) == 0;
+}
+
+const char *shs_id_store_key(apr_pool_t *p, const char *prefix, const char *id)
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    char enc[48];
+
+    SHA256((const unsigned char *)id, strlen(id), md);
+    b64url_encode(enc, md, sizeof(md));
+    return apr_pstrcat(p, prefix ? prefix : "", enc, NULL);
+}
+
+const char *shs_id_fingerprint(apr_pool_t *p, const char *id)
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+
+    if (!id) {
+        return "-";
+    }
+    SHA256((const unsigned char *)id, strlen(id), md);
+    return apr_psprintf(p, "%02x%02x%02x%02x", md[0], md[1], md[2], md[3]);
+}
+
+int shs_key_prefix_is_valid(const char *prefix)
+{
+    apr_size_t i, len;
+
+    if (!prefix) {
+        return 0;
+    }
+    len = strlen(prefix);
+    if (len == 0 || len > SHS_KEY_PREFIX_MAX) {
+        return 0;
+    }
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)prefix[i];
+        if (c <= 0x20 || c >= 0x7f) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+apr_uint32_t shs_ttl_to_memcache(apr_int64_t ttl, apr_int64_t now)
+{
+    if (ttl <= 0) {
+        return 0;
+    }
+    if (ttl <= SHS_TTL_RELATIVE_MAX) {
+        return (apr_uint32_t)ttl;
+    }
+    if (now + ttl > (apr_int64_t)0xffffffffu) {
+        return 0xffffffffu;
+    }
+    return (apr_uint32_t)(now + ttl);
+}
+
+/* RFC 6265 token characters (RFC 7230 tchar). */
+static int is_tchar(unsigned char c)
+{
+    if (c >= 'a' && c <= 'z') {
+        return 1;
+    }
+    if (c >= 'A' && c <= 'Z') {
+        return 1;
+    }
+    if (c >= '0' && c <= '9') {
+        return 1;
+    }
+    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+int shs_cookie_name_is_valid(const char *name)
+{
+    const char *c;
+
+    if (!name || !*name) {
+        return 0;
+    }
+    for (c = name; *c; c++) {
+        if (!is_tchar((unsigned char)*c)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int is_ows(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+void shs_cookie_scan(apr_pool_t *p, const char *header, const char *name,
+                     shs_cookie_scan_t *res)
+{
+    apr_size_t nlen = strlen(name);
+    const char *s = header;
+    char *out, *o;
+
+    res->stripped = NULL;
+    if (!header) {
+        return;
+    }
+    /* Pairs are re-joined with "; ": at most one more byte per separator than the input. */
+    o = out = apr_palloc(p, 2 * strlen(header) + 1);
+    while (*s) {
+        const char *pair, *end, *eq, *v, *vend;
+
+        while (is_ows(*s) || *s == ';') {
+            s++;
+        }
+        if (!*s) {
+            break;
+        }
+        pair = s;
+        end = strchr(s, ';');
+        if (!end) {
+            end = s + strlen(s);
+        }
+        s = end;
+        vend = end;
+        while (vend > pair && is_ows(vend[-1])) {
+            vend--;
+        }
+        eq = memchr(pair, '=', (apr_size_t)(vend - pair));
+        if (eq) {
+            const char *nend = eq;
+            while (nend > pair && is_ows(nend[-1])) {
+                nend--;
+            }
+            if ((apr_size_t)(nend - pair) == nlen && !memcmp(pair, name, nlen)) {
+                v = eq + 1;
+                while (v < vend && is_ows(*v)) {
+                    v++;
+                }
+                if (vend - v >= 2 && *v == '"' && vend[-1] == '"') {
+                    v++;
+                    vend--;
+                }
+                res->seen++;
+                if (shs_id_is_valid(v, (apr_size_t)(vend - v))) {
+                    if (!res->value) {
+                        res->value = apr_pstrmemdup(p, v, (apr_size_t)(vend - v));
+                    }
+                }
+                else {
+                    res->malformed++;
+                }
+                continue;   /* our pair is left out of the stripped header */
+            }
+        }
+        if (o != out) {
+            *o++ = ';';
+            *o++ = ' ';
+        }
+        memcpy(o, pair, (apr_size_t)(vend - pair));
+        o += vend - pair;
+    }
+    *o = '\0';
+    res->stripped = (o != out) ? out : NULL;
+}
