@@ -1,0 +1,292 @@
+/* Copyright 2026 The mod_sharedsession authors
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+#include <string.h>
+#include <stdlib.h>
+#include <errno.h>
+
+#include <apr_strings.h>
+#include <apr_lib.h>
+
+#include "shs_config.h"
+#include "shs_id.h"
+
+void *shs_srv_conf_create(apr_pool_t *p)
+{
+    shs_srv_conf_t *s = apr_pcalloc(p, sizeof(*s));
+
+    s->timeout = -1;
+    s->retry = -1;
+    s->conns = 0;
+    return s;
+}
+
+void *shs_srv_conf_merge(apr_pool_t *p, void *basev, void *addv)
+{
+    shs_srv_conf_t *base = basev, *add = addv;
+    shs_srv_conf_t *s = apr_pcalloc(p, sizeof(*s));
+
+    /* Every server-level directive is global: a virtual host sees the main server's values. */
+    s->servers = add->servers ? add->servers : base->servers;
+    s->servers_where = add->servers ? add->servers_where : base->servers_where;
+    s->timeout = add->timeout >= 0 ? add->timeout : base->timeout;
+    s->retry = add->retry >= 0 ? add->retry : base->retry;
+    s->conns = add->conns ? add->conns : base->conns;
+    s->key_prefix = add->key_prefix ? add->key_prefix : base->key_prefix;
+    s->keyfile = add->keyfile ? add->keyfile : base->keyfile;
+    s->keys = add->keys ? add->keys : base->keys;
+    s->groups = add->groups ? add->groups : base->groups;
+    return s;
+}
+
+void *shs_dir_conf_create(apr_pool_t *p)
+{
+    shs_dir_conf_t *d = apr_pcalloc(p, sizeof(*d));
+
+    d->enabled = -1;
+    d->cookie_remove = -1;
+    d->down_policy = SHS_DOWN_UNSET;
+    d->ttl = -1;
+    return d;
+}
+
+void *shs_dir_conf_merge(apr_pool_t *p, void *basev, void *addv)
+{
+    shs_dir_conf_t *base = basev, *add = addv;
+    shs_dir_conf_t *d = apr_pcalloc(p, sizeof(*d));
+
+    d->enabled = add->enabled >= 0 ? add->enabled : base->enabled;
+    d->enabled_where = add->enabled >= 0 ? add->enabled_where : base->enabled_where;
+    if (add->cookie_name) {
+        d->cookie_name = add->cookie_name;
+        d->cookie_attrs = add->cookie_attrs;
+    }
+    else {
+        d->cookie_name = base->cookie_name;
+        d->cookie_attrs = base->cookie_attrs;
+    }
+    d->cookie_remove = add->cookie_remove >= 0 ? add->cookie_remove : base->cookie_remove;
+    d->down_policy = add->down_policy != SHS_DOWN_UNSET ? add->down_policy : base->down_policy;
+    d->ttl = add->ttl >= 0 ? add->ttl : base->ttl;
+    return d;
+}
+
+int shs_dir_enabled(const shs_dir_conf_t *d)
+{
+    return d && d->enabled == 1;
+}
+
+const char *shs_dir_cookie_name(const shs_dir_conf_t *d)
+{
+    return d->cookie_name ? d->cookie_name : SHS_DEFAULT_COOKIE_NAME;
+}
+
+const char *shs_dir_cookie_attrs(apr_pool_t *p, const shs_dir_conf_t *d, int secure)
+{
+    if (d->cookie_name && d->cookie_attrs && *d->cookie_attrs) {
+        return d->cookie_attrs;
+    }
+    return secure ? SHS_DEFAULT_COOKIE_ATTRS "; Secure" : SHS_DEFAULT_COOKIE_ATTRS;
+}
+
+int shs_dir_cookie_remove(const shs_dir_conf_t *d)
+{
+    return d->cookie_remove != 0;
+}
+
+shs_down_policy_e shs_dir_down_policy(const shs_dir_conf_t *d)
+{
+    return d->down_policy == SHS_DOWN_REFUSE ? SHS_DOWN_REFUSE : SHS_DOWN_ANONYMOUS;
+}
+
+apr_int64_t shs_dir_ttl(const shs_dir_conf_t *d)
+{
+    return d->ttl >= 0 ? d->ttl : SHS_DEFAULT_TTL;
+}
+
+apr_interval_time_t shs_srv_timeout(const shs_srv_conf_t *s)
+{
+    return s->timeout >= 0 ? s->timeout : SHS_DEFAULT_TIMEOUT;
+}
+
+apr_interval_time_t shs_srv_retry(const shs_srv_conf_t *s)
+{
+    return s->retry >= 0 ? s->retry : SHS_DEFAULT_RETRY;
+}
+
+const char *shs_srv_key_prefix(const shs_srv_conf_t *s)
+{
+    return s->key_prefix ? s->key_prefix : SHS_DEFAULT_KEY_PREFIX;
+}
+
+static const char *parse_port(const char *s, apr_port_t *port)
+{
+    char *end;
+    long v;
+
+    if (!*s || !apr_isdigit(*s)) {
+        return "the port is not a number";
+    }
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || *end || v < 1 || v > 65535) {
+        return "the port must be 1..65535";
+    }
+    *port = (apr_port_t)v;
+    return NULL;
+}
+
+/* A DNS name or an IPv4 literal: labels of [a-z0-9-], 1..253 characters, no leading dot. */
+static int is_hostname(const char *h)
+{
+    apr_size_t len = strlen(h), label = 0, i;
+
+    if (len == 0 || len > 253 || h[0] == '.' || h[len - 1] == '.') {
+        return 0;
+    }
+    for (i = 0; i < len; i++) {
+        char c = h[i];
+        if (c == '.') {
+            if (label == 0 || h[i - 1] == '-') {
+                return 0;
+            }
+            label = 0;
+            continue;
+        }
+        if (!(apr_isalnum(c) || c == '-') || (c == '-' && label == 0) || ++label > 63) {
+            return 0;
+        }
+    }
+    return h[len - 1] != '-';
+}
+
+const char *shs_parse_mc_addr(apr_pool_t *p, const char *arg, shs_mc_addr_t *out)
+{
+    const char *colon = strrchr(arg, ':');
+    const char *err;
+    char *host;
+
+    if (!colon || colon == arg) {
+        return apr_psprintf(p, "'%s' is not host:port", arg);
+    }
+    host = apr_pstrmemdup(p, arg, (apr_size_t)(colon - arg));
+    if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+        host[strlen(host) - 1] = '\0';
+        host++;
+        if (!*host || strspn(host, "0123456789abcdefABCDEF:.") != strlen(host)) {
+            return apr_psprintf(p, "'%s': bad IPv6 address", arg);
+        }
+    }
+    else if (!is_hostname(host)) {
+        return apr_psprintf(p, "'%s': '%s' is not a host name or IPv4 address", arg, host);
+    }
+    if ((err = parse_port(colon + 1, &out->port))) {
+        return apr_psprintf(p, "'%s': %s", arg, err);
+    }
+    out->host = host;
+    return NULL;
+}
+
+const char *shs_parse_member(apr_pool_t *p, const char *arg, shs_member_t *out)
+{
+    const char *rest = arg, *colon;
+    const char *err;
+    char *host;
+
+    memset(out, 0, sizeof(*out));
+    out->scheme = "https";
+    if (!strncasecmp(rest, "https://", 8)) {
+        rest += 8;
+    }
+    else if (!strncasecmp(rest, "http://", 7)) {
+        out->scheme = "http";
+        rest += 7;
+    }
+    else if (strstr(rest, "://")) {
+        return apr_psprintf(p, "'%s': only http:// and https:// are allowed", arg);
+    }
+    if (strchr(rest, '/')) {
+        return apr_psprintf(p, "'%s': give a site as [scheme://]host[:port], without a path", arg);
+    }
+    colon = strchr(rest, ':');
+    host = colon ? apr_pstrmemdup(p, rest, (apr_size_t)(colon - rest)) : apr_pstrdup(p, rest);
+    for (char *c = host; *c; c++) {
+        *c = (char)apr_tolower(*c);
+    }
+    if (!is_hostname(host)) {
+        return apr_psprintf(p, "'%s': '%s' is not a valid host name", arg, host);
+    }
+    if (colon && (err = parse_port(colon + 1, &out->port))) {
+        return apr_psprintf(p, "'%s': %s", arg, err);
+    }
+    out->host = host;
+    out->origin = out->port ? apr_psprintf(p, "%s://%s:%u", out->scheme, host, out->port)
+                            : apr_psprintf(p, "%s://%s", out->scheme, host);
+    return NULL;
+}
+
+const char *shs_parse_cookie_attrs(apr_pool_t *p, const char *arg, const char **out)
+{
+    const char *c;
+
+    for (c = arg; *c; c++) {
+        unsigned char u = (unsigned char)*c;
+        if (u < 0x20 || u == 0x7f) {
+            return apr_psprintf(p, "cookie attributes '%s' contain a control character",
+                                arg);
+        }
+    }
+    *out = apr_pstrdup(p, arg);
+    return NULL;
+}
+
+const char *shs_parse_seconds(const char *arg, apr_int64_t min, apr_int64_t max, apr_int64_t *out)
+{
+    char *end;
+    apr_int64_t v;
+
+    if (!*arg || !apr_isdigit(*arg)) {
+        return "not a number of seconds";
+    }
+    errno = 0;
+    v = apr_strtoi64(arg, &end, 10);
+    if (errno || *end) {
+        return "not a number of seconds";
+    }
+    if (v < min || v > max) {
+        return "out of range";
+    }
+    *out = v;
+    return NULL;
+}
+
+const shs_group_t *shs_group_find_host(const shs_srv_conf_t *s, const char *host)
+{
+    int i, j;
+
+    if (!s->groups || !host) {
+        return NULL;
+    }
+    for (i = 0; i < s->groups->nelts; i++) {
+        const shs_group_t *g = &APR_ARRAY_IDX(s->groups, i, shs_group_t);
+        for (j = 0; j < g->members->nelts; j++) {
+            const shs_member_t *m = &APR_ARRAY_IDX(g->members, j, shs_member_t);
+            if (!strcasecmp(m->host, host)) {
+                return g;
+            }
+        }
+    }
+    return NULL;
+}

@@ -1,0 +1,113 @@
+/* Copyright 2026 The mod_sharedsession authors
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/* Configuration records, their create/merge functions and the value parsers behind the
+ * directives.  No httpd function is called here (the directive handlers live in shs_cmd.c),
+ * so all of it is unit-tested. */
+
+#ifndef SHS_CONFIG_H
+#define SHS_CONFIG_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+#include <apr_network_io.h>
+
+#include "shs_keys.h"
+
+#define SHS_DEFAULT_COOKIE_NAME "shs_session"
+#define SHS_DEFAULT_COOKIE_ATTRS "Path=/; HttpOnly; SameSite=Lax"
+#define SHS_DEFAULT_KEY_PREFIX "shs:"
+#define SHS_DEFAULT_TIMEOUT apr_time_from_msec(250)
+#define SHS_DEFAULT_RETRY apr_time_from_sec(1)
+#define SHS_DEFAULT_TTL (24 * 3600)
+#define SHS_MAX_SERVERS 32
+
+typedef enum {
+    SHS_DOWN_UNSET = -1,
+    SHS_DOWN_ANONYMOUS = 0,     /* serve the request without a session */
+    SHS_DOWN_REFUSE = 1         /* answer 503 Service Unavailable */
+} shs_down_policy_e;
+
+typedef struct shs_mc_addr_t {
+    const char *host;
+    apr_port_t port;
+} shs_mc_addr_t;
+
+/* One site of a group, as written in SharedSessionGroup: [scheme://]host[:port]. */
+typedef struct shs_member_t {
+    const char *host;           /* lowercase DNS name, matched against ServerName/ServerAlias */
+    apr_port_t port;            /* 0 when not given */
+    const char *scheme;         /* "https" unless written otherwise */
+    const char *origin;         /* scheme://host[:port], for the URLs we generate */
+} shs_member_t;
+
+typedef struct shs_group_t {
+    const char *name;
+    apr_array_header_t *members;    /* shs_member_t */
+    const char *where;              /* file:line of the directive, for messages */
+} shs_group_t;
+
+/* Server-level settings.  All directives setting them are global (outside <VirtualHost>), a
+ * virtual host inherits the main server's record through the merge. */
+typedef struct shs_srv_conf_t {
+    apr_array_header_t *servers;    /* shs_mc_addr_t; NULL until SharedSessionMemcache */
+    const char *servers_where;
+    apr_interval_time_t timeout;    /* bound on every store operation */
+    apr_interval_time_t retry;      /* how long a failed memcached is skipped */
+    int conns;                      /* connections per memcached server and process; 0 = auto */
+    const char *key_prefix;
+    const char *keyfile;
+    shs_keyring_t *keys;
+    apr_array_header_t *groups;     /* shs_group_t */
+} shs_srv_conf_t;
+
+typedef struct shs_dir_conf_t {
+    int enabled;                    /* -1 unset, 0 off, 1 on */
+    const char *enabled_where;      /* file:line of SharedSession On */
+    const char *cookie_name;        /* NULL: unset */
+    const char *cookie_attrs;       /* NULL: unset; "" when a name was given without attributes */
+    int cookie_remove;              /* -1 unset */
+    int down_policy;                /* shs_down_policy_e */
+    apr_int64_t ttl;                /* seconds; -1 unset */
+} shs_dir_conf_t;
+
+void *shs_srv_conf_create(apr_pool_t *p);
+void *shs_srv_conf_merge(apr_pool_t *p, void *basev, void *addv);
+void *shs_dir_conf_create(apr_pool_t *p);
+void *shs_dir_conf_merge(apr_pool_t *p, void *basev, void *addv);
+
+/* Effective values with defaults applied. */
+int shs_dir_enabled(const shs_dir_conf_t *d);
+const char *shs_dir_cookie_name(const shs_dir_conf_t *d);
+/* The cookie attributes: the configured ones, or the defaults plus "; Secure" when secure. */
+const char *shs_dir_cookie_attrs(apr_pool_t *p, const shs_dir_conf_t *d, int secure);
+int shs_dir_cookie_remove(const shs_dir_conf_t *d);
+shs_down_policy_e shs_dir_down_policy(const shs_dir_conf_t *d);
+apr_int64_t shs_dir_ttl(const shs_dir_conf_t *d);
+apr_interval_time_t shs_srv_timeout(const shs_srv_conf_t *s);
+apr_interval_time_t shs_srv_retry(const shs_srv_conf_t *s);
+const char *shs_srv_key_prefix(const shs_srv_conf_t *s);
+
+/* Parsers: NULL on success, else a message naming the bad value. */
+const char *shs_parse_mc_addr(apr_pool_t *p, const char *arg, shs_mc_addr_t *out);
+const char *shs_parse_member(apr_pool_t *p, const char *arg, shs_member_t *out);
+const char *shs_parse_cookie_attrs(apr_pool_t *p, const char *arg, const char **out);
+const char *shs_parse_seconds(const char *arg, apr_int64_t min, apr_int64_t max, apr_int64_t *out);
+
+/* The group a host name belongs to, or NULL. */
+const shs_group_t *shs_group_find_host(const shs_srv_conf_t *s, const char *host);
+
+#endif /* SHS_CONFIG_H */

@@ -1,0 +1,232 @@
+/* Copyright 2026 The mod_sharedsession authors
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/* Unit tests of src/shs_config.c: create/merge, defaults, value parsers, group lookup. */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "shs_config.h"
+
+static apr_pool_t *pool;
+
+static int setup(void **state)
+{
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    apr_pool_destroy(pool);
+    apr_terminate();
+    return 0;
+}
+
+static void test_dir_defaults(void **state)
+{
+    shs_dir_conf_t *d = shs_dir_conf_create(pool);
+
+    assert_false(shs_dir_enabled(d));
+    assert_string_equal(shs_dir_cookie_name(d), SHS_DEFAULT_COOKIE_NAME);
+    assert_string_equal(shs_dir_cookie_attrs(pool, d, 0), "Path=/; HttpOnly; SameSite=Lax");
+    assert_string_equal(shs_dir_cookie_attrs(pool, d, 1),
+                        "Path=/; HttpOnly; SameSite=Lax; Secure");
+    assert_true(shs_dir_cookie_remove(d));
+    assert_int_equal(shs_dir_down_policy(d), SHS_DOWN_ANONYMOUS);
+    assert_int_equal(shs_dir_ttl(d), SHS_DEFAULT_TTL);
+}
+
+static void test_dir_merge(void **state)
+{
+    shs_dir_conf_t *base = shs_dir_conf_create(pool), *add = shs_dir_conf_create(pool), *m;
+
+    base->enabled = 1;
+    base->enabled_where = "httpd.conf:10";
+    base->cookie_name = "sid";
+    base->cookie_attrs = "Path=/app";
+    base->ttl = 600;
+    base->down_policy = SHS_DOWN_REFUSE;
+
+    /* an empty child inherits everything */
+    m = shs_dir_conf_merge(pool, base, add);
+    assert_true(shs_dir_enabled(m));
+    assert_string_equal(m->enabled_where, "httpd.conf:10");
+    assert_string_equal(shs_dir_cookie_name(m), "sid");
+    assert_string_equal(shs_dir_cookie_attrs(pool, m, 1), "Path=/app");
+    assert_int_equal(shs_dir_ttl(m), 600);
+    assert_int_equal(shs_dir_down_policy(m), SHS_DOWN_REFUSE);
+    assert_true(shs_dir_cookie_remove(m));
+
+    /* a child overrides what it sets, and only that (.htaccess: SharedSession Off) */
+    add->enabled = 0;
+    add->enabled_where = ".htaccess:1";
+    add->cookie_remove = 0;
+    m = shs_dir_conf_merge(pool, base, add);
+    assert_false(shs_dir_enabled(m));
+    assert_false(shs_dir_cookie_remove(m));
+    assert_string_equal(shs_dir_cookie_name(m), "sid");
+    assert_int_equal(shs_dir_ttl(m), 600);
+
+    /* a cookie name given without attributes resets the attributes to the defaults */
+    add->cookie_name = "other";
+    add->cookie_attrs = "";
+    m = shs_dir_conf_merge(pool, base, add);
+    assert_string_equal(shs_dir_cookie_name(m), "other");
+    assert_string_equal(shs_dir_cookie_attrs(pool, m, 0), "Path=/; HttpOnly; SameSite=Lax");
+}
+
+static void test_srv_merge(void **state)
+{
+    shs_srv_conf_t *base = shs_srv_conf_create(pool), *add = shs_srv_conf_create(pool), *m;
+    shs_mc_addr_t *a;
+
+    assert_int_equal(shs_srv_timeout(base), SHS_DEFAULT_TIMEOUT);
+    assert_int_equal(shs_srv_retry(base), SHS_DEFAULT_RETRY);
+    assert_string_equal(shs_srv_key_prefix(base), "shs:");
+
+    base->servers = apr_array_make(pool, 1, sizeof(shs_mc_addr_t));
+    a = apr_array_push(base->servers);
+    a->host = "127.0.0.1";
+    a->port = 11211;
+    base->timeout = apr_time_from_msec(100);
+    base->retry = 0;    /* 0 is a value, not "unset" */
+    base->key_prefix = "x:";
+    m = shs_srv_conf_merge(pool, base, add);
+    assert_ptr_equal(m->servers, base->servers);
+    assert_int_equal(shs_srv_timeout(m), apr_time_from_msec(100));
+    assert_int_equal(shs_srv_retry(m), 0);
+    assert_string_equal(shs_srv_key_prefix(m), "x:");
+}
+
+static void test_parse_mc_addr(void **state)
+{
+    shs_mc_addr_t a;
+    const char *err;
+
+    assert_null(shs_parse_mc_addr(pool, "127.0.0.1:11211", &a));
+    assert_string_equal(a.host, "127.0.0.1");
+    assert_int_equal(a.port, 11211);
+    assert_null(shs_parse_mc_addr(pool, "cache-1.example:1", &a));
+    assert_string_equal(a.host, "cache-1.example");
+    assert_null(shs_parse_mc_addr(pool, "[::1]:11211", &a));
+    assert_string_equal(a.host, "::1");
+
+    err = shs_parse_mc_addr(pool, "localhost:99999", &a);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "65535"));
+    assert_non_null(shs_parse_mc_addr(pool, "localhost", &a));
+    assert_non_null(shs_parse_mc_addr(pool, ":11211", &a));
+    assert_non_null(shs_parse_mc_addr(pool, "localhost:", &a));
+    assert_non_null(shs_parse_mc_addr(pool, "localhost:0", &a));
+    assert_non_null(shs_parse_mc_addr(pool, "localhost:12x", &a));
+    assert_non_null(shs_parse_mc_addr(pool, "bad host:11211", &a));
+    assert_non_null(shs_parse_mc_addr(pool, "a\r\nb:11211", &a));
+    assert_non_null(shs_parse_mc_addr(pool, "[]:11211", &a));
+    assert_non_null(shs_parse_mc_addr(pool, "-a.b:1", &a));
+}
+
+static void test_parse_member(void **state)
+{
+    shs_member_t m;
+    const char *err;
+
+    assert_null(shs_parse_member(pool, "Shop-A.example", &m));
+    assert_string_equal(m.host, "shop-a.example");
+    assert_int_equal(m.port, 0);
+    assert_string_equal(m.scheme, "https");
+    assert_string_equal(m.origin, "https://shop-a.example");
+
+    assert_null(shs_parse_member(pool, "http://a.test:8080", &m));
+    assert_string_equal(m.host, "a.test");
+    assert_int_equal(m.port, 8080);
+    assert_string_equal(m.origin, "http://a.test:8080");
+
+    assert_null(shs_parse_member(pool, "HTTPS://b.test:8443", &m));
+    assert_string_equal(m.scheme, "https");
+
+    err = shs_parse_member(pool, "ftp://a.test", &m);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "http"));
+    assert_non_null(shs_parse_member(pool, "a.test/path", &m));
+    assert_non_null(shs_parse_member(pool, "a.test:0", &m));
+    /* HTML and header injection through names never passes */
+    assert_non_null(shs_parse_member(pool, "a.test\"><script>", &m));
+    assert_non_null(shs_parse_member(pool, "a.test\r\nX: y", &m));
+    assert_non_null(shs_parse_member(pool, "a..test", &m));
+    assert_non_null(shs_parse_member(pool, "", &m));
+}
+
+static void test_parse_seconds_and_attrs(void **state)
+{
+    apr_int64_t v = 0;
+    const char *out;
+
+    assert_null(shs_parse_seconds("300", 1, 1000, &v));
+    assert_int_equal(v, 300);
+    assert_non_null(shs_parse_seconds("0", 1, 1000, &v));
+    assert_non_null(shs_parse_seconds("1001", 1, 1000, &v));
+    assert_non_null(shs_parse_seconds("-1", 1, 1000, &v));
+    assert_non_null(shs_parse_seconds("12s", 1, 1000, &v));
+    assert_non_null(shs_parse_seconds("", 1, 1000, &v));
+    assert_non_null(shs_parse_seconds("99999999999999999999999", 1, 1000, &v));
+
+    assert_null(shs_parse_cookie_attrs(pool, "Path=/; Secure; SameSite=None", &out));
+    assert_string_equal(out, "Path=/; Secure; SameSite=None");
+    assert_non_null(shs_parse_cookie_attrs(pool, "Path=/\r\nSet-Cookie: x=y", &out));
+}
+
+static void test_group_find(void **state)
+{
+    shs_srv_conf_t *s = shs_srv_conf_create(pool);
+    shs_group_t *g;
+    shs_member_t *m;
+
+    assert_null(shs_group_find_host(s, "a.test"));
+    s->groups = apr_array_make(pool, 1, sizeof(shs_group_t));
+    g = apr_array_push(s->groups);
+    g->name = "shops";
+    g->members = apr_array_make(pool, 2, sizeof(shs_member_t));
+    m = apr_array_push(g->members);
+    assert_null(shs_parse_member(pool, "a.test", m));
+    m = apr_array_push(g->members);
+    assert_null(shs_parse_member(pool, "http://b.test:8080", m));
+    assert_ptr_equal(shs_group_find_host(s, "a.test"), g);
+    assert_ptr_equal(shs_group_find_host(s, "B.TEST"), g);
+    assert_null(shs_group_find_host(s, "c.test"));
+    assert_null(shs_group_find_host(s, NULL));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dir_defaults),
+        cmocka_unit_test(test_dir_merge),
+        cmocka_unit_test(test_srv_merge),
+        cmocka_unit_test(test_parse_mc_addr),
+        cmocka_unit_test(test_parse_member),
+        cmocka_unit_test(test_parse_seconds_and_attrs),
+        cmocka_unit_test(test_group_find),
+    };
+    return cmocka_run_group_tests_name("shs_config", tests, setup, teardown);
+}
