@@ -1,0 +1,209 @@
+/* Copyright 2026 The mod_sharedsession authors
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/* The memcached backend of the store, over apr_memcache.
+ *
+ * Decisions (see docs/architecture.md):
+ * - One apr_memcache_t per server.  apr_memcache's own selection fails over silently to the
+ *   next server when one is marked dead, and then different processes can read different
+ *   copies of a session.  Here a key has exactly one home (a hash of the key modulo the number
+ *   of servers, the same in every process and on every front end); when that server is down,
+ *   its sessions are unavailable (the configured policy applies) but never forked.
+ * - apr_memcache marks a server dead after one I/O error and skips it for 5 s.  The store's
+ *   circuit breaker decides about retries instead, so the server is re-enabled before every
+ *   operation, and an error on a pooled connection (typically after a memcached restart: the
+ *   peer closed it) is retried at once on another connection.
+ * - APR_NOTFOUND from apr_memcache means "miss" or "no live server": the server status is
+ *   checked to tell them apart. */
+
+#include <string.h>
+
+#include <apr_memcache.h>
+#include <apr_strings.h>
+
+#include "shs_store.h"
+
+#define MC_CONN_TTL apr_time_from_sec(60)      /* idle connections are closed after this */
+
+typedef struct mc_server_t {
+    apr_memcache_t *mc;
+    apr_memcache_server_t *ms;
+    const char *name;
+} mc_server_t;
+
+typedef struct mc_ctx_t {
+    int n;
+    int retries;            /* extra attempts on a connection-level error */
+    mc_server_t *servers;
+} mc_ctx_t;
+
+static unsigned int mc_nslots(void *ctx)
+{
+    return (unsigned int)((mc_ctx_t *)ctx)->n;
+}
+
+static unsigned int mc_slot_of(void *ctx, const char *key)
+{
+    mc_ctx_t *c = ctx;
+
+    if (c->n <= 1) {
+        return 0;
+    }
+    /* the CRC32-based hash every apr_memcache client uses: stable across processes */
+    return apr_memcache_hash_default(NULL, key, strlen(key)) % (apr_uint32_t)c->n;
+}
+
+static const char *mc_slot_name(void *ctx, unsigned int slot)
+{
+    mc_ctx_t *c = ctx;
+
+    return slot < (unsigned int)c->n ? c->servers[slot].name : "?";
+}
+
+/* A failure of the connection itself, worth one more try on a fresh connection. */
+static int is_conn_error(apr_status_t rv)
+{
+    return rv == APR_EOF || APR_STATUS_IS_ECONNRESET(rv) || APR_STATUS_IS_EPIPE(rv)
+           || APR_STATUS_IS_ECONNABORTED(rv);
+}
+
+static void mc_prepare(mc_server_t *s)
+{
+    if (s->ms->status != APR_MC_SERVER_LIVE) {
+        apr_memcache_enable_server(s->mc, s->ms);
+    }
+}
+
+/* APR_NOTFOUND while the server got marked dead means "no server", not "no key". */
+static apr_status_t mc_result(mc_server_t *s, apr_status_t rv)
+{
+    if (rv == APR_NOTFOUND && s->ms->status != APR_MC_SERVER_LIVE) {
+        return SHS_STORE_EDOWN;
+    }
+    return rv;
+}
+
+static apr_status_t mc_get(void *ctx, unsigned int slot, const char *key, apr_pool_t *p,
+                           char **val, apr_size_t *len)
+{
+    mc_ctx_t *c = ctx;
+    mc_server_t *s = &c->servers[slot];
+    apr_status_t rv;
+    int attempt = 0;
+
+    do {
+        mc_prepare(s);
+        rv = mc_result(s, apr_memcache_getp(s->mc, p, key, val, len, NULL));
+    } while (is_conn_error(rv) && attempt++ < c->retries);
+    return rv;
+}
+
+static apr_status_t mc_store(mc_ctx_t *c, unsigned int slot, int add, const char *key,
+                             const char *val, apr_size_t len, apr_uint32_t exptime)
+{
+    mc_server_t *s = &c->servers[slot];
+    apr_status_t rv;
+    int attempt = 0;
+
+    do {
+        mc_prepare(s);
+        /* apr_memcache takes char *, but does not write to the data */
+        rv = add ? apr_memcache_add(s->mc, key, (char *)val, len, exptime, 0)
+                 : apr_memcache_set(s->mc, key, (char *)val, len, exptime, 0);
+        rv = mc_result(s, rv);
+    } while (is_conn_error(rv) && attempt++ < c->retries);
+    return rv;
+}
+
+static apr_status_t mc_set(void *ctx, unsigned int slot, const char *key, const char *val,
+                           apr_size_t len, apr_uint32_t exptime)
+{
+    return mc_store(ctx, slot, 0, key, val, len, exptime);
+}
+
+static apr_status_t mc_add(void *ctx, unsigned int slot, const char *key, const char *val,
+                           apr_size_t len, apr_uint32_t exptime)
+{
+    return mc_store(ctx, slot, 1, key, val, len, exptime);
+}
+
+static apr_status_t mc_del(void *ctx, unsigned int slot, const char *key)
+{
+    mc_ctx_t *c = ctx;
+    mc_server_t *s = &c->servers[slot];
+    apr_status_t rv;
+    int attempt = 0;
+
+    do {
+        mc_prepare(s);
+        /* the hold time must be 0: memcached rejects any other value and deletes nothing */
+        rv = mc_result(s, apr_memcache_delete(s->mc, key, 0));
+    } while (is_conn_error(rv) && attempt++ < c->retries);
+    return rv;
+}
+
+static const shs_store_ops_t mc_ops = {
+    .name = "memcache",
+    .nslots = mc_nslots,
+    .slot_of = mc_slot_of,
+    .slot_name = mc_slot_name,
+    .get = mc_get,
+    .set = mc_set,
+    .add = mc_add,
+    .del = mc_del,
+};
+
+apr_status_t shs_store_mc_create(apr_pool_t *p, const shs_mc_server_spec_t *servers, int n,
+                                 int conns, apr_interval_time_t conn_wait,
+                                 const shs_store_ops_t **ops, void **ctx)
+{
+    mc_ctx_t *c;
+    apr_status_t rv;
+    int i;
+
+    if (n < 1 || conns < 1) {
+        return APR_EINVAL;
+    }
+    c = apr_pcalloc(p, sizeof(*c));
+    c->n = n;
+    c->retries = conns;     /* every pooled connection may have gone stale at once */
+    c->servers = apr_pcalloc(p, sizeof(mc_server_t) * (apr_size_t)n);
+    for (i = 0; i < n; i++) {
+        mc_server_t *s = &c->servers[i];
+        s->name = apr_psprintf(p, "%s:%u", servers[i].host, servers[i].port);
+        rv = apr_memcache_create(p, 1, 0, &s->mc);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        /* min 0: no connection is opened before the first operation */
+        rv = apr_memcache_server_create(p, servers[i].host, servers[i].port, 0,
+                                        (apr_uint32_t)conns, (apr_uint32_t)conns,
+                                        (apr_uint32_t)MC_CONN_TTL, &s->ms);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        rv = apr_memcache_add_server(s->mc, s->ms);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+#if APR_HAS_THREADS
+        /* never wait forever for a free connection */
+        apr_reslist_timeout_set(s->ms->conns, conn_wait);
+#endif
+    }
+    *ops = &mc_ops;
+    *ctx = c;
+    return APR_SUCCESS;
+}
