@@ -244,8 +244,7 @@ const char *shs_parse_cookie_attrs(apr_pool_t *p, const char *arg, const char **
     for (c = arg; *c; c++) {
         unsigned char u = (unsigned char)*c;
         if (u < 0x20 || u == 0x7f) {
-            return apr_psprintf(p, "cookie attributes '%s' contain a control character",
-                                arg);
+            return apr_psprintf(p, "cookie attributes '%s' contain a control character", arg);
         }
     }
     *out = apr_pstrdup(p, arg);

@@ -193,8 +193,7 @@ static int is_ows(char c)
     return c == ' ' || c == '\t';
 }
 
-void shs_cookie_scan(apr_pool_t *p, const char *header, const char *name,
-                     shs_cookie_scan_t *res)
+void shs_cookie_scan(apr_pool_t *p, const char *header, const char *name, shs_cookie_scan_t *res)
 {
     apr_size_t nlen = strlen(name);
     const char *s = header;
@@ -249,7 +248,7 @@ void shs_cookie_scan(apr_pool_t *p, const char *header, const char *name,
                 else {
                     res->malformed++;
                 }
-                continue;   /* our pair is left out of the stripped header */
+                continue; /* our pair is left out of the stripped header */
             }
         }
         if (o != out) {

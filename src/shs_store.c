@@ -41,7 +41,7 @@ typedef struct job_t {
     job_state_e state;
     unsigned int slot;
     char *key;
-    char *val;                  /* set/add: the data; get: the result */
+    char *val; /* set/add: the data; get: the result */
     apr_size_t len;
     apr_uint32_t exptime;
     apr_status_t rv;
@@ -65,14 +65,14 @@ struct shs_store_t {
     void *ctx;
     shs_store_opts_t opts;
     pthread_mutex_t lock;
-    pthread_cond_t work;        /* a job was queued, or shutdown */
-    pthread_cond_t quiet;       /* a worker finished a job or exited */
+    pthread_cond_t work;  /* a job was queued, or shutdown */
+    pthread_cond_t quiet; /* a worker finished a job or exited */
     pthread_condattr_t condattr;
     job_t *head, *tail;
     int queued;
     int running;
     int shutdown;
-    int orphaned;               /* shut down with a worker stuck: the last worker frees it */
+    int orphaned; /* shut down with a worker stuck: the last worker frees it */
     int nworkers;
     worker_t *workers;
     unsigned int nslots;
@@ -112,8 +112,7 @@ static struct timespec deadline_after(apr_interval_time_t t)
 }
 
 /* Called with the lock held: account for the outcome of an operation on a slot. */
-static void breaker_record(shs_store_t *st, unsigned int slot, apr_status_t rv,
-                           transition_t *tr)
+static void breaker_record(shs_store_t *st, unsigned int slot, apr_status_t rv, transition_t *tr)
 {
     breaker_t *b = &st->breakers[slot];
     shs_breaker_state_e from = b->state;
@@ -291,7 +290,7 @@ static apr_status_t run_job(shs_store_t *st, job_t *job, int *mine)
     }
     b = &st->breakers[job->slot];
     if (b->state == SHS_BREAKER_OPEN && now >= b->until) {
-        b->state = SHS_BREAKER_PROBING;    /* this job is the probe */
+        b->state = SHS_BREAKER_PROBING; /* this job is the probe */
     }
     else if (b->state != SHS_BREAKER_CLOSED) {
         st->stats.skipped++;
@@ -349,7 +348,7 @@ static apr_status_t run_job(shs_store_t *st, job_t *job, int *mine)
         job_free(job);
     }
     else {
-        job->state = JOB_ABANDONED;     /* the worker frees it */
+        job->state = JOB_ABANDONED; /* the worker frees it */
         breaker_record(st, job->slot, APR_TIMEUP, &tr);
         pthread_mutex_unlock(&st->lock);
     }
@@ -376,8 +375,7 @@ static job_t *job_new(shs_store_t *st, job_kind_e kind, const char *key, const c
             job->len = len;
         }
     }
-    if (!job->key || (val && !job->val)
-        || pthread_cond_init(&job->done, &st->condattr) != 0) {
+    if (!job->key || (val && !job->val) || pthread_cond_init(&job->done, &st->condattr) != 0) {
         free(job->key);
         free(job->val);
         free(job);
@@ -488,7 +486,7 @@ static apr_status_t store_shutdown(void *data)
 
     pthread_mutex_lock(&st->lock);
     st->shutdown = 1;
-    while (st->head) {                  /* nobody will run these: answer them */
+    while (st->head) { /* nobody will run these: answer them */
         job_t *job = st->head;
         st->head = job->next;
         job->next = NULL;

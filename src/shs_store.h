@@ -39,6 +39,11 @@
 #define SHS_STORE_EDOWN (APR_OS_START_USERERR + 1)
 #define SHS_STORE_EBUSY (APR_OS_START_USERERR + 2)
 
+/* The status to hand to ap_log_*error: APR has no text for the store's own codes (the
+ * message says what they mean through shs_store_strerror). */
+#define SHS_LOG_RV(rv) \
+    (((rv) == SHS_STORE_EDOWN || (rv) == SHS_STORE_EBUSY) ? APR_SUCCESS : (rv))
+
 /* True for statuses that mean "the store did not answer" (as opposed to an answer). */
 #define SHS_STORE_FAILED(rv) \
     ((rv) != APR_SUCCESS && (rv) != APR_NOTFOUND && (rv) != APR_EEXIST)

@@ -35,7 +35,7 @@
 
 #include "shs_store.h"
 
-#define MC_CONN_TTL apr_time_from_sec(60)      /* idle connections are closed after this */
+#define MC_CONN_TTL apr_time_from_sec(60) /* idle connections are closed after this */
 
 typedef struct mc_server_t {
     apr_memcache_t *mc;
@@ -45,7 +45,7 @@ typedef struct mc_server_t {
 
 typedef struct mc_ctx_t {
     int n;
-    int retries;            /* extra attempts on a connection-level error */
+    int retries; /* extra attempts on a connection-level error */
     mc_server_t *servers;
 } mc_ctx_t;
 
@@ -75,8 +75,8 @@ static const char *mc_slot_name(void *ctx, unsigned int slot)
 /* A failure of the connection itself, worth one more try on a fresh connection. */
 static int is_conn_error(apr_status_t rv)
 {
-    return rv == APR_EOF || APR_STATUS_IS_ECONNRESET(rv) || APR_STATUS_IS_EPIPE(rv)
-           || APR_STATUS_IS_ECONNABORTED(rv);
+    return rv == APR_EOF || APR_STATUS_IS_ECONNRESET(rv) || APR_STATUS_IS_EPIPE(rv) ||
+           APR_STATUS_IS_ECONNABORTED(rv);
 }
 
 static void mc_prepare(mc_server_t *s)
@@ -95,8 +95,8 @@ static apr_status_t mc_result(mc_server_t *s, apr_status_t rv)
     return rv;
 }
 
-static apr_status_t mc_get(void *ctx, unsigned int slot, const char *key, apr_pool_t *p,
-                           char **val, apr_size_t *len)
+static apr_status_t mc_get(void *ctx, unsigned int slot, const char *key, apr_pool_t *p, char **val,
+                           apr_size_t *len)
 {
     mc_ctx_t *c = ctx;
     mc_server_t *s = &c->servers[slot];
@@ -178,7 +178,7 @@ apr_status_t shs_store_mc_create(apr_pool_t *p, const shs_mc_server_spec_t *serv
     }
     c = apr_pcalloc(p, sizeof(*c));
     c->n = n;
-    c->retries = conns;     /* every pooled connection may have gone stale at once */
+    c->retries = conns; /* every pooled connection may have gone stale at once */
     c->servers = apr_pcalloc(p, sizeof(mc_server_t) * (apr_size_t)n);
     for (i = 0; i < n; i++) {
         mc_server_t *s = &c->servers[i];
@@ -188,9 +188,8 @@ apr_status_t shs_store_mc_create(apr_pool_t *p, const shs_mc_server_spec_t *serv
             return rv;
         }
         /* min 0: no connection is opened before the first operation */
-        rv = apr_memcache_server_create(p, servers[i].host, servers[i].port, 0,
-                                        (apr_uint32_t)conns, (apr_uint32_t)conns,
-                                        (apr_uint32_t)MC_CONN_TTL, &s->ms);
+        rv = apr_memcache_server_create(p, servers[i].host, servers[i].port, 0, (apr_uint32_t)conns,
+                                        (apr_uint32_t)conns, (apr_uint32_t)MC_CONN_TTL, &s->ms);
         if (rv != APR_SUCCESS) {
             return rv;
         }

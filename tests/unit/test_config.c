@@ -50,8 +50,7 @@ static void test_dir_defaults(void **state)
     assert_false(shs_dir_enabled(d));
     assert_string_equal(shs_dir_cookie_name(d), SHS_DEFAULT_COOKIE_NAME);
     assert_string_equal(shs_dir_cookie_attrs(pool, d, 0), "Path=/; HttpOnly; SameSite=Lax");
-    assert_string_equal(shs_dir_cookie_attrs(pool, d, 1),
-                        "Path=/; HttpOnly; SameSite=Lax; Secure");
+    assert_string_equal(shs_dir_cookie_attrs(pool, d, 1), "Path=/; HttpOnly; SameSite=Lax; Secure");
     assert_true(shs_dir_cookie_remove(d));
     assert_int_equal(shs_dir_down_policy(d), SHS_DOWN_ANONYMOUS);
     assert_int_equal(shs_dir_ttl(d), SHS_DEFAULT_TTL);
@@ -110,7 +109,7 @@ static void test_srv_merge(void **state)
     a->host = "127.0.0.1";
     a->port = 11211;
     base->timeout = apr_time_from_msec(100);
-    base->retry = 0;    /* 0 is a value, not "unset" */
+    base->retry = 0; /* 0 is a value, not "unset" */
     base->key_prefix = "x:";
     m = shs_srv_conf_merge(pool, base, add);
     assert_ptr_equal(m->servers, base->servers);
@@ -220,12 +219,9 @@ static void test_group_find(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dir_defaults),
-        cmocka_unit_test(test_dir_merge),
-        cmocka_unit_test(test_srv_merge),
-        cmocka_unit_test(test_parse_mc_addr),
-        cmocka_unit_test(test_parse_member),
-        cmocka_unit_test(test_parse_seconds_and_attrs),
+        cmocka_unit_test(test_dir_defaults), cmocka_unit_test(test_dir_merge),
+        cmocka_unit_test(test_srv_merge),    cmocka_unit_test(test_parse_mc_addr),
+        cmocka_unit_test(test_parse_member), cmocka_unit_test(test_parse_seconds_and_attrs),
         cmocka_unit_test(test_group_find),
     };
     return cmocka_run_group_tests_name("shs_config", tests, setup, teardown);

@@ -82,9 +82,9 @@ static void test_is_valid_rejects(void **state)
     assert_false(shs_id_is_valid(bad, SHS_ID_LEN));
     /* non-canonical last character: its two low bits carry no data and must be 0 */
     memcpy(bad, ok, SHS_ID_LEN + 1);
-    bad[SHS_ID_LEN - 1] = 'B';  /* value 1 */
+    bad[SHS_ID_LEN - 1] = 'B'; /* value 1 */
     assert_false(shs_id_is_valid(bad, SHS_ID_LEN));
-    bad[SHS_ID_LEN - 1] = 'E';  /* value 4 */
+    bad[SHS_ID_LEN - 1] = 'E'; /* value 4 */
     assert_true(shs_id_is_valid(bad, SHS_ID_LEN));
 }
 
@@ -189,8 +189,7 @@ static void test_cookie_scan(void **state)
 
     /* malformed first, valid second: the valid one is used, both are stripped */
     memset(&r, 0, sizeof(r));
-    shs_cookie_scan(pool, apr_pstrcat(pool, "sid=short; sid=", id, "; sid=", id2, NULL), "sid",
-                    &r);
+    shs_cookie_scan(pool, apr_pstrcat(pool, "sid=short; sid=", id, "; sid=", id2, NULL), "sid", &r);
     assert_string_equal(r.value, id);
     assert_int_equal(r.seen, 3);
     assert_int_equal(r.malformed, 1);

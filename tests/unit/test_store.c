@@ -36,9 +36,9 @@
 typedef struct fake_t {
     pthread_mutex_t lock;
     pthread_cond_t gate_cv;
-    int gate_closed;            /* operations block while set */
-    int blocked;                /* operations currently waiting at the gate */
-    apr_status_t fail_with;     /* non-zero: every operation returns it */
+    int gate_closed;        /* operations block while set */
+    int blocked;            /* operations currently waiting at the gate */
+    apr_status_t fail_with; /* non-zero: every operation returns it */
     int calls;
     apr_pool_t *pool;
     apr_hash_t *data;
@@ -73,8 +73,8 @@ static const char *f_slot_name(void *ctx, unsigned int slot)
     return slot ? "fake-b" : "fake-a";
 }
 
-static apr_status_t f_get(void *ctx, unsigned int slot, const char *key, apr_pool_t *p,
-                          char **val, apr_size_t *len)
+static apr_status_t f_get(void *ctx, unsigned int slot, const char *key, apr_pool_t *p, char **val,
+                          apr_size_t *len)
 {
     apr_status_t rv = fake.fail_with;
     const char *v;
@@ -218,7 +218,7 @@ static int seen_count(int want)
         }
         usleep(1000);
     }
-    usleep(5000);   /* and make sure no extra one follows */
+    usleep(5000); /* and make sure no extra one follows */
     pthread_mutex_lock(&seen_lock);
     n = seen.n;
     pthread_mutex_unlock(&seen_lock);
@@ -271,7 +271,7 @@ static int fx_teardown(void **state)
     fixture_t *fx = *state;
 
     gate(0);
-    apr_pool_destroy(fx->p);    /* shuts the store down */
+    apr_pool_destroy(fx->p); /* shuts the store down */
     apr_pool_destroy(fake.pool);
     return 0;
 }
@@ -341,7 +341,7 @@ static void test_timeout_then_breaker(void **state)
         usleep(1000);
     }
     assert_int_equal(shs_store_get(st, "k", fx->p, &v, &len), APR_SUCCESS);
-    assert_string_equal(v, "v");    /* the skipped set did not happen */
+    assert_string_equal(v, "v"); /* the skipped set did not happen */
     shs_store_get_stats(st, &stats);
     assert_int_equal(stats.timeouts, 1);
     assert_int_equal(stats.skipped, 2);
@@ -428,9 +428,9 @@ static void test_queue_limit_and_drop(void **state)
 
     gate(1);
     pthread_create(&t1, NULL, do_set, &q1);
-    wait_blocked(1);                /* the only worker is stuck */
+    wait_blocked(1); /* the only worker is stuck */
     pthread_create(&t2, NULL, do_set, &q2);
-    usleep(50 * 1000);              /* q2 is queued */
+    usleep(50 * 1000); /* q2 is queued */
     /* the queue is full */
     assert_int_equal(shs_store_del(st, "x"), SHS_STORE_EBUSY);
     pthread_join(t1, NULL);
@@ -469,7 +469,7 @@ static void test_shutdown_with_stuck_worker(void **state)
     wait_blocked(1);
     apr_pool_destroy(p);
     gate(0);
-    usleep(100 * 1000);     /* let the worker finish and free */
+    usleep(100 * 1000); /* let the worker finish and free */
 }
 
 static void test_bad_args(void **state)
