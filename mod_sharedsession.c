@@ -1,0 +1,119 @@
+/* Copyright 2026 The mod_sharedsession authors
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/* mod_sharedsession: one session for sites on different domains.
+ *
+ * This file holds the module record, the directive table and the hook registration; the
+ * work is done in src/.  The module must be loaded after mod_session: it registers into
+ * mod_session's hooks. */
+
+#include <apr_optional.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <http_request.h>
+#include <mod_session.h>
+
+#define SHS_MODULE_FILE
+#include "src/shs_private.h"
+#include "src/shs_cmd.h"
+#include "src/shs_provider.h"
+
+#define PER_DIR (RSRC_CONF | OR_AUTHCFG)
+
+/* clang-format off */
+static const command_rec shs_cmds[] = {
+    /* server configuration (outside <VirtualHost>) */
+    AP_INIT_TAKE_ARGV("SharedSessionMemcache", shs_cmd_memcache, NULL, RSRC_CONF,
+                      "memcached servers as host:port ...; each session lives on one of them"),
+    AP_INIT_TAKE1("SharedSessionMemcacheTimeout", shs_cmd_memcache_timeout, NULL, RSRC_CONF,
+                  "longest wait for one memcached operation (default 250ms)"),
+    AP_INIT_TAKE1("SharedSessionMemcacheRetry", shs_cmd_memcache_retry, NULL, RSRC_CONF,
+                  "how long a failed memcached server is skipped before a retry (default 1s)"),
+    AP_INIT_TAKE1("SharedSessionMemcacheConnections", shs_cmd_memcache_conns, NULL, RSRC_CONF,
+                  "connections (and worker threads) per process (default: ThreadsPerChild)"),
+    AP_INIT_TAKE1("SharedSessionKeyPrefix", shs_cmd_key_prefix, NULL, RSRC_CONF,
+                  "prefix of the memcached keys (default shs:)"),
+    AP_INIT_TAKE1("SharedSessionKeyFile", shs_cmd_keyfile, NULL, RSRC_CONF,
+                  "file with the secret keys for cross-domain tokens: '<id> <base64>' lines"),
+    AP_INIT_TAKE_ARGV("SharedSessionGroup", shs_cmd_group, NULL, RSRC_CONF,
+                      "NAME site site ...: sites ([scheme://]host[:port]) sharing one session"),
+    /* per directory, and .htaccess with AllowOverride AuthConfig */
+    AP_INIT_FLAG("SharedSession", shs_cmd_enable, NULL, PER_DIR,
+                 "On: store this directory's mod_session session in memcached"),
+    AP_INIT_TAKE12("SharedSessionCookieName", shs_cmd_cookie_name, NULL, PER_DIR,
+                   "name of the session id cookie, and optionally its attributes"),
+    AP_INIT_FLAG("SharedSessionCookieRemove", shs_cmd_cookie_remove, NULL, PER_DIR,
+                 "On (default): hide the session cookie from the application"),
+    AP_INIT_TAKE1("SharedSessionStoreDown", shs_cmd_store_down, NULL, PER_DIR,
+                  "what a request gets while memcached is unavailable: anonymous or 503"),
+    AP_INIT_TAKE1("SharedSessionTTL", shs_cmd_ttl, NULL, PER_DIR,
+                  "memcached lifetime in seconds of sessions without SessionMaxAge"),
+    { NULL }
+};
+/* clang-format on */
+
+static int shs_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    shs_cmd_reset();
+    return OK;
+}
+
+static int shs_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    return shs_cmd_check(ptemp, s);
+}
+
+static void shs_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    shs_provider_child_init(pchild, s);
+}
+
+static void *shs_create_srv(apr_pool_t *p, server_rec *s)
+{
+    return shs_srv_conf_create(p);
+}
+
+static void *shs_create_dir(apr_pool_t *p, char *dir)
+{
+    return shs_dir_conf_create(p);
+}
+
+static void shs_register_hooks(apr_pool_t *p)
+{
+    ap_hook_pre_config(shs_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(shs_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(shs_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    /* early: before authentication modules read the session, and before the handler */
+    ap_hook_header_parser(shs_provider_header_parser, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_session_load(shs_provider_load, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_session_save(shs_provider_save, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+/* clang-format off */
+AP_DECLARE_MODULE(sharedsession) = {
+    STANDARD20_MODULE_STUFF,
+    shs_create_dir,
+    shs_dir_conf_merge,
+    shs_create_srv,
+    shs_srv_conf_merge,
+    shs_cmds,
+    shs_register_hooks,
+#if defined(AP_MODULE_FLAG_ALWAYS_MERGE)
+    AP_MODULE_FLAG_NONE
+#endif
+};
+/* clang-format on */

@@ -1,0 +1,389 @@
+/* Copyright 2026 The mod_sharedsession authors
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/* Directive handlers.  Server-wide directives are refused inside <VirtualHost>, <Directory>
+ * and .htaccess; per-directory ones work in .htaccess with AllowOverride AuthConfig. */
+
+#include <string.h>
+
+#include <apr_strings.h>
+#include <apr_lib.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <mod_session.h>
+
+#include "shs_private.h"
+#include "shs_cmd.h"
+#include "shs_id.h"
+#include "shs_keys.h"
+
+/* Where the configuration being read switched SharedSession On first (for check_config). */
+static const char *enabled_where;
+
+static const char *where(cmd_parms *cmd)
+{
+    if (!cmd->directive) {
+        return "(unknown)";
+    }
+    return apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename, cmd->directive->line_num);
+}
+
+static shs_srv_conf_t *srv_conf(cmd_parms *cmd)
+{
+    return SHS_SRV_CONF(cmd->server);
+}
+
+static const char *global_only(cmd_parms *cmd)
+{
+    return ap_check_cmd_context(cmd, GLOBAL_ONLY);
+}
+
+static const char *fail(cmd_parms *cmd, const char *msg)
+{
+    return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, msg);
+}
+
+const char *shs_cmd_memcache(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    shs_srv_conf_t *s = srv_conf(cmd);
+    const char *err;
+    int i;
+
+    if ((err = global_only(cmd))) {
+        return err;
+    }
+    if (argc < 1) {
+        return fail(cmd, "give at least one memcached server as host:port");
+    }
+    if (s->servers) {
+        return fail(cmd, "given twice; list all servers in one directive");
+    }
+    if (argc > SHS_MAX_SERVERS) {
+        return fail(cmd, apr_psprintf(cmd->pool, "at most %d servers", SHS_MAX_SERVERS));
+    }
+    s->servers = apr_array_make(cmd->pool, argc, sizeof(shs_mc_addr_t));
+    for (i = 0; i < argc; i++) {
+        shs_mc_addr_t *a = apr_array_push(s->servers);
+        if ((err = shs_parse_mc_addr(cmd->pool, argv[i], a))) {
+            return fail(cmd, err);
+        }
+    }
+    s->servers_where = where(cmd);
+    return NULL;
+}
+
+static const char *parse_interval(cmd_parms *cmd, const char *arg, apr_interval_time_t min,
+                                  apr_interval_time_t max, apr_interval_time_t *out)
+{
+    apr_interval_time_t t;
+
+    if (ap_timeout_parameter_parse(arg, &t, "ms") != APR_SUCCESS) {
+        return fail(cmd, apr_psprintf(cmd->pool, "'%s' is not a duration (e.g. 250ms, 1s)", arg));
+    }
+    if (t < min || t > max) {
+        return fail(cmd, apr_psprintf(cmd->pool,
+                                      "'%s' is out of range (%" APR_TIME_T_FMT
+                                      "ms..%" APR_TIME_T_FMT "ms)",
+                                      arg, apr_time_as_msec(min), apr_time_as_msec(max)));
+    }
+    *out = t;
+    return NULL;
+}
+
+const char *shs_cmd_memcache_timeout(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = global_only(cmd);
+
+    return err ? err
+               : parse_interval(cmd, arg, apr_time_from_msec(1), apr_time_from_sec(60),
+                                &srv_conf(cmd)->timeout);
+}
+
+const char *shs_cmd_memcache_retry(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = global_only(cmd);
+
+    return err ? err : parse_interval(cmd, arg, 0, apr_time_from_sec(3600), &srv_conf(cmd)->retry);
+}
+
+const char *shs_cmd_memcache_conns(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = global_only(cmd);
+    apr_int64_t n;
+
+    if (err) {
+        return err;
+    }
+    if ((err = shs_parse_seconds(arg, 1, 1024, &n))) {
+        return fail(cmd, apr_psprintf(cmd->pool, "'%s': give a number from 1 to 1024", arg));
+    }
+    srv_conf(cmd)->conns = (int)n;
+    return NULL;
+}
+
+const char *shs_cmd_key_prefix(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = global_only(cmd);
+
+    if (err) {
+        return err;
+    }
+    if (!shs_key_prefix_is_valid(arg)) {
+        return fail(cmd, apr_psprintf(cmd->pool,
+                                      "'%s': use 1 to %d printable characters "
+                                      "without spaces",
+                                      arg, SHS_KEY_PREFIX_MAX));
+    }
+    srv_conf(cmd)->key_prefix = arg;
+    return NULL;
+}
+
+const char *shs_cmd_keyfile(cmd_parms *cmd, void *dc, const char *arg)
+{
+    shs_srv_conf_t *s = srv_conf(cmd);
+    const char *err = global_only(cmd), *path, *why = NULL;
+    shs_keyring_t *kr;
+
+    if (err) {
+        return err;
+    }
+    path = ap_server_root_relative(cmd->pool, arg);
+    if (!path) {
+        return fail(cmd, apr_psprintf(cmd->pool, "invalid path '%s'", arg));
+    }
+    /* Read now, as root and at `apachectl -t`: a bad key file stops the server from starting. */
+    if (shs_keyring_load(cmd->pool, path, &kr, &why) != APR_SUCCESS) {
+        return fail(cmd, why ? why : apr_psprintf(cmd->pool, "cannot read '%s'", path));
+    }
+    s->keyfile = path;
+    s->keys = kr;
+    return NULL;
+}
+
+static int valid_group_name(const char *n)
+{
+    apr_size_t len = strlen(n);
+
+    return len >= 1 && len <= 64 &&
+           strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == len;
+}
+
+const char *shs_cmd_group(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    shs_srv_conf_t *s = srv_conf(cmd);
+    const char *err = global_only(cmd);
+    shs_group_t *g;
+    int i;
+
+    if (err) {
+        return err;
+    }
+    if (argc < 3) {
+        return fail(cmd, "give a group name and at least two sites: NAME host host ...");
+    }
+    if (!valid_group_name(argv[0])) {
+        return fail(cmd, apr_psprintf(cmd->pool,
+                                      "'%s' is not a valid group name "
+                                      "(letters, digits, '_', '.', '-')",
+                                      argv[0]));
+    }
+    if (!s->groups) {
+        s->groups = apr_array_make(cmd->pool, 2, sizeof(shs_group_t));
+    }
+    for (i = 0; i < s->groups->nelts; i++) {
+        if (!strcmp(APR_ARRAY_IDX(s->groups, i, shs_group_t).name, argv[0])) {
+            return fail(cmd, apr_psprintf(cmd->pool, "group '%s' is defined twice", argv[0]));
+        }
+    }
+    g = apr_array_push(s->groups);
+    g->name = argv[0];
+    g->where = where(cmd);
+    g->members = apr_array_make(cmd->pool, argc - 1, sizeof(shs_member_t));
+    for (i = 1; i < argc; i++) {
+        shs_member_t m;
+        const shs_group_t *other;
+        if ((err = shs_parse_member(cmd->pool, argv[i], &m))) {
+            s->groups->nelts--;
+            return fail(cmd, err);
+        }
+        other = shs_group_find_host(s, m.host);
+        if (other) {
+            s->groups->nelts--;
+            return fail(cmd, apr_psprintf(cmd->pool, "site '%s' is already in group '%s'", m.host,
+                                          other->name));
+        }
+        APR_ARRAY_PUSH(g->members, shs_member_t) = m;
+    }
+    return NULL;
+}
+
+const char *shs_cmd_enable(cmd_parms *cmd, void *dc, int flag)
+{
+    shs_dir_conf_t *d = dc;
+
+    d->enabled = flag ? 1 : 0;
+    d->enabled_where = where(cmd);
+    /* Remember the first one of the server configuration (in .htaccess, read per request,
+     * cmd->pool is the temp pool). */
+    if (flag && !enabled_where && cmd->pool != cmd->temp_pool) {
+        enabled_where = d->enabled_where;
+    }
+    return NULL;
+}
+
+const char *shs_cmd_cookie_name(cmd_parms *cmd, void *dc, const char *name, const char *attrs)
+{
+    shs_dir_conf_t *d = dc;
+    const char *err;
+
+    if (!shs_cookie_name_is_valid(name)) {
+        return fail(cmd, apr_psprintf(cmd->pool, "'%s' is not a valid cookie name", name));
+    }
+    d->cookie_name = name;
+    d->cookie_attrs = "";
+    if (attrs && (err = shs_parse_cookie_attrs(cmd->pool, attrs, &d->cookie_attrs))) {
+        return fail(cmd, err);
+    }
+    return NULL;
+}
+
+const char *shs_cmd_cookie_remove(cmd_parms *cmd, void *dc, int flag)
+{
+    ((shs_dir_conf_t *)dc)->cookie_remove = flag ? 1 : 0;
+    return NULL;
+}
+
+const char *shs_cmd_store_down(cmd_parms *cmd, void *dc, const char *arg)
+{
+    shs_dir_conf_t *d = dc;
+
+    if (!strcasecmp(arg, "anonymous")) {
+        d->down_policy = SHS_DOWN_ANONYMOUS;
+    }
+    else if (!strcmp(arg, "503")) {
+        d->down_policy = SHS_DOWN_REFUSE;
+    }
+    else {
+        return fail(cmd, apr_psprintf(cmd->pool, "'%s': use 'anonymous' or '503'", arg));
+    }
+    return NULL;
+}
+
+const char *shs_cmd_ttl(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err =
+        shs_parse_seconds(arg, 1, 10LL * 365 * 24 * 3600, &((shs_dir_conf_t *)dc)->ttl);
+
+    return err ? fail(cmd, apr_psprintf(cmd->pool, "'%s': %s (seconds, at least 1)", arg, err))
+               : NULL;
+}
+
+void shs_cmd_reset(void)
+{
+    enabled_where = NULL;
+}
+
+/* ------------------------------------------------------------------ check_config */
+
+static int session_on(ap_conf_vector_t *v)
+{
+    session_dir_conf *c = ap_get_module_config(v, &session_module);
+
+    return c && c->enabled;
+}
+
+static int shared_on_here(ap_conf_vector_t *v, const char **at)
+{
+    shs_dir_conf_t *d = ap_get_module_config(v, &sharedsession_module);
+
+    if (d && d->enabled == 1) {
+        *at = d->enabled_where;
+        return 1;
+    }
+    return 0;
+}
+
+/* Is Session On in force in this section: in it, at server level, or in a section of the same
+ * kind whose path is a prefix of this one's? */
+static int session_covers(server_rec *s, apr_array_header_t *secs, ap_conf_vector_t *v)
+{
+    core_dir_config *cd = ap_get_core_module_config(v);
+    int i;
+
+    if (session_on(v) || session_on(s->lookup_defaults)) {
+        return 1;
+    }
+    for (i = 0; secs && cd && cd->d && i < secs->nelts; i++) {
+        ap_conf_vector_t *o = APR_ARRAY_IDX(secs, i, ap_conf_vector_t *);
+        core_dir_config *ocd = ap_get_core_module_config(o);
+        if (o != v && ocd && ocd->d && !strncmp(cd->d, ocd->d, strlen(ocd->d)) && session_on(o)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int check_sections(server_rec *s, apr_array_header_t *secs, int *problems)
+{
+    int i;
+    const char *at;
+
+    for (i = 0; secs && i < secs->nelts; i++) {
+        ap_conf_vector_t *v = APR_ARRAY_IDX(secs, i, ap_conf_vector_t *);
+        if (shared_on_here(v, &at) && !session_covers(s, secs, v)) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING | APLOG_STARTUP, 0, s,
+                         "SHS00201: SharedSession On (%s) but no 'Session On' applies to that "
+                         "section: mod_session will not load sessions there",
+                         at);
+            (*problems)++;
+        }
+    }
+    return 0;
+}
+
+int shs_cmd_check(apr_pool_t *ptemp, server_rec *s)
+{
+    shs_srv_conf_t *conf = SHS_SRV_CONF(s);
+    server_rec *vs;
+    int problems = 0;
+    const char *at;
+
+    if (!enabled_where) {
+        return OK;
+    }
+    if (!conf->servers) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT | APLOG_STARTUP, 0, s,
+                     "SHS00202: SharedSession On (%s) needs a memcached server: add "
+                     "'SharedSessionMemcache host:port' to the server configuration",
+                     enabled_where);
+        return !OK;
+    }
+    for (vs = s; vs; vs = vs->next) {
+        core_server_config *sc = ap_get_core_module_config(vs->module_config);
+        if (shared_on_here(vs->lookup_defaults, &at) && !session_on(vs->lookup_defaults)) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING | APLOG_STARTUP, 0, vs,
+                         "SHS00203: SharedSession On (%s) but 'Session On' is not set for the "
+                         "server %s",
+                         at, vs->server_hostname ? vs->server_hostname : "");
+            problems++;
+        }
+        check_sections(vs, sc->sec_dir, &problems);
+        check_sections(vs, sc->sec_url, &problems);
+    }
+    return OK;
+}

@@ -1,0 +1,44 @@
+/* Copyright 2026 The mod_sharedsession authors
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/* Directive handlers and the start-up checks that span several directives. */
+
+#ifndef SHS_CMD_H
+#define SHS_CMD_H
+
+#include <httpd.h>
+#include <http_config.h>
+
+const char *shs_cmd_memcache(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
+const char *shs_cmd_memcache_timeout(cmd_parms *cmd, void *dc, const char *arg);
+const char *shs_cmd_memcache_retry(cmd_parms *cmd, void *dc, const char *arg);
+const char *shs_cmd_memcache_conns(cmd_parms *cmd, void *dc, const char *arg);
+const char *shs_cmd_key_prefix(cmd_parms *cmd, void *dc, const char *arg);
+const char *shs_cmd_keyfile(cmd_parms *cmd, void *dc, const char *arg);
+const char *shs_cmd_group(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
+const char *shs_cmd_enable(cmd_parms *cmd, void *dc, int flag);
+const char *shs_cmd_cookie_name(cmd_parms *cmd, void *dc, const char *name, const char *attrs);
+const char *shs_cmd_cookie_remove(cmd_parms *cmd, void *dc, int flag);
+const char *shs_cmd_store_down(cmd_parms *cmd, void *dc, const char *arg);
+const char *shs_cmd_ttl(cmd_parms *cmd, void *dc, const char *arg);
+
+/* pre_config: forget what the previous configuration pass saw. */
+void shs_cmd_reset(void);
+
+/* check_config: SharedSession On needs SharedSessionMemcache and, in the same place, Session On.
+ * Logs the problem and returns !OK when the configuration cannot work. */
+int shs_cmd_check(apr_pool_t *ptemp, server_rec *s);
+
+#endif /* SHS_CMD_H */

@@ -1,0 +1,505 @@
+/* Copyright 2026 The mod_sharedsession authors
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/* mod_session decides what a session holds and how it is encoded; this provider only keeps
+ * the encoded string in memcached, under a random id carried in a cookie.
+ *
+ * The session_rec is cached in the request_config of the top-level request (sub-requests and
+ * internal redirects share it), because mod_session calls session_load several times per
+ * request and must get the same record back each time. */
+
+#include <string.h>
+
+#include <apr_atomic.h>
+#include <apr_strings.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_ssl.h>
+#include <ap_mpm.h>
+#include <util_cookies.h>
+#include <mod_session.h>
+
+#include "shs_private.h"
+#include "shs_provider.h"
+#include "shs_id.h"
+#include "shs_store.h"
+
+/* memcached refuses items over 1 MB; keep a margin for the key and item header. */
+#define SHS_VALUE_MAX (1024 * 1024 - 512)
+#define SHS_SESSION_EXPIRY_KEY "expiry" /* what mod_session adds to every encoding */
+#define SHS_REMIND_INTERVAL apr_time_from_sec(60)
+
+/* Per process: created in child_init, never shared with another process or server. */
+static shs_store_t *store;
+static apr_uint32_t remind_at[SHS_MAX_SERVERS]; /* unix seconds of the next reminder */
+static apr_uint32_t warned_no_session;
+
+typedef struct shs_req_t {
+    session_rec *z;
+    const char *cookie_id; /* the well-formed id the browser sent, if any */
+    int loaded;            /* the store was asked (once per request) */
+    const char *id;        /* the id the session lives under; NULL while it has none */
+    int store_failed;      /* the store did not answer when the session was loaded */
+    apr_status_t load_rv;
+} shs_req_t;
+
+static request_rec *top_of(request_rec *r)
+{
+    for (;;) {
+        if (r->main) {
+            r = r->main;
+        }
+        else if (r->prev) {
+            r = r->prev;
+        }
+        else {
+            return r;
+        }
+    }
+}
+
+static int session_enabled(request_rec *r)
+{
+    session_dir_conf *c = ap_get_module_config(r->per_dir_config, &session_module);
+
+    return c && c->enabled;
+}
+
+static const char *fp(request_rec *r, const char *id)
+{
+    return shs_id_fingerprint(r->pool, id);
+}
+
+/* Our id from the Cookie header(s), or NULL.  When strip is set the cookie is removed from
+ * r->headers_in, so the application (CGI, PHP, a proxied backend) never sees it. */
+static const char *read_cookie(request_rec *r, const shs_dir_conf_t *d, int strip)
+{
+    const char *name = shs_dir_cookie_name(d);
+    const apr_array_header_t *arr = apr_table_elts(r->headers_in);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    shs_cookie_scan_t res = { 0 };
+    apr_array_header_t *kept = NULL;
+    int i, found_in_some = 0;
+
+    for (i = 0; i < arr->nelts; i++) {
+        int before = res.seen;
+        if (!e[i].key || strcasecmp(e[i].key, "Cookie")) {
+            continue;
+        }
+        shs_cookie_scan(r->pool, e[i].val, name, &res);
+        if (!kept) {
+            kept = apr_array_make(r->pool, 2, sizeof(const char *));
+        }
+        if (res.seen != before) {
+            found_in_some = 1;
+            if (res.stripped) {
+                APR_ARRAY_PUSH(kept, const char *) = res.stripped;
+            }
+        }
+        else {
+            APR_ARRAY_PUSH(kept, const char *) = e[i].val;
+        }
+    }
+    if (res.malformed) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "SHS00101: ignoring %d malformed value(s) of cookie %s", res.malformed, name);
+    }
+    if (res.seen > 1) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "SHS00102: cookie %s sent %d times; using the first well-formed one", name,
+                      res.seen);
+    }
+    if (strip && found_in_some) {
+        apr_table_unset(r->headers_in, "Cookie");
+        for (i = 0; i < kept->nelts; i++) {
+            apr_table_addn(r->headers_in, "Cookie", APR_ARRAY_IDX(kept, i, const char *));
+        }
+    }
+    return res.value;
+}
+
+static void load_from_store(request_rec *r, const shs_srv_conf_t *sc, shs_req_t *rq, const char *id,
+                            apr_pool_t *pool)
+{
+    const char *key = shs_id_store_key(r->pool, shs_srv_key_prefix(sc), id);
+    char *val = NULL;
+    apr_size_t len = 0;
+    apr_status_t rv;
+    char buf[120];
+
+    rv = store ? shs_store_get(store, key, pool, &val, &len) : SHS_STORE_EDOWN;
+    if (rv == APR_SUCCESS) {
+        rq->id = id;
+        rq->z->encoded = val;
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "SHS00103: session %s loaded, %" APR_SIZE_T_FMT " bytes", fp(r, id), len);
+    }
+    else if (rv == APR_NOTFOUND) {
+        /* strict mode: an id the store does not know is never adopted */
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "SHS00104: session %s is unknown or "
+                      "expired; it is not adopted, a new id is issued when data is written",
+                      fp(r, id));
+    }
+    else {
+        rq->id = id; /* kept, so that nothing is written over the visitor's session */
+        rq->store_failed = 1;
+        rq->load_rv = rv;
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, SHS_LOG_RV(rv), r,
+                      "SHS00105: session %s not loaded, "
+                      "memcached %s: %s",
+                      fp(r, id), store ? shs_store_slot_name(store, key) : "-",
+                      shs_store_strerror(rv, buf, sizeof(buf)));
+    }
+}
+
+/* The state of this request, kept on the top-level request.  Created on first use, which
+ * reads (and, when configured, strips) the cookie; later calls only strip it again from the
+ * current sub-request or redirect. */
+static shs_req_t *request_state(request_rec *r, const shs_dir_conf_t *d)
+{
+    request_rec *m = top_of(r);
+    shs_req_t *rq = ap_get_module_config(m->request_config, &sharedsession_module);
+    int strip = shs_dir_cookie_remove(d);
+    const char *id;
+
+    if (rq) {
+        if (strip) {
+            read_cookie(r, d, 1);
+        }
+        return rq;
+    }
+    rq = apr_pcalloc(m->pool, sizeof(*rq));
+    rq->z = apr_pcalloc(m->pool, sizeof(session_rec));
+    rq->z->pool = m->pool;
+    rq->z->entries = apr_table_make(m->pool, 10);
+    ap_set_module_config(m->request_config, &sharedsession_module, rq);
+    id = read_cookie(r, d, strip);
+    rq->cookie_id = id ? apr_pstrdup(m->pool, id) : NULL;
+    return rq;
+}
+
+/* The state with the session read from the store (at most once per request). */
+static shs_req_t *loaded_state(request_rec *r, const shs_dir_conf_t *d)
+{
+    shs_req_t *rq = request_state(r, d);
+
+    if (!rq->loaded) {
+        rq->loaded = 1;
+        if (rq->cookie_id) {
+            load_from_store(r, SHS_SRV_CONF(r->server), rq, rq->cookie_id, rq->z->pool);
+        }
+    }
+    return rq;
+}
+
+apr_status_t shs_provider_load(request_rec *r, session_rec **z)
+{
+    const shs_dir_conf_t *d = SHS_DIR_CONF(r);
+
+    if (!shs_dir_enabled(d)) {
+        return DECLINED;
+    }
+    *z = loaded_state(r, d)->z;
+    return OK;
+}
+
+/* Nothing in it but the expiry mod_session adds by itself. */
+static int session_is_empty(const session_rec *z)
+{
+    const apr_array_header_t *arr = apr_table_elts(z->entries);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    int i;
+
+    for (i = 0; i < arr->nelts; i++) {
+        if (e[i].key && strcmp(e[i].key, SHS_SESSION_EXPIRY_KEY)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int is_secure(request_rec *r)
+{
+    return ap_ssl_conn_is_ssl(r->connection);
+}
+
+static void write_cookie(request_rec *r, const shs_dir_conf_t *d, const char *id, long maxage)
+{
+    ap_cookie_write(r, shs_dir_cookie_name(d), id, shs_dir_cookie_attrs(r->pool, d, is_secure(r)),
+                    maxage, r->err_headers_out, NULL);
+}
+
+static void remove_cookie(request_rec *r, const shs_dir_conf_t *d)
+{
+    ap_cookie_remove(r, shs_dir_cookie_name(d), shs_dir_cookie_attrs(r->pool, d, is_secure(r)),
+                     r->err_headers_out, NULL);
+}
+
+/* The session was emptied (logout): its key goes, and so does the cookie. */
+static void save_empty(request_rec *r, const shs_dir_conf_t *d, shs_req_t *rq, const char *key)
+{
+    apr_status_t rv = shs_store_del(store, key);
+    char buf[120];
+
+    if (rv == APR_SUCCESS || rv == APR_NOTFOUND) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "SHS00106: session %s emptied and deleted",
+                      fp(r, rq->id));
+    }
+    else {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, SHS_LOG_RV(rv), r,
+                      "SHS00107: session %s emptied but its "
+                      "memcached entry could not be deleted (%s); it expires after its TTL",
+                      fp(r, rq->id), shs_store_strerror(rv, buf, sizeof(buf)));
+    }
+    remove_cookie(r, d);
+    rq->id = NULL;
+}
+
+apr_status_t shs_provider_save(request_rec *r, session_rec *z)
+{
+    const shs_dir_conf_t *d = SHS_DIR_CONF(r);
+    const shs_srv_conf_t *sc = SHS_SRV_CONF(r->server);
+    shs_req_t *rq;
+    const char *key, *value;
+    apr_size_t len;
+    apr_uint32_t exptime;
+    apr_status_t rv;
+    char buf[120];
+
+    if (!shs_dir_enabled(d)) {
+        return DECLINED;
+    }
+    rq = loaded_state(r, d);
+    if (rq->store_failed) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, SHS_LOG_RV(rq->load_rv), r,
+                      "SHS00108: session %s not "
+                      "saved: memcached did not answer when it was loaded, so the stored session "
+                      "is kept as it was and the visitor keeps their cookie",
+                      fp(r, rq->id));
+        return OK;
+    }
+    if (!store) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "SHS00109: session not saved: no memcached "
+                      "client in this process (see the start-up errors)");
+        return OK;
+    }
+    if (session_is_empty(z)) {
+        if (rq->id) {
+            save_empty(r, d, rq, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), rq->id));
+        }
+        return OK;
+    }
+
+    value = z->encoded ? z->encoded : "";
+    len = strlen(value);
+    if (len > SHS_VALUE_MAX) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "SHS00110: session %s not saved: its "
+                      "encoding has %" APR_SIZE_T_FMT " bytes, memcached takes at most %d",
+                      fp(r, rq->id), len, SHS_VALUE_MAX);
+        return OK;
+    }
+    exptime = shs_ttl_to_memcache(z->maxage > 0 ? z->maxage : shs_dir_ttl(d),
+                                  apr_time_sec(apr_time_now()));
+
+    if (rq->id) {
+        key = shs_id_store_key(r->pool, shs_srv_key_prefix(sc), rq->id);
+        rv = shs_store_set(store, key, value, len, exptime);
+        if (rv != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, SHS_LOG_RV(rv), r,
+                          "SHS00111: session %s not saved to "
+                          "memcached %s: %s",
+                          fp(r, rq->id), shs_store_slot_name(store, key),
+                          shs_store_strerror(rv, buf, sizeof(buf)));
+            return OK;
+        }
+        if (z->maxage > 0) {
+            write_cookie(r, d, rq->id, z->maxage); /* slide the cookie's expiry too */
+        }
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "SHS00112: session %s saved, %" APR_SIZE_T_FMT " bytes", fp(r, rq->id), len);
+        return OK;
+    }
+
+    /* A new session: a fresh id, stored with add so that an existing key is never replaced. */
+    {
+        char id[SHS_ID_LEN + 1];
+        int attempt;
+        rv = APR_EGENERAL;
+        for (attempt = 0; attempt < 2; attempt++) {
+            if ((rv = shs_id_generate(id)) != APR_SUCCESS) {
+                break;
+            }
+            key = shs_id_store_key(r->pool, shs_srv_key_prefix(sc), id);
+            rv = shs_store_add(store, key, value, len, exptime);
+            if (rv != APR_EEXIST) {
+                break;
+            }
+        }
+        if (rv != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, SHS_LOG_RV(rv), r,
+                          "SHS00113: new session not created: %s",
+                          shs_store_strerror(rv, buf, sizeof(buf)));
+            return OK;
+        }
+        rq->id = apr_pstrdup(top_of(r)->pool, id);
+        write_cookie(r, d, rq->id, z->maxage);
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "SHS00114: new session %s created, %" APR_SIZE_T_FMT " bytes", fp(r, rq->id),
+                      len);
+    }
+    return OK;
+}
+
+int shs_provider_header_parser(request_rec *r)
+{
+    const shs_dir_conf_t *d = SHS_DIR_CONF(r);
+    APR_OPTIONAL_FN_TYPE(ap_session_load) * session_load;
+    session_rec *z = NULL;
+    shs_req_t *rq;
+
+    if (!shs_dir_enabled(d)) {
+        return DECLINED;
+    }
+    if (!session_enabled(r)) {
+        if (apr_atomic_cas32(&warned_no_session, 1, 0) == 0) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "SHS00115: SharedSession is On (%s) but "
+                          "'Session On' is not set here, so mod_session never asks for the "
+                          "session (logged once per process)",
+                          d->enabled_where);
+        }
+        return DECLINED;
+    }
+    /* read the cookie now, and hide it from the handler whatever happens next */
+    request_state(r, d);
+    if (shs_dir_down_policy(d) != SHS_DOWN_REFUSE) {
+        return DECLINED;
+    }
+    /* Through mod_session, so that SessionInclude/SessionExclude are honoured. */
+    session_load = APR_RETRIEVE_OPTIONAL_FN(ap_session_load);
+    if (session_load) {
+        session_load(r, &z);
+    }
+    rq = ap_get_module_config(top_of(r)->request_config, &sharedsession_module);
+    if (rq && rq->store_failed) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, SHS_LOG_RV(rq->load_rv), r,
+                      "SHS00116: answering 503: the "
+                      "session store is unavailable (SharedSessionStoreDown 503)");
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    return DECLINED;
+}
+
+/* ------------------------------------------------------------------ the per-process store */
+
+static const char *breaker_word(shs_breaker_state_e s)
+{
+    return s == SHS_BREAKER_CLOSED ? "up" : (s == SHS_BREAKER_OPEN ? "down" : "probing");
+}
+
+static void on_breaker(void *baton, unsigned int slot, const char *name, shs_breaker_state_e from,
+                       shs_breaker_state_e to, apr_status_t cause)
+{
+    server_rec *s = baton;
+    char buf[120];
+    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
+
+    if (to == SHS_BREAKER_CLOSED) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                     "SHS00301: memcached %s answers again; "
+                     "sessions stored there are available",
+                     name);
+        return;
+    }
+    if (from == SHS_BREAKER_CLOSED) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, SHS_LOG_RV(cause), s,
+                     "SHS00302: memcached %s failed (%s): "
+                     "sessions stored there are unavailable; retrying every %" APR_TIME_T_FMT " ms",
+                     name, shs_store_strerror(cause, buf, sizeof(buf)),
+                     apr_time_as_msec(shs_srv_retry(SHS_SRV_CONF(s))));
+        if (slot < SHS_MAX_SERVERS) {
+            apr_atomic_set32(&remind_at[slot],
+                             now + (apr_uint32_t)apr_time_sec(SHS_REMIND_INTERVAL));
+        }
+        return;
+    }
+    /* a failed probe: remind at most once a minute */
+    if (slot < SHS_MAX_SERVERS) {
+        apr_uint32_t at = apr_atomic_read32(&remind_at[slot]);
+        if (now >= at &&
+            apr_atomic_cas32(&remind_at[slot],
+                             now + (apr_uint32_t)apr_time_sec(SHS_REMIND_INTERVAL), at) == at) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, SHS_LOG_RV(cause), s,
+                         "SHS00303: memcached %s is still "
+                         "%s (%s)",
+                         name, breaker_word(to), shs_store_strerror(cause, buf, sizeof(buf)));
+        }
+    }
+}
+
+void shs_provider_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    shs_srv_conf_t *sc = SHS_SRV_CONF(s);
+    shs_mc_server_spec_t *specs;
+    const shs_store_ops_t *ops;
+    void *ctx;
+    shs_store_opts_t opts;
+    apr_status_t rv;
+    int i, threads = 1;
+
+    store = NULL;
+    if (!sc->servers || sc->servers->nelts == 0) {
+        return;
+    }
+    if (ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS || threads < 1) {
+        threads = 1;
+    }
+    specs = apr_pcalloc(pchild, sizeof(*specs) * (apr_size_t)sc->servers->nelts);
+    for (i = 0; i < sc->servers->nelts; i++) {
+        const shs_mc_addr_t *a = &APR_ARRAY_IDX(sc->servers, i, shs_mc_addr_t);
+        specs[i].host = a->host;
+        specs[i].port = a->port;
+    }
+    opts = (shs_store_opts_t){
+        .timeout = shs_srv_timeout(sc),
+        .retry = shs_srv_retry(sc),
+        .workers = sc->conns ? sc->conns : threads,
+        .max_queue = 0,
+        .notify = on_breaker,
+        .notify_baton = s,
+    };
+    rv = shs_store_mc_create(pchild, specs, sc->servers->nelts, opts.workers, opts.timeout, &ops,
+                             &ctx);
+    if (rv == APR_SUCCESS) {
+        rv = shs_store_create(pchild, ops, ctx, &opts, &store);
+    }
+    if (rv != APR_SUCCESS) {
+        store = NULL;
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     "SHS00304: cannot create the memcached "
+                     "client; shared sessions are unavailable in this process");
+        return;
+    }
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
+                 "SHS00305: memcached client ready: %d "
+                 "server(s), %d worker(s), timeout %" APR_TIME_T_FMT " ms",
+                 sc->servers->nelts, opts.workers, apr_time_as_msec(opts.timeout));
+}

@@ -1,0 +1,30 @@
+/* Copyright 2026 The mod_sharedsession authors
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/* The mod_session storage provider: session_load / session_save over the store, the per
+ * request state, and the per process store that backs them. */
+
+#ifndef SHS_PROVIDER_H
+#define SHS_PROVIDER_H
+
+#include <httpd.h>
+#include <mod_session.h>
+
+apr_status_t shs_provider_load(request_rec *r, session_rec **z);
+apr_status_t shs_provider_save(request_rec *r, session_rec *z);
+int shs_provider_header_parser(request_rec *r);
+void shs_provider_child_init(apr_pool_t *pchild, server_rec *s);
+
+#endif /* SHS_PROVIDER_H */
