@@ -1,0 +1,606 @@
+/* Copyright 2026 The mod_sharedsession authors
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/* The scanner is a byte-at-a-time state machine modelled on the tokenizer states of the HTML
+ * standard, reduced to what decides whether a `</body` is markup:
+ *
+ *   M_DATA       text.  `<` starts a possible token (M_LT).
+ *   M_LT         after `<`: `!` markup declaration, `/` end tag, letter start tag, `?` bogus
+ *                comment; anything else is text and is read again in M_DATA (so `<<</body>`
+ *                finds the third `<`).
+ *   M_BANG       after `<!`, matching `--` (comment) or `[CDATA[`; else a bogus comment.
+ *   M_ENDOPEN    after `</`, matching `body` then one follower (whitespace, `/`, `>`): this is
+ *                the only place a match is reported.  `</>` is ignored, `</` + non-letter is a
+ *                bogus comment, any other name is an ordinary end tag (M_TAG).
+ *   M_STARTNAME  start tag name, lower-cased into tok; at its end it is compared with the
+ *                raw-text elements, to be entered at the tag's closing `>`.
+ *   M_TAG        inside a tag, after its name: attribute names, `=`, unquoted, "double" and
+ *                'single' quoted values.  A `>` inside a quoted value does not end the tag.
+ *   M_BOGUS      `<!DOCTYPE`, `<?xml`, `</ x`, ...: up to the next `>`.
+ *   M_COMMENT    up to `-->` or `--!>`; `<!-->` and `<!--->` are empty comments.
+ *   M_CDATA      up to `]]>`.
+ *   M_RAW        content of script/style/textarea/title, up to `</name` + follower.  Inside
+ *                <script> the `<!--` / `<script` escaping of the standard is followed, so a
+ *                `</script>` written inside `<!-- <script> ... -->` does not end the element.
+ *   M_DONE       the insertion point was reported.
+ *
+ * Approximations are listed in shs_html.h; the main one is that no tree is built. */
+
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "shs_html.h"
+
+/* Lexical modes (shs_html_scan_t.mode). */
+enum {
+    M_DATA = 0,
+    M_LT,
+    M_BANG,
+    M_ENDOPEN,
+    M_STARTNAME,
+    M_TAG,
+    M_BOGUS,
+    M_COMMENT,
+    M_CDATA,
+    M_RAW,
+    M_DONE
+};
+
+/* Sub-states of M_TAG (shs_html_scan_t.sub). */
+enum {
+    T_NAME = 0,         /* still in the tag name (end tags whose name is not `body`) */
+    T_BEFORE_ATTR,      /* between attributes, also after a quoted value or a `/` */
+    T_ATTR,             /* in an attribute name */
+    T_AFTER_ATTR,       /* whitespace after an attribute name */
+    T_BEFORE_VAL,       /* after `=` */
+    T_VAL_DQ,           /* "value" */
+    T_VAL_SQ,           /* 'value' */
+    T_VAL_UNQ           /* value without quotes */
+};
+
+/* Sub-states of M_RAW. */
+enum {
+    R_TEXT = 0,         /* content */
+    R_LT,               /* after `<` */
+    R_END,              /* after `</`, matching the element name; len = letters matched */
+    R_BANG,             /* script only, after `<!`, matching `--`; len = dashes matched */
+    R_DSTART            /* escaped script only, after `<`, matching `script`; len as R_END */
+};
+
+/* Raw-text elements (shs_html_scan_t.raw); index 0 is "none". */
+enum {
+    RAW_NONE = 0,
+    RAW_SCRIPT,
+    RAW_STYLE,
+    RAW_TEXTAREA,
+    RAW_TITLE
+};
+
+static const char *const raw_names[] = {
+    [RAW_NONE] = "",
+    [RAW_SCRIPT] = "script",
+    [RAW_STYLE] = "style",
+    [RAW_TEXTAREA] = "textarea",
+    [RAW_TITLE] = "title"
+};
+
+/* M_COMMENT flags. */
+#define CF_START      0x01      /* nothing read yet after `<!--`: `>` closes */
+#define CF_START_DASH 0x02      /* only `-` read after `<!--`: `>` closes */
+#define CF_BANG       0x04      /* `--!` read: `>` closes */
+
+#define BODY_TOKEN_LEN 6        /* strlen("</body") */
+
+static int is_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
+
+/* A byte that ends a tag name. */
+static int is_follower(unsigned char c)
+{
+    return is_space(c) || c == '/' || c == '>';
+}
+
+static int is_alpha(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static unsigned char to_lower(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+/* The raw-text element named by the first len bytes of tok, or RAW_NONE. */
+static unsigned char raw_lookup(const unsigned char *tok, apr_size_t len)
+{
+    unsigned char i;
+
+    for (i = RAW_SCRIPT; i <= RAW_TITLE; i++) {
+        if (strlen(raw_names[i]) == len && memcmp(raw_names[i], tok, len) == 0) {
+            return i;
+        }
+    }
+    return RAW_NONE;
+}
+
+/* The `>` that closes a tag: enter the raw-text element it opened, if any. */
+static void tag_end(shs_html_scan_t *s)
+{
+    if (s->raw != RAW_NONE) {
+        s->mode = M_RAW;
+        s->sub = R_TEXT;
+        s->esc = 0;
+        s->run = 0;
+    }
+    else {
+        s->mode = M_DATA;
+    }
+}
+
+/* One byte inside a tag, after its name. */
+static void scan_tag(shs_html_scan_t *s, unsigned char c)
+{
+    switch (s->sub) {
+    case T_VAL_DQ:
+        if (c == '"') {
+            s->sub = T_BEFORE_ATTR;
+        }
+        return;
+    case T_VAL_SQ:
+        if (c == '\'') {
+            s->sub = T_BEFORE_ATTR;
+        }
+        return;
+    default:
+        break;
+    }
+
+    if (c == '>') {
+        tag_end(s);
+        return;
+    }
+    switch (s->sub) {
+    case T_NAME:
+        if (is_space(c) || c == '/') {
+            s->sub = T_BEFORE_ATTR;
+        }
+        break;
+    case T_BEFORE_ATTR:
+        if (!is_space(c) && c != '/') {
+            s->sub = T_ATTR;        /* a leading `=` is part of the name */
+        }
+        break;
+    case T_ATTR:
+    case T_AFTER_ATTR:
+        if (c == '=') {
+            s->sub = T_BEFORE_VAL;
+        }
+        else if (c == '/') {
+            s->sub = T_BEFORE_ATTR;
+        }
+        else if (is_space(c)) {
+            s->sub = T_AFTER_ATTR;
+        }
+        else {
+            s->sub = T_ATTR;
+        }
+        break;
+    case T_BEFORE_VAL:
+        if (c == '"') {
+            s->sub = T_VAL_DQ;
+        }
+        else if (c == '\'') {
+            s->sub = T_VAL_SQ;
+        }
+        else if (!is_space(c)) {
+            s->sub = T_VAL_UNQ;
+        }
+        break;
+    case T_VAL_UNQ:
+        if (is_space(c)) {
+            s->sub = T_BEFORE_ATTR;
+        }
+        break;
+    default:
+        s->sub = T_BEFORE_ATTR;     /* not reached */
+        break;
+    }
+}
+
+/* One byte inside a comment. */
+static void scan_comment(shs_html_scan_t *s, unsigned char c)
+{
+    if (c == '-') {
+        if (s->flags & CF_BANG) {
+            s->run = 1;             /* `--!-`: one dash towards a new `--` */
+        }
+        else if (s->run < 2) {
+            s->run++;
+        }
+        s->flags = (s->flags & CF_START) ? CF_START_DASH : 0;
+        return;
+    }
+    if (c == '>' && (s->run >= 2 || (s->flags & (CF_START | CF_START_DASH)))) {
+        s->mode = M_DATA;
+        return;
+    }
+    if (c == '!' && s->run >= 2 && !(s->flags & CF_BANG)) {
+        s->flags = CF_BANG;
+        return;
+    }
+    s->run = 0;
+    s->flags = 0;
+}
+
+/* One byte of raw text.  Returns 1 when the byte was consumed, 0 when it must be read again
+ * in the (changed) state. */
+static int scan_raw(shs_html_scan_t *s, unsigned char c)
+{
+    const char *name;
+
+    switch (s->sub) {
+    case R_TEXT:
+        if (c == '<') {
+            s->sub = R_LT;
+            s->run = 0;
+        }
+        else if (s->esc != 0) {
+            if (c == '-') {
+                if (s->run < 2) {
+                    s->run++;
+                }
+            }
+            else if (c == '>' && s->run >= 2) {
+                s->esc = 0;         /* `-->` leaves the escaped script text */
+                s->run = 0;
+            }
+            else {
+                s->run = 0;
+            }
+        }
+        return 1;
+
+    case R_LT:
+        if (c == '/') {
+            s->sub = R_END;
+            s->len = 0;
+            return 1;
+        }
+        if (s->raw == RAW_SCRIPT && s->esc == 0 && c == '!') {
+            s->sub = R_BANG;
+            s->len = 0;
+            return 1;
+        }
+        if (s->raw == RAW_SCRIPT && s->esc == 1 && is_alpha(c)) {
+            s->sub = R_DSTART;
+            s->len = 0;
+            return 0;
+        }
+        s->sub = R_TEXT;
+        return 0;
+
+    case R_BANG:
+        if (c == '-') {
+            if (++s->len == 2) {
+                s->esc = 1;         /* `<!--`: escaped script text, already at `--` */
+                s->run = 2;
+                s->sub = R_TEXT;
+            }
+            return 1;
+        }
+        s->sub = R_TEXT;
+        return 0;
+
+    default:    /* R_END, R_DSTART */
+        name = raw_names[s->raw];
+        if (name[s->len] != '\0') {
+            if ((unsigned char)name[s->len] == to_lower(c)) {
+                s->len++;
+                return 1;
+            }
+            s->sub = R_TEXT;
+            return 0;
+        }
+        if (!is_follower(c)) {
+            s->sub = R_TEXT;
+            return 0;
+        }
+        if (s->sub == R_DSTART || s->esc == 2) {
+            /* `<script` nests one level deeper, `</script` in the nested level goes back up */
+            s->esc = (s->sub == R_DSTART) ? 2 : 1;
+            s->sub = R_TEXT;
+            s->run = 0;
+            return 1;
+        }
+        /* the end tag of the element */
+        s->raw = RAW_NONE;
+        s->esc = 0;
+        if (c == '>') {
+            s->mode = M_DATA;
+        }
+        else {
+            s->mode = M_TAG;
+            s->sub = T_BEFORE_ATTR;
+        }
+        return 1;
+    }
+}
+
+/* Feed one byte.  Returns 1 when it completes `</body` + follower in text. */
+static int scan_byte(shs_html_scan_t *s, unsigned char c)
+{
+    static const char comment_open[] = "--";
+    static const char cdata_open[] = "[CDATA[";
+    const char *want;
+
+    /* Every pass either consumes c (return) or changes state and reads c again; the chains
+     * of re-reads are at most two long. */
+    for (;;) {
+        switch (s->mode) {
+        case M_DATA:
+            if (c == '<') {
+                s->mode = M_LT;
+            }
+            return 0;
+
+        case M_LT:
+            if (c == '!') {
+                s->mode = M_BANG;
+                s->len = 0;
+            }
+            else if (c == '/') {
+                s->mode = M_ENDOPEN;
+                s->len = 0;
+            }
+            else if (c == '?') {
+                s->mode = M_BOGUS;
+            }
+            else if (is_alpha(c)) {
+                s->mode = M_STARTNAME;
+                s->tok[0] = to_lower(c);
+                s->len = 1;
+            }
+            else {
+                s->mode = M_DATA;
+                continue;
+            }
+            return 0;
+
+        case M_BANG:
+            if (s->len == 0) {
+                s->sub = (c == '[');
+            }
+            want = s->sub ? cdata_open : comment_open;
+            if (c != (unsigned char)want[s->len]) {
+                s->mode = M_BOGUS;
+                continue;
+            }
+            if (want[++s->len] == '\0') {
+                s->mode = s->sub ? M_CDATA : M_COMMENT;
+                s->run = 0;
+                s->flags = CF_START;
+            }
+            return 0;
+
+        case M_ENDOPEN:
+            if (s->len == 0 && c == '>') {
+                s->mode = M_DATA;           /* `</>` */
+                return 0;
+            }
+            if (s->len == 0 && !is_alpha(c)) {
+                s->mode = M_BOGUS;
+                continue;
+            }
+            if (s->len < 4) {
+                if (to_lower(c) == (unsigned char)"body"[s->len]) {
+                    s->len++;
+                    return 0;
+                }
+            }
+            else if (is_follower(c)) {
+                s->mode = M_DONE;
+                return 1;
+            }
+            s->raw = RAW_NONE;              /* some other end tag */
+            s->mode = M_TAG;
+            s->sub = T_NAME;
+            continue;
+
+        case M_STARTNAME:
+            if (is_follower(c)) {
+                s->raw = raw_lookup(s->tok, s->len);
+                if (c == '>') {
+                    tag_end(s);
+                }
+                else {
+                    s->mode = M_TAG;
+                    s->sub = T_BEFORE_ATTR;
+                }
+            }
+            else if (s->len < sizeof(s->tok)) {
+                /* longer names stop being stored: none of them is a raw-text element */
+                s->tok[s->len++] = to_lower(c);
+            }
+            return 0;
+
+        case M_TAG:
+            scan_tag(s, c);
+            return 0;
+
+        case M_BOGUS:
+            if (c == '>') {
+                s->mode = M_DATA;
+            }
+            return 0;
+
+        case M_COMMENT:
+            scan_comment(s, c);
+            return 0;
+
+        case M_CDATA:
+            if (c == ']') {
+                if (s->run < 2) {
+                    s->run++;
+                }
+            }
+            else if (c == '>' && s->run >= 2) {
+                s->mode = M_DATA;
+            }
+            else {
+                s->run = 0;
+            }
+            return 0;
+
+        case M_RAW:
+            if (scan_raw(s, c)) {
+                return 0;
+            }
+            continue;
+
+        default:    /* M_DONE */
+            return 0;
+        }
+    }
+}
+
+void shs_html_scan_init(shs_html_scan_t *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->mode = M_DATA;
+}
+
+shs_html_result_e shs_html_scan(shs_html_scan_t *s, const char *buf, apr_size_t len,
+                                apr_ssize_t *at, apr_size_t *hold)
+{
+    apr_size_t i;
+    apr_size_t held = 0;
+
+    if (at) {
+        *at = 0;
+    }
+    if (s->mode != M_DONE) {
+        for (i = 0; i < len; i++) {
+            if (scan_byte(s, (unsigned char)buf[i])) {
+                /* buf[i] is the follower: `</body` is the 6 bytes before it */
+                if (at) {
+                    *at = (apr_ssize_t)i - BODY_TOKEN_LEN;
+                }
+                if (hold) {
+                    *hold = 0;
+                }
+                return SHS_HTML_FOUND;
+            }
+        }
+        /* Only a partial `</body` in text can still become the insertion point. */
+        if (s->mode == M_LT) {
+            held = 1;
+        }
+        else if (s->mode == M_ENDOPEN) {
+            held = 2 + (apr_size_t)s->len;
+        }
+    }
+    if (hold) {
+        *hold = held;
+    }
+    return SHS_HTML_MORE;
+}
+
+/* The character reference that replaces c in an attribute value, or NULL. */
+static const char *attr_reference(unsigned char c)
+{
+    switch (c) {
+    case '&':
+        return "&amp;";
+    case '<':
+        return "&lt;";
+    case '>':
+        return "&gt;";
+    case '"':
+        return "&quot;";
+    case '\'':
+        return "&#39;";
+    case '`':
+        return "&#96;";
+    case '=':
+        return "&#61;";
+    default:
+        return NULL;
+    }
+}
+
+static int is_control(unsigned char c)
+{
+    return c < 0x20 || c == 0x7f;
+}
+
+const char *shs_html_escape_attr(apr_pool_t *p, const char *s)
+{
+    const unsigned char *in;
+    const char *ref;
+    apr_size_t n = 0, k;
+    char *out, *o;
+
+    if (s == NULL) {
+        return "";
+    }
+    for (in = (const unsigned char *)s; *in; in++) {
+        if ((ref = attr_reference(*in)) != NULL) {
+            n += strlen(ref);
+        }
+        else if (!is_control(*in)) {
+            n++;
+        }
+    }
+
+    o = out = apr_palloc(p, n + 1);
+    for (in = (const unsigned char *)s; *in; in++) {
+        if ((ref = attr_reference(*in)) != NULL) {
+            k = strlen(ref);
+            memcpy(o, ref, k);
+            o += k;
+        }
+        else if (!is_control(*in)) {
+            *o++ = (char)*in;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+const char *shs_html_tag(apr_pool_t *p, shs_tag_kind_e kind, const char *url, const char *nonce)
+{
+    const char *nonce_attr = "";
+
+    if (url == NULL) {
+        return NULL;
+    }
+    if (nonce != NULL && *nonce != '\0') {
+        nonce_attr = apr_pstrcat(p, " nonce=\"", shs_html_escape_attr(p, nonce), "\"", NULL);
+    }
+    switch (kind) {
+    case SHS_TAG_IMG:
+        return apr_pstrcat(p, "<img src=\"", shs_html_escape_attr(p, url),
+                           "\" alt=\"\" width=\"1\" height=\"1\" style=\"display:none\""
+                           " referrerpolicy=\"no-referrer\"", nonce_attr, ">", NULL);
+    case SHS_TAG_SCRIPT:
+        return apr_pstrcat(p, "<script async src=\"", shs_html_escape_attr(p, url),
+                           "\" referrerpolicy=\"no-referrer\"", nonce_attr, "></script>", NULL);
+    default:
+        return NULL;
+    }
+}

@@ -1,0 +1,104 @@
+/* Copyright 2026 The mod_sharedsession authors
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/* Streaming search for the point where loader tags go into an HTML page (just before the
+ * first real `</body`), and the builder of those tags.  Pure C over APR: no httpd calls, so it
+ * is unit-tested.
+ *
+ * The scanner is a small tokenizer that follows the HTML tokenizer only as far as needed to
+ * know whether a `</body` is markup: it skips comments, <script>/<style>/<textarea>/<title>
+ * content, <![CDATA[ ]]> sections and the inside of tags (quoted attribute values included).
+ * It works one byte at a time, so the result never depends on how the body is chunked, and it
+ * keeps a fixed-size state: no allocation, no pointer into the caller's buffers.
+ *
+ * Known approximations (all err towards "not found", in which case the caller appends at the
+ * end of the document, which browsers accept):
+ *  - no tree building: a `</body` that the parser would ignore (e.g. inside a <template>, or
+ *    inside <svg>/<math> foreign content) still matches; <script>/<style>/<title> inside
+ *    foreign content are treated as in HTML, and `<script/>` starts raw text as in HTML;
+ *  - <![CDATA[ ... ]]> is skipped up to `]]>` everywhere, although outside foreign content
+ *    the HTML parser ends it at the first `>` (bogus comment);
+ *  - only script, style, textarea and title are raw-text elements; xmp, iframe, noembed,
+ *    noframes, noscript and plaintext are scanned as ordinary markup;
+ *  - character references and NUL bytes are not decoded; bytes >= 0x80 are ordinary text. */
+
+#ifndef SHS_HTML_H
+#define SHS_HTML_H
+
+#include <apr.h>
+#include <apr_pools.h>
+
+/* Most trailing bytes the scanner ever asks the caller to hold back: a whole `</body` plus the
+ * byte that confirms it.  The scanner actually holds at most strlen("</body") = 6, because the
+ * follower is decided on as soon as it is seen. */
+#define SHS_HTML_MAX_HOLD 7
+
+/* Scanner state.  Owned by the caller (stack, pool or filter context), initialised with
+ * shs_html_scan_init(); the fields are private to shs_html.c. */
+typedef struct shs_html_scan_t {
+    unsigned char mode;     /* lexical mode: text, tag, comment, raw text, ... */
+    unsigned char sub;      /* sub-state of the mode (attribute states, partial tokens) */
+    unsigned char raw;      /* raw-text element being scanned, or entered at the tag's `>` */
+    unsigned char esc;      /* <script> escape level: 0 none, 1 `<!--`, 2 nested `<script` */
+    unsigned char run;      /* trailing `-` (comments, script) or `]` (CDATA) seen */
+    unsigned char flags;    /* comment start / `--!` bookkeeping */
+    unsigned char len;      /* bytes of the current partial token matched */
+    unsigned char tok[9];   /* lower-cased start tag name being read (up to "textarea") */
+} shs_html_scan_t;
+
+void shs_html_scan_init(shs_html_scan_t *s);
+
+typedef enum {
+    SHS_HTML_MORE = 0,
+    SHS_HTML_FOUND = 1
+} shs_html_result_e;
+
+/* Scan `len` bytes of `buf` (NULL allowed when len is 0), the continuation of everything
+ * scanned before.
+ *
+ * SHS_HTML_FOUND: the insertion point is identified; *at is the offset of the `<` of `</body`
+ * relative to buf.  It is negative (-k, k <= 6) when the `<` lies k bytes before buf, among the
+ * bytes the caller held back; *hold is set to 0.  The caller stops scanning.  (Calling again
+ * anyway is harmless: the scanner is finished and answers SHS_HTML_MORE with *hold = 0.)
+ *
+ * SHS_HTML_MORE: not found yet; *at is set to 0 and *hold is the number of trailing bytes of
+ * everything scanned so far (bytes held from earlier calls included) that may still turn out to
+ * be the start of the insertion point and must not be sent on yet; *hold <= SHS_HTML_MAX_HOLD.
+ * Everything before those bytes can be passed on now.  At the end of the stream with no
+ * FOUND, there is no insertion point ("not found"): the caller appends at the end.
+ *
+ * `at` and `hold` may be NULL when the caller does not need them. */
+shs_html_result_e shs_html_scan(shs_html_scan_t *s, const char *buf, apr_size_t len,
+                                apr_ssize_t *at, apr_size_t *hold);
+
+/* Escape s for use inside a double-quoted HTML attribute value: & < > " ' ` = become character
+ * references, control characters (< 0x20 and 0x7f) are dropped, other bytes are copied as they
+ * are (UTF-8 passes through).  NULL gives "". */
+const char *shs_html_escape_attr(apr_pool_t *p, const char *s);
+
+typedef enum {
+    SHS_TAG_IMG = 0,
+    SHS_TAG_SCRIPT = 1
+} shs_tag_kind_e;
+
+/* One loader tag for `url` (already fully formed; it is escaped here):
+ *  IMG:    <img src="URL" alt="" width="1" height="1" style="display:none"
+ *          referrerpolicy="no-referrer"[ nonce="N"]>          (on one line)
+ *  SCRIPT: <script async src="URL" referrerpolicy="no-referrer"[ nonce="N"]></script>
+ * The CSP nonce is optional: NULL or "" means none; it is escaped too.  Returns NULL when url
+ * is NULL or kind is unknown. */
+const char *shs_html_tag(apr_pool_t *p, shs_tag_kind_e kind, const char *url, const char *nonce);
+
+#endif /* SHS_HTML_H */
