@@ -23,7 +23,8 @@ stop() {
         kill "$(cat "$run/memcached.pid")" 2>/dev/null || true
         rm -f "$run/memcached.pid"
     fi
-    echo "demo stopped"
+    if [ -z "${stopped:-}" ]; then echo "demo stopped"; fi
+    stopped=1
 }
 
 if [ "${1:-start}" = stop ]; then
@@ -53,6 +54,9 @@ Group www-data"
 fi
 memcached -d -l 127.0.0.1 -p "$mcport" -U 0 -m 64 -P "$run/memcached.pid" \
     $( [ "$(id -u)" -eq 0 ] && echo "-u nobody" )
+# from here on, whatever happens (a failed start, Ctrl-C), nothing is left running
+trap 'stop' EXIT
+trap 'exit 0' INT TERM
 
 sites=""
 for h in a.test b.test c.test; do sites="$sites http://$h:$port"; done
@@ -115,7 +119,6 @@ $vhosts
 CONF
 
 /usr/sbin/apache2 -f "$run/httpd.conf" -k start
-trap 'stop; exit 0' INT TERM
 i=0
 until curl -s -o /dev/null "http://127.0.0.1:$port/" || [ $i -gt 50 ]; do sleep 0.1; i=$((i + 1)); done
 
@@ -134,6 +137,5 @@ Error log: $run/logs/error.log
 Stop with Ctrl-C here, or: scripts/demo.sh stop
 MSG
 
-# stay in the foreground until stopped
+# stay in the foreground until stopped (the EXIT trap cleans up)
 while [ -f "$run/httpd.pid" ]; do sleep 1; done
-stop
