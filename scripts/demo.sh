@@ -52,8 +52,10 @@ Group www-data"
     chmod 755 "$top" "$run" "$run/app"
     chown www-data "$run/logs"
 fi
-memcached -d -l 127.0.0.1 -p "$mcport" -U 0 -m 64 -P "$run/memcached.pid" \
-    $( [ "$(id -u)" -eq 0 ] && echo "-u nobody" )
+# in the background of this shell (not -d), so that its pid is known whatever user it runs as
+memcached -l 127.0.0.1 -p "$mcport" -U 0 -m 64 $( [ "$(id -u)" -eq 0 ] && echo "-u nobody" ) \
+    >"$run/logs/memcached.log" 2>&1 &
+echo $! > "$run/memcached.pid"
 # from here on, whatever happens (a failed start, Ctrl-C), nothing is left running
 trap 'stop' EXIT
 trap 'exit 0' INT TERM
