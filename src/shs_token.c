@@ -1,0 +1,580 @@
+/* Copyright 2026 The mod_sharedsession authors
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/* Transfer tokens.
+ *
+ * Wire format, version 1 (all integers big-endian), then base64url without padding:
+ *
+ *     offset  size  clear part
+ *     0       1     version, SHS_TOKEN_VERSION
+ *     1       1     key id (0..255) of the key ring entry used
+ *     2       12    GCM IV, random for every token
+ *     14      n     AES-256-GCM ciphertext of the body, same length as the body
+ *     14+n    16    GCM tag
+ *
+ * The two header bytes are the GCM additional authenticated data, so they cannot be changed
+ * without failing authentication; they are in the clear only so the right key can be picked
+ * and unknown versions refused before any decryption.  The key is the "aead" key that
+ * shs_keys.c derives with HKDF from the secret with that id.
+ *
+ *     body    size  field
+ *     0       8     issued, unix seconds, 0 .. INT64_MAX - 3600
+ *     8       2     lifetime in seconds, 1..3600 (expires = issued + lifetime)
+ *     10      16    tid, random token id
+ *     26      32    sid, the session id
+ *     58      1+s   src length s (1..253), src host
+ *             1+d   dst length d (1..253), dst host
+ *             1+m   nonce length m (0..64), nonce; 0 = no nonce
+ *
+ * The body must be consumed exactly: trailing bytes are refused.  Hosts are printable ASCII
+ * without spaces, the nonce is [A-Za-z0-9_-]; both are checked again when opening.  The
+ * smallest token is 2 + 12 + 63 + 16 = 93 bytes, the largest 2 + 12 + 631 + 16 = 661 bytes
+ * (882 characters).  Example: src "a.test:8443", dst "b.test:8443", no nonce: 113 bytes, 151
+ * characters. */
+
+#include <string.h>
+
+#include <apr_strings.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "shs_token.h"
+
+#define TOK_HDR_LEN 2
+#define TOK_IV_LEN 12
+#define TOK_TAG_LEN 16
+#define TOK_TID_LEN 16
+#define TOK_BODY_FIXED (8 + 2 + TOK_TID_LEN + SHS_SID_BYTES + 3)
+#define TOK_BODY_MIN (TOK_BODY_FIXED + 2)
+#define TOK_BODY_MAX (TOK_BODY_FIXED + 2 * SHS_TOKEN_MAX_HOST + SHS_TOKEN_MAX_NONCE)
+#define TOK_RAW_OVERHEAD (TOK_HDR_LEN + TOK_IV_LEN + TOK_TAG_LEN)
+#define TOK_RAW_MIN (TOK_RAW_OVERHEAD + TOK_BODY_MIN)
+#define TOK_RAW_MAX (TOK_RAW_OVERHEAD + TOK_BODY_MAX)
+#define TOK_ISSUED_MAX (APR_INT64_MAX - SHS_TOKEN_MAX_LIFETIME)
+
+/* The decode buffer of shs_token_open() must hold whatever SHS_TOKEN_MAX_LEN characters give. */
+#define TOK_DECODE_CAP ((SHS_TOKEN_MAX_LEN / 4) * 3 + 3)
+
+static const char b64url_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+const char *shs_token_err_str(shs_token_err_e e)
+{
+    switch (e) {
+    case SHS_TOKEN_OK:
+        return "ok";
+    case SHS_TOKEN_MALFORMED:
+        return "malformed";
+    case SHS_TOKEN_BAD_VERSION:
+        return "bad-version";
+    case SHS_TOKEN_UNKNOWN_KEY:
+        return "unknown-key";
+    case SHS_TOKEN_BAD_AUTH:
+        return "bad-auth";
+    case SHS_TOKEN_EXPIRED:
+        return "expired";
+    case SHS_TOKEN_NOT_YET_VALID:
+        return "not-yet-valid";
+    case SHS_TOKEN_BAD_LIFETIME:
+        return "bad-lifetime";
+    }
+    return "unknown";
+}
+
+/* ---------------------------------------------------------------- base64url */
+
+static int b64url_digit(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+    if (c == '-') {
+        return 62;
+    }
+    if (c == '_') {
+        return 63;
+    }
+    return -1;
+}
+
+static apr_size_t b64url_encoded_len(apr_size_t len)
+{
+    return (len / 3) * 4 + (len % 3 ? len % 3 + 1 : 0);
+}
+
+/* Write the encoding of in (len bytes) and a NUL to out (b64url_encoded_len(len) + 1). */
+static void b64url_encode_into(char *out, const unsigned char *in, apr_size_t len)
+{
+    apr_size_t i = 0, o = 0;
+    unsigned long v;
+
+    for (; len - i >= 3; i += 3) {
+        v = ((unsigned long)in[i] << 16) | ((unsigned long)in[i + 1] << 8) | in[i + 2];
+        out[o++] = b64url_alphabet[(v >> 18) & 63];
+        out[o++] = b64url_alphabet[(v >> 12) & 63];
+        out[o++] = b64url_alphabet[(v >> 6) & 63];
+        out[o++] = b64url_alphabet[v & 63];
+    }
+    if (len - i == 1) {
+        v = (unsigned long)in[i] << 4;
+        out[o++] = b64url_alphabet[(v >> 6) & 63];
+        out[o++] = b64url_alphabet[v & 63];
+    }
+    else if (len - i == 2) {
+        v = (((unsigned long)in[i] << 8) | in[i + 1]) << 2;
+        out[o++] = b64url_alphabet[(v >> 12) & 63];
+        out[o++] = b64url_alphabet[(v >> 6) & 63];
+        out[o++] = b64url_alphabet[v & 63];
+    }
+    out[o] = '\0';
+}
+
+/* Decode inlen characters into out, which holds cap bytes.  Canonical form only. */
+static apr_status_t b64url_decode_into(const char *in, apr_size_t inlen, unsigned char *out,
+                                       apr_size_t cap, apr_size_t *outlen)
+{
+    apr_size_t rem = inlen % 4, need, i, o = 0;
+    unsigned long v;
+    int a, b, c, d;
+
+    if (rem == 1) {
+        return APR_EINVAL;
+    }
+    need = (inlen / 4) * 3 + (rem ? rem - 1 : 0);
+    if (need > cap) {
+        return APR_EINVAL;
+    }
+    for (i = 0; inlen - i >= 4; i += 4) {
+        a = b64url_digit((unsigned char)in[i]);
+        b = b64url_digit((unsigned char)in[i + 1]);
+        c = b64url_digit((unsigned char)in[i + 2]);
+        d = b64url_digit((unsigned char)in[i + 3]);
+        if (a < 0 || b < 0 || c < 0 || d < 0) {
+            return APR_EINVAL;
+        }
+        v = ((unsigned long)a << 18) | ((unsigned long)b << 12) | ((unsigned long)c << 6)
+            | (unsigned long)d;
+        out[o++] = (unsigned char)(v >> 16);
+        out[o++] = (unsigned char)(v >> 8);
+        out[o++] = (unsigned char)v;
+    }
+    if (rem == 2) {
+        a = b64url_digit((unsigned char)in[i]);
+        b = b64url_digit((unsigned char)in[i + 1]);
+        /* 12 bits carry one byte: the 4 low bits must be zero. */
+        if (a < 0 || b < 0 || (b & 15)) {
+            return APR_EINVAL;
+        }
+        out[o++] = (unsigned char)((a << 2) | (b >> 4));
+    }
+    else if (rem == 3) {
+        a = b64url_digit((unsigned char)in[i]);
+        b = b64url_digit((unsigned char)in[i + 1]);
+        c = b64url_digit((unsigned char)in[i + 2]);
+        /* 18 bits carry two bytes: the 2 low bits must be zero. */
+        if (a < 0 || b < 0 || c < 0 || (c & 3)) {
+            return APR_EINVAL;
+        }
+        v = ((unsigned long)a << 12) | ((unsigned long)b << 6) | (unsigned long)c;
+        out[o++] = (unsigned char)(v >> 10);
+        out[o++] = (unsigned char)(v >> 2);
+    }
+    *outlen = o;
+    return APR_SUCCESS;
+}
+
+apr_status_t shs_b64url_encode(apr_pool_t *p, const unsigned char *in, apr_size_t len,
+                               const char **out)
+{
+    char *buf;
+
+    if (!p || !out || (!in && len) || len > APR_SIZE_MAX / 2) {
+        return APR_EINVAL;
+    }
+    buf = apr_palloc(p, b64url_encoded_len(len) + 1);
+    b64url_encode_into(buf, in, len);
+    *out = buf;
+    return APR_SUCCESS;
+}
+
+apr_status_t shs_b64url_decode(apr_pool_t *p, const char *in, apr_size_t inlen,
+                               unsigned char **out, apr_size_t *outlen)
+{
+    apr_status_t rv;
+    apr_size_t cap, n = 0;
+    unsigned char *buf;
+
+    if (!p || !out || !outlen || (!in && inlen)) {
+        return APR_EINVAL;
+    }
+    cap = (inlen / 4) * 3 + 3;
+    buf = apr_palloc(p, cap);
+    rv = b64url_decode_into(in, inlen, buf, cap, &n);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *out = buf;
+    *outlen = n;
+    return APR_SUCCESS;
+}
+
+/* ---------------------------------------------------------------- field checks */
+
+/* A host: 1..SHS_TOKEN_MAX_HOST printable ASCII characters, no space. */
+static int host_ok(const char *s, apr_size_t n)
+{
+    apr_size_t i;
+
+    if (n == 0 || n > SHS_TOKEN_MAX_HOST) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= 0x20 || c >= 0x7f) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* A nonce: 0..SHS_TOKEN_MAX_NONCE characters of [A-Za-z0-9_-]. */
+static int nonce_ok(const char *s, apr_size_t n)
+{
+    apr_size_t i;
+
+    if (n > SHS_TOKEN_MAX_NONCE) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        if (b64url_digit((unsigned char)s[i]) < 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* strlen() that stops looking after max + 1 characters. */
+static apr_size_t bounded_len(const char *s, apr_size_t max)
+{
+    apr_size_t n = 0;
+
+    while (n <= max && s[n]) {
+        n++;
+    }
+    return n;
+}
+
+static void put_u64(unsigned char *b, apr_uint64_t v)
+{
+    int i;
+
+    for (i = 7; i >= 0; i--) {
+        b[i] = (unsigned char)(v & 0xff);
+        v >>= 8;
+    }
+}
+
+static apr_uint64_t get_u64(const unsigned char *b)
+{
+    apr_uint64_t v = 0;
+    int i;
+
+    for (i = 0; i < 8; i++) {
+        v = (v << 8) | b[i];
+    }
+    return v;
+}
+
+/* ---------------------------------------------------------------- AES-256-GCM */
+
+static apr_status_t gcm_seal(const unsigned char *key, const unsigned char *iv,
+                             const unsigned char *aad, int aadlen, const unsigned char *pt,
+                             int ptlen, unsigned char *ct, unsigned char *tag)
+{
+    apr_status_t rv = APR_EGENERAL;
+    EVP_CIPHER_CTX *ctx;
+    int n = 0, fin = 0;
+
+    ctx = EVP_CIPHER_CTX_new();
+    if (!ctx) {
+        goto leave;
+    }
+    if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1
+        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, TOK_IV_LEN, NULL) != 1
+        || EVP_EncryptInit_ex(ctx, NULL, NULL, key, iv) != 1
+        || EVP_EncryptUpdate(ctx, NULL, &n, aad, aadlen) != 1
+        || EVP_EncryptUpdate(ctx, ct, &n, pt, ptlen) != 1
+        || EVP_EncryptFinal_ex(ctx, ct + n, &fin) != 1
+        || n + fin != ptlen
+        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TOK_TAG_LEN, tag) != 1) {
+        goto leave;
+    }
+    rv = APR_SUCCESS;
+
+leave:
+    EVP_CIPHER_CTX_free(ctx);
+    return rv;
+}
+
+/* APR_SUCCESS when the tag verifies; pt (ctlen bytes) is wiped on failure. */
+static apr_status_t gcm_open(const unsigned char *key, const unsigned char *iv,
+                             const unsigned char *aad, int aadlen, const unsigned char *ct,
+                             int ctlen, unsigned char *tag, unsigned char *pt)
+{
+    apr_status_t rv = APR_EGENERAL;
+    EVP_CIPHER_CTX *ctx;
+    int n = 0, fin = 0;
+
+    ctx = EVP_CIPHER_CTX_new();
+    if (!ctx) {
+        goto leave;
+    }
+    if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1
+        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, TOK_IV_LEN, NULL) != 1
+        || EVP_DecryptInit_ex(ctx, NULL, NULL, key, iv) != 1
+        || EVP_DecryptUpdate(ctx, NULL, &n, aad, aadlen) != 1
+        || EVP_DecryptUpdate(ctx, pt, &n, ct, ctlen) != 1
+        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TOK_TAG_LEN, tag) != 1
+        || EVP_DecryptFinal_ex(ctx, pt + n, &fin) <= 0
+        || n + fin != ctlen) {
+        OPENSSL_cleanse(pt, (size_t)ctlen);
+        goto leave;
+    }
+    rv = APR_SUCCESS;
+
+leave:
+    EVP_CIPHER_CTX_free(ctx);
+    return rv;
+}
+
+/* ---------------------------------------------------------------- seal / open */
+
+apr_status_t shs_token_seal(apr_pool_t *p, const shs_keyring_t *kr, shs_token_t *t,
+                            const char **out)
+{
+    apr_status_t rv;
+    const shs_key_t *key;
+    unsigned char body[TOK_BODY_MAX];
+    unsigned char raw[TOK_RAW_MAX];
+    apr_size_t srclen, dstlen, noncelen, blen = 0, rlen;
+    apr_int64_t lifetime;
+    char *enc;
+
+    if (!p || !t || !out) {
+        return APR_EINVAL;
+    }
+    key = shs_keyring_current(kr);
+    if (!key || key->id > 255) {
+        return APR_EINVAL;
+    }
+    if (!t->src || !t->dst) {
+        return APR_EINVAL;
+    }
+    srclen = bounded_len(t->src, SHS_TOKEN_MAX_HOST);
+    dstlen = bounded_len(t->dst, SHS_TOKEN_MAX_HOST);
+    noncelen = t->nonce ? bounded_len(t->nonce, SHS_TOKEN_MAX_NONCE) : 0;
+    if (!host_ok(t->src, srclen) || !host_ok(t->dst, dstlen)
+        || !nonce_ok(t->nonce, noncelen)) {
+        return APR_EINVAL;
+    }
+    if (t->issued < 0 || t->issued > TOK_ISSUED_MAX || t->expires <= t->issued) {
+        return APR_EINVAL;
+    }
+    lifetime = t->expires - t->issued;
+    if (lifetime > SHS_TOKEN_MAX_LIFETIME) {
+        return APR_EINVAL;
+    }
+
+    if (RAND_bytes(t->tid, sizeof(t->tid)) != 1) {
+        return APR_EGENERAL;
+    }
+
+    /* Clear header and IV. */
+    raw[0] = SHS_TOKEN_VERSION;
+    raw[1] = (unsigned char)key->id;
+    if (RAND_bytes(raw + TOK_HDR_LEN, TOK_IV_LEN) != 1) {
+        rv = APR_EGENERAL;
+        goto leave;
+    }
+
+    /* Body. */
+    put_u64(body, (apr_uint64_t)t->issued);
+    body[8] = (unsigned char)(lifetime >> 8);
+    body[9] = (unsigned char)(lifetime & 0xff);
+    memcpy(body + 10, t->tid, TOK_TID_LEN);
+    memcpy(body + 10 + TOK_TID_LEN, t->sid, SHS_SID_BYTES);
+    blen = 10 + TOK_TID_LEN + SHS_SID_BYTES;
+    body[blen++] = (unsigned char)srclen;
+    memcpy(body + blen, t->src, srclen);
+    blen += srclen;
+    body[blen++] = (unsigned char)dstlen;
+    memcpy(body + blen, t->dst, dstlen);
+    blen += dstlen;
+    body[blen++] = (unsigned char)noncelen;
+    if (noncelen) {
+        memcpy(body + blen, t->nonce, noncelen);
+        blen += noncelen;
+    }
+
+    rlen = TOK_HDR_LEN + TOK_IV_LEN + blen + TOK_TAG_LEN;
+    rv = gcm_seal(key->aead, raw + TOK_HDR_LEN, raw, TOK_HDR_LEN, body, (int)blen,
+                  raw + TOK_HDR_LEN + TOK_IV_LEN, raw + TOK_HDR_LEN + TOK_IV_LEN + blen);
+    if (rv != APR_SUCCESS) {
+        goto leave;
+    }
+
+    enc = apr_palloc(p, b64url_encoded_len(rlen) + 1);
+    b64url_encode_into(enc, raw, rlen);
+    t->key_id = key->id;
+    *out = enc;
+
+leave:
+    OPENSSL_cleanse(body, sizeof(body));
+    return rv;
+}
+
+apr_status_t shs_token_open(apr_pool_t *p, const shs_keyring_t *kr, const char *in,
+                            apr_int64_t now, apr_int64_t skew, shs_token_t **t,
+                            shs_token_err_e *why)
+{
+    apr_status_t rv = APR_EGENERAL;
+    shs_token_err_e res = SHS_TOKEN_MALFORMED;
+    unsigned char raw[TOK_DECODE_CAP];
+    unsigned char body[TOK_BODY_MAX];
+    apr_size_t inlen, rlen = 0, blen = 0, off, srclen, dstlen, noncelen;
+    const unsigned char *src, *dst, *nonce;
+    const shs_key_t *key;
+    apr_uint64_t issued_u;
+    apr_int64_t issued, expires;
+    unsigned int lifetime;
+    shs_token_t *tok;
+
+    if (!p || !in || !t) {
+        goto leave;
+    }
+    inlen = bounded_len(in, SHS_TOKEN_MAX_LEN);
+    if (inlen == 0 || inlen > SHS_TOKEN_MAX_LEN) {
+        goto leave;
+    }
+    if (b64url_decode_into(in, inlen, raw, sizeof(raw), &rlen) != APR_SUCCESS) {
+        goto leave;
+    }
+    if (rlen < TOK_RAW_MIN || rlen > TOK_RAW_MAX) {
+        goto leave;
+    }
+    if (raw[0] != SHS_TOKEN_VERSION) {
+        res = SHS_TOKEN_BAD_VERSION;
+        goto leave;
+    }
+    key = shs_keyring_find(kr, raw[1]);
+    if (!key) {
+        res = SHS_TOKEN_UNKNOWN_KEY;
+        goto leave;
+    }
+
+    blen = rlen - TOK_RAW_OVERHEAD;
+    if (gcm_open(key->aead, raw + TOK_HDR_LEN, raw, TOK_HDR_LEN,
+                 raw + TOK_HDR_LEN + TOK_IV_LEN, (int)blen,
+                 raw + TOK_HDR_LEN + TOK_IV_LEN + blen, body) != APR_SUCCESS) {
+        res = SHS_TOKEN_BAD_AUTH;
+        goto leave;
+    }
+
+    /* Authentic from here on, but parse as carefully as if it were not.  blen >= TOK_BODY_MIN
+     * so the fixed part and the first length byte are there. */
+    issued_u = get_u64(body);
+    lifetime = ((unsigned int)body[8] << 8) | body[9];
+    off = 10 + TOK_TID_LEN + SHS_SID_BYTES;
+    srclen = body[off++];
+    if (srclen > blen - off) {
+        goto leave;
+    }
+    src = body + off;
+    off += srclen;
+    if (off >= blen) {
+        goto leave;
+    }
+    dstlen = body[off++];
+    if (dstlen > blen - off) {
+        goto leave;
+    }
+    dst = body + off;
+    off += dstlen;
+    if (off >= blen) {
+        goto leave;
+    }
+    noncelen = body[off++];
+    if (noncelen > blen - off) {
+        goto leave;
+    }
+    nonce = body + off;
+    off += noncelen;
+    if (off != blen) {
+        goto leave;
+    }
+    if (!host_ok((const char *)src, srclen) || !host_ok((const char *)dst, dstlen)
+        || !nonce_ok((const char *)nonce, noncelen)) {
+        goto leave;
+    }
+    if (issued_u > (apr_uint64_t)TOK_ISSUED_MAX) {
+        goto leave;
+    }
+    issued = (apr_int64_t)issued_u;
+    if (lifetime == 0 || lifetime > SHS_TOKEN_MAX_LIFETIME) {
+        res = SHS_TOKEN_BAD_LIFETIME;
+        goto leave;
+    }
+    expires = issued + (apr_int64_t)lifetime;
+
+    /* Differences taken as unsigned: exact since the larger operand comes first. */
+    if (skew < 0) {
+        skew = 0;
+    }
+    if (issued > now && (apr_uint64_t)issued - (apr_uint64_t)now > (apr_uint64_t)skew) {
+        res = SHS_TOKEN_NOT_YET_VALID;
+        goto leave;
+    }
+    if (now > expires && (apr_uint64_t)now - (apr_uint64_t)expires > (apr_uint64_t)skew) {
+        res = SHS_TOKEN_EXPIRED;
+        goto leave;
+    }
+
+    tok = apr_pcalloc(p, sizeof(*tok));
+    tok->key_id = key->id;
+    tok->issued = issued;
+    tok->expires = expires;
+    memcpy(tok->tid, body + 10, TOK_TID_LEN);
+    memcpy(tok->sid, body + 10 + TOK_TID_LEN, SHS_SID_BYTES);
+    tok->src = apr_pstrmemdup(p, (const char *)src, srclen);
+    tok->dst = apr_pstrmemdup(p, (const char *)dst, dstlen);
+    tok->nonce = apr_pstrmemdup(p, (const char *)nonce, noncelen);
+    *t = tok;
+    res = SHS_TOKEN_OK;
+    rv = APR_SUCCESS;
+
+leave:
+    OPENSSL_cleanse(body, sizeof(body));
+    if (why) {
+        *why = res;
+    }
+    return rv;
+}
