@@ -37,8 +37,8 @@
 
 typedef enum {
     SHS_DOWN_UNSET = -1,
-    SHS_DOWN_ANONYMOUS = 0,     /* serve the request without a session */
-    SHS_DOWN_REFUSE = 1         /* answer 503 Service Unavailable */
+    SHS_DOWN_ANONYMOUS = 0, /* serve the request without a session */
+    SHS_DOWN_REFUSE = 1     /* answer 503 Service Unavailable */
 } shs_down_policy_e;
 
 typedef struct shs_mc_addr_t {
@@ -48,40 +48,40 @@ typedef struct shs_mc_addr_t {
 
 /* One site of a group, as written in SharedSessionGroup: [scheme://]host[:port]. */
 typedef struct shs_member_t {
-    const char *host;           /* lowercase DNS name, matched against ServerName/ServerAlias */
-    apr_port_t port;            /* 0 when not given */
-    const char *scheme;         /* "https" unless written otherwise */
-    const char *origin;         /* scheme://host[:port], for the URLs we generate */
+    const char *host;   /* lowercase DNS name, matched against ServerName/ServerAlias */
+    apr_port_t port;    /* 0 when not given */
+    const char *scheme; /* "https" unless written otherwise */
+    const char *origin; /* scheme://host[:port], for the URLs we generate */
 } shs_member_t;
 
 typedef struct shs_group_t {
     const char *name;
-    apr_array_header_t *members;    /* shs_member_t */
-    const char *where;              /* file:line of the directive, for messages */
+    apr_array_header_t *members; /* shs_member_t */
+    const char *where;           /* file:line of the directive, for messages */
 } shs_group_t;
 
 /* Server-level settings.  All directives setting them are global (outside <VirtualHost>), a
  * virtual host inherits the main server's record through the merge. */
 typedef struct shs_srv_conf_t {
-    apr_array_header_t *servers;    /* shs_mc_addr_t; NULL until SharedSessionMemcache */
+    apr_array_header_t *servers; /* shs_mc_addr_t; NULL until SharedSessionMemcache */
     const char *servers_where;
-    apr_interval_time_t timeout;    /* bound on every store operation */
-    apr_interval_time_t retry;      /* how long a failed memcached is skipped */
-    int conns;                      /* connections per memcached server and process; 0 = auto */
+    apr_interval_time_t timeout; /* bound on every store operation */
+    apr_interval_time_t retry;   /* how long a failed memcached is skipped */
+    int conns;                   /* connections per memcached server and process; 0 = auto */
     const char *key_prefix;
     const char *keyfile;
     shs_keyring_t *keys;
-    apr_array_header_t *groups;     /* shs_group_t */
+    apr_array_header_t *groups; /* shs_group_t */
 } shs_srv_conf_t;
 
 typedef struct shs_dir_conf_t {
-    int enabled;                    /* -1 unset, 0 off, 1 on */
-    const char *enabled_where;      /* file:line of SharedSession On */
-    const char *cookie_name;        /* NULL: unset */
-    const char *cookie_attrs;       /* NULL: unset; "" when a name was given without attributes */
-    int cookie_remove;              /* -1 unset */
-    int down_policy;                /* shs_down_policy_e */
-    apr_int64_t ttl;                /* seconds; -1 unset */
+    int enabled;               /* -1 unset, 0 off, 1 on */
+    const char *enabled_where; /* file:line of SharedSession On */
+    const char *cookie_name;   /* NULL: unset */
+    const char *cookie_attrs;  /* NULL: unset; "" when a name was given without attributes */
+    int cookie_remove;         /* -1 unset */
+    int down_policy;           /* shs_down_policy_e */
+    apr_int64_t ttl;           /* seconds; -1 unset */
 } shs_dir_conf_t;
 
 void *shs_srv_conf_create(apr_pool_t *p);

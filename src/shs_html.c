@@ -61,48 +61,40 @@ enum {
 
 /* Sub-states of M_TAG (shs_html_scan_t.sub). */
 enum {
-    T_NAME = 0,         /* still in the tag name (end tags whose name is not `body`) */
-    T_BEFORE_ATTR,      /* between attributes, also after a quoted value or a `/` */
-    T_ATTR,             /* in an attribute name */
-    T_AFTER_ATTR,       /* whitespace after an attribute name */
-    T_BEFORE_VAL,       /* after `=` */
-    T_VAL_DQ,           /* "value" */
-    T_VAL_SQ,           /* 'value' */
-    T_VAL_UNQ           /* value without quotes */
+    T_NAME = 0,    /* still in the tag name (end tags whose name is not `body`) */
+    T_BEFORE_ATTR, /* between attributes, also after a quoted value or a `/` */
+    T_ATTR,        /* in an attribute name */
+    T_AFTER_ATTR,  /* whitespace after an attribute name */
+    T_BEFORE_VAL,  /* after `=` */
+    T_VAL_DQ,      /* "value" */
+    T_VAL_SQ,      /* 'value' */
+    T_VAL_UNQ      /* value without quotes */
 };
 
 /* Sub-states of M_RAW. */
 enum {
-    R_TEXT = 0,         /* content */
-    R_LT,               /* after `<` */
-    R_END,              /* after `</`, matching the element name; len = letters matched */
-    R_BANG,             /* script only, after `<!`, matching `--`; len = dashes matched */
-    R_DSTART            /* escaped script only, after `<`, matching `script`; len as R_END */
+    R_TEXT = 0, /* content */
+    R_LT,       /* after `<` */
+    R_END,      /* after `</`, matching the element name; len = letters matched */
+    R_BANG,     /* script only, after `<!`, matching `--`; len = dashes matched */
+    R_DSTART    /* escaped script only, after `<`, matching `script`; len as R_END */
 };
 
 /* Raw-text elements (shs_html_scan_t.raw); index 0 is "none". */
-enum {
-    RAW_NONE = 0,
-    RAW_SCRIPT,
-    RAW_STYLE,
-    RAW_TEXTAREA,
-    RAW_TITLE
-};
+enum { RAW_NONE = 0, RAW_SCRIPT, RAW_STYLE, RAW_TEXTAREA, RAW_TITLE };
 
-static const char *const raw_names[] = {
-    [RAW_NONE] = "",
-    [RAW_SCRIPT] = "script",
-    [RAW_STYLE] = "style",
-    [RAW_TEXTAREA] = "textarea",
-    [RAW_TITLE] = "title"
-};
+static const char *const raw_names[] = { [RAW_NONE] = "",
+                                         [RAW_SCRIPT] = "script",
+                                         [RAW_STYLE] = "style",
+                                         [RAW_TEXTAREA] = "textarea",
+                                         [RAW_TITLE] = "title" };
 
 /* M_COMMENT flags. */
-#define CF_START      0x01      /* nothing read yet after `<!--`: `>` closes */
-#define CF_START_DASH 0x02      /* only `-` read after `<!--`: `>` closes */
-#define CF_BANG       0x04      /* `--!` read: `>` closes */
+#define CF_START 0x01      /* nothing read yet after `<!--`: `>` closes */
+#define CF_START_DASH 0x02 /* only `-` read after `<!--`: `>` closes */
+#define CF_BANG 0x04       /* `--!` read: `>` closes */
 
-#define BODY_TOKEN_LEN 6        /* strlen("</body") */
+#define BODY_TOKEN_LEN 6 /* strlen("</body") */
 
 static int is_space(unsigned char c)
 {
@@ -182,7 +174,7 @@ static void scan_tag(shs_html_scan_t *s, unsigned char c)
         break;
     case T_BEFORE_ATTR:
         if (!is_space(c) && c != '/') {
-            s->sub = T_ATTR;        /* a leading `=` is part of the name */
+            s->sub = T_ATTR; /* a leading `=` is part of the name */
         }
         break;
     case T_ATTR:
@@ -217,7 +209,7 @@ static void scan_tag(shs_html_scan_t *s, unsigned char c)
         }
         break;
     default:
-        s->sub = T_BEFORE_ATTR;     /* not reached */
+        s->sub = T_BEFORE_ATTR; /* not reached */
         break;
     }
 }
@@ -227,7 +219,7 @@ static void scan_comment(shs_html_scan_t *s, unsigned char c)
 {
     if (c == '-') {
         if (s->flags & CF_BANG) {
-            s->run = 1;             /* `--!-`: one dash towards a new `--` */
+            s->run = 1; /* `--!-`: one dash towards a new `--` */
         }
         else if (s->run < 2) {
             s->run++;
@@ -266,7 +258,7 @@ static int scan_raw(shs_html_scan_t *s, unsigned char c)
                 }
             }
             else if (c == '>' && s->run >= 2) {
-                s->esc = 0;         /* `-->` leaves the escaped script text */
+                s->esc = 0; /* `-->` leaves the escaped script text */
                 s->run = 0;
             }
             else {
@@ -297,7 +289,7 @@ static int scan_raw(shs_html_scan_t *s, unsigned char c)
     case R_BANG:
         if (c == '-') {
             if (++s->len == 2) {
-                s->esc = 1;         /* `<!--`: escaped script text, already at `--` */
+                s->esc = 1; /* `<!--`: escaped script text, already at `--` */
                 s->run = 2;
                 s->sub = R_TEXT;
             }
@@ -306,7 +298,7 @@ static int scan_raw(shs_html_scan_t *s, unsigned char c)
         s->sub = R_TEXT;
         return 0;
 
-    default:    /* R_END, R_DSTART */
+    default: /* R_END, R_DSTART */
         name = raw_names[s->raw];
         if (name[s->len] != '\0') {
             if ((unsigned char)name[s->len] == to_lower(c)) {
@@ -399,7 +391,7 @@ static int scan_byte(shs_html_scan_t *s, unsigned char c)
 
         case M_ENDOPEN:
             if (s->len == 0 && c == '>') {
-                s->mode = M_DATA;           /* `</>` */
+                s->mode = M_DATA; /* `</>` */
                 return 0;
             }
             if (s->len == 0 && !is_alpha(c)) {
@@ -416,7 +408,7 @@ static int scan_byte(shs_html_scan_t *s, unsigned char c)
                 s->mode = M_DONE;
                 return 1;
             }
-            s->raw = RAW_NONE;              /* some other end tag */
+            s->raw = RAW_NONE; /* some other end tag */
             s->mode = M_TAG;
             s->sub = T_NAME;
             continue;
@@ -472,7 +464,7 @@ static int scan_byte(shs_html_scan_t *s, unsigned char c)
             }
             continue;
 
-        default:    /* M_DONE */
+        default: /* M_DONE */
             return 0;
         }
     }
@@ -596,7 +588,8 @@ const char *shs_html_tag(apr_pool_t *p, shs_tag_kind_e kind, const char *url, co
     case SHS_TAG_IMG:
         return apr_pstrcat(p, "<img src=\"", shs_html_escape_attr(p, url),
                            "\" alt=\"\" width=\"1\" height=\"1\" style=\"display:none\""
-                           " referrerpolicy=\"no-referrer\"", nonce_attr, ">", NULL);
+                           " referrerpolicy=\"no-referrer\"",
+                           nonce_attr, ">", NULL);
     case SHS_TAG_SCRIPT:
         return apr_pstrcat(p, "<script async src=\"", shs_html_escape_attr(p, url),
                            "\" referrerpolicy=\"no-referrer\"", nonce_attr, "></script>", NULL);

@@ -48,22 +48,19 @@
 /* Scanner state.  Owned by the caller (stack, pool or filter context), initialised with
  * shs_html_scan_init(); the fields are private to shs_html.c. */
 typedef struct shs_html_scan_t {
-    unsigned char mode;     /* lexical mode: text, tag, comment, raw text, ... */
-    unsigned char sub;      /* sub-state of the mode (attribute states, partial tokens) */
-    unsigned char raw;      /* raw-text element being scanned, or entered at the tag's `>` */
-    unsigned char esc;      /* <script> escape level: 0 none, 1 `<!--`, 2 nested `<script` */
-    unsigned char run;      /* trailing `-` (comments, script) or `]` (CDATA) seen */
-    unsigned char flags;    /* comment start / `--!` bookkeeping */
-    unsigned char len;      /* bytes of the current partial token matched */
-    unsigned char tok[9];   /* lower-cased start tag name being read (up to "textarea") */
+    unsigned char mode;   /* lexical mode: text, tag, comment, raw text, ... */
+    unsigned char sub;    /* sub-state of the mode (attribute states, partial tokens) */
+    unsigned char raw;    /* raw-text element being scanned, or entered at the tag's `>` */
+    unsigned char esc;    /* <script> escape level: 0 none, 1 `<!--`, 2 nested `<script` */
+    unsigned char run;    /* trailing `-` (comments, script) or `]` (CDATA) seen */
+    unsigned char flags;  /* comment start / `--!` bookkeeping */
+    unsigned char len;    /* bytes of the current partial token matched */
+    unsigned char tok[9]; /* lower-cased start tag name being read (up to "textarea") */
 } shs_html_scan_t;
 
 void shs_html_scan_init(shs_html_scan_t *s);
 
-typedef enum {
-    SHS_HTML_MORE = 0,
-    SHS_HTML_FOUND = 1
-} shs_html_result_e;
+typedef enum { SHS_HTML_MORE = 0, SHS_HTML_FOUND = 1 } shs_html_result_e;
 
 /* Scan `len` bytes of `buf` (NULL allowed when len is 0), the continuation of everything
  * scanned before.
@@ -88,10 +85,7 @@ shs_html_result_e shs_html_scan(shs_html_scan_t *s, const char *buf, apr_size_t 
  * are (UTF-8 passes through).  NULL gives "". */
 const char *shs_html_escape_attr(apr_pool_t *p, const char *s);
 
-typedef enum {
-    SHS_TAG_IMG = 0,
-    SHS_TAG_SCRIPT = 1
-} shs_tag_kind_e;
+typedef enum { SHS_TAG_IMG = 0, SHS_TAG_SCRIPT = 1 } shs_tag_kind_e;
 
 /* One loader tag for `url` (already fully formed; it is escaped here):
  *  IMG:    <img src="URL" alt="" width="1" height="1" style="display:none"

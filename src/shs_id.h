@@ -22,10 +22,10 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 
-#define SHS_ID_BYTES 32          /* 256 random bits */
-#define SHS_ID_LEN 43            /* base64url, no padding */
-#define SHS_KEY_PREFIX_MAX 64    /* longest memcached key prefix accepted */
-#define SHS_TTL_RELATIVE_MAX (30 * 24 * 3600)   /* memcached: beyond this an expiry is absolute */
+#define SHS_ID_BYTES 32                       /* 256 random bits */
+#define SHS_ID_LEN 43                         /* base64url, no padding */
+#define SHS_KEY_PREFIX_MAX 64                 /* longest memcached key prefix accepted */
+#define SHS_TTL_RELATIVE_MAX (30 * 24 * 3600) /* memcached: beyond this an expiry is absolute */
 
 /* A fresh id: SHS_ID_BYTES from the OpenSSL CSPRNG, base64url.  out holds SHS_ID_LEN + 1. */
 apr_status_t shs_id_generate(char *out);
@@ -51,10 +51,10 @@ apr_uint32_t shs_ttl_to_memcache(apr_int64_t ttl, apr_int64_t now);
 
 /* Result of looking for one cookie in the Cookie request header(s). */
 typedef struct shs_cookie_scan_t {
-    const char *value;      /* first well-formed id found under the name, or NULL */
-    int seen;               /* how many times the name occurred */
-    int malformed;          /* how many of those values were not well-formed ids */
-    const char *stripped;   /* the header without our cookie; NULL when nothing remains */
+    const char *value;    /* first well-formed id found under the name, or NULL */
+    int seen;             /* how many times the name occurred */
+    int malformed;        /* how many of those values were not well-formed ids */
+    const char *stripped; /* the header without our cookie; NULL when nothing remains */
 } shs_cookie_scan_t;
 
 /* Scan one Cookie header value for `name`.  Pairs are separated by ';', whitespace around them

@@ -98,8 +98,7 @@ static apr_status_t secret_decoded_len(const char *s, apr_size_t n, apr_size_t *
 /* Decode the n base64 digits of a secret (padding already removed by secret_decoded_len())
  * into out, which has room for all of them.  Bits left over in the last character are
  * ignored: a secret is just a string of bits to us. */
-static apr_status_t decode_secret(const char *s, apr_size_t n, unsigned char *out,
-                                  const char **why)
+static apr_status_t decode_secret(const char *s, apr_size_t n, unsigned char *out, const char **why)
 {
     apr_size_t i, o = 0;
     unsigned long acc = 0;
@@ -137,15 +136,12 @@ static apr_status_t derive_key(const unsigned char *secret, apr_size_t slen, con
     if (!pctx) {
         goto leave;
     }
-    if (EVP_PKEY_derive_init(pctx) <= 0
-        || EVP_PKEY_CTX_set_hkdf_md(pctx, EVP_sha256()) <= 0
-        || EVP_PKEY_CTX_set1_hkdf_salt(pctx, (const unsigned char *)SHS_HKDF_SALT,
-                                       (int)strlen(SHS_HKDF_SALT)) <= 0
-        || EVP_PKEY_CTX_set1_hkdf_key(pctx, secret, (int)slen) <= 0
-        || EVP_PKEY_CTX_add1_hkdf_info(pctx, (const unsigned char *)info,
-                                       (int)strlen(info)) <= 0
-        || EVP_PKEY_derive(pctx, out, &outlen) <= 0
-        || outlen != SHS_KEY_DERIVED_BYTES) {
+    if (EVP_PKEY_derive_init(pctx) <= 0 || EVP_PKEY_CTX_set_hkdf_md(pctx, EVP_sha256()) <= 0 ||
+        EVP_PKEY_CTX_set1_hkdf_salt(pctx, (const unsigned char *)SHS_HKDF_SALT,
+                                    (int)strlen(SHS_HKDF_SALT)) <= 0 ||
+        EVP_PKEY_CTX_set1_hkdf_key(pctx, secret, (int)slen) <= 0 ||
+        EVP_PKEY_CTX_add1_hkdf_info(pctx, (const unsigned char *)info, (int)strlen(info)) <= 0 ||
+        EVP_PKEY_derive(pctx, out, &outlen) <= 0 || outlen != SHS_KEY_DERIVED_BYTES) {
         OPENSSL_cleanse(out, SHS_KEY_DERIVED_BYTES);
         goto leave;
     }
@@ -167,8 +163,7 @@ static apr_status_t keys_wipe(void *data)
 
 /* Parse a key id: decimal digits only, 0..SHS_KEY_ID_MAX.  On error *why completes the
  * sentence "the key id ...". */
-static apr_status_t parse_key_id(const char *s, apr_size_t n, unsigned int *id,
-                                 const char **why)
+static apr_status_t parse_key_id(const char *s, apr_size_t n, unsigned int *id, const char **why)
 {
     apr_size_t i;
     unsigned int v = 0;
@@ -194,8 +189,8 @@ static apr_status_t parse_key_id(const char *s, apr_size_t n, unsigned int *id,
     return APR_SUCCESS;
 }
 
-apr_status_t shs_keyring_parse(apr_pool_t *p, const char *text, apr_size_t len,
-                               shs_keyring_t **kr, const char **err)
+apr_status_t shs_keyring_parse(apr_pool_t *p, const char *text, apr_size_t len, shs_keyring_t **kr,
+                               const char **err)
 {
     apr_status_t rv = APR_SUCCESS;
     shs_keyring_t *ring;
@@ -270,28 +265,32 @@ apr_status_t shs_keyring_parse(apr_pool_t *p, const char *text, apr_size_t len,
             goto leave;
         }
         if (nf == 1) {
-            *err = apr_psprintf(p, "line %" APR_SIZE_T_FMT ": key %u has no secret (%s)",
-                                lineno, id, SHS_KEYFILE_SYNTAX);
+            *err = apr_psprintf(p, "line %" APR_SIZE_T_FMT ": key %u has no secret (%s)", lineno,
+                                id, SHS_KEYFILE_SYNTAX);
             rv = APR_EINVAL;
             goto leave;
         }
         if (nf == 3) {
-            *err = apr_psprintf(p, "line %" APR_SIZE_T_FMT ": extra field after the secret of "
-                                "key %u (%s; comments start with '#')", lineno, id,
-                                SHS_KEYFILE_SYNTAX);
+            *err = apr_psprintf(p,
+                                "line %" APR_SIZE_T_FMT ": extra field after the secret of "
+                                "key %u (%s; comments start with '#')",
+                                lineno, id, SHS_KEYFILE_SYNTAX);
             rv = APR_EINVAL;
             goto leave;
         }
         if (defined_on[id]) {
-            *err = apr_psprintf(p, "line %" APR_SIZE_T_FMT ": duplicate key id %u (already "
-                                "defined on line %" APR_SIZE_T_FMT ")", lineno, id,
-                                defined_on[id]);
+            *err = apr_psprintf(p,
+                                "line %" APR_SIZE_T_FMT ": duplicate key id %u (already "
+                                "defined on line %" APR_SIZE_T_FMT ")",
+                                lineno, id, defined_on[id]);
             rv = APR_EINVAL;
             goto leave;
         }
         if (ring->nkeys >= SHS_KEYS_MAX) {
-            *err = apr_psprintf(p, "line %" APR_SIZE_T_FMT ": too many keys (at most %d in "
-                                "one file)", lineno, SHS_KEYS_MAX);
+            *err = apr_psprintf(p,
+                                "line %" APR_SIZE_T_FMT ": too many keys (at most %d in "
+                                "one file)",
+                                lineno, SHS_KEYS_MAX);
             rv = APR_EINVAL;
             goto leave;
         }
@@ -299,9 +298,10 @@ apr_status_t shs_keyring_parse(apr_pool_t *p, const char *text, apr_size_t len,
         slen = 0;
         rv = secret_decoded_len(field[1], flen[1], &ndigits, &slen, &why);
         if (rv == APR_SUCCESS && slen > SHS_KEY_MAX_BYTES) {
-            *err = apr_psprintf(p, "line %" APR_SIZE_T_FMT ": the secret of key %u is too long "
-                                "(%" APR_SIZE_T_FMT " bytes, at most %d allowed)", lineno, id,
-                                slen, SHS_KEY_MAX_BYTES);
+            *err = apr_psprintf(p,
+                                "line %" APR_SIZE_T_FMT ": the secret of key %u is too long "
+                                "(%" APR_SIZE_T_FMT " bytes, at most %d allowed)",
+                                lineno, id, slen, SHS_KEY_MAX_BYTES);
             rv = APR_EINVAL;
             goto leave;
         }
@@ -309,25 +309,30 @@ apr_status_t shs_keyring_parse(apr_pool_t *p, const char *text, apr_size_t len,
             rv = decode_secret(field[1], ndigits, secret, &why);
         }
         if (rv != APR_SUCCESS) {
-            *err = apr_psprintf(p, "line %" APR_SIZE_T_FMT ": the secret of key %u is not "
-                                "valid base64: %s", lineno, id, why);
+            *err = apr_psprintf(p,
+                                "line %" APR_SIZE_T_FMT ": the secret of key %u is not "
+                                "valid base64: %s",
+                                lineno, id, why);
             goto leave;
         }
         if (slen < SHS_KEY_MIN_BYTES) {
-            *err = apr_psprintf(p, "line %" APR_SIZE_T_FMT ": the secret of key %u is too short "
+            *err = apr_psprintf(p,
+                                "line %" APR_SIZE_T_FMT ": the secret of key %u is too short "
                                 "(%" APR_SIZE_T_FMT " bytes, at least %d are needed; "
-                                "e.g. openssl rand -base64 %d)", lineno, id, slen,
-                                SHS_KEY_MIN_BYTES, SHS_KEY_MIN_BYTES);
+                                "e.g. openssl rand -base64 %d)",
+                                lineno, id, slen, SHS_KEY_MIN_BYTES, SHS_KEY_MIN_BYTES);
             rv = APR_EINVAL;
             goto leave;
         }
 
         key = &ring->keys[ring->nkeys];
         key->id = id;
-        if (derive_key(secret, slen, SHS_HKDF_INFO_AEAD, key->aead) != APR_SUCCESS
-            || derive_key(secret, slen, SHS_HKDF_INFO_MAC, key->mac) != APR_SUCCESS) {
-            *err = apr_psprintf(p, "line %" APR_SIZE_T_FMT ": key derivation (HKDF-SHA256) "
-                                "failed in OpenSSL", lineno);
+        if (derive_key(secret, slen, SHS_HKDF_INFO_AEAD, key->aead) != APR_SUCCESS ||
+            derive_key(secret, slen, SHS_HKDF_INFO_MAC, key->mac) != APR_SUCCESS) {
+            *err = apr_psprintf(p,
+                                "line %" APR_SIZE_T_FMT ": key derivation (HKDF-SHA256) "
+                                "failed in OpenSSL",
+                                lineno);
             rv = APR_EGENERAL;
             goto leave;
         }
@@ -373,21 +378,24 @@ static apr_status_t check_finfo(apr_pool_t *p, const char *path, const apr_finfo
         return APR_EACCES;
     }
     if (fi->protection & (APR_FPROT_WREAD | APR_FPROT_WWRITE)) {
-        *err = apr_psprintf(p, "key file %s is readable or writable by other users "
+        *err = apr_psprintf(p,
+                            "key file %s is readable or writable by other users "
                             "(mode %04o): run chmod 600 on it, or chmod 640 with the "
-                            "server's group", path, unix_mode(fi->protection));
+                            "server's group",
+                            path, unix_mode(fi->protection));
         return APR_EACCES;
     }
     if (!(fi->valid & APR_FINFO_SIZE) || fi->size > SHS_KEYFILE_MAX) {
-        *err = apr_psprintf(p, "key file %s is too large (%" APR_OFF_T_FMT " bytes, at most "
-                            "%d)", path, fi->size, SHS_KEYFILE_MAX);
+        *err = apr_psprintf(p,
+                            "key file %s is too large (%" APR_OFF_T_FMT " bytes, at most "
+                            "%d)",
+                            path, fi->size, SHS_KEYFILE_MAX);
         return APR_EINVAL;
     }
     return APR_SUCCESS;
 }
 
-apr_status_t shs_keyring_load(apr_pool_t *p, const char *path, shs_keyring_t **kr,
-                              const char **err)
+apr_status_t shs_keyring_load(apr_pool_t *p, const char *path, shs_keyring_t **kr, const char **err)
 {
     apr_status_t rv;
     apr_pool_t *tmp = NULL;
@@ -457,8 +465,8 @@ apr_status_t shs_keyring_load(apr_pool_t *p, const char *path, shs_keyring_t **k
         goto leave;
     }
     if (nread > SHS_KEYFILE_MAX) {
-        *err = apr_psprintf(p, "key file %s is too large (more than %d bytes)", path,
-                            SHS_KEYFILE_MAX);
+        *err =
+            apr_psprintf(p, "key file %s is too large (more than %d bytes)", path, SHS_KEYFILE_MAX);
         rv = APR_EINVAL;
         goto leave;
     }

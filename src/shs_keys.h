@@ -47,23 +47,23 @@
 #define SHS_KEY_DERIVED_BYTES 32    /* length of each derived key */
 
 typedef struct shs_key_t {
-    unsigned int id;                /* 0..255, from the file */
-    unsigned char aead[32];         /* AES-256-GCM key: HKDF-SHA256(secret, salt
+    unsigned int id;        /* 0..255, from the file */
+    unsigned char aead[32]; /* AES-256-GCM key: HKDF-SHA256(secret, salt
                                      * "mod_sharedsession", info "token-aead-v1") */
-    unsigned char mac[32];          /* second derived key for later use, info "mac-v1" */
+    unsigned char mac[32];  /* second derived key for later use, info "mac-v1" */
 } shs_key_t;
 
 typedef struct shs_keyring_t {
-    int nkeys;                      /* 1..SHS_KEYS_MAX */
-    shs_key_t *keys;                /* keys[0] is the current (signing) key = first in file */
+    int nkeys;       /* 1..SHS_KEYS_MAX */
+    shs_key_t *keys; /* keys[0] is the current (signing) key = first in file */
 } shs_keyring_t;
 
 /* Parse the text of a key file: len bytes at text, which need not be NUL-terminated.  On
  * success *kr is a new key ring allocated from p (its keys are wiped when p is cleared) and
  * *err is left alone.  On error APR_EINVAL is returned, *kr is left alone, and *err is a message
  * from p naming the line ("line 3: ..."); it never contains secret material. */
-apr_status_t shs_keyring_parse(apr_pool_t *p, const char *text, apr_size_t len,
-                               shs_keyring_t **kr, const char **err);
+apr_status_t shs_keyring_parse(apr_pool_t *p, const char *text, apr_size_t len, shs_keyring_t **kr,
+                               const char **err);
 
 /* Read and parse the key file at path.  The file must exist, be a regular file of at most
  * SHS_KEYFILE_MAX bytes, be readable, and be neither readable nor writable by "other" users.

@@ -32,9 +32,9 @@ extern module AP_MODULE_DECLARE_DATA sharedsession_module;
 APLOG_USE_MODULE(sharedsession);
 #endif
 
-#define SHS_DIR_CONF(r) \
+#define SHS_DIR_CONF(r)                                                                            \
     ((shs_dir_conf_t *)ap_get_module_config((r)->per_dir_config, &sharedsession_module))
-#define SHS_SRV_CONF(s) \
+#define SHS_SRV_CONF(s)                                                                            \
     ((shs_srv_conf_t *)ap_get_module_config((s)->module_config, &sharedsession_module))
 
 #endif /* SHS_PRIVATE_H */

@@ -41,12 +41,10 @@
 
 /* The status to hand to ap_log_*error: APR has no text for the store's own codes (the
  * message says what they mean through shs_store_strerror). */
-#define SHS_LOG_RV(rv) \
-    (((rv) == SHS_STORE_EDOWN || (rv) == SHS_STORE_EBUSY) ? APR_SUCCESS : (rv))
+#define SHS_LOG_RV(rv) (((rv) == SHS_STORE_EDOWN || (rv) == SHS_STORE_EBUSY) ? APR_SUCCESS : (rv))
 
 /* True for statuses that mean "the store did not answer" (as opposed to an answer). */
-#define SHS_STORE_FAILED(rv) \
-    ((rv) != APR_SUCCESS && (rv) != APR_NOTFOUND && (rv) != APR_EEXIST)
+#define SHS_STORE_FAILED(rv) ((rv) != APR_SUCCESS && (rv) != APR_NOTFOUND && (rv) != APR_EEXIST)
 
 typedef struct shs_store_ops_t {
     const char *name;
@@ -55,8 +53,8 @@ typedef struct shs_store_ops_t {
     unsigned int (*slot_of)(void *ctx, const char *key);
     const char *(*slot_name)(void *ctx, unsigned int slot);
     /* Blocking operations, called on a worker thread.  get allocates *val from p. */
-    apr_status_t (*get)(void *ctx, unsigned int slot, const char *key, apr_pool_t *p,
-                        char **val, apr_size_t *len);
+    apr_status_t (*get)(void *ctx, unsigned int slot, const char *key, apr_pool_t *p, char **val,
+                        apr_size_t *len);
     apr_status_t (*set)(void *ctx, unsigned int slot, const char *key, const char *val,
                         apr_size_t len, apr_uint32_t exptime);
     apr_status_t (*add)(void *ctx, unsigned int slot, const char *key, const char *val,
@@ -65,9 +63,9 @@ typedef struct shs_store_ops_t {
 } shs_store_ops_t;
 
 typedef enum {
-    SHS_BREAKER_CLOSED = 0,     /* healthy */
-    SHS_BREAKER_OPEN = 1,       /* failing: skipped until the retry time */
-    SHS_BREAKER_PROBING = 2     /* one trial operation in flight */
+    SHS_BREAKER_CLOSED = 0, /* healthy */
+    SHS_BREAKER_OPEN = 1,   /* failing: skipped until the retry time */
+    SHS_BREAKER_PROBING = 2 /* one trial operation in flight */
 } shs_breaker_state_e;
 
 /* Called (from any thread, without locks held) when a slot's breaker opens or closes again,
@@ -77,11 +75,11 @@ typedef void shs_store_notify_fn(void *baton, unsigned int slot, const char *slo
                                  apr_status_t cause);
 
 typedef struct shs_store_opts_t {
-    apr_interval_time_t timeout;    /* per operation, > 0 */
-    apr_interval_time_t retry;      /* breaker open time, >= 0 */
-    int workers;                    /* worker threads, >= 1 */
-    int max_queue;                  /* queued jobs beyond which SHS_STORE_EBUSY is returned */
-    shs_store_notify_fn *notify;    /* may be NULL */
+    apr_interval_time_t timeout; /* per operation, > 0 */
+    apr_interval_time_t retry;   /* breaker open time, >= 0 */
+    int workers;                 /* worker threads, >= 1 */
+    int max_queue;               /* queued jobs beyond which SHS_STORE_EBUSY is returned */
+    shs_store_notify_fn *notify; /* may be NULL */
     void *notify_baton;
 } shs_store_opts_t;
 
@@ -91,8 +89,8 @@ typedef struct shs_store_t shs_store_t;
 typedef struct shs_store_stats_t {
     apr_uint64_t ops;
     apr_uint64_t timeouts;
-    apr_uint64_t failures;      /* backend errors */
-    apr_uint64_t skipped;       /* refused at once because a breaker was open */
+    apr_uint64_t failures; /* backend errors */
+    apr_uint64_t skipped;  /* refused at once because a breaker was open */
 } shs_store_stats_t;
 
 /* Start the executor (threads are created here: call it in the child process).  The store is

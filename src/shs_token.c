@@ -171,8 +171,8 @@ static apr_status_t b64url_decode_into(const char *in, apr_size_t inlen, unsigne
         if (a < 0 || b < 0 || c < 0 || d < 0) {
             return APR_EINVAL;
         }
-        v = ((unsigned long)a << 18) | ((unsigned long)b << 12) | ((unsigned long)c << 6)
-            | (unsigned long)d;
+        v = ((unsigned long)a << 18) | ((unsigned long)b << 12) | ((unsigned long)c << 6) |
+            (unsigned long)d;
         out[o++] = (unsigned char)(v >> 16);
         out[o++] = (unsigned char)(v >> 8);
         out[o++] = (unsigned char)v;
@@ -216,8 +216,8 @@ apr_status_t shs_b64url_encode(apr_pool_t *p, const unsigned char *in, apr_size_
     return APR_SUCCESS;
 }
 
-apr_status_t shs_b64url_decode(apr_pool_t *p, const char *in, apr_size_t inlen,
-                               unsigned char **out, apr_size_t *outlen)
+apr_status_t shs_b64url_decode(apr_pool_t *p, const char *in, apr_size_t inlen, unsigned char **out,
+                               apr_size_t *outlen)
 {
     apr_status_t rv;
     apr_size_t cap, n = 0;
@@ -318,14 +318,13 @@ static apr_status_t gcm_seal(const unsigned char *key, const unsigned char *iv,
     if (!ctx) {
         goto leave;
     }
-    if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1
-        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, TOK_IV_LEN, NULL) != 1
-        || EVP_EncryptInit_ex(ctx, NULL, NULL, key, iv) != 1
-        || EVP_EncryptUpdate(ctx, NULL, &n, aad, aadlen) != 1
-        || EVP_EncryptUpdate(ctx, ct, &n, pt, ptlen) != 1
-        || EVP_EncryptFinal_ex(ctx, ct + n, &fin) != 1
-        || n + fin != ptlen
-        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TOK_TAG_LEN, tag) != 1) {
+    if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, TOK_IV_LEN, NULL) != 1 ||
+        EVP_EncryptInit_ex(ctx, NULL, NULL, key, iv) != 1 ||
+        EVP_EncryptUpdate(ctx, NULL, &n, aad, aadlen) != 1 ||
+        EVP_EncryptUpdate(ctx, ct, &n, pt, ptlen) != 1 ||
+        EVP_EncryptFinal_ex(ctx, ct + n, &fin) != 1 || n + fin != ptlen ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TOK_TAG_LEN, tag) != 1) {
         goto leave;
     }
     rv = APR_SUCCESS;
@@ -348,14 +347,13 @@ static apr_status_t gcm_open(const unsigned char *key, const unsigned char *iv,
     if (!ctx) {
         goto leave;
     }
-    if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1
-        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, TOK_IV_LEN, NULL) != 1
-        || EVP_DecryptInit_ex(ctx, NULL, NULL, key, iv) != 1
-        || EVP_DecryptUpdate(ctx, NULL, &n, aad, aadlen) != 1
-        || EVP_DecryptUpdate(ctx, pt, &n, ct, ctlen) != 1
-        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TOK_TAG_LEN, tag) != 1
-        || EVP_DecryptFinal_ex(ctx, pt + n, &fin) <= 0
-        || n + fin != ctlen) {
+    if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, TOK_IV_LEN, NULL) != 1 ||
+        EVP_DecryptInit_ex(ctx, NULL, NULL, key, iv) != 1 ||
+        EVP_DecryptUpdate(ctx, NULL, &n, aad, aadlen) != 1 ||
+        EVP_DecryptUpdate(ctx, pt, &n, ct, ctlen) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TOK_TAG_LEN, tag) != 1 ||
+        EVP_DecryptFinal_ex(ctx, pt + n, &fin) <= 0 || n + fin != ctlen) {
         OPENSSL_cleanse(pt, (size_t)ctlen);
         goto leave;
     }
@@ -392,8 +390,7 @@ apr_status_t shs_token_seal(apr_pool_t *p, const shs_keyring_t *kr, shs_token_t 
     srclen = bounded_len(t->src, SHS_TOKEN_MAX_HOST);
     dstlen = bounded_len(t->dst, SHS_TOKEN_MAX_HOST);
     noncelen = t->nonce ? bounded_len(t->nonce, SHS_TOKEN_MAX_NONCE) : 0;
-    if (!host_ok(t->src, srclen) || !host_ok(t->dst, dstlen)
-        || !nonce_ok(t->nonce, noncelen)) {
+    if (!host_ok(t->src, srclen) || !host_ok(t->dst, dstlen) || !nonce_ok(t->nonce, noncelen)) {
         return APR_EINVAL;
     }
     if (t->issued < 0 || t->issued > TOK_ISSUED_MAX || t->expires <= t->issued) {
@@ -452,9 +449,8 @@ leave:
     return rv;
 }
 
-apr_status_t shs_token_open(apr_pool_t *p, const shs_keyring_t *kr, const char *in,
-                            apr_int64_t now, apr_int64_t skew, shs_token_t **t,
-                            shs_token_err_e *why)
+apr_status_t shs_token_open(apr_pool_t *p, const shs_keyring_t *kr, const char *in, apr_int64_t now,
+                            apr_int64_t skew, shs_token_t **t, shs_token_err_e *why)
 {
     apr_status_t rv = APR_EGENERAL;
     shs_token_err_e res = SHS_TOKEN_MALFORMED;
@@ -492,9 +488,8 @@ apr_status_t shs_token_open(apr_pool_t *p, const shs_keyring_t *kr, const char *
     }
 
     blen = rlen - TOK_RAW_OVERHEAD;
-    if (gcm_open(key->aead, raw + TOK_HDR_LEN, raw, TOK_HDR_LEN,
-                 raw + TOK_HDR_LEN + TOK_IV_LEN, (int)blen,
-                 raw + TOK_HDR_LEN + TOK_IV_LEN + blen, body) != APR_SUCCESS) {
+    if (gcm_open(key->aead, raw + TOK_HDR_LEN, raw, TOK_HDR_LEN, raw + TOK_HDR_LEN + TOK_IV_LEN,
+                 (int)blen, raw + TOK_HDR_LEN + TOK_IV_LEN + blen, body) != APR_SUCCESS) {
         res = SHS_TOKEN_BAD_AUTH;
         goto leave;
     }
@@ -531,8 +526,8 @@ apr_status_t shs_token_open(apr_pool_t *p, const shs_keyring_t *kr, const char *
     if (off != blen) {
         goto leave;
     }
-    if (!host_ok((const char *)src, srclen) || !host_ok((const char *)dst, dstlen)
-        || !nonce_ok((const char *)nonce, noncelen)) {
+    if (!host_ok((const char *)src, srclen) || !host_ok((const char *)dst, dstlen) ||
+        !nonce_ok((const char *)nonce, noncelen)) {
         goto leave;
     }
     if (issued_u > (apr_uint64_t)TOK_ISSUED_MAX) {

@@ -35,28 +35,28 @@
 #define SHS_TOKEN_MAX_LEN 1024      /* longest base64url token accepted */
 
 typedef struct shs_token_t {
-    unsigned int key_id;            /* filled by seal/open */
-    apr_int64_t issued;             /* unix seconds, >= 0 */
-    apr_int64_t expires;            /* unix seconds, > issued, at most issued + 1 hour */
-    unsigned char tid[16];          /* random token id, filled by seal */
+    unsigned int key_id;   /* filled by seal/open */
+    apr_int64_t issued;    /* unix seconds, >= 0 */
+    apr_int64_t expires;   /* unix seconds, > issued, at most issued + 1 hour */
+    unsigned char tid[16]; /* random token id, filled by seal */
     unsigned char sid[SHS_SID_BYTES];
-    const char *src;                /* source host, lowercase DNS name, may include :port */
-    const char *dst;                /* destination host */
-    const char *nonce;              /* optional state nonce (NULL or "" when absent), <= 64
+    const char *src;   /* source host, lowercase DNS name, may include :port */
+    const char *dst;   /* destination host */
+    const char *nonce; /* optional state nonce (NULL or "" when absent), <= 64
                                      * chars of [A-Za-z0-9_-]; shs_token_open() always sets a
                                      * string, "" when absent */
 } shs_token_t;
 
 typedef enum {
     SHS_TOKEN_OK = 0,
-    SHS_TOKEN_MALFORMED,            /* not base64url, too short/long, bad inner lengths, trailing
+    SHS_TOKEN_MALFORMED, /* not base64url, too short/long, bad inner lengths, trailing
                                      * bytes */
     SHS_TOKEN_BAD_VERSION,
     SHS_TOKEN_UNKNOWN_KEY,
-    SHS_TOKEN_BAD_AUTH,             /* GCM tag mismatch: tampered or wrong key */
-    SHS_TOKEN_EXPIRED,              /* now > expires + skew */
-    SHS_TOKEN_NOT_YET_VALID,        /* issued > now + skew */
-    SHS_TOKEN_BAD_LIFETIME          /* expires <= issued or lifetime > 1 hour */
+    SHS_TOKEN_BAD_AUTH,      /* GCM tag mismatch: tampered or wrong key */
+    SHS_TOKEN_EXPIRED,       /* now > expires + skew */
+    SHS_TOKEN_NOT_YET_VALID, /* issued > now + skew */
+    SHS_TOKEN_BAD_LIFETIME   /* expires <= issued or lifetime > 1 hour */
 } shs_token_err_e;
 
 /* Short stable words for logs: "ok", "malformed", "bad-version", "unknown-key", "bad-auth",
@@ -76,9 +76,8 @@ apr_status_t shs_token_seal(apr_pool_t *p, const shs_keyring_t *kr, shs_token_t 
  * now and skew are in unix seconds (a negative skew counts as 0).  On success returns
  * APR_SUCCESS, *why = SHS_TOKEN_OK and *t is a new token from p.  On any failure returns
  * APR_EGENERAL, *why says why and *t is left alone.  Safe on any input. */
-apr_status_t shs_token_open(apr_pool_t *p, const shs_keyring_t *kr, const char *in,
-                            apr_int64_t now, apr_int64_t skew, shs_token_t **t,
-                            shs_token_err_e *why);
+apr_status_t shs_token_open(apr_pool_t *p, const shs_keyring_t *kr, const char *in, apr_int64_t now,
+                            apr_int64_t skew, shs_token_t **t, shs_token_err_e *why);
 
 /* base64url without padding.  The encoder writes a NUL-terminated string from p.  The decoder
  * accepts exactly the canonical unpadded encoding: any character outside [A-Za-z0-9_-], an
@@ -86,7 +85,7 @@ apr_status_t shs_token_open(apr_pool_t *p, const shs_keyring_t *kr, const char *
  * byte even when *outlen is 0. */
 apr_status_t shs_b64url_encode(apr_pool_t *p, const unsigned char *in, apr_size_t len,
                                const char **out);
-apr_status_t shs_b64url_decode(apr_pool_t *p, const char *in, apr_size_t inlen,
-                               unsigned char **out, apr_size_t *outlen);
+apr_status_t shs_b64url_decode(apr_pool_t *p, const char *in, apr_size_t inlen, unsigned char **out,
+                               apr_size_t *outlen);
 
 #endif /* SHS_TOKEN_H */

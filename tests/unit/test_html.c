@@ -96,7 +96,7 @@ static long run_split(const char *doc, size_t n, const size_t *sizes, size_t nsi
         assert_int_equal(r, SHS_HTML_MORE);
         assert_int_equal(at, 0);
         assert_true(hold <= SHS_HTML_MAX_HOLD);
-        assert_true(hold <= 6);                 /* tighter: a partial `</body` at most */
+        assert_true(hold <= 6); /* tighter: a partial `</body` at most */
         assert_true(hold <= pos + c);
         /* what was sent cannot be taken back, and never includes the insertion point */
         assert_true(pos + c - hold >= sent);
@@ -169,7 +169,7 @@ static void run_all_splits(const char *doc, size_t n, long expect)
             sizes[m++] = c;
             total += c;
         }
-        sizes[m++] = 0;         /* the last chunk takes what is left (here: nothing) */
+        sizes[m++] = 0; /* the last chunk takes what is left (here: nothing) */
         assert_int_equal(run_split(doc, n, sizes, m, expect), expect);
     }
     free(sizes);
@@ -198,8 +198,8 @@ static long nth_offset(const char *doc, const char *needle, int nth)
 typedef struct fixture_t {
     const char *name;
     const char *doc;
-    const char *needle;     /* the expected `</body` is where this string occurs ... */
-    int nth;                /* ... for the nth time; needle NULL: not found */
+    const char *needle; /* the expected `</body` is where this string occurs ... */
+    int nth;            /* ... for the nth time; needle NULL: not found */
 } fixture_t;
 
 static const fixture_t fixtures[] = {
@@ -218,39 +218,68 @@ static const fixture_t fixtures[] = {
     { .name = "body without follower at end", .doc = "<body>x</body", .needle = NULL },
     { .name = "body< is not a match", .doc = "x</body<p>", .needle = NULL },
     { .name = "comment", .doc = "<body><!-- </body> --></body>", .needle = "</body>", .nth = 2 },
-    { .name = "script", .doc = "<body><script>document.write(\"</body>\")</script></body>",
-      .needle = "</body>", .nth = 2 },
-    { .name = "SCRIPT type=x", .doc = "<body><SCRIPT type=x>var s='</body>';</SCRIPT ></body>",
-      .needle = "</body>", .nth = 2 },
+    { .name = "script",
+      .doc = "<body><script>document.write(\"</body>\")</script></body>",
+      .needle = "</body>",
+      .nth = 2 },
+    { .name = "SCRIPT type=x",
+      .doc = "<body><SCRIPT type=x>var s='</body>';</SCRIPT ></body>",
+      .needle = "</body>",
+      .nth = 2 },
     { .name = "script end tag with attributes",
-      .doc = "<script>a</body></script x=\"</body>\"></body>", .needle = "</body>", .nth = 3 },
-    { .name = "script src attribute with >", .doc = "<script src=\"a>b\"></body></script></body>",
-      .needle = "</body>", .nth = 2 },
-    { .name = "script/", .doc = "<script/></body></script></body>", .needle = "</body>",
+      .doc = "<script>a</body></script x=\"</body>\"></body>",
+      .needle = "</body>",
+      .nth = 3 },
+    { .name = "script src attribute with >",
+      .doc = "<script src=\"a>b\"></body></script></body>",
+      .needle = "</body>",
       .nth = 2 },
-    { .name = "style", .doc = "<style>/* </body> */</style></body>", .needle = "</body>",
+    { .name = "script/", .doc = "<script/></body></script></body>", .needle = "</body>", .nth = 2 },
+    { .name = "style",
+      .doc = "<style>/* </body> */</style></body>",
+      .needle = "</body>",
       .nth = 2 },
-    { .name = "STYLE media", .doc = "<STYLE media=all>a{}</BODY></Style\t></BODY>",
-      .needle = "</BODY>", .nth = 2 },
-    { .name = "style is not ended by </script", .doc = "<style></script></body></style></body>",
-      .needle = "</body>", .nth = 2 },
-    { .name = "textarea", .doc = "<textarea></body></textarea></body>", .needle = "</body>",
+    { .name = "STYLE media",
+      .doc = "<STYLE media=all>a{}</BODY></Style\t></BODY>",
+      .needle = "</BODY>",
+      .nth = 2 },
+    { .name = "style is not ended by </script",
+      .doc = "<style></script></body></style></body>",
+      .needle = "</body>",
+      .nth = 2 },
+    { .name = "textarea",
+      .doc = "<textarea></body></textarea></body>",
+      .needle = "</body>",
       .nth = 2 },
     { .name = "textarea not ended by </textareax",
-      .doc = "<textarea></textareax></body></TEXTAREA></body>", .needle = "</body>", .nth = 2 },
+      .doc = "<textarea></textareax></body></TEXTAREA></body>",
+      .needle = "</body>",
+      .nth = 2 },
     { .name = "title", .doc = "<title>a </body> b</title></body>", .needle = "</body>", .nth = 2 },
-    { .name = "title with attribute", .doc = "<title lang=en></body></title/></body>",
-      .needle = "</body>", .nth = 2 },
-    { .name = "cdata", .doc = "<svg><![CDATA[ </body> ]]></svg></body>", .needle = "</body>",
+    { .name = "title with attribute",
+      .doc = "<title lang=en></body></title/></body>",
+      .needle = "</body>",
+      .nth = 2 },
+    { .name = "cdata",
+      .doc = "<svg><![CDATA[ </body> ]]></svg></body>",
+      .needle = "</body>",
       .nth = 2 },
     { .name = "cdata ]]]>", .doc = "<![CDATA[x]]]></body>", .needle = "</body>", .nth = 1 },
-    { .name = "cdata ] ]> does not close", .doc = "<![CDATA[x] ]></body>]]></body>",
-      .needle = "</body>", .nth = 2 },
+    { .name = "cdata ] ]> does not close",
+      .doc = "<![CDATA[x] ]></body>]]></body>",
+      .needle = "</body>",
+      .nth = 2 },
     { .name = "cdata lower case is a bogus comment",
-      .doc = "<![cdata[ </body> ]]></body>", .needle = "</body>", .nth = 2 },
-    { .name = "scripts is not script", .doc = "<scripts></body></scripts>", .needle = "</body>",
+      .doc = "<![cdata[ </body> ]]></body>",
+      .needle = "</body>",
+      .nth = 2 },
+    { .name = "scripts is not script",
+      .doc = "<scripts></body></scripts>",
+      .needle = "</body>",
       .nth = 1 },
-    { .name = "long tag names", .doc = "<textareas><scriptscript></body>", .needle = "</body>",
+    { .name = "long tag names",
+      .doc = "<textareas><scriptscript></body>",
+      .needle = "</body>",
       .nth = 1 },
     { .name = "unclosed comment", .doc = "<body><!-- </body> </body>", .needle = NULL },
     { .name = "unclosed script", .doc = "<body><script> </body>", .needle = NULL },
@@ -266,41 +295,70 @@ static const fixture_t fixtures[] = {
     { .name = "just the follower missing", .doc = "</body", .needle = NULL },
     { .name = "empty comment <!-->", .doc = "<!--></body>", .needle = "</body>", .nth = 1 },
     { .name = "empty comment <!--->", .doc = "<!---></body>", .needle = "</body>", .nth = 1 },
-    { .name = "<!--!> does not close", .doc = "<!--!></body>--></body>", .needle = "</body>",
+    { .name = "<!--!> does not close",
+      .doc = "<!--!></body>--></body>",
+      .needle = "</body>",
       .nth = 2 },
     { .name = "comment --!>", .doc = "<!-- x --!></body>", .needle = "</body>", .nth = 1 },
-    { .name = "comment -- > does not close", .doc = "<!-- -- ></body>--></body>",
-      .needle = "</body>", .nth = 2 },
-    { .name = "comment with many dashes", .doc = "<!-- a ----></body>", .needle = "</body>",
+    { .name = "comment -- > does not close",
+      .doc = "<!-- -- ></body>--></body>",
+      .needle = "</body>",
+      .nth = 2 },
+    { .name = "comment with many dashes",
+      .doc = "<!-- a ----></body>",
+      .needle = "</body>",
       .nth = 1 },
     { .name = "doctype", .doc = "<!DOCTYPE html><html></body>", .needle = "</body>", .nth = 1 },
-    { .name = "processing instruction", .doc = "<?x </body> ?></body>", .needle = "</body>",
+    { .name = "processing instruction",
+      .doc = "<?x </body> ?></body>",
+      .needle = "</body>",
       .nth = 2 },
     { .name = "</ space is bogus", .doc = "</ </body>x</body>", .needle = "</body>", .nth = 2 },
     { .name = "</< is bogus", .doc = "</</body>x</body>", .needle = "</body>", .nth = 2 },
     { .name = "</> is ignored", .doc = "</></body>", .needle = "</body>", .nth = 1 },
-    { .name = "double-quoted attribute", .doc = "<a title=\"x></body>\">z</body>",
-      .needle = "</body>", .nth = 2 },
-    { .name = "single-quoted attribute", .doc = "<a title='</body>'>z</body>",
-      .needle = "</body>", .nth = 2 },
-    { .name = "unquoted attribute", .doc = "<a title=</body>>z</body>", .needle = "</body>",
+    { .name = "double-quoted attribute",
+      .doc = "<a title=\"x></body>\">z</body>",
+      .needle = "</body>",
       .nth = 2 },
-    { .name = "quote inside an attribute name", .doc = "<a b\"c></body>\"</body>",
-      .needle = "</body>", .nth = 1 },
-    { .name = "quote after a quoted value", .doc = "<a b=\"1\"\"></body>", .needle = "</body>",
+    { .name = "single-quoted attribute",
+      .doc = "<a title='</body>'>z</body>",
+      .needle = "</body>",
+      .nth = 2 },
+    { .name = "unquoted attribute",
+      .doc = "<a title=</body>>z</body>",
+      .needle = "</body>",
+      .nth = 2 },
+    { .name = "quote inside an attribute name",
+      .doc = "<a b\"c></body>\"</body>",
+      .needle = "</body>",
       .nth = 1 },
-    { .name = "end tag with quoted attribute", .doc = "</div title=\"</body>\"></body>",
-      .needle = "</body>", .nth = 2 },
-    { .name = "script escaped by <!--", .doc = "<script><!-- x </script></body>",
-      .needle = "</body>", .nth = 1 },
+    { .name = "quote after a quoted value",
+      .doc = "<a b=\"1\"\"></body>",
+      .needle = "</body>",
+      .nth = 1 },
+    { .name = "end tag with quoted attribute",
+      .doc = "</div title=\"</body>\"></body>",
+      .needle = "</body>",
+      .nth = 2 },
+    { .name = "script escaped by <!--",
+      .doc = "<script><!-- x </script></body>",
+      .needle = "</body>",
+      .nth = 1 },
     { .name = "script double-escaped",
       .doc = "<script><!-- document.write(\"<script></script>\"); </body> --></script></body>",
-      .needle = "</body>", .nth = 2 },
+      .needle = "</body>",
+      .nth = 2 },
     { .name = "script escape closed by -->",
-      .doc = "<script><!-- --> <script></script></body>", .needle = "</body>", .nth = 1 },
-    { .name = "script <!--> is not an escape", .doc = "<script><!--><script></script></body>",
-      .needle = "</body>", .nth = 1 },
-    { .name = "non-ASCII text", .doc = "<p>\xc3\xa9t\xc3\xa9</p></body>", .needle = "</body>",
+      .doc = "<script><!-- --> <script></script></body>",
+      .needle = "</body>",
+      .nth = 1 },
+    { .name = "script <!--> is not an escape",
+      .doc = "<script><!--><script></script></body>",
+      .needle = "</body>",
+      .nth = 1 },
+    { .name = "non-ASCII text",
+      .doc = "<p>\xc3\xa9t\xc3\xa9</p></body>",
+      .needle = "</body>",
       .nth = 1 },
 };
 
@@ -345,11 +403,13 @@ static void test_long_document(void **state)
  * provide that.) */
 static void test_random_documents(void **state)
 {
-    static const char *const pieces[] = {
-        "<", "</", "/", "body", "BoDy", ">", " ", "\n", "!", "--", "-", "<!--", "-->", "script",
-        "<script>", "</script>", "style", "<title>", "</title", "\"", "'", "=", "a", "x", "]]",
-        "<![CDATA[", "?", "</body", "</body>", "<textarea ", "</textarea>"
-    };
+    static const char *const pieces[] = { "<",          "</",    "/",       "body",    "BoDy",
+                                          ">",          " ",     "\n",      "!",       "--",
+                                          "-",          "<!--",  "-->",     "script",  "<script>",
+                                          "</script>",  "style", "<title>", "</title", "\"",
+                                          "'",          "=",     "a",       "x",       "]]",
+                                          "<![CDATA[",  "?",     "</body",  "</body>", "<textarea ",
+                                          "</textarea>" };
     char doc[256];
     size_t d, k, n;
 
@@ -389,13 +449,13 @@ static void test_hold_values(void **state)
         { .chunk = "ab<", .r = SHS_HTML_MORE, .at_or_hold = 1 },
         { .chunk = "/", .r = SHS_HTML_MORE, .at_or_hold = 2 },
         { .chunk = "Bo", .r = SHS_HTML_MORE, .at_or_hold = 4 },
-        { .chunk = "x><", .r = SHS_HTML_MORE, .at_or_hold = 1 },     /* </Box> released */
+        { .chunk = "x><", .r = SHS_HTML_MORE, .at_or_hold = 1 }, /* </Box> released */
         { .chunk = "!", .r = SHS_HTML_MORE, .at_or_hold = 0 },
-        { .chunk = "-->x</", .r = SHS_HTML_MORE, .at_or_hold = 2 },   /* <!--> */
+        { .chunk = "-->x</", .r = SHS_HTML_MORE, .at_or_hold = 2 }, /* <!--> */
         { .chunk = "body", .r = SHS_HTML_MORE, .at_or_hold = 6 },
         { .chunk = "", .r = SHS_HTML_MORE, .at_or_hold = 6 },
         { .chunk = ">tail", .r = SHS_HTML_FOUND, .at_or_hold = -6 },
-        { .chunk = "</body>", .r = SHS_HTML_MORE, .at_or_hold = 0 },  /* finished */
+        { .chunk = "</body>", .r = SHS_HTML_MORE, .at_or_hold = 0 }, /* finished */
     };
     shs_html_scan_t s;
     size_t i;
@@ -405,8 +465,7 @@ static void test_hold_values(void **state)
     for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
         apr_ssize_t at = 99;
         apr_size_t hold = 99;
-        shs_html_result_e r = shs_html_scan(&s, steps[i].chunk, strlen(steps[i].chunk), &at,
-                                            &hold);
+        shs_html_result_e r = shs_html_scan(&s, steps[i].chunk, strlen(steps[i].chunk), &at, &hold);
 
         assert_int_equal(r, steps[i].r);
         if (r == SHS_HTML_FOUND) {
@@ -496,7 +555,9 @@ static void test_escape_drops_controls(void **state)
     int c, n = 0;
 
     (void)state;
-    assert_string_equal(shs_html_escape_attr(pool, "a\x01" "b\tc\nd\re\x1f" "f\x7fg"),
+    assert_string_equal(shs_html_escape_attr(pool, "a\x01"
+                                                   "b\tc\nd\re\x1f"
+                                                   "f\x7fg"),
                         "abcdefg");
     in[n++] = 'x';
     for (c = 1; c < 0x20; c++) {
@@ -551,9 +612,8 @@ static void test_tag_breakout(void **state)
 
     (void)state;
     img = shs_html_tag(pool, SHS_TAG_IMG, "x\" onerror=\"alert(1)", NULL);
-    assert_string_equal(img,
-                        "<img src=\"x&quot; onerror&#61;&quot;alert(1)\" alt=\"\" width=\"1\" "
-                        "height=\"1\" style=\"display:none\" referrerpolicy=\"no-referrer\">");
+    assert_string_equal(img, "<img src=\"x&quot; onerror&#61;&quot;alert(1)\" alt=\"\" width=\"1\" "
+                             "height=\"1\" style=\"display:none\" referrerpolicy=\"no-referrer\">");
     /* six attributes, two quotes each: nothing got out of src="..." */
     assert_int_equal(count_char(img, '"'), 12);
     assert_null(strstr(img, "onerror="));

@@ -44,19 +44,19 @@ static const unsigned char hkdf_aead_vector[32] = {
     0xaf, 0xd9, 0x1c, 0xb2, 0xda, 0x96, 0x49, 0xed, 0x1a, 0x72, 0x43, 0xd1, 0x5d, 0xe9, 0x50, 0xfd,
     0x3b, 0x68, 0x06, 0xef, 0xf0, 0xdb, 0xea, 0x31, 0xe9, 0xad, 0x89, 0xc5, 0x8e, 0x0c, 0xdb, 0x80
 };
-static const unsigned char hkdf_mac_vector[32] = {
-    0x37, 0xb1, 0x32, 0x10, 0x75, 0xf3, 0x0f, 0xa1, 0x53, 0x13, 0xd4, 0x25, 0x4d, 0x8d, 0xf3, 0xa7,
-    0x4a, 0x27, 0x06, 0x66, 0x0a, 0xd4, 0x31, 0x1c, 0x3c, 0x8c, 0x29, 0xa3, 0x59, 0xbe, 0xa5, 0x7e
-};
+static const unsigned char hkdf_mac_vector[32] = { 0x37, 0xb1, 0x32, 0x10, 0x75, 0xf3, 0x0f, 0xa1,
+                                                   0x53, 0x13, 0xd4, 0x25, 0x4d, 0x8d, 0xf3, 0xa7,
+                                                   0x4a, 0x27, 0x06, 0x66, 0x0a, 0xd4, 0x31, 0x1c,
+                                                   0x3c, 0x8c, 0x29, 0xa3, 0x59, 0xbe, 0xa5, 0x7e };
 
 static apr_pool_t *root;
 
-#define assert_contains(hay, needle)                                                    \
-    do {                                                                                \
-        const char *hay_ = (hay);                                                       \
-        if (!hay_ || !strstr(hay_, (needle))) {                                         \
-            fail_msg("expected \"%s\" in \"%s\"", (needle), hay_ ? hay_ : "(null)");    \
-        }                                                                               \
+#define assert_contains(hay, needle)                                                               \
+    do {                                                                                           \
+        const char *hay_ = (hay);                                                                  \
+        if (!hay_ || !strstr(hay_, (needle))) {                                                    \
+            fail_msg("expected \"%s\" in \"%s\"", (needle), hay_ ? hay_ : "(null)");               \
+        }                                                                                          \
     } while (0)
 
 static int group_setup(void **state)
@@ -128,8 +128,7 @@ static const char *to_b64url(apr_pool_t *p, const char *b64)
     return s;
 }
 
-static apr_status_t parse_str(apr_pool_t *p, const char *text, shs_keyring_t **kr,
-                              const char **err)
+static apr_status_t parse_str(apr_pool_t *p, const char *text, shs_keyring_t **kr, const char **err)
 {
     *kr = NULL;
     *err = NULL;
@@ -252,12 +251,10 @@ static void test_parse_base64_variants(void **state)
     expect_parse_error(p, "1 +/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/-_\n", "line 1",
                        "mixes");
     expect_parse_error(p, "1 " SECRET_SEQ_B64 "=\n", "line 1", "padding");
-    expect_parse_error(p, "1 AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8==\n", "line 1",
-                       "padding");
+    expect_parse_error(p, "1 AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8==\n", "line 1", "padding");
     expect_parse_error(p, "1 AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGx=wdHh8\n", "line 1",
                        "not valid base64");
-    expect_parse_error(p, "1 AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8AA\n", "line 1",
-                       "length");
+    expect_parse_error(p, "1 AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8AA\n", "line 1", "length");
 }
 
 /* ---------------------------------------------------------------- derivation */
@@ -357,8 +354,8 @@ static void test_error_no_key(void **state)
 static void test_error_duplicate_id(void **state)
 {
     apr_pool_t *p = *state;
-    const char *text = apr_psprintf(p, "7 %s\n# c\n7 %s\n", secret_b64(p, 1, 32),
-                                    secret_b64(p, 2, 32));
+    const char *text =
+        apr_psprintf(p, "7 %s\n# c\n7 %s\n", secret_b64(p, 1, 32), secret_b64(p, 2, 32));
 
     expect_parse_error(p, text, "line 3", "duplicate key id 7");
     expect_parse_error(p, text, "line 1", NULL);
@@ -399,13 +396,12 @@ static void test_error_bad_base64(void **state)
 static void test_error_secret_too_short(void **state)
 {
     apr_pool_t *p = *state;
-    const char *text = apr_psprintf(p, "1 %s\n\n9 %s\n", secret_b64(p, 1, 32),
-                                    secret_b64(p, 2, 31));
+    const char *text =
+        apr_psprintf(p, "1 %s\n\n9 %s\n", secret_b64(p, 1, 32), secret_b64(p, 2, 31));
 
     expect_parse_error(p, text, "line 3", "31 bytes");
     expect_parse_error(p, text, "32", "too short");
-    expect_parse_error(p, apr_psprintf(p, "1 %s", secret_b64(p, 2, 16)), "16 bytes",
-                       "at least 32");
+    expect_parse_error(p, apr_psprintf(p, "1 %s", secret_b64(p, 2, 16)), "16 bytes", "at least 32");
 }
 
 static void test_error_secret_too_long(void **state)
@@ -414,8 +410,9 @@ static void test_error_secret_too_long(void **state)
     shs_keyring_t *kr;
     const char *err;
 
-    assert_int_equal(parse_str(p, apr_psprintf(p, "1 %s", secret_b64(p, 1, SHS_KEY_MAX_BYTES)),
-                               &kr, &err), APR_SUCCESS);
+    assert_int_equal(
+        parse_str(p, apr_psprintf(p, "1 %s", secret_b64(p, 1, SHS_KEY_MAX_BYTES)), &kr, &err),
+        APR_SUCCESS);
     expect_parse_error(p, apr_psprintf(p, "1 %s", secret_b64(p, 1, SHS_KEY_MAX_BYTES + 1)),
                        "line 1", "too long");
 }
@@ -492,8 +489,8 @@ static char *make_tmpdir(apr_pool_t *p)
     return dir;
 }
 
-static const char *write_file(apr_pool_t *p, const char *dir, const char *name,
-                              const char *content, apr_size_t len, mode_t mode)
+static const char *write_file(apr_pool_t *p, const char *dir, const char *name, const char *content,
+                              apr_size_t len, mode_t mode)
 {
     const char *path = apr_pstrcat(p, dir, "/", name, NULL);
     FILE *f = fopen(path, "wb");
@@ -509,8 +506,8 @@ static void test_load(void **state)
 {
     apr_pool_t *p = *state;
     char *dir = make_tmpdir(p);
-    const char *good = apr_psprintf(p, "# keys\n4 %s\n9 %s\n", SECRET_SEQ_B64,
-                                    secret_b64(p, 9, 64));
+    const char *good =
+        apr_psprintf(p, "# keys\n4 %s\n9 %s\n", SECRET_SEQ_B64, secret_b64(p, 9, 64));
     const char *path, *err, *big;
     shs_keyring_t *kr;
     apr_status_t rv;

@@ -41,10 +41,10 @@
 #define NOW 1767225600 /* 2026-01-01T00:00:00Z */
 
 static apr_pool_t *root;
-static shs_keyring_t *ring_old;     /* "1 old" */
-static shs_keyring_t *ring_rot;     /* "2 new", "1 old" */
-static shs_keyring_t *ring_new;     /* "2 new" */
-static shs_keyring_t *ring_wrong;   /* "1 other": same id, another secret */
+static shs_keyring_t *ring_old;   /* "1 old" */
+static shs_keyring_t *ring_rot;   /* "2 new", "1 old" */
+static shs_keyring_t *ring_new;   /* "2 new" */
+static shs_keyring_t *ring_wrong; /* "1 other": same id, another secret */
 
 static shs_keyring_t *make_ring(const char *text)
 {
@@ -196,8 +196,8 @@ static const char *forge(apr_pool_t *p, const shs_key_t *key, unsigned char vers
 }
 
 /* A well-formed body: issued, lifetime, tid, sid, then src/dst/nonce. Returns its length. */
-static int make_body(unsigned char *b, apr_uint64_t issued, unsigned int lifetime,
-                     const char *src, const char *dst, const char *nonce)
+static int make_body(unsigned char *b, apr_uint64_t issued, unsigned int lifetime, const char *src,
+                     const char *dst, const char *nonce)
 {
     int i, n = 0;
     size_t l;
@@ -300,8 +300,8 @@ static void test_wire_format_forged(void **state)
 
     /* A token built from the documented format opens. */
     n = make_body(body, NOW, 300, "x.test", "y.test:8443", "n0");
-    assert_int_equal(shs_token_open(p, ring_old, forge(p, key, 1, 1, body, n), NOW, 0, &out,
-                                    &why), APR_SUCCESS);
+    assert_int_equal(shs_token_open(p, ring_old, forge(p, key, 1, 1, body, n), NOW, 0, &out, &why),
+                     APR_SUCCESS);
     assert_int_equal(out->issued, NOW);
     assert_int_equal(out->expires, NOW + 300);
     assert_string_equal(out->src, "x.test");
@@ -316,8 +316,8 @@ static void test_wire_format_forged(void **state)
     n = make_body(body, NOW, 3601, "x.test", "y.test", "");
     expect_open_fail(p, ring_old, forge(p, key, 1, 1, body, n), NOW, 0, SHS_TOKEN_BAD_LIFETIME);
     n = make_body(body, NOW, 3600, "x.test", "y.test", "");
-    assert_int_equal(shs_token_open(p, ring_old, forge(p, key, 1, 1, body, n), NOW, 0, &out,
-                                    &why), APR_SUCCESS);
+    assert_int_equal(shs_token_open(p, ring_old, forge(p, key, 1, 1, body, n), NOW, 0, &out, &why),
+                     APR_SUCCESS);
 
     /* Negative issued time, and one so large that expires would overflow. */
     n = make_body(body, (apr_uint64_t)-5, 60, "x.test", "y.test", "");
@@ -517,17 +517,14 @@ static void test_garbage_rejected(void **state)
     memset(zeros, 0, sizeof(zeros));
     zeros[0] = 1;
     zeros[1] = 1;
-    expect_open_fail(p, NULL, encode_ok(p, zeros, sizeof(zeros)), NOW, 0,
-                     SHS_TOKEN_UNKNOWN_KEY);
-    expect_open_fail(p, ring_old, encode_ok(p, zeros, sizeof(zeros)), NOW, 0,
-                     SHS_TOKEN_BAD_AUTH);
+    expect_open_fail(p, NULL, encode_ok(p, zeros, sizeof(zeros)), NOW, 0, SHS_TOKEN_UNKNOWN_KEY);
+    expect_open_fail(p, ring_old, encode_ok(p, zeros, sizeof(zeros)), NOW, 0, SHS_TOKEN_BAD_AUTH);
 
     /* Oversized: exactly the limit (decodes to more than any token), one over, and far over. */
     big = apr_palloc(p, 100001);
     memset(big, 'A', 100000);
     big[100000] = '\0';
-    expect_open_fail(p, ring_old, big + 100000 - SHS_TOKEN_MAX_LEN, NOW, 0,
-                     SHS_TOKEN_MALFORMED);
+    expect_open_fail(p, ring_old, big + 100000 - SHS_TOKEN_MAX_LEN, NOW, 0, SHS_TOKEN_MALFORMED);
     expect_open_fail(p, ring_old, big + 100000 - SHS_TOKEN_MAX_LEN - 1, NOW, 0,
                      SHS_TOKEN_MALFORMED);
     expect_open_fail(p, ring_old, big, NOW, 0, SHS_TOKEN_MALFORMED);
@@ -580,8 +577,7 @@ static void test_time_window(void **state)
     assert_int_equal(shs_token_open(p, ring_old, tok, NOW + 120, 0, &out, &why), APR_SUCCESS);
     assert_int_equal(shs_token_open(p, ring_old, tok, NOW + 120 + skew, skew, &out, &why),
                      APR_SUCCESS);
-    assert_int_equal(shs_token_open(p, ring_old, tok, NOW - skew, skew, &out, &why),
-                     APR_SUCCESS);
+    assert_int_equal(shs_token_open(p, ring_old, tok, NOW - skew, skew, &out, &why), APR_SUCCESS);
 
     /* Expired: now > expires + skew. */
     expect_open_fail(p, ring_old, tok, NOW + 121, 0, SHS_TOKEN_EXPIRED);
@@ -670,9 +666,8 @@ static void test_tids_and_tokens_differ(void **state)
 /* ---------------------------------------------------------------- seal input checks */
 
 /* Seal a sample token with the given fields changed, expecting APR_EINVAL. */
-static void seal_einval(apr_pool_t *p, const shs_keyring_t *kr, const char *src,
-                        const char *dst, const char *nonce, apr_int64_t issued,
-                        apr_int64_t expires)
+static void seal_einval(apr_pool_t *p, const shs_keyring_t *kr, const char *src, const char *dst,
+                        const char *nonce, apr_int64_t issued, apr_int64_t expires)
 {
     shs_token_t t = sample_token(nonce);
     const char *out = "untouched";
@@ -767,9 +762,16 @@ static void test_b64url(void **state)
         const char *raw;
         const char *enc;
     } v[] = {
-        { "", "" }, { "f", "Zg" }, { "fo", "Zm8" }, { "foo", "Zm9v" }, { "foob", "Zm9vYg" },
-        { "fooba", "Zm9vYmE" }, { "foobar", "Zm9vYmFy" }, { "\xfb\xff", "-_8" },
-        { "\xff\xff\xff", "____" }, { "\xf8", "-A" },
+        { "", "" },
+        { "f", "Zg" },
+        { "fo", "Zm8" },
+        { "foo", "Zm9v" },
+        { "foob", "Zm9vYg" },
+        { "fooba", "Zm9vYmE" },
+        { "foobar", "Zm9vYmFy" },
+        { "\xfb\xff", "-_8" },
+        { "\xff\xff\xff", "____" },
+        { "\xf8", "-A" },
     };
     size_t i;
     const char *s;
