@@ -234,6 +234,13 @@ static int session_is_empty(const session_rec *z)
     return 1;
 }
 
+/* A store that did not answer is reported once per outage by the breaker (SHS00302), so a
+ * request that meets it only says so at info; anything else is an error of its own. */
+static int store_level(apr_status_t rv)
+{
+    return SHS_STORE_FAILED(rv) ? APLOG_INFO : APLOG_ERR;
+}
+
 static int is_secure(request_rec *r)
 {
     return ap_ssl_conn_is_ssl(r->connection);
@@ -262,7 +269,7 @@ static void save_empty(request_rec *r, const shs_dir_conf_t *d, shs_req_t *rq, c
                       fp(r, rq->id));
     }
     else {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, SHS_LOG_RV(rv), r,
+        ap_log_rerror(APLOG_MARK, store_level(rv), SHS_LOG_RV(rv), r,
                       "SHS00107: session %s emptied but its "
                       "memcached entry could not be deleted (%s); it expires after its TTL",
                       fp(r, rq->id), shs_store_strerror(rv, buf, sizeof(buf)));
@@ -287,7 +294,7 @@ apr_status_t shs_provider_save(request_rec *r, session_rec *z)
     }
     rq = loaded_state(r, d);
     if (rq->store_failed) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, SHS_LOG_RV(rq->load_rv), r,
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, SHS_LOG_RV(rq->load_rv), r,
                       "SHS00108: session %s not "
                       "saved: memcached did not answer when it was loaded, so the stored session "
                       "is kept as it was and the visitor keeps their cookie",
@@ -323,7 +330,7 @@ apr_status_t shs_provider_save(request_rec *r, session_rec *z)
         key = shs_id_store_key(r->pool, shs_srv_key_prefix(sc), rq->id);
         rv = shs_store_set(store, key, value, len, exptime);
         if (rv != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, SHS_LOG_RV(rv), r,
+            ap_log_rerror(APLOG_MARK, store_level(rv), SHS_LOG_RV(rv), r,
                           "SHS00111: session %s not saved to "
                           "memcached %s: %s",
                           fp(r, rq->id), shs_store_slot_name(store, key),
@@ -354,7 +361,7 @@ apr_status_t shs_provider_save(request_rec *r, session_rec *z)
             }
         }
         if (rv != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, SHS_LOG_RV(rv), r,
+            ap_log_rerror(APLOG_MARK, store_level(rv), SHS_LOG_RV(rv), r,
                           "SHS00113: new session not created: %s",
                           shs_store_strerror(rv, buf, sizeof(buf)));
             return OK;
