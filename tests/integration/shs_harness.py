@@ -1,0 +1,745 @@
+"""Helpers for the mod_sharedsession integration tests.
+
+Everything here talks to 127.0.0.1 only.  Processes started here are remembered by pid and
+stopped by pid, every wait loop has a time bound.
+"""
+
+import base64
+import hashlib
+import http.client
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+APP_DIR = os.path.join(HERE, "app")
+REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+
+APACHE2 = os.environ.get("SHS_APACHE2", "/usr/sbin/apache2")
+APACHE_MODULES = os.environ.get("SHS_APACHE_MODULES", "/usr/lib/apache2/modules")
+MEMCACHED = os.environ.get("SHS_MEMCACHED", "/usr/bin/memcached")
+PHP_CGI = "/usr/lib/cgi-bin/php"
+HTPASSWD = "/usr/bin/htpasswd"
+DEFAULT_MODULE = os.path.join(REPO, ".libs", "mod_sharedsession.so")
+
+# LoadModule order matters: mod_session before mod_sharedsession (added last).
+MODULES = [
+    ("mpm_event_module", "mod_mpm_event.so"),
+    ("authz_core_module", "mod_authz_core.so"),
+    ("authn_core_module", "mod_authn_core.so"),
+    ("authn_file_module", "mod_authn_file.so"),
+    ("authz_user_module", "mod_authz_user.so"),
+    ("auth_form_module", "mod_auth_form.so"),
+    ("request_module", "mod_request.so"),
+    ("session_module", "mod_session.so"),
+    ("mime_module", "mod_mime.so"),
+    ("dir_module", "mod_dir.so"),
+    ("alias_module", "mod_alias.so"),
+    ("cgid_module", "mod_cgid.so"),
+    ("actions_module", "mod_actions.so"),
+    ("env_module", "mod_env.so"),
+    ("headers_module", "mod_headers.so"),
+    ("log_config_module", "mod_log_config.so"),
+    ("setenvif_module", "mod_setenvif.so"),
+    ("unixd_module", "mod_unixd.so"),
+]
+
+VHOSTS = ("a.test", "b.test", "c.test", "x.test")
+COOKIE = "shs_session"
+ID_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+AUTH_USER, AUTH_PW = "alice", "s3cret-pw"
+
+# error-log levels the guard refuses unless declared
+BAD_LEVEL_RE = re.compile(r"\[(?:[\w.-]+:)?(error|warn|crit|alert|emerg)\]")
+SHS_TAG_RE = re.compile(r"SHS\d{5}")
+
+
+# ------------------------------------------------------------------ small utilities
+
+_BUILTIN = None
+
+
+def builtin_modules():
+    """Modules compiled into the httpd binary (`apache2 -l`): they must not be loaded."""
+    global _BUILTIN
+    if _BUILTIN is None:
+        try:
+            out = subprocess.run([APACHE2, "-l"], capture_output=True, text=True,
+                                 timeout=30).stdout
+        except (OSError, subprocess.SubprocessError):
+            out = ""
+        _BUILTIN = set(re.findall(r"mod_(\w+)\.c", out))
+    return _BUILTIN
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def port_open(port, timeout=0.2):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until(pred, timeout, interval=0.05):
+    """Poll pred() until it returns a true value or timeout seconds pass; returns the value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() >= deadline:
+            return v
+        time.sleep(interval)
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie child of ours counts as gone
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def new_id():
+    """An id shaped like the module's: 43 chars of base64url (32 random bytes)."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+
+
+def store_key(sid, prefix="shs:"):
+    """memcached key = prefix + base64url-without-padding(SHA-256(id as ASCII))."""
+    digest = hashlib.sha256(sid.encode("ascii")).digest()
+    return prefix + base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def decode_session(encoded):
+    """mod_session's encoding 'k=v&k2=v2' -> dict (urldecoded)."""
+    if encoded is None:
+        return None
+    out = {}
+    for pair in encoded.split("&"):
+        if not pair:
+            continue
+        k, _, v = pair.partition("=")
+        out[urllib.parse.unquote_plus(k)] = urllib.parse.unquote_plus(v)
+    return out
+
+
+def chmod_tree(path, dirmode=0o755, filemode=0o644):
+    """Make a tree readable by www-data (httpd's User when the tests run as root)."""
+    for root, dirs, files in os.walk(path):
+        os.chmod(root, dirmode)
+        for f in files:
+            p = os.path.join(root, f)
+            if os.path.islink(p):
+                continue
+            os.chmod(p, 0o755 if os.access(p, os.X_OK) or f.endswith(".cgi") else filemode)
+
+
+# ------------------------------------------------------------------ memcached
+
+class McClient:
+    """A tiny memcached text-protocol client (one connection per command)."""
+
+    def __init__(self, port, timeout=2.0):
+        self.port = port
+        self.timeout = timeout
+
+    def _cmd(self, data, terminators):
+        with socket.create_connection(("127.0.0.1", self.port), timeout=self.timeout) as s:
+            s.sendall(data)
+            buf = b""
+            deadline = time.monotonic() + self.timeout
+            while not any(buf.endswith(t) for t in terminators):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"memcached: no complete answer to {data[:40]!r}: {buf!r}")
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+            return buf
+
+    def get(self, key):
+        """The value as str, or None when memcached has no such key."""
+        buf = self._cmd(f"get {key}\r\n".encode(), [b"END\r\n"])
+        if buf == b"END\r\n":
+            return None
+        m = re.match(rb"VALUE \S+ \d+ (\d+)\r\n", buf)
+        assert m, f"unexpected memcached answer {buf!r}"
+        n = int(m.group(1))
+        start = m.end()
+        return buf[start:start + n].decode("utf-8", "replace")
+
+    def set(self, key, value, ttl=300):
+        data = value.encode()
+        buf = self._cmd(f"set {key} 0 {ttl} {len(data)}\r\n".encode() + data + b"\r\n",
+                        [b"STORED\r\n", b"ERROR\r\n"])
+        assert buf == b"STORED\r\n", buf
+
+    def delete(self, key):
+        self._cmd(f"delete {key}\r\n".encode(), [b"DELETED\r\n", b"NOT_FOUND\r\n"])
+
+    def ttl(self, key):
+        """Remaining TTL in seconds by meta get ('mg KEY t', memcached >= 1.6); None on a miss,
+        -1 for an item that never expires."""
+        buf = self._cmd(f"mg {key} t\r\n".encode(), [b"\r\n"])
+        if buf.startswith(b"EN"):
+            return None
+        m = re.match(rb"HD t(-?\d+)", buf)
+        assert m, f"unexpected meta-get answer {buf!r}"
+        return int(m.group(1))
+
+    def stats(self):
+        buf = self._cmd(b"stats\r\n", [b"END\r\n"])
+        out = {}
+        for line in buf.decode().splitlines():
+            parts = line.split(" ", 2)
+            if len(parts) == 3 and parts[0] == "STAT":
+                out[parts[1]] = parts[2]
+        return out
+
+    def stat(self, name):
+        return int(self.stats()[name])
+
+    def flush_all(self):
+        self._cmd(b"flush_all\r\n", [b"OK\r\n"])
+
+
+class Memcached:
+    """One memcached on 127.0.0.1:port, started and stopped by pid."""
+
+    def __init__(self, workdir, port=None):
+        self.workdir = workdir
+        self.port = port or free_port()
+        self.proc = None
+        self.pidfile = os.path.join(workdir, "memcached.pid")
+        self.client = McClient(self.port)
+        self.stopped = False
+
+    @property
+    def addr(self):
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def start(self):
+        argv = [MEMCACHED, "-l", "127.0.0.1", "-p", str(self.port), "-U", "0", "-m", "64"]
+        if os.geteuid() == 0:
+            argv += ["-u", "root"]
+        self.log = open(os.path.join(self.workdir, "memcached.log"), "ab")
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        with open(self.pidfile, "w") as f:
+            f.write(f"{self.proc.pid}\n")
+        self.stopped = False
+        if not wait_until(lambda: port_open(self.port) or self.proc.poll() is not None, 10):
+            self.kill()
+            raise RuntimeError(f"memcached did not listen on {self.addr} within 10 s")
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"memcached exited at start (status {self.proc.returncode}); "
+                               f"see {self.workdir}/memcached.log")
+        return self
+
+    def stop(self):
+        """SIGSTOP: the process keeps its socket, connections hang."""
+        os.kill(self.proc.pid, signal.SIGSTOP)
+        self.stopped = True
+
+    def cont(self):
+        os.kill(self.proc.pid, signal.SIGCONT)
+        self.stopped = False
+
+    def kill(self):
+        """SIGKILL and reap (bounded)."""
+        if self.proc and self.proc.poll() is None:
+            if self.stopped:
+                try:
+                    os.kill(self.proc.pid, signal.SIGCONT)
+                except ProcessLookupError:
+                    pass
+            self.proc.kill()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        self.stopped = False
+        if getattr(self, "log", None):
+            self.log.close()
+            self.log = None
+        # the port must be free again before a restart
+        wait_until(lambda: not port_open(self.port), 5)
+
+    def restart(self):
+        self.kill()
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                return self.start()
+            except RuntimeError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+
+# ------------------------------------------------------------------ httpd
+
+class Response:
+    def __init__(self, status, headers, body, elapsed):
+        self.status = status
+        self.headers = headers          # list of (name, value)
+        self.body = body
+        self.elapsed = elapsed
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def set_cookies(self, name=None):
+        """Set-Cookie headers (raw strings), optionally only those for cookie `name`."""
+        out = [v for k, v in self.headers if k.lower() == "set-cookie"]
+        if name is not None:
+            out = [v for v in out if v.split("=", 1)[0].strip() == name]
+        return out
+
+    @property
+    def text(self):
+        return self.body.decode("utf-8", "replace")
+
+    def json(self):
+        import json
+        try:
+            return json.loads(self.text)
+        except ValueError as e:
+            raise AssertionError(f"not JSON (status {self.status}): {self.text[:2000]!r}") from e
+
+    def __repr__(self):
+        hdrs = "".join(f"\n  {k}: {v}" for k, v in self.headers)
+        return f"<Response {self.status} in {self.elapsed:.3f}s{hdrs}\n  body={self.text[:600]!r}>"
+
+
+def parse_set_cookie(value):
+    """'n=v;A=b; C' -> (name, value, {attr_lower: (attr, val)})"""
+    parts = value.split(";")
+    name, _, val = parts[0].partition("=")
+    attrs = {}
+    for p in parts[1:]:
+        p = p.strip()
+        if not p:
+            continue
+        k, _, v = p.partition("=")
+        attrs[k.strip().lower()] = (k.strip(), v.strip())
+    return name.strip(), val.strip(), attrs
+
+
+def cookie_expires_now(value):
+    _, _, attrs = parse_set_cookie(value)
+    if "max-age" in attrs:
+        try:
+            return int(attrs["max-age"][1]) <= 0
+        except ValueError:
+            return False
+    if "expires" in attrs:
+        from email.utils import parsedate_to_datetime
+        try:
+            return parsedate_to_datetime(attrs["expires"][1]).timestamp() <= time.time()
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+class Browser:
+    """A simulated browser for one host: a cookie jar fed by Set-Cookie."""
+
+    def __init__(self, httpd, host="a.test"):
+        self.httpd = httpd
+        self.host = host
+        self.cookies = {}
+
+    def request(self, method, path, body=None, headers=None, cookies=True, timeout=30):
+        hdrs = {"Host": self.host}
+        if cookies and self.cookies:
+            hdrs["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if body is not None and isinstance(body, dict):
+            body = urllib.parse.urlencode(body)
+            hdrs["Content-Type"] = "application/x-www-form-urlencoded"
+        hdrs.update(headers or {})
+        r = self.httpd.request(method, path, body=body, headers=hdrs, timeout=timeout)
+        for sc in r.set_cookies():
+            name, val, _ = parse_set_cookie(sc)
+            if cookie_expires_now(sc):
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = val
+        return r
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body, **kw):
+        return self.request("POST", path, body=body, **kw)
+
+    # the test app
+    def whoami(self, **kw):
+        r = self.get("/whoami.php", **kw)
+        assert r.status == 200, r
+        return r, r.json()
+
+    def set(self, k, v, **kw):
+        q = urllib.parse.urlencode({"k": k, "v": v})
+        r = self.get(f"/set.php?{q}", **kw)
+        assert r.status == 200, r
+        return r
+
+
+class Httpd:
+    """One httpd with its own ServerRoot in a tmp dir, started and stopped by pid."""
+
+    def __init__(self, workdir, module, memcached=None, memcache_servers="default",
+                 global_conf="", vhost_conf="", server_conf=None, files=None,
+                 timeout="300ms", retry="1s", processes=2, threads=10, session_on=True):
+        self.dir = workdir
+        self.module = module
+        self.memcached = memcached
+        if memcache_servers == "default":
+            memcache_servers = [memcached.addr] if memcached else None
+        self.memcache_servers = memcache_servers
+        self.global_conf = global_conf
+        self.vhost_conf = vhost_conf          # str for all vhosts, or {host: str}
+        self.server_conf = server_conf        # None: the default shared-session server config
+        self.files = files or {}
+        self.timeout = timeout
+        self.retry = retry
+        self.processes = processes
+        self.threads = threads
+        self.session_on = session_on          # False: no 'Session On' in the vhosts
+        self.port = free_port()
+        self.conf = os.path.join(workdir, "httpd.conf")
+        self.pidfile = os.path.join(workdir, "httpd.pid")
+        self.error_log = os.path.join(workdir, "logs", "error.log")
+        self.access_log = os.path.join(workdir, "logs", "access.log")
+        self.parent_pid = None
+        self.running = False
+        self._setup_dirs()
+
+    # --- files
+    def docroot(self, host):
+        return os.path.join(self.dir, "sites", host)
+
+    def _setup_dirs(self):
+        for d in ("logs", "run", "sites"):
+            os.makedirs(os.path.join(self.dir, d), exist_ok=True)
+        for h in VHOSTS:
+            dst = self.docroot(h)
+            if not os.path.exists(dst):
+                shutil.copytree(APP_DIR, dst, symlinks=False)
+        self.htpasswd = os.path.join(self.dir, "htpasswd")
+        if not os.path.exists(self.htpasswd) and os.path.exists(HTPASSWD):
+            subprocess.run([HTPASSWD, "-b", "-c", "-B", "-C", "4", self.htpasswd, AUTH_USER,
+                            AUTH_PW], check=True, capture_output=True, timeout=30)
+        for rel, content in self.files.items():
+            self.write_file(rel, content)
+
+    def write_file(self, rel, content, hosts=VHOSTS):
+        """Write a file into the docroot of each vhost (rel is relative to the docroot)."""
+        for h in hosts:
+            p = os.path.join(self.docroot(h), rel)
+            os.makedirs(os.path.dirname(p), exist_ok=True)
+            with open(p, "w") as f:
+                f.write(content)
+        self.fix_perms()
+
+    def fix_perms(self):
+        chmod_tree(self.dir)
+        d = self.dir
+        while d not in ("/", ""):           # parents must be traversable by www-data
+            try:
+                st = os.stat(d)
+                if not st.st_mode & 0o001:
+                    os.chmod(d, st.st_mode | 0o011)
+            except OSError:
+                pass
+            d = os.path.dirname(d)
+
+    def _vhost_extra(self, host):
+        if isinstance(self.vhost_conf, dict):
+            snippet = self.vhost_conf.get(host, "")
+        else:
+            snippet = self.vhost_conf
+        return snippet.replace("{docroot}", self.docroot(host))
+
+    def default_server_conf(self):
+        lines = []
+        if self.memcache_servers:
+            lines.append("SharedSessionMemcache " + " ".join(self.memcache_servers))
+        if self.timeout:
+            lines.append(f"SharedSessionMemcacheTimeout {self.timeout}")
+        if self.retry:
+            lines.append(f"SharedSessionMemcacheRetry {self.retry}")
+        return "\n".join(lines)
+
+    def config_text(self):
+        builtin = builtin_modules()
+        mods = "\n".join(f"LoadModule {n} {APACHE_MODULES}/{f}" for n, f in MODULES
+                         if n[:-len("_module")] not in builtin)
+        root = os.geteuid() == 0
+        user = "User www-data\nGroup www-data" if root else ""
+        server_conf = self.default_server_conf() if self.server_conf is None else self.server_conf
+        vhosts = []
+        for h in VHOSTS:
+            doc = self.docroot(h)
+            vhosts.append(f"""
+<VirtualHost 127.0.0.1:{self.port}>
+    ServerName {h}
+    DocumentRoot "{doc}"
+{"    Session On" if self.session_on else "    # no Session On"}
+    SessionEnv On
+    SessionHeader X-Replace-Session
+    SharedSession On
+    <Directory "{doc}">
+        Options +ExecCGI
+        AllowOverride AuthConfig
+        Require all granted
+        DirectoryIndex index.html
+    </Directory>
+    <Directory "{doc}/protected">
+        AuthType form
+        AuthName shared
+        AuthFormProvider file
+        AuthUserFile "{self.htpasswd}"
+        Require valid-user
+        ErrorDocument 401 /login.html
+    </Directory>
+    <Location /dologin.html>
+        SetHandler form-login-handler
+        AuthType form
+        AuthName shared
+        AuthFormProvider file
+        AuthUserFile "{self.htpasswd}"
+        AuthFormLoginSuccessLocation /protected/index.html
+        Require all granted
+    </Location>
+{self._vhost_extra(h)}
+</VirtualHost>""")
+        return f"""# generated by tests/integration/shs_harness.py
+ServerRoot "{self.dir}"
+DefaultRuntimeDir "{self.dir}/run"
+PidFile "{self.pidfile}"
+Mutex file:{self.dir}/run default
+ServerName localhost
+Listen 127.0.0.1:{self.port}
+{mods}
+LoadModule sharedsession_module {self.module}
+{user}
+ErrorLog "{self.error_log}"
+LogLevel warn sharedsession:debug
+LogFormat "%h %l %u %t \\"%r\\" %>s %b %D \\"%{{Host}}i\\"" shs
+CustomLog "{self.access_log}" shs
+ScriptSock "{self.dir}/run/cgid.sock"
+TypesConfig /dev/null
+AddType text/html .html
+AddType application/json .json
+AddHandler cgi-script .cgi
+ScriptAlias /cgi-bin/ /usr/lib/cgi-bin/
+Action application/x-httpd-php /cgi-bin/php
+AddType application/x-httpd-php .php
+<Directory /usr/lib/cgi-bin>
+    Options +ExecCGI
+    Require all granted
+</Directory>
+<Directory />
+    AllowOverride None
+    Require all denied
+</Directory>
+StartServers {self.processes}
+ServerLimit {self.processes}
+ThreadsPerChild {self.threads}
+ThreadLimit {self.threads}
+MaxRequestWorkers {self.processes * self.threads}
+MinSpareThreads 1
+MaxSpareThreads {self.processes * self.threads}
+MaxConnectionsPerChild 0
+KeepAlive Off
+Timeout 30
+GracefulShutdownTimeout 5
+{server_conf}
+{self.global_conf}
+{"".join(vhosts)}
+"""
+
+    def write_config(self):
+        with open(self.conf, "w") as f:
+            f.write(self.config_text())
+        self.fix_perms()
+        return self.conf
+
+    def env(self):
+        e = dict(os.environ)
+        for k in ("APACHE_RUN_DIR", "APACHE_PID_FILE", "APACHE_LOCK_DIR", "APACHE_LOG_DIR"):
+            e.pop(k, None)
+        e["APACHE_RUN_DIR"] = os.path.join(self.dir, "run")
+        e["APACHE_LOCK_DIR"] = os.path.join(self.dir, "run")
+        e["APACHE_LOG_DIR"] = os.path.join(self.dir, "logs")
+        e["APACHE_PID_FILE"] = self.pidfile
+        e["APACHE_RUN_USER"] = "www-data"
+        e["APACHE_RUN_GROUP"] = "www-data"
+        return e
+
+    def configtest(self):
+        """`apache2 -t -f CONF` -> (exit status, stdout + stderr)."""
+        self.write_config()
+        p = subprocess.run([APACHE2, "-t", "-f", self.conf], capture_output=True, text=True,
+                           timeout=60, env=self.env(), stdin=subprocess.DEVNULL)
+        return p.returncode, p.stdout + p.stderr
+
+    def start(self, timeout=15):
+        self.write_config()
+        p = subprocess.run([APACHE2, "-f", self.conf, "-k", "start"], capture_output=True,
+                           text=True, timeout=60, env=self.env(), stdin=subprocess.DEVNULL)
+        if p.returncode != 0:
+            raise RuntimeError(f"apache2 -k start failed ({p.returncode}):\n{p.stdout}{p.stderr}"
+                               f"\n--- error log ---\n{self.log_text()}")
+
+        def up():
+            pid = self.read_pid()
+            return pid and pid_alive(pid) and port_open(self.port)
+        if not wait_until(up, timeout):
+            raise RuntimeError(f"httpd did not come up on port {self.port} within {timeout}s\n"
+                               f"{p.stdout}{p.stderr}\n--- error log ---\n{self.log_text()}")
+        self.parent_pid = self.read_pid()
+        self.running = True
+        # both children ready (their child_init done): a few requests answered
+        wait_until(lambda: len(self.child_pids()) >= 1, 5)
+        return self
+
+    def read_pid(self):
+        try:
+            with open(self.pidfile) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def child_pids(self):
+        """pids of the processes whose parent is httpd's parent (workers and cgid)."""
+        out = []
+        if not self.parent_pid:
+            return out
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if int(fields[1]) == self.parent_pid:
+                    out.append(int(d))
+            except (OSError, IndexError, ValueError):
+                continue
+        return out
+
+    def stop(self, timeout=15):
+        pid = self.parent_pid or self.read_pid()
+        if not pid:
+            self.running = False
+            return
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        if not wait_until(lambda: not pid_alive(pid), timeout, 0.1):
+            try:
+                os.kill(pid, signal.SIGKILL)   # ours, by pid
+            except ProcessLookupError:
+                pass
+            wait_until(lambda: not pid_alive(pid), 5, 0.1)
+        self.running = False
+
+    # --- logs
+    def log_text(self):
+        try:
+            with open(self.error_log, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def log_lines(self, pattern=None):
+        lines = self.log_text().splitlines()
+        if pattern is None:
+            return lines
+        rx = re.compile(pattern)
+        return [l for l in lines if rx.search(l)]
+
+    def wait_log(self, pattern, timeout=5, count=1):
+        return wait_until(lambda: len(self.log_lines(pattern)) >= count, timeout)
+
+    def bad_log_lines(self, allowed=()):
+        """Error-log lines at warn level or worse (or with a crash) not matching `allowed`."""
+        bad = []
+        for line in self.log_lines():
+            if not (BAD_LEVEL_RE.search(line) or "exit signal" in line):
+                continue
+            if "exit signal" not in line and any(a in line or re.search(a, line)
+                                                 for a in allowed):
+                continue
+            bad.append(line)
+        return bad
+
+    # --- requests
+    def request(self, method, path, body=None, headers=None, timeout=30):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        t0 = time.monotonic()
+        try:
+            conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+            hdrs = dict(headers or {})
+            if body is not None:
+                body = body.encode() if isinstance(body, str) else body
+                hdrs.setdefault("Content-Length", str(len(body)))
+            for k, v in hdrs.items():
+                conn.putheader(k, v)
+            conn.endheaders(body)
+            resp = conn.getresponse()
+            data = resp.read()
+            return Response(resp.status, resp.getheaders(), data, time.monotonic() - t0)
+        finally:
+            conn.close()
+
+    def raw_request(self, raw, timeout=10):
+        """Send raw bytes, return (status or None, whole answer bytes)."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
+            s.sendall(raw)
+            buf = b""
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                try:
+                    chunk = s.recv(65536)
+                except socket.timeout:
+                    break
+                if not chunk:
+                    break
+                buf += chunk
+        m = re.match(rb"HTTP/1\.[01] (\d{3})", buf)
+        return (int(m.group(1)) if m else None), buf
+
+    def browser(self, host="a.test"):
+        return Browser(self, host)

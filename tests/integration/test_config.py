@@ -1,0 +1,122 @@
+"""Configuration checks at `apache2 -t -f CONF`."""
+
+import base64
+import os
+import secrets
+
+import pytest
+
+
+def keyfile(dirpath, nbytes=32, mode=0o600, kid=1, name="keys.txt"):
+    p = os.path.join(dirpath, name)
+    with open(p, "w") as f:
+        f.write(f"{kid} {base64.b64encode(secrets.token_bytes(nbytes)).decode()}\n")
+    os.chmod(p, mode)
+    return p
+
+
+def test_valid_config_passes(configtest):
+    rc, out, _ = configtest()
+    assert rc == 0, out
+    assert "Syntax OK" in out
+    assert "SHS" not in out, f"no warning expected for a valid config: {out}"
+
+
+def test_valid_config_with_all_server_directives(configtest, base_dir):
+    kf = keyfile(base_dir, name="valid-keys.txt")
+    rc, out, _ = configtest(global_conf=f"""
+SharedSessionMemcacheConnections 4
+SharedSessionKeyPrefix app1:
+SharedSessionKeyFile {kf}
+SharedSessionGroup shop a.test b.test c.test
+""", vhost_conf="SharedSessionCookieName sid \"Path=/; HttpOnly; SameSite=Strict\"\n"
+                 "SharedSessionCookieRemove Off\nSharedSessionStoreDown 503\nSharedSessionTTL 600")
+    assert rc == 0, out
+    assert "Syntax OK" in out
+
+
+def test_shared_session_without_memcache(configtest):
+    rc, out, _ = configtest(memcache_servers=None)
+    assert rc != 0, out
+    assert "SharedSessionMemcache" in out
+
+
+@pytest.mark.parametrize("arg", ["localhost:99999", "nohostport", "127.0.0.1:0",
+                                 "127.0.0.1:", ":11211"])
+def test_bad_memcache_address(configtest, arg):
+    rc, out, _ = configtest(memcache_servers=[arg])
+    assert rc != 0, out
+    assert "SharedSessionMemcache" in out, out
+
+
+@pytest.mark.parametrize("directive", [
+    "SharedSessionMemcache 127.0.0.1:11211",
+    "SharedSessionMemcacheTimeout 250ms",
+    "SharedSessionMemcacheRetry 1s",
+    "SharedSessionMemcacheConnections 4",
+    "SharedSessionKeyPrefix shs:",
+    "SharedSessionKeyFile {keyfile}",
+    "SharedSessionGroup g1 a.test b.test",
+])
+def test_server_directive_refused_in_virtualhost(configtest, base_dir, directive):
+    kf = keyfile(base_dir, name="vh-keys.txt")
+    snippet = directive.replace("{keyfile}", kf)
+    rc, out, _ = configtest(vhost_conf={"b.test": snippet})
+    assert rc != 0, out
+    assert "cannot occur within <VirtualHost> section" in out, out
+    assert directive.split()[0] in out
+
+
+def test_keyfile_missing(configtest, base_dir):
+    rc, out, _ = configtest(global_conf=f"SharedSessionKeyFile {base_dir}/no-such-keyfile")
+    assert rc != 0, out
+    assert "SharedSessionKeyFile" in out
+
+
+def test_keyfile_world_readable(configtest, base_dir):
+    kf = keyfile(base_dir, mode=0o644, name="world-keys.txt")
+    rc, out, _ = configtest(global_conf=f"SharedSessionKeyFile {kf}")
+    assert rc != 0, out
+    assert "SharedSessionKeyFile" in out
+
+
+def test_keyfile_short_key(configtest, base_dir):
+    kf = keyfile(base_dir, nbytes=16, name="short-keys.txt")
+    rc, out, _ = configtest(global_conf=f"SharedSessionKeyFile {kf}")
+    assert rc != 0, out
+    assert "SharedSessionKeyFile" in out
+
+
+def test_keyfile_valid(configtest, base_dir):
+    kf = keyfile(base_dir, name="ok-keys.txt")
+    rc, out, _ = configtest(global_conf=f"SharedSessionKeyFile {kf}")
+    assert rc == 0, out
+
+
+def test_shared_session_without_session_on_warns(configtest):
+    rc, out, _ = configtest(session_on=False)
+    assert rc == 0, out
+    assert "Session On" in out, out
+
+
+@pytest.mark.parametrize("snippet,word", [
+    ("SharedSessionMemcacheTimeout soon", "SharedSessionMemcacheTimeout"),
+    ("SharedSessionMemcacheRetry -1", "SharedSessionMemcacheRetry"),
+    ("SharedSessionMemcacheConnections 0", "SharedSessionMemcacheConnections"),
+    ("SharedSessionKeyPrefix \"a b\"", "SharedSessionKeyPrefix"),
+])
+def test_bad_server_values(configtest, snippet, word):
+    rc, out, _ = configtest(global_conf=snippet)
+    assert rc != 0, out
+    assert word in out
+
+
+@pytest.mark.parametrize("snippet,word", [
+    ("SharedSessionStoreDown maybe", "SharedSessionStoreDown"),
+    ("SharedSessionTTL 0", "SharedSessionTTL"),
+    ("SharedSessionCookieName \"bad name\"", "SharedSessionCookieName"),
+])
+def test_bad_dir_values(configtest, snippet, word):
+    rc, out, _ = configtest(vhost_conf=snippet)
+    assert rc != 0, out
+    assert word in out
