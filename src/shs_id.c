@@ -113,6 +113,12 @@ const char *shs_id_store_key(apr_pool_t *p, const char *prefix, const char *id)
     return apr_pstrcat(p, prefix ? prefix : "", enc, NULL);
 }
 
+const char *shs_id_confirm_key(apr_pool_t *p, const char *prefix, const char *id, const char *peer)
+{
+    return apr_pstrcat(p, shs_id_store_key(p, prefix, id), ".c.", shs_id_fingerprint(p, peer),
+                       NULL);
+}
+
 const char *shs_id_fingerprint(apr_pool_t *p, const char *id)
 {
     unsigned char md[SHA256_DIGEST_LENGTH];
@@ -193,10 +199,67 @@ static int is_ows(char c)
     return c == ' ' || c == '\t';
 }
 
+/* One "name=value" pair of a Cookie header: the whole pair (for re-joining), its name and
+ * its value (unquoted), all without surrounding whitespace.  A pair without '=' has no name. */
+typedef struct cookie_pair_t {
+    const char *pair, *pair_end;
+    const char *name, *name_end;
+    const char *val, *val_end;
+} cookie_pair_t;
+
+/* Advance *s to the next pair; 0 at the end of the header. */
+static int cookie_next(const char **s, cookie_pair_t *cp)
+{
+    const char *end, *eq;
+
+    while (is_ows(**s) || **s == ';') {
+        (*s)++;
+    }
+    if (!**s) {
+        return 0;
+    }
+    cp->pair = *s;
+    end = strchr(*s, ';');
+    if (!end) {
+        end = *s + strlen(*s);
+    }
+    *s = end;
+    while (end > cp->pair && is_ows(end[-1])) {
+        end--;
+    }
+    cp->pair_end = end;
+    cp->name = cp->name_end = cp->val = cp->val_end = NULL;
+    eq = memchr(cp->pair, '=', (apr_size_t)(end - cp->pair));
+    if (eq) {
+        cp->name = cp->pair;
+        cp->name_end = eq;
+        while (cp->name_end > cp->name && is_ows(cp->name_end[-1])) {
+            cp->name_end--;
+        }
+        cp->val = eq + 1;
+        cp->val_end = end;
+        while (cp->val < cp->val_end && is_ows(*cp->val)) {
+            cp->val++;
+        }
+        if (cp->val_end - cp->val >= 2 && *cp->val == '"' && cp->val_end[-1] == '"') {
+            cp->val++;
+            cp->val_end--;
+        }
+    }
+    return 1;
+}
+
+static int cookie_is(const cookie_pair_t *cp, const char *name, apr_size_t nlen)
+{
+    return cp->name && (apr_size_t)(cp->name_end - cp->name) == nlen &&
+           !memcmp(cp->name, name, nlen);
+}
+
 void shs_cookie_scan(apr_pool_t *p, const char *header, const char *name, shs_cookie_scan_t *res)
 {
     apr_size_t nlen = strlen(name);
     const char *s = header;
+    cookie_pair_t cp;
     char *out, *o;
 
     res->stripped = NULL;
@@ -205,59 +268,69 @@ void shs_cookie_scan(apr_pool_t *p, const char *header, const char *name, shs_co
     }
     /* Pairs are re-joined with "; ": at most one more byte per separator than the input. */
     o = out = apr_palloc(p, 2 * strlen(header) + 1);
-    while (*s) {
-        const char *pair, *end, *eq, *v, *vend;
-
-        while (is_ows(*s) || *s == ';') {
-            s++;
-        }
-        if (!*s) {
-            break;
-        }
-        pair = s;
-        end = strchr(s, ';');
-        if (!end) {
-            end = s + strlen(s);
-        }
-        s = end;
-        vend = end;
-        while (vend > pair && is_ows(vend[-1])) {
-            vend--;
-        }
-        eq = memchr(pair, '=', (apr_size_t)(vend - pair));
-        if (eq) {
-            const char *nend = eq;
-            while (nend > pair && is_ows(nend[-1])) {
-                nend--;
+    while (cookie_next(&s, &cp)) {
+        if (cookie_is(&cp, name, nlen)) {
+            apr_size_t vlen = (apr_size_t)(cp.val_end - cp.val);
+            res->seen++;
+            if (shs_id_is_valid(cp.val, vlen)) {
+                if (!res->value) {
+                    res->value = apr_pstrmemdup(p, cp.val, vlen);
+                }
             }
-            if ((apr_size_t)(nend - pair) == nlen && !memcmp(pair, name, nlen)) {
-                v = eq + 1;
-                while (v < vend && is_ows(*v)) {
-                    v++;
-                }
-                if (vend - v >= 2 && *v == '"' && vend[-1] == '"') {
-                    v++;
-                    vend--;
-                }
-                res->seen++;
-                if (shs_id_is_valid(v, (apr_size_t)(vend - v))) {
-                    if (!res->value) {
-                        res->value = apr_pstrmemdup(p, v, (apr_size_t)(vend - v));
-                    }
-                }
-                else {
-                    res->malformed++;
-                }
-                continue; /* our pair is left out of the stripped header */
+            else {
+                res->malformed++;
             }
+            continue; /* our pair is left out of the stripped header */
         }
         if (o != out) {
             *o++ = ';';
             *o++ = ' ';
         }
-        memcpy(o, pair, (apr_size_t)(vend - pair));
-        o += vend - pair;
+        memcpy(o, cp.pair, (apr_size_t)(cp.pair_end - cp.pair));
+        o += cp.pair_end - cp.pair;
     }
     *o = '\0';
     res->stripped = (o != out) ? out : NULL;
+}
+
+const char *shs_cookie_get(apr_pool_t *p, const char *header, const char *name, apr_size_t max)
+{
+    apr_size_t nlen = strlen(name);
+    const char *s = header;
+    cookie_pair_t cp;
+
+    while (s && cookie_next(&s, &cp)) {
+        if (cookie_is(&cp, name, nlen) && (apr_size_t)(cp.val_end - cp.val) <= max) {
+            return apr_pstrmemdup(p, cp.val, (apr_size_t)(cp.val_end - cp.val));
+        }
+    }
+    return NULL;
+}
+
+const char *shs_cookie_strip(apr_pool_t *p, const char *header, const char *name, int *found)
+{
+    apr_size_t nlen = strlen(name);
+    const char *s = header;
+    cookie_pair_t cp;
+    char *out, *o;
+
+    *found = 0;
+    if (!header) {
+        return NULL;
+    }
+    o = out = apr_palloc(p, 2 * strlen(header) + 1);
+    while (cookie_next(&s, &cp)) {
+        if (cookie_is(&cp, name, nlen)) {
+            *found = 1;
+            continue;
+        }
+        if (o != out) {
+            *o++ = ';';
+            *o++ = ' ';
+        }
+        memcpy(o, cp.pair, (apr_size_t)(cp.pair_end - cp.pair));
+        o += cp.pair_end - cp.pair;
+    }
+    *o = '\0';
+    return o != out ? out : NULL;
 }

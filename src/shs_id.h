@@ -38,6 +38,12 @@ int shs_id_is_valid(const char *s, apr_size_t len);
  * holds no usable cookie.  The result is at most SHS_KEY_PREFIX_MAX + 43 bytes. */
 const char *shs_id_store_key(apr_pool_t *p, const char *prefix, const char *id);
 
+/* The memcached key that records that site `peer` confirmed session `id` (created by the
+ * peer's callback with add: it is both the single-use guard of the hand-over and the
+ * confirmation the pushing site reads back).  prefix + base64url(SHA-256(id)) + ".c." +
+ * fingerprint(peer). */
+const char *shs_id_confirm_key(apr_pool_t *p, const char *prefix, const char *id, const char *peer);
+
 /* A short, log-safe fingerprint of an id (or any secret): 8 hex digits of its SHA-256. */
 const char *shs_id_fingerprint(apr_pool_t *p, const char *id);
 
@@ -61,6 +67,14 @@ typedef struct shs_cookie_scan_t {
  * is ignored, a value may be double-quoted.  Can be called on several headers in turn with the
  * same result struct (results accumulate); stripped is for the last header scanned. */
 void shs_cookie_scan(apr_pool_t *p, const char *header, const char *name, shs_cookie_scan_t *res);
+
+/* The first value of cookie `name` in one Cookie header, unquoted, or NULL.  Values longer than
+ * max are ignored. */
+const char *shs_cookie_get(apr_pool_t *p, const char *header, const char *name, apr_size_t max);
+
+/* The header without any pair named `name`; NULL when nothing remains.  *found tells whether
+ * there was one. */
+const char *shs_cookie_strip(apr_pool_t *p, const char *header, const char *name, int *found);
 
 /* True when name is a valid cookie name (RFC 6265 token). */
 int shs_cookie_name_is_valid(const char *name);
