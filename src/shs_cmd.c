@@ -293,6 +293,71 @@ const char *shs_cmd_ttl(cmd_parms *cmd, void *dc, const char *arg)
                : NULL;
 }
 
+const char *shs_cmd_endpoint(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = global_only(cmd);
+
+    if (!err && (err = shs_parse_endpoint(cmd->pool, arg, &srv_conf(cmd)->endpoint))) {
+        return fail(cmd, err);
+    }
+    return err;
+}
+
+const char *shs_cmd_token_lifetime(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = global_only(cmd);
+
+    if (!err && shs_parse_seconds(arg, 5, 3600, &srv_conf(cmd)->token_lifetime)) {
+        return fail(cmd, apr_psprintf(cmd->pool, "'%s': give seconds from 5 to 3600", arg));
+    }
+    return err;
+}
+
+const char *shs_cmd_push_retry(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = global_only(cmd);
+
+    if (!err && shs_parse_seconds(arg, 0, 86400, &srv_conf(cmd)->push_retry)) {
+        return fail(cmd, apr_psprintf(cmd->pool, "'%s': give seconds from 0 to 86400", arg));
+    }
+    return err;
+}
+
+const char *shs_cmd_replace(cmd_parms *cmd, void *dc, int flag)
+{
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+
+    if (!err) {
+        srv_conf(cmd)->replace = flag ? 1 : 0;
+    }
+    return err;
+}
+
+const char *shs_cmd_inject(cmd_parms *cmd, void *dc, int flag)
+{
+    ((shs_dir_conf_t *)dc)->inject = flag ? 1 : 0;
+    return NULL;
+}
+
+const char *shs_cmd_transport(cmd_parms *cmd, void *dc, const char *arg)
+{
+    shs_dir_conf_t *d = dc;
+
+    if (!strcasecmp(arg, "image")) {
+        d->push = SHS_PUSH_IMAGE;
+    }
+    else if (!strcasecmp(arg, "script")) {
+        d->push = SHS_PUSH_SCRIPT;
+    }
+    else if (!strcasecmp(arg, "none")) {
+        d->push = SHS_PUSH_NONE;
+    }
+    else {
+        return fail(cmd, apr_psprintf(cmd->pool, "'%s': use image, script or none", arg));
+    }
+    return NULL;
+}
+
 void shs_cmd_reset(void)
 {
     enabled_where = NULL;
@@ -356,6 +421,31 @@ static int check_sections(server_rec *s, apr_array_header_t *secs, int *problems
     return 0;
 }
 
+/* The group entry of a virtual host: its ServerName, else the first ServerAlias listed. */
+static void resolve_group(server_rec *vs, shs_srv_conf_t *main)
+{
+    shs_srv_conf_t *conf = SHS_SRV_CONF(vs);
+    const shs_group_t *g;
+    int i;
+
+    conf->group = NULL;
+    conf->self = NULL;
+    g = shs_group_find_host(main, vs->server_hostname);
+    if (g) {
+        conf->group = g;
+        conf->self = shs_group_member(g, vs->server_hostname);
+        return;
+    }
+    for (i = 0; vs->names && i < vs->names->nelts; i++) {
+        const char *alias = APR_ARRAY_IDX(vs->names, i, const char *);
+        if ((g = shs_group_find_host(main, alias))) {
+            conf->group = g;
+            conf->self = shs_group_member(g, alias);
+            return;
+        }
+    }
+}
+
 int shs_cmd_check(apr_pool_t *ptemp, server_rec *s)
 {
     shs_srv_conf_t *conf = SHS_SRV_CONF(s);
@@ -363,6 +453,23 @@ int shs_cmd_check(apr_pool_t *ptemp, server_rec *s)
     int problems = 0;
     const char *at;
 
+    for (vs = s; vs; vs = vs->next) {
+        resolve_group(vs, conf);
+        if (SHS_SRV_CONF(vs)->group) {
+            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, vs, "SHS00204: %s is site %s of group %s",
+                         vs->server_hostname ? vs->server_hostname : "(no name)",
+                         shs_member_name(ptemp, SHS_SRV_CONF(vs)->self),
+                         SHS_SRV_CONF(vs)->group->name);
+        }
+    }
+    if (conf->groups && !conf->keys) {
+        const shs_group_t *g = &APR_ARRAY_IDX(conf->groups, 0, shs_group_t);
+        ap_log_error(APLOG_MARK, APLOG_CRIT | APLOG_STARTUP, 0, s,
+                     "SHS00205: SharedSessionGroup %s (%s) needs SharedSessionKeyFile: the "
+                     "tokens that carry a session between its sites are encrypted",
+                     g->name, g->where);
+        return !OK;
+    }
     if (!enabled_where) {
         return OK;
     }

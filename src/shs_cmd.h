@@ -33,11 +33,18 @@ const char *shs_cmd_cookie_name(cmd_parms *cmd, void *dc, const char *name, cons
 const char *shs_cmd_cookie_remove(cmd_parms *cmd, void *dc, int flag);
 const char *shs_cmd_store_down(cmd_parms *cmd, void *dc, const char *arg);
 const char *shs_cmd_ttl(cmd_parms *cmd, void *dc, const char *arg);
+const char *shs_cmd_endpoint(cmd_parms *cmd, void *dc, const char *arg);
+const char *shs_cmd_token_lifetime(cmd_parms *cmd, void *dc, const char *arg);
+const char *shs_cmd_push_retry(cmd_parms *cmd, void *dc, const char *arg);
+const char *shs_cmd_replace(cmd_parms *cmd, void *dc, int flag);
+const char *shs_cmd_inject(cmd_parms *cmd, void *dc, int flag);
+const char *shs_cmd_transport(cmd_parms *cmd, void *dc, const char *arg);
 
 /* pre_config: forget what the previous configuration pass saw. */
 void shs_cmd_reset(void);
 
-/* check_config: SharedSession On needs SharedSessionMemcache and, in the same place, Session On.
+/* check_config: SharedSession On needs SharedSessionMemcache and, in the same place, Session On;
+ * a group needs a key file.  Also finds the group (and own entry) of every virtual host.
  * Logs the problem and returns !OK when the configuration cannot work. */
 int shs_cmd_check(apr_pool_t *ptemp, server_rec *s);
 

@@ -30,6 +30,9 @@ void *shs_srv_conf_create(apr_pool_t *p)
     s->timeout = -1;
     s->retry = -1;
     s->conns = 0;
+    s->token_lifetime = -1;
+    s->push_retry = -1;
+    s->replace = -1;
     return s;
 }
 
@@ -48,6 +51,11 @@ void *shs_srv_conf_merge(apr_pool_t *p, void *basev, void *addv)
     s->keyfile = add->keyfile ? add->keyfile : base->keyfile;
     s->keys = add->keys ? add->keys : base->keys;
     s->groups = add->groups ? add->groups : base->groups;
+    s->endpoint = add->endpoint ? add->endpoint : base->endpoint;
+    s->token_lifetime = add->token_lifetime >= 0 ? add->token_lifetime : base->token_lifetime;
+    s->push_retry = add->push_retry >= 0 ? add->push_retry : base->push_retry;
+    s->replace = add->replace >= 0 ? add->replace : base->replace;
+    /* group and self are resolved per virtual host at post_config */
     return s;
 }
 
@@ -59,6 +67,8 @@ void *shs_dir_conf_create(apr_pool_t *p)
     d->cookie_remove = -1;
     d->down_policy = SHS_DOWN_UNSET;
     d->ttl = -1;
+    d->inject = -1;
+    d->push = SHS_PUSH_UNSET;
     return d;
 }
 
@@ -80,6 +90,8 @@ void *shs_dir_conf_merge(apr_pool_t *p, void *basev, void *addv)
     d->cookie_remove = add->cookie_remove >= 0 ? add->cookie_remove : base->cookie_remove;
     d->down_policy = add->down_policy != SHS_DOWN_UNSET ? add->down_policy : base->down_policy;
     d->ttl = add->ttl >= 0 ? add->ttl : base->ttl;
+    d->inject = add->inject >= 0 ? add->inject : base->inject;
+    d->push = add->push != SHS_PUSH_UNSET ? add->push : base->push;
     return d;
 }
 
@@ -129,6 +141,51 @@ apr_interval_time_t shs_srv_retry(const shs_srv_conf_t *s)
 const char *shs_srv_key_prefix(const shs_srv_conf_t *s)
 {
     return s->key_prefix ? s->key_prefix : SHS_DEFAULT_KEY_PREFIX;
+}
+
+const char *shs_srv_endpoint(const shs_srv_conf_t *s)
+{
+    return s->endpoint ? s->endpoint : SHS_DEFAULT_ENDPOINT;
+}
+
+apr_int64_t shs_srv_token_lifetime(const shs_srv_conf_t *s)
+{
+    return s->token_lifetime > 0 ? s->token_lifetime : SHS_DEFAULT_TOKEN_LIFETIME;
+}
+
+apr_int64_t shs_srv_push_retry(const shs_srv_conf_t *s)
+{
+    return s->push_retry >= 0 ? s->push_retry : SHS_DEFAULT_PUSH_RETRY;
+}
+
+int shs_srv_replace(const shs_srv_conf_t *s)
+{
+    return s->replace == 1;
+}
+
+int shs_dir_inject(const shs_dir_conf_t *d)
+{
+    return d->inject != 0;
+}
+
+shs_push_e shs_dir_push(const shs_dir_conf_t *d)
+{
+    return d->push == SHS_PUSH_UNSET ? SHS_PUSH_IMAGE : (shs_push_e)d->push;
+}
+
+const char *shs_parse_endpoint(apr_pool_t *p, const char *arg, const char **out)
+{
+    apr_size_t len = strlen(arg);
+
+    if (len < 3 || arg[0] != '/' || arg[len - 1] != '/' || len > 64
+        || strspn(arg, "/abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+               != len
+        || strstr(arg, "//") || strstr(arg, "/./") || strstr(arg, "/../")) {
+        return apr_psprintf(p, "'%s': give a path like /_shs/ (letters, digits, '_', '.', '-', "
+                            "starting and ending with '/')", arg);
+    }
+    *out = apr_pstrdup(p, arg);
+    return NULL;
 }
 
 static const char *parse_port(const char *s, apr_port_t *port)
@@ -269,6 +326,24 @@ const char *shs_parse_seconds(const char *arg, apr_int64_t min, apr_int64_t max,
     }
     *out = v;
     return NULL;
+}
+
+const shs_member_t *shs_group_member(const shs_group_t *g, const char *host)
+{
+    int j;
+
+    for (j = 0; g && host && j < g->members->nelts; j++) {
+        const shs_member_t *m = &APR_ARRAY_IDX(g->members, j, shs_member_t);
+        if (!strcasecmp(m->host, host)) {
+            return m;
+        }
+    }
+    return NULL;
+}
+
+const char *shs_member_name(apr_pool_t *p, const shs_member_t *m)
+{
+    return m->port ? apr_psprintf(p, "%s:%u", m->host, m->port) : m->host;
 }
 
 const shs_group_t *shs_group_find_host(const shs_srv_conf_t *s, const char *host)

@@ -34,6 +34,10 @@
 #define SHS_DEFAULT_RETRY apr_time_from_sec(1)
 #define SHS_DEFAULT_TTL (24 * 3600)
 #define SHS_MAX_SERVERS 32
+#define SHS_DEFAULT_ENDPOINT "/_shs/"
+#define SHS_DEFAULT_TOKEN_LIFETIME 30 /* seconds a cross-domain token is valid */
+#define SHS_TOKEN_SKEW 5              /* seconds of clock difference tolerated */
+#define SHS_DEFAULT_PUSH_RETRY 300    /* seconds before an unconfirmed peer is retried */
 
 typedef enum {
     SHS_DOWN_UNSET = -1,
@@ -60,6 +64,14 @@ typedef struct shs_group_t {
     const char *where;           /* file:line of the directive, for messages */
 } shs_group_t;
 
+/* How a session id travels to the other sites of a group. */
+typedef enum {
+    SHS_PUSH_UNSET = -1,
+    SHS_PUSH_NONE = 0,
+    SHS_PUSH_IMAGE = 1, /* hidden <img> tags, answered by a 1x1 GIF */
+    SHS_PUSH_SCRIPT = 2 /* <script async> tags, answered by an empty script */
+} shs_push_e;
+
 /* Server-level settings.  All directives setting them are global (outside <VirtualHost>), a
  * virtual host inherits the main server's record through the merge. */
 typedef struct shs_srv_conf_t {
@@ -72,6 +84,13 @@ typedef struct shs_srv_conf_t {
     const char *keyfile;
     shs_keyring_t *keys;
     apr_array_header_t *groups; /* shs_group_t */
+    const char *endpoint;       /* path prefix of the endpoints, "/.../" */
+    apr_int64_t token_lifetime; /* seconds; -1 unset */
+    apr_int64_t push_retry;     /* seconds; -1 unset */
+    int replace;                /* -1 unset; 1: a pushed session replaces a local one */
+    /* resolved at post_config, per virtual host (not merged): */
+    const shs_group_t *group; /* the group this virtual host belongs to, or NULL */
+    const shs_member_t *self; /* its own entry in that group */
 } shs_srv_conf_t;
 
 typedef struct shs_dir_conf_t {
@@ -82,6 +101,8 @@ typedef struct shs_dir_conf_t {
     int cookie_remove;         /* -1 unset */
     int down_policy;           /* shs_down_policy_e */
     apr_int64_t ttl;           /* seconds; -1 unset */
+    int inject;                /* -1 unset; SharedSessionInject */
+    int push;                  /* shs_push_e */
 } shs_dir_conf_t;
 
 void *shs_srv_conf_create(apr_pool_t *p);
@@ -100,6 +121,13 @@ apr_int64_t shs_dir_ttl(const shs_dir_conf_t *d);
 apr_interval_time_t shs_srv_timeout(const shs_srv_conf_t *s);
 apr_interval_time_t shs_srv_retry(const shs_srv_conf_t *s);
 const char *shs_srv_key_prefix(const shs_srv_conf_t *s);
+const char *shs_srv_endpoint(const shs_srv_conf_t *s);
+apr_int64_t shs_srv_token_lifetime(const shs_srv_conf_t *s);
+apr_int64_t shs_srv_push_retry(const shs_srv_conf_t *s);
+int shs_srv_replace(const shs_srv_conf_t *s);
+int shs_dir_inject(const shs_dir_conf_t *d);
+shs_push_e shs_dir_push(const shs_dir_conf_t *d);
+const char *shs_parse_endpoint(apr_pool_t *p, const char *arg, const char **out);
 
 /* Parsers: NULL on success, else a message naming the bad value. */
 const char *shs_parse_mc_addr(apr_pool_t *p, const char *arg, shs_mc_addr_t *out);
@@ -109,5 +137,11 @@ const char *shs_parse_seconds(const char *arg, apr_int64_t min, apr_int64_t max,
 
 /* The group a host name belongs to, or NULL. */
 const shs_group_t *shs_group_find_host(const shs_srv_conf_t *s, const char *host);
+
+/* A group's member entry for host, or NULL. */
+const shs_member_t *shs_group_member(const shs_group_t *g, const char *host);
+
+/* The name a site goes by in tokens: host, or host:port when a port was configured. */
+const char *shs_member_name(apr_pool_t *p, const shs_member_t *m);
 
 #endif /* SHS_CONFIG_H */
