@@ -36,6 +36,7 @@
 
 #include "shs_private.h"
 #include "shs_provider.h"
+#include "shs_push.h"
 #include "shs_id.h"
 #include "shs_store.h"
 
@@ -51,10 +52,11 @@ static apr_uint32_t warned_no_session;
 
 typedef struct shs_req_t {
     session_rec *z;
-    const char *cookie_id; /* the well-formed id the browser sent, if any */
-    int loaded;            /* the store was asked (once per request) */
-    const char *id;        /* the id the session lives under; NULL while it has none */
-    int store_failed;      /* the store did not answer when the session was loaded */
+    const char *cookie_id;    /* the well-formed id the browser sent, if any */
+    int loaded;               /* the store was asked (once per request) */
+    const char *id;           /* the id the session lives under; NULL while it has none */
+    const char *loaded_value; /* the encoded session as it came from the store */
+    int store_failed;         /* the store did not answer when the session was loaded */
     apr_status_t load_rv;
 } shs_req_t;
 
@@ -90,29 +92,25 @@ static const char *fp(request_rec *r, const char *id)
 static const char *read_cookie(request_rec *r, const shs_dir_conf_t *d, int strip)
 {
     const char *name = shs_dir_cookie_name(d);
+    const char *sync = shs_push_sync_name(r->pool, name);
     const apr_array_header_t *arr = apr_table_elts(r->headers_in);
     const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
     shs_cookie_scan_t res = { 0 };
-    apr_array_header_t *kept = NULL;
-    int i, found_in_some = 0;
+    apr_array_header_t *kept = apr_array_make(r->pool, 2, sizeof(const char *));
+    int i, changed = 0;
 
     for (i = 0; i < arr->nelts; i++) {
-        int before = res.seen;
+        const char *rest;
+        int before = res.seen, had_sync = 0;
         if (!e[i].key || strcasecmp(e[i].key, "Cookie")) {
             continue;
         }
         shs_cookie_scan(r->pool, e[i].val, name, &res);
-        if (!kept) {
-            kept = apr_array_make(r->pool, 2, sizeof(const char *));
-        }
-        if (res.seen != before) {
-            found_in_some = 1;
-            if (res.stripped) {
-                APR_ARRAY_PUSH(kept, const char *) = res.stripped;
-            }
-        }
-        else {
-            APR_ARRAY_PUSH(kept, const char *) = e[i].val;
+        rest = res.seen != before ? res.stripped : e[i].val;
+        rest = shs_cookie_strip(r->pool, rest, sync, &had_sync);
+        changed |= res.seen != before || had_sync;
+        if (rest) {
+            APR_ARRAY_PUSH(kept, const char *) = rest;
         }
     }
     if (res.malformed) {
@@ -124,7 +122,8 @@ static const char *read_cookie(request_rec *r, const shs_dir_conf_t *d, int stri
                       "SHS00102: cookie %s sent %d times; using the first well-formed one", name,
                       res.seen);
     }
-    if (strip && found_in_some) {
+    /* our cookies (the id and the push bookkeeping) are not the application's business */
+    if (strip && changed) {
         apr_table_unset(r->headers_in, "Cookie");
         for (i = 0; i < kept->nelts; i++) {
             apr_table_addn(r->headers_in, "Cookie", APR_ARRAY_IDX(kept, i, const char *));
@@ -146,6 +145,7 @@ static void load_from_store(request_rec *r, const shs_srv_conf_t *sc, shs_req_t 
     if (rv == APR_SUCCESS) {
         rq->id = id;
         rq->z->encoded = val;
+        rq->loaded_value = val;
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "SHS00103: session %s loaded, %" APR_SIZE_T_FMT " bytes", fp(r, id), len);
     }
@@ -208,6 +208,25 @@ static shs_req_t *loaded_state(request_rec *r, const shs_dir_conf_t *d)
     return rq;
 }
 
+const char *shs_provider_id(request_rec *r)
+{
+    shs_req_t *rq = ap_get_module_config(top_of(r)->request_config, &sharedsession_module);
+
+    return rq && rq->loaded && !rq->store_failed ? rq->id : NULL;
+}
+
+const char *shs_provider_cookie_id(request_rec *r)
+{
+    const shs_dir_conf_t *d = SHS_DIR_CONF(r);
+
+    return shs_dir_enabled(d) ? request_state(r, d)->cookie_id : NULL;
+}
+
+shs_store_t *shs_provider_store(void)
+{
+    return store;
+}
+
 apr_status_t shs_provider_load(request_rec *r, session_rec **z)
 {
     const shs_dir_conf_t *d = SHS_DIR_CONF(r);
@@ -234,7 +253,7 @@ static int session_is_empty(const session_rec *z)
     return 1;
 }
 
-/* A store that did not answer is reported once per outage by the breaker (SHS00302), so a
+/* A store that did not answer is reported once per outage by the breaker (on_breaker below), so a
  * request that meets it only says so at info; anything else is an error of its own. */
 static int store_level(apr_status_t rv)
 {
@@ -258,6 +277,51 @@ static void remove_cookie(request_rec *r, const shs_dir_conf_t *d)
                      r->err_headers_out, NULL);
 }
 
+/* Keys that name the authenticated identity: "user" (the usual legacy choice) and any key
+ * ending in "-user" (mod_auth_form's <AuthName>-user). */
+static int is_identity_key(const char *key)
+{
+    apr_size_t len = strlen(key);
+
+    return !strcmp(key, "user") || (len > 5 && !strcmp(key + len - 5, "-user"));
+}
+
+static int identity_differs(apr_table_t *a, apr_table_t *b)
+{
+    const apr_array_header_t *arr = apr_table_elts(a);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    int i;
+
+    for (i = 0; i < arr->nelts; i++) {
+        if (e[i].key && is_identity_key(e[i].key)) {
+            const char *other = apr_table_get(b, e[i].key);
+            if (!other || strcmp(other, e[i].val ? e[i].val : "")) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Did the authenticated identity change in this request (login, logout, user switch)?  The
+ * session as it was loaded is decoded again through mod_session (mod_session_crypto included)
+ * and compared with the one being saved. */
+static int identity_changed(request_rec *r, shs_req_t *rq, session_rec *z)
+{
+    session_rec old = { 0 };
+
+    if (!rq->loaded_value) {
+        return 0;
+    }
+    old.pool = r->pool;
+    old.entries = apr_table_make(r->pool, 10);
+    old.encoded = apr_pstrdup(r->pool, rq->loaded_value);
+    if (ap_run_session_decode(r, &old) != OK) {
+        return 0;
+    }
+    return identity_differs(old.entries, z->entries) || identity_differs(z->entries, old.entries);
+}
+
 /* The session was emptied (logout): its key goes, and so does the cookie. */
 static void save_empty(request_rec *r, const shs_dir_conf_t *d, shs_req_t *rq, const char *key)
 {
@@ -276,6 +340,39 @@ static void save_empty(request_rec *r, const shs_dir_conf_t *d, shs_req_t *rq, c
     }
     remove_cookie(r, d);
     rq->id = NULL;
+}
+
+/* A new session: a fresh id, stored with add so that an existing key is never replaced. */
+static apr_status_t create_session(request_rec *r, const shs_dir_conf_t *d,
+                                   const shs_srv_conf_t *sc, shs_req_t *rq, session_rec *z,
+                                   const char *value, apr_size_t len, apr_uint32_t exptime)
+{
+    char id[SHS_ID_LEN + 1], buf[120];
+    apr_status_t rv = APR_EGENERAL;
+    int attempt;
+
+    for (attempt = 0; attempt < 2; attempt++) {
+        if ((rv = shs_id_generate(id)) != APR_SUCCESS) {
+            break;
+        }
+        rv = shs_store_add(store, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), id), value, len,
+                           exptime);
+        if (rv != APR_EEXIST) {
+            break;
+        }
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, store_level(rv), SHS_LOG_RV(rv), r,
+                      "SHS00113: new session not created: %s",
+                      shs_store_strerror(rv, buf, sizeof(buf)));
+        return rv;
+    }
+    rq->id = apr_pstrdup(top_of(r)->pool, id);
+    write_cookie(r, d, rq->id, z->maxage);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "SHS00114: new session %s created, %" APR_SIZE_T_FMT " bytes", fp(r, rq->id),
+                  len);
+    return APR_SUCCESS;
 }
 
 apr_status_t shs_provider_save(request_rec *r, session_rec *z)
@@ -326,6 +423,21 @@ apr_status_t shs_provider_save(request_rec *r, session_rec *z)
     exptime = shs_ttl_to_memcache(z->maxage > 0 ? z->maxage : shs_dir_ttl(d),
                                   apr_time_sec(apr_time_now()));
 
+    if (rq->id && identity_changed(r, rq, z)) {
+        /* Login, logout or user switch: the session moves to a fresh id, so an id known
+         * before (planted by an attacker, or seen by another site) is worth nothing now. */
+        const char *old = rq->id;
+        rq->id = NULL;
+        if (create_session(r, d, sc, rq, z, value, len, exptime) != APR_SUCCESS) {
+            rq->id = old;
+            return OK;
+        }
+        rv = shs_store_del(store, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), old));
+        ap_log_rerror(APLOG_MARK, rv == APR_SUCCESS ? APLOG_DEBUG : APLOG_INFO, SHS_LOG_RV(rv), r,
+                      "SHS00117: identity changed: session %s moved to %s%s", fp(r, old),
+                      fp(r, rq->id), rv == APR_SUCCESS ? "" : " (the old entry expires by itself)");
+        return OK;
+    }
     if (rq->id) {
         key = shs_id_store_key(r->pool, shs_srv_key_prefix(sc), rq->id);
         rv = shs_store_set(store, key, value, len, exptime);
@@ -345,33 +457,7 @@ apr_status_t shs_provider_save(request_rec *r, session_rec *z)
         return OK;
     }
 
-    /* A new session: a fresh id, stored with add so that an existing key is never replaced. */
-    {
-        char id[SHS_ID_LEN + 1];
-        int attempt;
-        rv = APR_EGENERAL;
-        for (attempt = 0; attempt < 2; attempt++) {
-            if ((rv = shs_id_generate(id)) != APR_SUCCESS) {
-                break;
-            }
-            key = shs_id_store_key(r->pool, shs_srv_key_prefix(sc), id);
-            rv = shs_store_add(store, key, value, len, exptime);
-            if (rv != APR_EEXIST) {
-                break;
-            }
-        }
-        if (rv != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, store_level(rv), SHS_LOG_RV(rv), r,
-                          "SHS00113: new session not created: %s",
-                          shs_store_strerror(rv, buf, sizeof(buf)));
-            return OK;
-        }
-        rq->id = apr_pstrdup(top_of(r)->pool, id);
-        write_cookie(r, d, rq->id, z->maxage);
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      "SHS00114: new session %s created, %" APR_SIZE_T_FMT " bytes", fp(r, rq->id),
-                      len);
-    }
+    create_session(r, d, sc, rq, z, value, len, exptime);
     return OK;
 }
 

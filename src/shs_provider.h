@@ -27,4 +27,14 @@ apr_status_t shs_provider_save(request_rec *r, session_rec *z);
 int shs_provider_header_parser(request_rec *r);
 void shs_provider_child_init(apr_pool_t *pchild, server_rec *s);
 
+/* The id of this request's session as loaded from the store: NULL when the browser sent
+ * none, the store does not know it, or the store failed. */
+const char *shs_provider_id(request_rec *r);
+
+/* The id the browser sent in the cookie (well-formed, not checked against the store). */
+const char *shs_provider_cookie_id(request_rec *r);
+
+/* This process's store (NULL when memcached is not configured or the client failed). */
+struct shs_store_t *shs_provider_store(void);
+
 #endif /* SHS_PROVIDER_H */
