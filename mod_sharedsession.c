@@ -31,6 +31,8 @@
 #include "src/shs_private.h"
 #include "src/shs_cmd.h"
 #include "src/shs_provider.h"
+#include "src/shs_filter.h"
+#include "src/shs_endpoint.h"
 
 #define PER_DIR (RSRC_CONF | OR_AUTHCFG)
 
@@ -51,7 +53,20 @@ static const command_rec shs_cmds[] = {
                   "file with the secret keys for cross-domain tokens: '<id> <base64>' lines"),
     AP_INIT_TAKE_ARGV("SharedSessionGroup", shs_cmd_group, NULL, RSRC_CONF,
                       "NAME site site ...: sites ([scheme://]host[:port]) sharing one session"),
+    AP_INIT_TAKE1("SharedSessionEndpoint", shs_cmd_endpoint, NULL, RSRC_CONF,
+                  "path prefix of the cross-domain endpoints on every site of a group (default /_shs/)"),
+    AP_INIT_TAKE1("SharedSessionTokenLifetime", shs_cmd_token_lifetime, NULL, RSRC_CONF,
+                  "seconds a cross-domain token is valid (default 30)"),
+    AP_INIT_TAKE1("SharedSessionPushRetry", shs_cmd_push_retry, NULL, RSRC_CONF,
+                  "seconds before tags are sent again to a site that did not confirm (default 300)"),
+    /* server config and virtual host */
+    AP_INIT_FLAG("SharedSessionReplace", shs_cmd_replace, NULL, RSRC_CONF,
+                 "On: a session pushed from another site replaces a non-empty local one"),
     /* per directory, and .htaccess with AllowOverride AuthConfig */
+    AP_INIT_FLAG("SharedSessionInject", shs_cmd_inject, NULL, PER_DIR,
+                 "On (default): add loader tags for the other sites of the group to HTML pages"),
+    AP_INIT_TAKE1("SharedSessionTransport", shs_cmd_transport, NULL, PER_DIR,
+                  "how the session is pushed to the other sites: image, script or none"),
     AP_INIT_FLAG("SharedSession", shs_cmd_enable, NULL, PER_DIR,
                  "On: store this directory's mod_session session in memcached"),
     AP_INIT_TAKE12("SharedSessionCookieName", shs_cmd_cookie_name, NULL, PER_DIR,
@@ -99,6 +114,10 @@ static void shs_register_hooks(apr_pool_t *p)
     ap_hook_child_init(shs_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* early: before authentication modules read the session, and before the handler */
     ap_hook_header_parser(shs_provider_header_parser, NULL, NULL, APR_HOOK_FIRST);
+    /* the cross-domain endpoints answer before any mapping, like a cache would */
+    ap_hook_quick_handler(shs_endpoint_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_insert_filter(shs_filter_insert, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_register_output_filter(SHS_FILTER_NAME, shs_filter_inject, NULL, AP_FTYPE_RESOURCE);
     ap_hook_session_load(shs_provider_load, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_session_save(shs_provider_save, NULL, NULL, APR_HOOK_MIDDLE);
 }
@@ -112,8 +131,7 @@ AP_DECLARE_MODULE(sharedsession) = {
     shs_srv_conf_merge,
     shs_cmds,
     shs_register_hooks,
-#if defined(AP_MODULE_FLAG_ALWAYS_MERGE)
-    AP_MODULE_FLAG_NONE
-#endif
+    /* every virtual host gets its own merged server record: its group is resolved into it */
+    AP_MODULE_FLAG_ALWAYS_MERGE
 };
 /* clang-format on */

@@ -1,0 +1,194 @@
+/* Copyright 2026 The mod_sharedsession authors
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/* Deciding what to push costs no memcached round trip on most pages:
+ *
+ * - This site keeps, in a small first-party cookie (<session cookie>_sync), the fingerprint of
+ *   the session id it last pushed and when: "<fp>.<unix time>", or "<fp>.done" once every
+ *   site of the group confirmed.  Tampering with it only changes this visitor's own tags.
+ * - A session id this site has not pushed yet (new, rotated, or first seen) is pushed to every
+ *   other site at once, without asking memcached anything.
+ * - After SharedSessionPushRetry the confirmations are read back: a site's callback creates
+ *   the key shs_id_confirm_key(id, site) when it accepts the id.  Confirmed sites get no more
+ *   tags; the others are tried again. */
+
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <http_ssl.h>
+#include <util_cookies.h>
+
+#include "shs_private.h"
+#include "shs_push.h"
+#include "shs_provider.h"
+#include "shs_html.h"
+#include "shs_id.h"
+#include "shs_store.h"
+#include "shs_token.h"
+
+#define SYNC_DONE "done"
+
+typedef struct sync_t {
+    const char *fp;   /* fingerprint of the id last pushed, or NULL */
+    apr_int64_t last; /* when */
+    int done;         /* every site confirmed it */
+} sync_t;
+
+const char *shs_push_sync_name(apr_pool_t *p, const char *name)
+{
+    return apr_pstrcat(p, name, "_sync", NULL);
+}
+
+typedef struct sync_find_t {
+    apr_pool_t *p;
+    const char *name;
+    const char *value;
+} sync_find_t;
+
+static int find_cookie(void *baton, const char *key, const char *val)
+{
+    sync_find_t *f = baton;
+
+    f->value = shs_cookie_get(f->p, val, f->name, 64);
+    return f->value == NULL; /* stop at the first header that has it */
+}
+
+static void sync_read(request_rec *r, const char *name, sync_t *out)
+{
+    sync_find_t f = { r->pool, name, NULL };
+    const char *dot;
+    char *end;
+
+    memset(out, 0, sizeof(*out));
+    apr_table_do(find_cookie, &f, r->headers_in, "Cookie", NULL);
+    if (!f.value || !(dot = strchr(f.value, '.')) || dot - f.value != 8) {
+        return;
+    }
+    out->fp = apr_pstrmemdup(r->pool, f.value, 8);
+    if (!strcmp(dot + 1, SYNC_DONE)) {
+        out->done = 1;
+    }
+    else {
+        out->last = apr_strtoi64(dot + 1, &end, 10);
+        if (*end || out->last < 0) {
+            out->fp = NULL; /* unreadable: as if never pushed */
+        }
+    }
+}
+
+static void sync_write(request_rec *r, const char *name, const char *fp, apr_int64_t now, int done)
+{
+    const char *val = done ? apr_pstrcat(r->pool, fp, ".", SYNC_DONE, NULL)
+                           : apr_psprintf(r->pool, "%s.%" APR_INT64_T_FMT, fp, now);
+
+    ap_cookie_write(r, name, val,
+                    ap_ssl_conn_is_ssl(r->connection) ? "Path=/; HttpOnly; SameSite=Lax; Secure"
+                                                      : "Path=/; HttpOnly; SameSite=Lax",
+                    0, r->err_headers_out, NULL);
+}
+
+/* Has `peer` confirmed `id`?  Any failure counts as "not confirmed": one tag too many is
+ * harmless. */
+static int confirmed(request_rec *r, const shs_srv_conf_t *sc, const char *id, const char *peer)
+{
+    shs_store_t *st = shs_provider_store();
+    char *val;
+    apr_size_t len;
+
+    return st && shs_store_get(st, shs_id_confirm_key(r->pool, shs_srv_key_prefix(sc), id, peer),
+                               r->pool, &val, &len) == APR_SUCCESS;
+}
+
+static const char *tag_for(request_rec *r, const shs_srv_conf_t *sc, shs_push_e kind,
+                           const unsigned char *sid, const char *self, const shs_member_t *peer,
+                           apr_int64_t now)
+{
+    shs_token_t t = {
+        .issued = now,
+        .expires = now + shs_srv_token_lifetime(sc),
+        .src = self,
+        .dst = shs_member_name(r->pool, peer),
+        .nonce = NULL,
+    };
+    const char *token, *url;
+    apr_status_t rv;
+
+    memcpy(t.sid, sid, SHS_SID_BYTES);
+    rv = shs_token_seal(r->pool, sc->keys, &t, &token);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "SHS00501: cannot make a token for %s", t.dst);
+        return NULL;
+    }
+    url = apr_pstrcat(r->pool, peer->origin, shs_srv_endpoint(sc), "cb?t=", token,
+                      kind == SHS_PUSH_SCRIPT ? "&k=js" : "", NULL);
+    return shs_html_tag(r->pool, kind == SHS_PUSH_SCRIPT ? SHS_TAG_SCRIPT : SHS_TAG_IMG, url, NULL);
+}
+
+const char *shs_push_tags(request_rec *r, const char *id)
+{
+    const shs_srv_conf_t *sc = SHS_SRV_CONF(r->server);
+    const shs_dir_conf_t *d = SHS_DIR_CONF(r);
+    shs_push_e kind = shs_dir_push(d);
+    const char *sync_name, *fp, *self, *tags = "";
+    unsigned char *sid;
+    apr_size_t sidlen;
+    apr_int64_t now = apr_time_sec(apr_time_now());
+    sync_t sync;
+    int i, check = 0, n = 0;
+
+    if (kind == SHS_PUSH_NONE || !sc->group || !sc->self || !sc->keys || !id) {
+        return NULL;
+    }
+    sync_name = shs_push_sync_name(r->pool, shs_dir_cookie_name(d));
+    fp = shs_id_fingerprint(r->pool, id);
+    sync_read(r, sync_name, &sync);
+    if (sync.fp && !strcmp(sync.fp, fp)) {
+        if (sync.done || now - sync.last < shs_srv_push_retry(sc)) {
+            return NULL;
+        }
+        check = 1; /* a retry: skip the sites that confirmed meanwhile */
+    }
+    if (shs_b64url_decode(r->pool, id, strlen(id), &sid, &sidlen) != APR_SUCCESS ||
+        sidlen != SHS_SID_BYTES) {
+        return NULL;
+    }
+    self = shs_member_name(r->pool, sc->self);
+    for (i = 0; i < sc->group->members->nelts; i++) {
+        const shs_member_t *m = &APR_ARRAY_IDX(sc->group->members, i, shs_member_t);
+        const char *tag, *name;
+        if (m == sc->self) {
+            continue;
+        }
+        name = shs_member_name(r->pool, m);
+        if (check && confirmed(r, sc, id, name)) {
+            continue;
+        }
+        if ((tag = tag_for(r, sc, kind, sid, self, m, now))) {
+            tags = apr_pstrcat(r->pool, tags, tag, NULL);
+            n++;
+        }
+    }
+    sync_write(r, sync_name, fp, now, check && n == 0);
+    if (n == 0) {
+        return NULL;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "SHS00502: pushing session %s to %d site(s)%s", fp,
+                  n, check ? " (retry)" : "");
+    return tags;
+}

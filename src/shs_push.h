@@ -1,0 +1,32 @@
+/* Copyright 2026 The mod_sharedsession authors
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/* The push: which sites of the group still need this visitor's session id, and the loader
+ * tags that carry it to them. */
+
+#ifndef SHS_PUSH_H
+#define SHS_PUSH_H
+
+#include <httpd.h>
+
+/* The loader tags to put into this HTML page, or NULL when no site needs one now.  Records
+ * (in the sync cookie, on this site) that they were sent, so that an unconfirmed site is
+ * tried again only after SharedSessionPushRetry. */
+const char *shs_push_tags(request_rec *r, const char *id);
+
+/* The name of the sync cookie that goes with session cookie `name`. */
+const char *shs_push_sync_name(apr_pool_t *p, const char *name);
+
+#endif /* SHS_PUSH_H */
