@@ -1,0 +1,160 @@
+/* Copyright 2026 The mod_sharedsession authors
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+#include <string.h>
+
+#include <apr_buckets.h>
+
+#include "shs_html.h"
+#include "shs_inject.h"
+
+struct shs_inject_t {
+    shs_html_scan_t scan;
+    apr_pool_t *pool;
+    const char *tags; /* NULL once sent */
+    apr_size_t tags_len;
+    char held[SHS_HTML_MAX_HOLD];
+    apr_size_t nheld;
+};
+
+shs_inject_t *shs_inject_create(apr_pool_t *p, const char *tags, apr_size_t len)
+{
+    shs_inject_t *ij = apr_pcalloc(p, sizeof(*ij));
+
+    shs_html_scan_init(&ij->scan);
+    ij->pool = p;
+    ij->tags = tags;
+    ij->tags_len = len;
+    return ij;
+}
+
+static void emit_copy(apr_bucket_brigade *out, const char *data, apr_size_t len)
+{
+    if (len) {
+        APR_BRIGADE_INSERT_TAIL(out, apr_bucket_heap_create(data, len, NULL, out->bucket_alloc));
+    }
+}
+
+static void emit_tags(shs_inject_t *ij, apr_bucket_brigade *out)
+{
+    APR_BRIGADE_INSERT_TAIL(
+        out, apr_bucket_pool_create(ij->tags, ij->tags_len, ij->pool, out->bucket_alloc));
+    ij->tags = NULL;
+}
+
+static void move(apr_bucket *b, apr_bucket_brigade *out)
+{
+    APR_BUCKET_REMOVE(b);
+    APR_BRIGADE_INSERT_TAIL(out, b);
+}
+
+/* Send the first n bytes of bucket b on; return the bucket holding the rest. */
+static apr_bucket *pass_head(apr_bucket *b, apr_size_t n, apr_bucket_brigade *out)
+{
+    apr_bucket *rest;
+
+    apr_bucket_split(b, n);
+    rest = APR_BUCKET_NEXT(b);
+    move(b, out);
+    return rest;
+}
+
+/* One data bucket b (its data/len already read) through the scanner. */
+static void feed(shs_inject_t *ij, apr_bucket *b, const char *data, apr_size_t len,
+                 apr_bucket_brigade *out)
+{
+    apr_ssize_t at = 0;
+    apr_size_t hold = 0;
+    char keep[SHS_HTML_MAX_HOLD];
+
+    if (shs_html_scan(&ij->scan, data, len, &at, &hold) == SHS_HTML_FOUND) {
+        if (at >= 0) {
+            /* held bytes, data[0..at), tags, data[at..) */
+            emit_copy(out, ij->held, ij->nheld);
+            if (at > 0) {
+                b = pass_head(b, (apr_size_t)at, out);
+            }
+            emit_tags(ij, out);
+            move(b, out);
+        }
+        else {
+            /* the '<' lies -at bytes before the end of the held bytes */
+            apr_size_t cut = ij->nheld - (apr_size_t)(-at);
+            emit_copy(out, ij->held, cut);
+            emit_tags(ij, out);
+            emit_copy(out, ij->held + cut, ij->nheld - cut);
+            move(b, out);
+        }
+        ij->nheld = 0;
+        return;
+    }
+    /* Not yet: all but the last `hold` bytes of held + data may go. */
+    if (hold <= len) {
+        emit_copy(out, ij->held, ij->nheld);
+        memcpy(keep, data + len - hold, hold);
+        if (len > hold) {
+            b = pass_head(b, len - hold, out);
+        }
+        apr_bucket_delete(b);
+    }
+    else {
+        apr_size_t from_old = hold - len; /* < nheld */
+        emit_copy(out, ij->held, ij->nheld - from_old);
+        memcpy(keep, ij->held + ij->nheld - from_old, from_old);
+        memcpy(keep + from_old, data, len);
+        apr_bucket_delete(b);
+    }
+    memcpy(ij->held, keep, hold);
+    ij->nheld = hold;
+}
+
+apr_status_t shs_inject_brigade(shs_inject_t *ij, apr_bucket_brigade *in, apr_bucket_brigade *out,
+                                int *done)
+{
+    while (!APR_BRIGADE_EMPTY(in)) {
+        apr_bucket *b = APR_BRIGADE_FIRST(in);
+        const char *data;
+        apr_size_t len;
+        apr_status_t rv;
+
+        if (!ij->tags) {
+            APR_BRIGADE_CONCAT(out, in);
+            break;
+        }
+        if (APR_BUCKET_IS_EOS(b)) {
+            /* no </body>: the tags close the document */
+            emit_copy(out, ij->held, ij->nheld);
+            ij->nheld = 0;
+            emit_tags(ij, out);
+            move(b, out);
+            continue;
+        }
+        if (APR_BUCKET_IS_METADATA(b)) {
+            move(b, out); /* held bytes (a partial "</body") wait for the next data */
+            continue;
+        }
+        rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        if (len == 0) {
+            apr_bucket_delete(b);
+            continue;
+        }
+        feed(ij, b, data, len, out);
+    }
+    *done = ij->tags == NULL;
+    return APR_SUCCESS;
+}

@@ -1,0 +1,39 @@
+/* Copyright 2026 The mod_sharedsession authors
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/* Splicing the loader tags into a stream of bucket brigades at the point shs_html.c finds.
+ * APR buckets only (no httpd): the output filter (shs_filter.c) drives it, the unit tests
+ * drive it with every way of cutting a page into buckets. */
+
+#ifndef SHS_INJECT_H
+#define SHS_INJECT_H
+
+#include <apr_buckets.h>
+
+typedef struct shs_inject_t shs_inject_t;
+
+/* tags (len bytes) must live as long as pool p. */
+shs_inject_t *shs_inject_create(apr_pool_t *p, const char *tags, apr_size_t len);
+
+/* Move every bucket of `in` to `out`, the tags spliced in before the first </body> (outside
+ * comments and raw text), or before EOS when there is none.  Data is split, not copied, except
+ * for at most SHS_HTML_MAX_HOLD bytes that may be a partial "</body" at the end of `in`: they
+ * are kept back until the next call.  Metadata buckets (FLUSH) pass at once.  Returns a
+ * bucket read error, if any; *done is set once the tags went out (then the caller may pass
+ * the rest directly). */
+apr_status_t shs_inject_brigade(shs_inject_t *ij, apr_bucket_brigade *in, apr_bucket_brigade *out,
+                                int *done);
+
+#endif /* SHS_INJECT_H */
