@@ -1,15 +1,17 @@
 #!/bin/sh
 # The demo: memcached and httpd on 127.0.0.1 serving one legacy PHP shop (run by php-cgi,
-# untouched) as a.test, b.test and c.test, its session kept in memcached by mod_sharedsession.
+# untouched) as https://a.test, b.test and c.test, one group sharing one session through
+# mod_sharedsession.  It logs in on a.test with curl playing the browser, shows the login on
+# the other two sites, then leaves everything running for a real browser.
 #
-#   scripts/demo.sh          set up (packages, build), start, print what to open; Ctrl-C stops
+#   scripts/demo.sh          set up (packages, build), start, walk through; Ctrl-C stops
 #   scripts/demo.sh stop     stop a running demo from another terminal
 #
-# Ports: DEMO_PORT (httpd, default 8080), DEMO_MC_PORT (memcached, default 11311).
+# Ports: DEMO_PORT (httpd, https, default 8443), DEMO_MC_PORT (memcached, default 11311).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 run="$top/demo-run"
-port=${DEMO_PORT:-8080}
+port=${DEMO_PORT:-8443}
 mcport=${DEMO_MC_PORT:-11311}
 mods=/usr/lib/apache2/modules
 
@@ -41,6 +43,19 @@ make -s
 
 mkdir -p "$run/logs"
 rm -rf "$run/app" && cp -r "$top/demo/app" "$run/app"
+# a throwaway CA and one certificate for the three sites (the push needs https: browsers
+# keep a cookie set by a cross-site image only when it is SameSite=None; Secure)
+if [ ! -f "$run/tls/site.crt" ]; then
+    mkdir -p "$run/tls"
+    (cd "$run/tls" && umask 077 &&
+        openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=mod_sharedsession demo CA" \
+            -keyout ca.key -out ca.crt 2>/dev/null &&
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=a.test" -keyout site.key -out site.csr \
+            2>/dev/null &&
+        printf 'subjectAltName=DNS:a.test,DNS:b.test,DNS:c.test\n' > san.ext &&
+        openssl x509 -req -in site.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 \
+            -extfile san.ext -out site.crt 2>/dev/null)
+fi
 if [ ! -f "$run/sharedsession.key" ]; then
     (umask 077; printf '1 %s\n' "$(openssl rand -base64 32)" > "$run/sharedsession.key")
 fi
@@ -51,6 +66,7 @@ if [ "$(id -u)" -eq 0 ]; then
 Group www-data"
     chmod 755 "$top" "$run" "$run/app"
     chown www-data "$run/logs"
+    chown -R www-data "$run/logs"
 fi
 # in the background of this shell (not -d), so that its pid is known whatever user it runs as
 memcached -l 127.0.0.1 -p "$mcport" -U 0 -m 64 $( [ "$(id -u)" -eq 0 ] && echo "-u nobody" ) \
@@ -61,12 +77,13 @@ trap 'stop' EXIT
 trap 'exit 0' INT TERM
 
 sites=""
-for h in a.test b.test c.test; do sites="$sites http://$h:$port"; done
+for h in a.test b.test c.test; do sites="$sites https://$h:$port"; done
 vhosts=""
 for h in a.test b.test c.test; do
     vhosts="$vhosts
 <VirtualHost 127.0.0.1:$port>
     ServerName $h
+    SSLEngine on
     DocumentRoot $run/app
     SetEnv DEMO_SITES \"$sites\"
     Session On
@@ -84,7 +101,7 @@ ServerName localhost
 PidFile "$run/httpd.pid"
 ErrorLog "$run/logs/error.log"
 LogLevel warn sharedsession:info
-Listen 127.0.0.1:$port
+Listen 127.0.0.1:$port https
 $user_lines
 LoadModule mpm_event_module $mods/mod_mpm_event.so
 LoadModule authz_core_module $mods/mod_authz_core.so
@@ -94,9 +111,14 @@ LoadModule alias_module $mods/mod_alias.so
 LoadModule actions_module $mods/mod_actions.so
 LoadModule cgid_module $mods/mod_cgid.so
 LoadModule env_module $mods/mod_env.so
+LoadModule socache_shmcb_module $mods/mod_socache_shmcb.so
+LoadModule ssl_module $mods/mod_ssl.so
 LoadModule session_module $mods/mod_session.so
 LoadModule sharedsession_module $top/.libs/mod_sharedsession.so
 TypesConfig /etc/mime.types
+SSLCertificateFile "$run/tls/site.crt"
+SSLCertificateKeyFile "$run/tls/site.key"
+SSLSessionCache "shmcb:$run/logs/ssl_scache(512000)"
 ScriptSock "$run/logs/cgid.sock"
 CustomLog "$run/logs/access.log" "%v %h \"%r\" %>s"
 DirectoryIndex index.php
@@ -116,24 +138,56 @@ AddType application/x-httpd-php .php
 
 SharedSessionMemcache 127.0.0.1:$mcport
 SharedSessionKeyFile "$run/sharedsession.key"
-SharedSessionGroup demo http://a.test:$port http://b.test:$port http://c.test:$port
+SharedSessionGroup demo https://a.test:$port https://b.test:$port https://c.test:$port
 $vhosts
 CONF
 
 /usr/sbin/apache2 -f "$run/httpd.conf" -k start
 i=0
-until curl -s -o /dev/null "http://127.0.0.1:$port/" || [ $i -gt 50 ]; do sleep 0.1; i=$((i + 1)); done
+until curl -sk -o /dev/null --resolve "a.test:$port:127.0.0.1" "https://a.test:$port/" \
+    || [ $i -gt 50 ]; do sleep 0.1; i=$((i + 1)); done
+
+# ---- the walkthrough: curl plays a browser that allows third-party cookies
+jar="$run/browser.jar"
+rm -f "$jar"
+browse() {  # browse HOST PATH [curl args...]
+    h=$1 p=$2
+    shift 2
+    curl -sk -b "$jar" -c "$jar" --resolve "$h:$port:127.0.0.1" "$@" "https://$h:$port$p"
+}
+user_on() {
+    browse "$1" /whoami.php | sed -n 's/.*"user":"\([^"]*\)".*/\1/p'
+}
+load_images() {  # fetch the loader images of a page, as a browser would
+    grep -o 'src="https://[^"]*/_shs/cb[^"]*"' | sed -e 's/^src="//' -e 's/"$//' \
+        -e 's/&#61;/=/g' -e 's/&amp;/\&/g' | while read -r url; do
+        h=$(echo "$url" | sed 's|https://\([^:/]*\).*|\1|')
+        curl -sk -o /dev/null -b "$jar" -c "$jar" --resolve "$h:$port:127.0.0.1" "$url"
+        echo "  loader image for $h fetched"
+    done
+}
+echo
+echo "Walkthrough (curl as the browser):"
+echo "  before: a.test='$(user_on a.test)' b.test='$(user_on b.test)' c.test='$(user_on c.test)'"
+browse a.test /login.php -d user=alice -o /dev/null
+echo "  logged in as alice on a.test"
+browse a.test / | load_images
+echo "  now:    a.test='$(user_on a.test)' b.test='$(user_on b.test)' c.test='$(user_on c.test)'"
+browse c.test /logout.php -X POST -o /dev/null
+echo "  logged out on c.test"
+echo "  now:    a.test='$(user_on a.test)' b.test='$(user_on b.test)' c.test='$(user_on c.test)'"
 
 cat <<MSG
 
-mod_sharedsession demo is running: one legacy PHP shop served as a.test, b.test and c.test
-on 127.0.0.1:$port, sessions in memcached on 127.0.0.1:$mcport.
+mod_sharedsession demo is running: one legacy PHP shop served as https://a.test:$port,
+https://b.test:$port and https://c.test:$port, sessions in memcached on 127.0.0.1:$mcport.
 
-Open it in a browser that resolves *.test to this machine, for example:
-  chromium --host-resolver-rules="MAP *.test 127.0.0.1" http://a.test:$port/
-or try it with curl (the cookie jar plays the browser):
-  curl -s -c jar -b jar --resolve a.test:$port:127.0.0.1 -d user=alice http://a.test:$port/login.php
-  curl -s -c jar -b jar --resolve a.test:$port:127.0.0.1 http://a.test:$port/whoami.php
+Open it in a browser that resolves *.test to this machine and accepts the demo's
+certificate, for example (third-party cookies allowed, as in Google Chrome by default):
+  chromium --host-resolver-rules="MAP *.test 127.0.0.1" --ignore-certificate-errors \\
+           https://a.test:$port/
+Log in on one site, then open the others: you are logged in there too.
+(Browsers that block third-party cookies need the redirect pull, still in progress.)
 
 Error log: $run/logs/error.log
 Stop with Ctrl-C here, or: scripts/demo.sh stop
