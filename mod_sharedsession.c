@@ -33,6 +33,7 @@
 #include "src/shs_provider.h"
 #include "src/shs_filter.h"
 #include "src/shs_endpoint.h"
+#include "src/shs_pull.h"
 
 #define PER_DIR (RSRC_CONF | OR_AUTHCFG)
 
@@ -59,14 +60,19 @@ static const command_rec shs_cmds[] = {
                   "seconds a cross-domain token is valid (default 30)"),
     AP_INIT_TAKE1("SharedSessionPushRetry", shs_cmd_push_retry, NULL, RSRC_CONF,
                   "seconds before tags are sent again to a site that did not confirm (default 300)"),
+    AP_INIT_TAKE2("SharedSessionHub", shs_cmd_hub, NULL, RSRC_CONF,
+                  "GROUP site: the site of the group where users log in; enables the redirect pull"),
+    AP_INIT_TAKE1("SharedSessionPullRetry", shs_cmd_pull_retry, NULL, RSRC_CONF,
+                  "seconds before a browser without a session is bounced through the hub again"),
     /* server config and virtual host */
     AP_INIT_FLAG("SharedSessionReplace", shs_cmd_replace, NULL, RSRC_CONF,
                  "On: a session pushed from another site replaces a non-empty local one"),
     /* per directory, and .htaccess with AllowOverride AuthConfig */
     AP_INIT_FLAG("SharedSessionInject", shs_cmd_inject, NULL, PER_DIR,
                  "On (default): add loader tags for the other sites of the group to HTML pages"),
-    AP_INIT_TAKE1("SharedSessionTransport", shs_cmd_transport, NULL, PER_DIR,
-                  "how the session is pushed to the other sites: image, script or none"),
+    AP_INIT_TAKE_ARGV("SharedSessionTransport", shs_cmd_transport, NULL, PER_DIR,
+                      "how the session reaches the other sites: image or script (push), pull, "
+                      "both ('image pull', the default), or none"),
     AP_INIT_FLAG("SharedSession", shs_cmd_enable, NULL, PER_DIR,
                  "On: store this directory's mod_session session in memcached"),
     AP_INIT_TAKE12("SharedSessionCookieName", shs_cmd_cookie_name, NULL, PER_DIR,
@@ -114,6 +120,8 @@ static void shs_register_hooks(apr_pool_t *p)
     ap_hook_child_init(shs_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* early: before authentication modules read the session, and before the handler */
     ap_hook_header_parser(shs_provider_header_parser, NULL, NULL, APR_HOOK_FIRST);
+    /* right after: a navigation without a live session bounces through the hub */
+    ap_hook_header_parser(shs_pull_header_parser, NULL, NULL, APR_HOOK_FIRST + 1);
     /* the cross-domain endpoints answer before any mapping, like a cache would */
     ap_hook_quick_handler(shs_endpoint_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_insert_filter(shs_filter_insert, NULL, NULL, APR_HOOK_MIDDLE);

@@ -339,23 +339,80 @@ const char *shs_cmd_inject(cmd_parms *cmd, void *dc, int flag)
     return NULL;
 }
 
-const char *shs_cmd_transport(cmd_parms *cmd, void *dc, const char *arg)
+const char *shs_cmd_transport(cmd_parms *cmd, void *dc, int argc, char *const argv[])
 {
     shs_dir_conf_t *d = dc;
+    int i, push = SHS_PUSH_NONE, pull = 0;
 
-    if (!strcasecmp(arg, "image")) {
-        d->push = SHS_PUSH_IMAGE;
+    if (argc < 1 || argc > 2) {
+        return fail(cmd, "give one or two of: image, script, pull, none");
     }
-    else if (!strcasecmp(arg, "script")) {
-        d->push = SHS_PUSH_SCRIPT;
+    for (i = 0; i < argc; i++) {
+        int kind = !strcasecmp(argv[i], "image")    ? SHS_PUSH_IMAGE
+                   : !strcasecmp(argv[i], "script") ? SHS_PUSH_SCRIPT
+                                                    : SHS_PUSH_UNSET;
+        if (kind != SHS_PUSH_UNSET && push == SHS_PUSH_NONE) {
+            push = kind;
+        }
+        else if (!strcasecmp(argv[i], "pull") && !pull) {
+            pull = 1;
+        }
+        else if (!strcasecmp(argv[i], "none") && argc == 1) {
+            /* neither */
+        }
+        else {
+            return fail(cmd, apr_psprintf(cmd->pool,
+                                          "'%s': use image or script (push), pull, "
+                                          "both (e.g. 'image pull'), or none",
+                                          argv[i]));
+        }
     }
-    else if (!strcasecmp(arg, "none")) {
-        d->push = SHS_PUSH_NONE;
-    }
-    else {
-        return fail(cmd, apr_psprintf(cmd->pool, "'%s': use image, script or none", arg));
-    }
+    d->push = push;
+    d->pull = pull;
     return NULL;
+}
+
+const char *shs_cmd_hub(cmd_parms *cmd, void *dc, const char *group, const char *site)
+{
+    shs_srv_conf_t *s = srv_conf(cmd);
+    const char *err = global_only(cmd);
+    shs_member_t m;
+    int i;
+
+    if (err) {
+        return err;
+    }
+    if ((err = shs_parse_member(cmd->pool, site, &m))) {
+        return fail(cmd, err);
+    }
+    for (i = 0; s->groups && i < s->groups->nelts; i++) {
+        shs_group_t *g = &APR_ARRAY_IDX(s->groups, i, shs_group_t);
+        if (!strcmp(g->name, group)) {
+            if (g->hub) {
+                return fail(cmd, apr_psprintf(cmd->pool, "group '%s' has a hub already", group));
+            }
+            g->hub = shs_group_member(g, m.host);
+            if (!g->hub) {
+                return fail(
+                    cmd, apr_psprintf(cmd->pool, "'%s' is not a site of group '%s'", site, group));
+            }
+            return NULL;
+        }
+    }
+    return fail(cmd, apr_psprintf(cmd->pool,
+                                  "no group '%s' (SharedSessionGroup must come "
+                                  "first)",
+                                  group));
+}
+
+const char *shs_cmd_pull_retry(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = global_only(cmd);
+
+    if (!err && shs_parse_seconds(arg, 0, 86400, &srv_conf(cmd)->pull_retry)) {
+        return fail(cmd, apr_psprintf(cmd->pool, "'%s': give seconds from 0 to 86400", arg));
+    }
+    return err;
 }
 
 void shs_cmd_reset(void)

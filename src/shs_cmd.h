@@ -38,7 +38,9 @@ const char *shs_cmd_token_lifetime(cmd_parms *cmd, void *dc, const char *arg);
 const char *shs_cmd_push_retry(cmd_parms *cmd, void *dc, const char *arg);
 const char *shs_cmd_replace(cmd_parms *cmd, void *dc, int flag);
 const char *shs_cmd_inject(cmd_parms *cmd, void *dc, int flag);
-const char *shs_cmd_transport(cmd_parms *cmd, void *dc, const char *arg);
+const char *shs_cmd_transport(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
+const char *shs_cmd_hub(cmd_parms *cmd, void *dc, const char *group, const char *site);
+const char *shs_cmd_pull_retry(cmd_parms *cmd, void *dc, const char *arg);
 
 /* pre_config: forget what the previous configuration pass saw. */
 void shs_cmd_reset(void);

@@ -33,6 +33,7 @@ void *shs_srv_conf_create(apr_pool_t *p)
     s->token_lifetime = -1;
     s->push_retry = -1;
     s->replace = -1;
+    s->pull_retry = -1;
     return s;
 }
 
@@ -55,6 +56,7 @@ void *shs_srv_conf_merge(apr_pool_t *p, void *basev, void *addv)
     s->token_lifetime = add->token_lifetime >= 0 ? add->token_lifetime : base->token_lifetime;
     s->push_retry = add->push_retry >= 0 ? add->push_retry : base->push_retry;
     s->replace = add->replace >= 0 ? add->replace : base->replace;
+    s->pull_retry = add->pull_retry >= 0 ? add->pull_retry : base->pull_retry;
     /* group and self are resolved per virtual host at post_config */
     return s;
 }
@@ -69,6 +71,7 @@ void *shs_dir_conf_create(apr_pool_t *p)
     d->ttl = -1;
     d->inject = -1;
     d->push = SHS_PUSH_UNSET;
+    d->pull = -1;
     return d;
 }
 
@@ -92,6 +95,7 @@ void *shs_dir_conf_merge(apr_pool_t *p, void *basev, void *addv)
     d->ttl = add->ttl >= 0 ? add->ttl : base->ttl;
     d->inject = add->inject >= 0 ? add->inject : base->inject;
     d->push = add->push != SHS_PUSH_UNSET ? add->push : base->push;
+    d->pull = add->pull >= 0 ? add->pull : base->pull;
     return d;
 }
 
@@ -168,6 +172,16 @@ int shs_dir_inject(const shs_dir_conf_t *d)
     return d->inject != 0;
 }
 
+int shs_dir_pull(const shs_dir_conf_t *d)
+{
+    return d->pull != 0;
+}
+
+apr_int64_t shs_srv_pull_retry(const shs_srv_conf_t *s)
+{
+    return s->pull_retry >= 0 ? s->pull_retry : SHS_DEFAULT_PULL_RETRY;
+}
+
 shs_push_e shs_dir_push(const shs_dir_conf_t *d)
 {
     return d->push == SHS_PUSH_UNSET ? SHS_PUSH_IMAGE : (shs_push_e)d->push;
@@ -177,12 +191,13 @@ const char *shs_parse_endpoint(apr_pool_t *p, const char *arg, const char **out)
 {
     apr_size_t len = strlen(arg);
 
-    if (len < 3 || arg[0] != '/' || arg[len - 1] != '/' || len > 64
-        || strspn(arg, "/abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
-               != len
-        || strstr(arg, "//") || strstr(arg, "/./") || strstr(arg, "/../")) {
-        return apr_psprintf(p, "'%s': give a path like /_shs/ (letters, digits, '_', '.', '-', "
-                            "starting and ending with '/')", arg);
+    if (len < 3 || arg[0] != '/' || arg[len - 1] != '/' || len > 64 ||
+        strspn(arg, "/abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != len ||
+        strstr(arg, "//") || strstr(arg, "/./") || strstr(arg, "/../")) {
+        return apr_psprintf(p,
+                            "'%s': give a path like /_shs/ (letters, digits, '_', '.', '-', "
+                            "starting and ending with '/')",
+                            arg);
     }
     *out = apr_pstrdup(p, arg);
     return NULL;

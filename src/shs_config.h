@@ -38,6 +38,7 @@
 #define SHS_DEFAULT_TOKEN_LIFETIME 30 /* seconds a cross-domain token is valid */
 #define SHS_TOKEN_SKEW 5              /* seconds of clock difference tolerated */
 #define SHS_DEFAULT_PUSH_RETRY 300    /* seconds before an unconfirmed peer is retried */
+#define SHS_DEFAULT_PULL_RETRY 300    /* seconds before a browser is bounced again */
 
 typedef enum {
     SHS_DOWN_UNSET = -1,
@@ -62,6 +63,7 @@ typedef struct shs_group_t {
     const char *name;
     apr_array_header_t *members; /* shs_member_t */
     const char *where;           /* file:line of the directive, for messages */
+    const shs_member_t *hub;     /* SharedSessionHub: where the pull goes; NULL: no pull */
 } shs_group_t;
 
 /* How a session id travels to the other sites of a group. */
@@ -88,6 +90,7 @@ typedef struct shs_srv_conf_t {
     apr_int64_t token_lifetime; /* seconds; -1 unset */
     apr_int64_t push_retry;     /* seconds; -1 unset */
     int replace;                /* -1 unset; 1: a pushed session replaces a local one */
+    apr_int64_t pull_retry;     /* seconds; -1 unset */
     /* resolved at post_config, per virtual host (not merged): */
     const shs_group_t *group; /* the group this virtual host belongs to, or NULL */
     const shs_member_t *self; /* its own entry in that group */
@@ -103,6 +106,7 @@ typedef struct shs_dir_conf_t {
     apr_int64_t ttl;           /* seconds; -1 unset */
     int inject;                /* -1 unset; SharedSessionInject */
     int push;                  /* shs_push_e */
+    int pull;                  /* -1 unset (on where a hub exists), 0 off, 1 on */
 } shs_dir_conf_t;
 
 void *shs_srv_conf_create(apr_pool_t *p);
@@ -126,6 +130,8 @@ apr_int64_t shs_srv_token_lifetime(const shs_srv_conf_t *s);
 apr_int64_t shs_srv_push_retry(const shs_srv_conf_t *s);
 int shs_srv_replace(const shs_srv_conf_t *s);
 int shs_dir_inject(const shs_dir_conf_t *d);
+int shs_dir_pull(const shs_dir_conf_t *d);
+apr_int64_t shs_srv_pull_retry(const shs_srv_conf_t *s);
 shs_push_e shs_dir_push(const shs_dir_conf_t *d);
 const char *shs_parse_endpoint(apr_pool_t *p, const char *arg, const char **out);
 
