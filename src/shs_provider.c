@@ -37,6 +37,7 @@
 #include "shs_private.h"
 #include "shs_provider.h"
 #include "shs_push.h"
+#include "shs_endpoint.h"
 #include "shs_id.h"
 #include "shs_store.h"
 
@@ -52,11 +53,12 @@ static apr_uint32_t warned_no_session;
 
 typedef struct shs_req_t {
     session_rec *z;
-    const char *cookie_id;    /* the well-formed id the browser sent, if any */
-    int loaded;               /* the store was asked (once per request) */
-    const char *id;           /* the id the session lives under; NULL while it has none */
-    const char *loaded_value; /* the encoded session as it came from the store */
-    int store_failed;         /* the store did not answer when the session was loaded */
+    const char *cookie_id;       /* the well-formed id the browser sent, if any */
+    int loaded;                  /* the store was asked (once per request) */
+    const char *id;              /* the id the session lives under; NULL while it has none */
+    const char *loaded_value;    /* the encoded session as it came from the store */
+    apr_table_t *loaded_entries; /* loaded_value decoded, on demand */
+    int store_failed;            /* the store did not answer when the session was loaded */
     apr_status_t load_rv;
 } shs_req_t;
 
@@ -93,6 +95,7 @@ static const char *read_cookie(request_rec *r, const shs_dir_conf_t *d, int stri
 {
     const char *name = shs_dir_cookie_name(d);
     const char *sync = shs_push_sync_name(r->pool, name);
+    const char *marker = shs_ep_marker_cookie(r->pool, name);
     const apr_array_header_t *arr = apr_table_elts(r->headers_in);
     const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
     shs_cookie_scan_t res = { 0 };
@@ -108,6 +111,8 @@ static const char *read_cookie(request_rec *r, const shs_dir_conf_t *d, int stri
         shs_cookie_scan(r->pool, e[i].val, name, &res);
         rest = res.seen != before ? res.stripped : e[i].val;
         rest = shs_cookie_strip(r->pool, rest, sync, &had_sync);
+        changed |= had_sync;
+        rest = shs_cookie_strip(r->pool, rest, marker, &had_sync);
         changed |= res.seen != before || had_sync;
         if (rest) {
             APR_ARRAY_PUSH(kept, const char *) = rest;
@@ -215,6 +220,13 @@ const char *shs_provider_id(request_rec *r)
     return rq && rq->loaded && !rq->store_failed ? rq->id : NULL;
 }
 
+int shs_provider_store_failed(request_rec *r)
+{
+    shs_req_t *rq = ap_get_module_config(top_of(r)->request_config, &sharedsession_module);
+
+    return rq && rq->store_failed;
+}
+
 const char *shs_provider_cookie_id(request_rec *r)
 {
     const shs_dir_conf_t *d = SHS_DIR_CONF(r);
@@ -303,23 +315,47 @@ static int identity_differs(apr_table_t *a, apr_table_t *b)
     return 0;
 }
 
-/* Did the authenticated identity change in this request (login, logout, user switch)?  The
- * session as it was loaded is decoded again through mod_session (mod_session_crypto included)
- * and compared with the one being saved. */
-static int identity_changed(request_rec *r, shs_req_t *rq, session_rec *z)
+/* The session as it was loaded, decoded again through mod_session (mod_session_crypto
+ * included); NULL when there was none or it does not decode.  Decoded once per request. */
+static apr_table_t *loaded_entries(request_rec *r, shs_req_t *rq)
 {
     session_rec old = { 0 };
 
     if (!rq->loaded_value) {
-        return 0;
+        return NULL;
     }
-    old.pool = r->pool;
-    old.entries = apr_table_make(r->pool, 10);
-    old.encoded = apr_pstrdup(r->pool, rq->loaded_value);
-    if (ap_run_session_decode(r, &old) != OK) {
-        return 0;
+    if (!rq->loaded_entries) {
+        old.pool = r->pool;
+        old.entries = apr_table_make(r->pool, 10);
+        old.encoded = apr_pstrdup(r->pool, rq->loaded_value);
+        if (ap_run_session_decode(r, &old) != OK) {
+            return NULL;
+        }
+        rq->loaded_entries = old.entries;
     }
-    return identity_differs(old.entries, z->entries) || identity_differs(z->entries, old.entries);
+    return rq->loaded_entries;
+}
+
+/* Did the authenticated identity change in this request (login, logout, user switch)? */
+static int identity_changed(request_rec *r, shs_req_t *rq, session_rec *z)
+{
+    apr_table_t *old = loaded_entries(r, rq);
+
+    return old && (identity_differs(old, z->entries) || identity_differs(z->entries, old));
+}
+
+/* Did this request empty a session that held something (a logout)?  A session that was
+ * empty already (the hub's shared anonymous session) stays. */
+static int emptied(request_rec *r, shs_req_t *rq)
+{
+    apr_table_t *old = loaded_entries(r, rq);
+    session_rec probe = { 0 };
+
+    if (!old) {
+        return rq->loaded_value && *rq->loaded_value; /* undecodable: treat as data */
+    }
+    probe.entries = old;
+    return !session_is_empty(&probe);
 }
 
 /* The session was emptied (logout): its key goes, and so does the cookie. */
@@ -404,7 +440,7 @@ apr_status_t shs_provider_save(request_rec *r, session_rec *z)
                       "client in this process (see the start-up errors)");
         return OK;
     }
-    if (session_is_empty(z)) {
+    if (session_is_empty(z) && (!rq->id || emptied(r, rq))) {
         if (rq->id) {
             save_empty(r, d, rq, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), rq->id));
         }
@@ -595,4 +631,62 @@ void shs_provider_child_init(apr_pool_t *pchild, server_rec *s)
                  "SHS00305: memcached client ready: %d "
                  "server(s), %d worker(s), timeout %" APR_TIME_T_FMT " ms",
                  sc->servers->nelts, opts.workers, apr_time_as_msec(opts.timeout));
+}
+
+/* ------------------------------------------------------------------ for the endpoints */
+
+apr_status_t shs_provider_lookup(request_rec *r, const char *id)
+{
+    const shs_srv_conf_t *sc = SHS_SRV_CONF(r->server);
+    char *val;
+    apr_size_t len;
+
+    if (!store) {
+        return SHS_STORE_EDOWN;
+    }
+    return shs_store_get(store, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), id), r->pool,
+                         &val, &len);
+}
+
+apr_int64_t shs_provider_ttl(request_rec *r)
+{
+    session_dir_conf *sd = ap_get_module_config(r->per_dir_config, &session_module);
+
+    return sd && sd->maxage > 0 ? sd->maxage : shs_dir_ttl(SHS_DIR_CONF(r));
+}
+
+static long cookie_maxage(request_rec *r)
+{
+    session_dir_conf *sd = ap_get_module_config(r->per_dir_config, &session_module);
+
+    return sd && sd->maxage > 0 ? sd->maxage : 0;
+}
+
+apr_status_t shs_provider_new_empty(request_rec *r, const char **id)
+{
+    const shs_srv_conf_t *sc = SHS_SRV_CONF(r->server);
+    char fresh[SHS_ID_LEN + 1];
+    apr_status_t rv;
+
+    if (!store) {
+        return SHS_STORE_EDOWN;
+    }
+    if ((rv = shs_id_generate(fresh)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = shs_store_add(store, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), fresh), "", 0,
+                       shs_ttl_to_memcache(shs_provider_ttl(r), apr_time_sec(apr_time_now())));
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *id = apr_pstrdup(r->pool, fresh);
+    shs_provider_set_cookie(r, *id);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "SHS00118: new empty shared session %s",
+                  fp(r, *id));
+    return APR_SUCCESS;
+}
+
+void shs_provider_set_cookie(request_rec *r, const char *id)
+{
+    write_cookie(r, SHS_DIR_CONF(r), id, cookie_maxage(r));
 }

@@ -31,8 +31,24 @@ void shs_provider_child_init(apr_pool_t *pchild, server_rec *s);
  * none, the store does not know it, or the store failed. */
 const char *shs_provider_id(request_rec *r);
 
+/* True when the store failed while loading this request's session. */
+int shs_provider_store_failed(request_rec *r);
+
 /* The id the browser sent in the cookie (well-formed, not checked against the store). */
 const char *shs_provider_cookie_id(request_rec *r);
+
+/* Is `id` a session memcached knows?  APR_SUCCESS, APR_NOTFOUND, or a store failure. */
+apr_status_t shs_provider_lookup(request_rec *r, const char *id);
+
+/* A new, empty shared session (the hub's, for a browser that has none yet): stored, and its
+ * cookie set on this response.  *id gets the new id. */
+apr_status_t shs_provider_new_empty(request_rec *r, const char **id);
+
+/* Lifetime in memcached of sessions of this scope: SessionMaxAge, else SharedSessionTTL. */
+apr_int64_t shs_provider_ttl(request_rec *r);
+
+/* Set the session cookie on this response, with the attributes configured for the scope. */
+void shs_provider_set_cookie(request_rec *r, const char *id);
 
 /* This process's store (NULL when memcached is not configured or the client failed). */
 struct shs_store_t *shs_provider_store(void);
