@@ -13,21 +13,25 @@
  * limitations under the License.
  */
 
-/* The callback: GET <prefix>cb?t=TOKEN[&k=js].
+/* The callback: GET <prefix>cb?t=TOKEN[&k=js]          (push: answered by a GIF or script)
+ *                GET <prefix>cb?t=TOKEN&r=URL          (pull: answered by a redirect to URL)
  *
- * A token is accepted only when all of these hold, in this order (cheap checks first); any
- * failure answers the same 1x1 GIF (or empty script) without a cookie, and logs the reason
- * at warn:
+ * A token is accepted only when all of these hold, cheap checks first; any failure answers
+ * like a success minus the cookie (the GIF, or the redirect back), and logs the reason at warn:
  *   - it decrypts and authenticates under a known key, inside its validity window;
  *   - its destination is this virtual host's own entry in the group (the Host header only
  *     picked the virtual host), its source another site of the same group;
+ *   - push tokens (no nonce) only by the push, pull tokens (with the state nonce) only by the
+ *     pull; a pull token must come from the hub and carry the nonce of this browser's state
+ *     cookie (so nobody can make a browser adopt a session it did not ask for);
  *   - the replace policy: a browser that already has a live, different session here keeps
  *     it unless SharedSessionReplace On;
- *   - memcached `add` of the confirmation key of (session, this site) succeeds: a token is
- *     used once (a replay, or a second token for the same session, finds the key);
+ *   - it is used once: push, memcached `add` of the confirmation key of (session, this site),
+ *     which is also what the pushing site reads back; pull, `add` of the token id;
  *   - the session exists in memcached (strict mode: never adopt an id the store never issued).
- * Then the session cookie is set with SameSite=None; Secure, the only kind a browser keeps
- * from a cross-site image or script response. */
+ * The push sets the cookie SameSite=None; Secure (the only kind a browser keeps from a
+ * cross-site image or script response); the pull, a top-level navigation, sets it with the
+ * site's own attributes (SameSite=Lax). */
 
 #include <string.h>
 
@@ -38,13 +42,14 @@
 #include <http_log.h>
 #include <http_protocol.h>
 #include <http_request.h>
+#include <http_ssl.h>
 #include <util_cookies.h>
-#include <mod_session.h>
 
 #include "shs_private.h"
 #include "shs_endpoint.h"
 #include "shs_id.h"
 #include "shs_provider.h"
+#include "shs_pull.h"
 #include "shs_store.h"
 #include "shs_token.h"
 
@@ -56,12 +61,9 @@ static const unsigned char gif1x1[] = {
     0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
 };
 
-typedef struct cb_args_t {
-    const char *token;
-    int script;
-} cb_args_t;
+#define RET_MAX 2048
 
-static void parse_args(request_rec *r, cb_args_t *a)
+void shs_ep_parse_args(request_rec *r, shs_ep_args_t *a)
 {
     char *args = r->args ? apr_pstrdup(r->pool, r->args) : NULL;
     char *last = NULL, *pair;
@@ -72,13 +74,117 @@ static void parse_args(request_rec *r, cb_args_t *a)
         if (!strncmp(pair, "t=", 2) && !a->token) {
             a->token = pair + 2;
         }
+        else if (!strncmp(pair, "r=", 2) && !a->ret) {
+            char *v = pair + 2;
+            if (ap_unescape_urlencoded(v) == OK) {
+                a->ret = v;
+            }
+            else {
+                a->ret = ""; /* present but undecodable: refused as not local */
+            }
+        }
         else if (!strcmp(pair, "k=js")) {
             a->script = 1;
         }
     }
 }
 
-static int answer(request_rec *r, int script)
+int shs_ep_local_path_ok(const char *path)
+{
+    const char *c;
+
+    if (!path || path[0] != '/' || path[1] == '/' || path[1] == '\\' || strlen(path) > RET_MAX) {
+        return 0;
+    }
+    for (c = path; *c; c++) {
+        if ((unsigned char)*c < 0x20 || *c == 0x7f || *c == '\\') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+typedef struct scan_baton_t {
+    apr_pool_t *p;
+    const char *name;
+    shs_cookie_scan_t *res;
+} scan_baton_t;
+
+static int scan_cookie(void *baton, const char *key, const char *val)
+{
+    scan_baton_t *b = baton;
+
+    shs_cookie_scan(b->p, val, b->name, b->res);
+    return 1;
+}
+
+const char *shs_ep_cookie_id(request_rec *r, const char *name)
+{
+    shs_cookie_scan_t res = { 0 };
+    scan_baton_t b = { r->pool, name, &res };
+
+    apr_table_do(scan_cookie, &b, r->headers_in, "Cookie", NULL);
+    return res.value;
+}
+
+typedef struct get_baton_t {
+    apr_pool_t *p;
+    const char *name;
+    apr_size_t max;
+    const char *value;
+} get_baton_t;
+
+static int get_cookie(void *baton, const char *key, const char *val)
+{
+    get_baton_t *b = baton;
+
+    b->value = shs_cookie_get(b->p, val, b->name, b->max);
+    return b->value == NULL;
+}
+
+const char *shs_ep_cookie(request_rec *r, const char *name, apr_size_t max)
+{
+    get_baton_t b = { r->pool, name, max, NULL };
+
+    apr_table_do(get_cookie, &b, r->headers_in, "Cookie", NULL);
+    return b.value;
+}
+
+int shs_ep_redirect(request_rec *r, const char *url)
+{
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->err_headers_out, "Referrer-Policy", "no-referrer");
+    apr_table_setn(r->headers_out, "Location", url);
+    return HTTP_MOVED_TEMPORARILY;
+}
+
+const char *shs_ep_group_of(const shs_srv_conf_t *sc, const char *site, apr_pool_t *p)
+{
+    int i, j;
+
+    for (i = 0; sc->groups && i < sc->groups->nelts; i++) {
+        const shs_group_t *g = &APR_ARRAY_IDX(sc->groups, i, shs_group_t);
+        for (j = 0; j < g->members->nelts; j++) {
+            if (!strcasecmp(shs_member_name(p, &APR_ARRAY_IDX(g->members, j, shs_member_t)),
+                            site)) {
+                return g->name;
+            }
+        }
+    }
+    return NULL;
+}
+
+const char *shs_ep_state_cookie(apr_pool_t *p, const char *name)
+{
+    return apr_pstrcat(p, name, "_state", NULL);
+}
+
+const char *shs_ep_marker_cookie(apr_pool_t *p, const char *name)
+{
+    return apr_pstrcat(p, name, "_pull", NULL);
+}
+
+static int answer_push(request_rec *r, int script)
 {
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     apr_table_setn(r->headers_out, "Referrer-Policy", "no-referrer");
@@ -96,99 +202,92 @@ static int answer(request_rec *r, int script)
     return OK;
 }
 
-static const char *group_of_host(const shs_srv_conf_t *sc, const char *name, apr_pool_t *p)
-{
-    int i, j;
+/* What a token gave, when accepted. */
+typedef struct accepted_t {
+    const char *sid;
+    const char *from;
+} accepted_t;
 
-    for (i = 0; sc->groups && i < sc->groups->nelts; i++) {
-        const shs_group_t *g = &APR_ARRAY_IDX(sc->groups, i, shs_group_t);
-        for (j = 0; j < g->members->nelts; j++) {
-            if (!strcasecmp(shs_member_name(p, &APR_ARRAY_IDX(g->members, j, shs_member_t)),
-                            name)) {
-                return g->name;
-            }
-        }
+static apr_uint32_t expiry_for(request_rec *r)
+{
+    return shs_ttl_to_memcache(shs_provider_ttl(r), apr_time_sec(apr_time_now()));
+}
+
+/* The checks of the pull token (the state nonce, the hub, once per token id). */
+static const char *check_pull(request_rec *r, const shs_srv_conf_t *sc, const shs_token_t *t)
+{
+    const char *state =
+        shs_ep_cookie(r, shs_ep_state_cookie(r->pool, shs_dir_cookie_name(SHS_DIR_CONF(r))), 64);
+    const char *tid;
+    apr_status_t rv;
+
+    if (!state || strcmp(state, t->nonce)) {
+        return "state-mismatch";
     }
-    return NULL;
-}
-
-/* The id cookie this browser already has on this site, if well-formed. */
-static int scan_cookie(void *baton, const char *key, const char *val)
-{
-    void **b = baton;
-
-    shs_cookie_scan(b[0], val, b[1], b[2]);
-    return 1;
-}
-
-static const char *current_id(request_rec *r, const char *name)
-{
-    shs_cookie_scan_t res = { 0 };
-    void *b[3] = { r->pool, (void *)name, &res };
-
-    apr_table_do(scan_cookie, b, r->headers_in, "Cookie", NULL);
-    return res.value;
-}
-
-static apr_int64_t session_ttl(request_rec *r, const shs_dir_conf_t *d)
-{
-    session_dir_conf *sd = ap_get_module_config(r->per_dir_config, &session_module);
-
-    return sd && sd->maxage > 0 ? sd->maxage : shs_dir_ttl(d);
+    if (!sc->group->hub || strcasecmp(t->src, shs_member_name(r->pool, sc->group->hub))) {
+        return "not-from-hub";
+    }
+    if (shs_b64url_encode(r->pool, t->tid, sizeof(t->tid), &tid) != APR_SUCCESS) {
+        return "malformed";
+    }
+    rv = shs_store_add(shs_provider_store(),
+                       apr_pstrcat(r->pool, shs_srv_key_prefix(sc), "t.", tid, NULL), "1", 1,
+                       (apr_uint32_t)(shs_srv_token_lifetime(sc) + 2 * SHS_TOKEN_SKEW));
+    if (rv == APR_EEXIST) {
+        return "replayed";
+    }
+    return rv == APR_SUCCESS ? NULL : "store-unavailable";
 }
 
 /* Check the token and hand the session over.  Returns NULL on success, else the reason. */
 static const char *accept_token(request_rec *r, const shs_srv_conf_t *sc, const char *token,
-                                const char **sid_out, const char **from)
+                                int pull, accepted_t *acc)
 {
-    const shs_dir_conf_t *d = SHS_DIR_CONF(r);
     shs_store_t *st = shs_provider_store();
-    const char *self = shs_member_name(r->pool, sc->self), *sid, *have, *prefix, *ckey, *group;
-    shs_token_err_e why = SHS_TOKEN_OK;
+    const char *self = shs_member_name(r->pool, sc->self), *have, *ckey, *group, *why;
+    shs_token_err_e err = SHS_TOKEN_OK;
     shs_token_t *t = NULL;
-    apr_uint32_t exptime;
     apr_status_t rv;
-    char *val;
-    apr_size_t len;
 
     if (!token || !*token) {
         return "no-token";
     }
     if (shs_token_open(r->pool, sc->keys, token, apr_time_sec(apr_time_now()), SHS_TOKEN_SKEW, &t,
-                       &why) != APR_SUCCESS) {
-        return shs_token_err_str(why);
+                       &err) != APR_SUCCESS) {
+        return shs_token_err_str(err);
     }
-    *from = t->src;
+    acc->from = t->src;
     if (strcasecmp(t->dst, self)) {
         return apr_psprintf(r->pool, "wrong-destination: for %s, this site is %s", t->dst, self);
     }
     if (!strcasecmp(t->src, self)) {
         return "source-is-destination";
     }
-    group = group_of_host(sc, t->src, r->pool);
+    group = shs_ep_group_of(sc, t->src, r->pool);
     if (!group) {
         return "source-not-in-group";
     }
     if (strcmp(group, sc->group->name)) {
         return "source-in-other-group";
     }
-    if (shs_b64url_encode(r->pool, t->sid, SHS_SID_BYTES, &sid) != APR_SUCCESS) {
+    if (shs_b64url_encode(r->pool, t->sid, SHS_SID_BYTES, &acc->sid) != APR_SUCCESS) {
         return "malformed";
     }
-    *sid_out = sid;
+    if ((t->nonce && *t->nonce) != pull) {
+        return pull ? "push-token-in-pull" : "pull-token-in-push";
+    }
     if (!st) {
         return "store-unavailable";
     }
-    prefix = shs_srv_key_prefix(sc);
-    have = current_id(r, shs_dir_cookie_name(d));
-    if (have && !strcmp(have, sid)) {
+    ckey = shs_id_confirm_key(r->pool, shs_srv_key_prefix(sc), acc->sid, self);
+    have = shs_ep_cookie_id(r, shs_dir_cookie_name(SHS_DIR_CONF(r)));
+    if (have && !strcmp(have, acc->sid)) {
         /* already here: just record the confirmation */
-        exptime = shs_ttl_to_memcache(session_ttl(r, d), apr_time_sec(apr_time_now()));
-        shs_store_add(st, shs_id_confirm_key(r->pool, prefix, sid, self), "1", 1, exptime);
+        shs_store_add(st, ckey, "1", 1, expiry_for(r));
         return NULL;
     }
     if (have && !shs_srv_replace(sc)) {
-        rv = shs_store_get(st, shs_id_store_key(r->pool, prefix, have), r->pool, &val, &len);
+        rv = shs_provider_lookup(r, have);
         if (rv == APR_SUCCESS) {
             return "local-session-kept";
         }
@@ -196,16 +295,22 @@ static const char *accept_token(request_rec *r, const shs_srv_conf_t *sc, const 
             return "store-unavailable";
         }
     }
-    exptime = shs_ttl_to_memcache(session_ttl(r, d), apr_time_sec(apr_time_now()));
-    ckey = shs_id_confirm_key(r->pool, prefix, sid, self);
-    rv = shs_store_add(st, ckey, "1", 1, exptime);
-    if (rv == APR_EEXIST) {
-        return "replayed";
+    if (pull) {
+        if ((why = check_pull(r, sc, t))) {
+            return why;
+        }
+        rv = shs_store_set(st, ckey, "1", 1, expiry_for(r));
+    }
+    else {
+        rv = shs_store_add(st, ckey, "1", 1, expiry_for(r));
+        if (rv == APR_EEXIST) {
+            return "replayed";
+        }
     }
     if (rv != APR_SUCCESS) {
         return "store-unavailable";
     }
-    rv = shs_store_get(st, shs_id_store_key(r->pool, prefix, sid), r->pool, &val, &len);
+    rv = shs_provider_lookup(r, acc->sid);
     if (rv != APR_SUCCESS) {
         shs_store_del(st, ckey);
         return rv == APR_NOTFOUND ? "unknown-session" : "store-unavailable";
@@ -216,42 +321,54 @@ static const char *accept_token(request_rec *r, const shs_srv_conf_t *sc, const 
 static int callback(request_rec *r, const shs_srv_conf_t *sc)
 {
     const shs_dir_conf_t *d = SHS_DIR_CONF(r);
-    const char *reason, *sid = NULL, *from = "?";
-    cb_args_t a;
+    const char *reason;
+    accepted_t acc = { NULL, "?" };
+    shs_ep_args_t a;
+    int pull;
 
     if (r->method_number != M_GET) {
         r->allowed = AP_METHOD_BIT << M_GET;
         return HTTP_METHOD_NOT_ALLOWED;
     }
-    parse_args(r, &a);
-    if (!sc->keys || !sc->self) {
-        reason = "not-configured";
-    }
-    else {
-        reason = accept_token(r, sc, a.token, &sid, &from);
-    }
+    shs_ep_parse_args(r, &a);
+    pull = a.ret != NULL;
+    reason = !sc->keys ? "not-configured" : accept_token(r, sc, a.token, pull, &acc);
     if (reason) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "SHS00401: cross-domain token refused (%s); from %s, session %s", reason,
-                      from, sid ? shs_id_fingerprint(r->pool, sid) : "-");
+                      acc.from, acc.sid ? shs_id_fingerprint(r->pool, acc.sid) : "-");
     }
     else {
-        /* a cross-site image or script response: only SameSite=None; Secure is kept */
-        ap_cookie_write(r, shs_dir_cookie_name(d), sid, "Path=/; HttpOnly; Secure; SameSite=None",
-                        0, r->err_headers_out, NULL);
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "SHS00402: session %s received from %s",
-                      shs_id_fingerprint(r->pool, sid), from);
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "SHS00402: session %s received from %s%s",
+                      shs_id_fingerprint(r->pool, acc.sid), acc.from, pull ? " (pull)" : "");
     }
-    return answer(r, a.script);
+    if (!pull) {
+        if (!reason) {
+            /* a cross-site image or script response: only SameSite=None; Secure is kept */
+            ap_cookie_write(r, shs_dir_cookie_name(d), acc.sid,
+                            "Path=/; HttpOnly; Secure; SameSite=None", 0, r->err_headers_out, NULL);
+        }
+        return answer_push(r, a.script);
+    }
+    /* the pull: back to where the visitor was going, whatever happened */
+    if (!reason) {
+        shs_provider_set_cookie(r, acc.sid);
+    }
+    ap_cookie_remove(r, shs_ep_state_cookie(r->pool, shs_dir_cookie_name(d)),
+                     apr_pstrcat(r->pool, "Path=", shs_srv_endpoint(sc), NULL), r->err_headers_out,
+                     NULL);
+    return shs_ep_redirect(
+        r, apr_pstrcat(r->pool, sc->self->origin, shs_ep_local_path_ok(a.ret) ? a.ret : "/", NULL));
 }
 
 int shs_endpoint_handler(request_rec *r, int lookup)
 {
     const shs_srv_conf_t *sc = SHS_SRV_CONF(r->server);
-    const char *prefix;
+    const char *prefix, *what;
     apr_size_t plen;
+    shs_ep_args_t a;
 
-    if (lookup || r->main || !sc->group || !r->uri) {
+    if (lookup || r->main || r->prev || !sc->group || !r->uri) {
         return DECLINED;
     }
     prefix = shs_srv_endpoint(sc);
@@ -259,8 +376,17 @@ int shs_endpoint_handler(request_rec *r, int lookup)
     if (strncmp(r->uri, prefix, plen)) {
         return DECLINED;
     }
-    if (!strcmp(r->uri + plen, "cb")) {
+    what = r->uri + plen;
+    if (!strcmp(what, "cb")) {
         return callback(r, sc);
     }
-    return HTTP_NOT_FOUND;
+    if (strcmp(what, "pull") && strcmp(what, "attach")) {
+        return HTTP_NOT_FOUND;
+    }
+    if (r->method_number != M_GET) {
+        r->allowed = AP_METHOD_BIT << M_GET;
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    shs_ep_parse_args(r, &a);
+    return !strcmp(what, "pull") ? shs_pull_start(r, sc, &a) : shs_pull_attach(r, sc, &a);
 }

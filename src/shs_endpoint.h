@@ -14,14 +14,48 @@
  */
 
 /* The endpoints every site of a group answers under SharedSessionEndpoint (default /_shs/),
- * without any <Location> block: "cb", the landing of a pushed session. */
+ * without any <Location> block:
+ *   cb      the landing of a session: from a loader tag (push) or from the hub (pull)
+ *   pull    a peer's first step of the pull: checks that the browser keeps cookies
+ *   attach  the hub's step of the pull: hands its session to the peer */
 
 #ifndef SHS_ENDPOINT_H
 #define SHS_ENDPOINT_H
 
 #include <httpd.h>
 
+#include "shs_config.h"
+
 /* quick_handler: answers requests under the endpoint prefix of a virtual host in a group. */
 int shs_endpoint_handler(request_rec *r, int lookup);
+
+/* The query of an endpoint request. */
+typedef struct shs_ep_args_t {
+    const char *token; /* t= */
+    const char *ret;   /* r=, decoded: the local URL to return to (pull) */
+    int script;        /* k=js */
+} shs_ep_args_t;
+
+void shs_ep_parse_args(request_rec *r, shs_ep_args_t *a);
+
+/* A return URL is only ever a path on this site: "/..." but not "//..." nor "/\...", no control
+ * characters, no backslash, at most 2 KiB. */
+int shs_ep_local_path_ok(const char *path);
+
+/* The well-formed id this browser sends in cookie `name`, or NULL. */
+const char *shs_ep_cookie_id(request_rec *r, const char *name);
+
+/* The value of any cookie `name` (at most max bytes), or NULL. */
+const char *shs_ep_cookie(request_rec *r, const char *name, apr_size_t max);
+
+/* Answer 302 to url, uncacheable, without referrer. */
+int shs_ep_redirect(request_rec *r, const char *url);
+
+/* The name of the group a site (host[:port] as in the group) belongs to, or NULL. */
+const char *shs_ep_group_of(const shs_srv_conf_t *sc, const char *site, apr_pool_t *p);
+
+/* Names of the pull's cookies, derived from the session cookie's name. */
+const char *shs_ep_state_cookie(apr_pool_t *p, const char *name);
+const char *shs_ep_marker_cookie(apr_pool_t *p, const char *name);
 
 #endif /* SHS_ENDPOINT_H */

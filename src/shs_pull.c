@@ -1,0 +1,265 @@
+/* Copyright 2026 The mod_sharedsession authors
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/* The hops of one pull, for a peer B and the hub H of its group:
+ *
+ *   B/page    a top-level navigation, no live session: 302 B/_shs/pull?r=/page, and two cookies:
+ *             the state nonce (Path=/_shs/, minutes) and the pull marker (see below)
+ *   B/pull    the state cookie came back (the browser keeps cookies): 302 H/_shs/attach with a
+ *             token B -> H carrying the nonce; it did not (curl, a bot): the page is served
+ *             right there, so such a client sees one redirect and never loops
+ *   H/attach  the hub's live session, or a new empty shared one: 302 B/_shs/cb with a token
+ *             H -> B carrying that id and the same nonce
+ *   B/cb      nonce == state cookie, from the hub, once, known to the store: the cookie is set
+ *             (SameSite=Lax: a top-level navigation), 302 back to /page
+ *
+ * The marker cookie (<name>_pull = "<fingerprint of the dead id, or ->.<time>") stops a
+ * second bounce for the same situation within SharedSessionPullRetry: after a pull that
+ * failed, the visitor browses without a session instead of bouncing on every page.  When the
+ * id the browser holds dies (rotated, logged out), the situation is new: one more pull. */
+
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <http_ssl.h>
+#include <util_cookies.h>
+#include <mod_session.h>
+
+#include "shs_private.h"
+#include "shs_pull.h"
+#include "shs_id.h"
+#include "shs_provider.h"
+#include "shs_store.h"
+#include "shs_token.h"
+
+#define NONCE_BYTES 16
+
+static const char *cookie_attrs(request_rec *r, const char *path, apr_int64_t maxage)
+{
+    return apr_psprintf(r->pool, "Path=%s; HttpOnly; SameSite=Lax%s; Max-Age=%" APR_INT64_T_FMT,
+                        path, ap_ssl_conn_is_ssl(r->connection) ? "; Secure" : "", maxage);
+}
+
+/* A top-level navigation of a browser: where the browser says so (Sec-Fetch-*), and else an
+ * HTML Accept.  Never a prefetch. */
+static int is_navigation(request_rec *r)
+{
+    const char *mode = apr_table_get(r->headers_in, "Sec-Fetch-Mode");
+    const char *dest = apr_table_get(r->headers_in, "Sec-Fetch-Dest");
+    const char *accept = apr_table_get(r->headers_in, "Accept");
+    const char *purpose = apr_table_get(r->headers_in, "Sec-Purpose");
+
+    if (!purpose) {
+        purpose = apr_table_get(r->headers_in, "Purpose");
+    }
+    if (purpose && ap_strcasestr(purpose, "prefetch")) {
+        return 0;
+    }
+    if (mode) {
+        return !strcasecmp(mode, "navigate") && (!dest || !strcasecmp(dest, "document"));
+    }
+    return accept && ap_strcasestr(accept, "text/html");
+}
+
+/* The local URL of this request, raw (as the browser sent it). */
+static const char *here(request_rec *r)
+{
+    const char *path = r->parsed_uri.path ? r->parsed_uri.path : "/";
+
+    return r->parsed_uri.query ? apr_pstrcat(r->pool, path, "?", r->parsed_uri.query, NULL) : path;
+}
+
+int shs_pull_header_parser(request_rec *r)
+{
+    const shs_dir_conf_t *d = SHS_DIR_CONF(r);
+    const shs_srv_conf_t *sc = SHS_SRV_CONF(r->server);
+    APR_OPTIONAL_FN_TYPE(ap_session_load) * session_load;
+    session_rec *z = NULL;
+    const char *name, *held, *fp, *marker, *dot, *ret;
+    unsigned char raw[NONCE_BYTES];
+    const char *nonce;
+    apr_int64_t now = apr_time_sec(apr_time_now());
+
+    if (r->main || r->prev || r->method_number != M_GET || !shs_dir_enabled(d) ||
+        !shs_dir_pull(d) || !sc->group || !sc->group->hub || !sc->self ||
+        sc->self == sc->group->hub || !sc->keys || !is_navigation(r)) {
+        return DECLINED;
+    }
+    /* Through mod_session, so that SessionInclude/SessionExclude are honoured. */
+    session_load = APR_RETRIEVE_OPTIONAL_FN(ap_session_load);
+    if (!session_load || session_load(r, &z) != APR_SUCCESS || shs_provider_id(r) ||
+        shs_provider_store_failed(r)) {
+        return DECLINED; /* a live session, or no way to know */
+    }
+    name = shs_dir_cookie_name(d);
+    held = shs_provider_cookie_id(r);
+    fp = held ? shs_id_fingerprint(r->pool, held) : "-";
+    marker = shs_ep_cookie(r, shs_ep_marker_cookie(r->pool, name), 64);
+    if (marker && (dot = strchr(marker, '.')) && (apr_size_t)(dot - marker) == strlen(fp) &&
+        !strncmp(marker, fp, strlen(fp)) && now - apr_atoi64(dot + 1) < shs_srv_pull_retry(sc)) {
+        return DECLINED; /* bounced for this very situation a moment ago */
+    }
+    if (apr_generate_random_bytes(raw, sizeof(raw)) != APR_SUCCESS ||
+        shs_b64url_encode(r->pool, raw, sizeof(raw), &nonce) != APR_SUCCESS) {
+        return DECLINED;
+    }
+    ap_cookie_write(r, shs_ep_state_cookie(r->pool, name), nonce,
+                    cookie_attrs(r, shs_srv_endpoint(sc), shs_srv_token_lifetime(sc) + 60), 0,
+                    r->err_headers_out, NULL);
+    ap_cookie_write(r, shs_ep_marker_cookie(r->pool, name),
+                    apr_psprintf(r->pool, "%s.%" APR_INT64_T_FMT, fp, now),
+                    cookie_attrs(r, "/", shs_srv_pull_retry(sc)), 0, r->err_headers_out, NULL);
+    ret = here(r);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "SHS00601: no live session (%s): pulling it "
+                  "from the hub %s",
+                  held ? "the id it holds is gone" : "no id", sc->group->hub->origin);
+    return shs_ep_redirect(r, apr_pstrcat(r->pool, sc->self->origin, shs_srv_endpoint(sc),
+                                          "pull?r=", ap_escape_urlencoded(r->pool, ret), NULL));
+}
+
+static const char *seal(request_rec *r, const shs_srv_conf_t *sc, const char *src, const char *dst,
+                        const unsigned char *sid, const char *nonce)
+{
+    apr_int64_t now = apr_time_sec(apr_time_now());
+    shs_token_t t = {
+        .issued = now,
+        .expires = now + shs_srv_token_lifetime(sc),
+        .src = src,
+        .dst = dst,
+        .nonce = nonce,
+    };
+    const char *out = NULL;
+
+    if (sid) {
+        memcpy(t.sid, sid, SHS_SID_BYTES);
+    }
+    if (shs_token_seal(r->pool, sc->keys, &t, &out) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "SHS00602: cannot make a token for %s", dst);
+        return NULL;
+    }
+    return out;
+}
+
+int shs_pull_start(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_t *a)
+{
+    const shs_dir_conf_t *d = SHS_DIR_CONF(r);
+    const char *ret = shs_ep_local_path_ok(a->ret) ? a->ret : "/";
+    const char *state, *token, *hub;
+
+    if (!sc->group->hub || !sc->self || sc->self == sc->group->hub || !sc->keys) {
+        return HTTP_NOT_FOUND;
+    }
+    state = shs_ep_cookie(r, shs_ep_state_cookie(r->pool, shs_dir_cookie_name(d)), 64);
+    if (!state) {
+        /* the browser did not keep the state cookie: no pull for it, just the page */
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "SHS00603: client keeps no cookies: "
+                      "serving %s without a pull",
+                      ret);
+        ap_internal_redirect(ret, r);
+        return OK;
+    }
+    hub = shs_member_name(r->pool, sc->group->hub);
+    token = seal(r, sc, shs_member_name(r->pool, sc->self), hub, NULL, state);
+    if (!token) {
+        return shs_ep_redirect(r, apr_pstrcat(r->pool, sc->self->origin, ret, NULL));
+    }
+    return shs_ep_redirect(r, apr_pstrcat(r->pool, sc->group->hub->origin, shs_srv_endpoint(sc),
+                                          "attach?t=", token,
+                                          "&r=", ap_escape_urlencoded(r->pool, ret), NULL));
+}
+
+/* The group's entry of a site name (host[:port]). */
+static const shs_member_t *member_named(request_rec *r, const shs_group_t *g, const char *name)
+{
+    int i;
+
+    for (i = 0; i < g->members->nelts; i++) {
+        const shs_member_t *m = &APR_ARRAY_IDX(g->members, i, shs_member_t);
+        if (!strcasecmp(shs_member_name(r->pool, m), name)) {
+            return m;
+        }
+    }
+    return NULL;
+}
+
+int shs_pull_attach(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_t *a)
+{
+    const shs_dir_conf_t *d = SHS_DIR_CONF(r);
+    const char *ret = shs_ep_local_path_ok(a->ret) ? a->ret : "/";
+    const char *self, *have, *sid = NULL, *token, *why = NULL;
+    const shs_member_t *peer = NULL;
+    shs_token_err_e err = SHS_TOKEN_OK;
+    shs_token_t *t = NULL;
+    unsigned char *raw;
+    apr_size_t rawlen;
+    apr_status_t rv;
+
+    if (!sc->self || sc->self != sc->group->hub || !sc->keys) {
+        return HTTP_NOT_FOUND;
+    }
+    self = shs_member_name(r->pool, sc->self);
+    if (!a->token || shs_token_open(r->pool, sc->keys, a->token, apr_time_sec(apr_time_now()),
+                                    SHS_TOKEN_SKEW, &t, &err) != APR_SUCCESS) {
+        why = a->token ? shs_token_err_str(err) : "no-token";
+    }
+    else if (strcasecmp(t->dst, self)) {
+        why = "wrong-destination";
+    }
+    else if (!(peer = member_named(r, sc->group, t->src)) || peer == sc->self) {
+        why = "source-not-in-group";
+    }
+    else if (!t->nonce || !*t->nonce) {
+        why = "no-nonce";
+    }
+    if (why) {
+        /* nowhere trustworthy to send the browser back to */
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "SHS00604: attach request refused (%s)",
+                      why);
+        return HTTP_BAD_REQUEST;
+    }
+    have = shs_ep_cookie_id(r, shs_dir_cookie_name(d));
+    rv = have ? shs_provider_lookup(r, have) : APR_NOTFOUND;
+    if (rv == APR_SUCCESS) {
+        sid = have;
+    }
+    else if (rv == APR_NOTFOUND) {
+        /* none yet: a shared, empty session, so the id is common before anyone logs in */
+        rv = shs_provider_new_empty(r, &sid);
+    }
+    if (rv != APR_SUCCESS) {
+        char buf[120];
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, SHS_LOG_RV(rv), r,
+                      "SHS00605: attach for %s "
+                      "without a session: %s",
+                      t->src, shs_store_strerror(rv, buf, sizeof(buf)));
+        return shs_ep_redirect(r, apr_pstrcat(r->pool, peer->origin, ret, NULL));
+    }
+    if (shs_b64url_decode(r->pool, sid, strlen(sid), &raw, &rawlen) != APR_SUCCESS ||
+        rawlen != SHS_SID_BYTES || !(token = seal(r, sc, self, t->src, raw, t->nonce))) {
+        return shs_ep_redirect(r, apr_pstrcat(r->pool, peer->origin, ret, NULL));
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "SHS00606: handing session %s to %s",
+                  shs_id_fingerprint(r->pool, sid), t->src);
+    return shs_ep_redirect(r, apr_pstrcat(r->pool, peer->origin, shs_srv_endpoint(sc), "cb?t=",
+                                          token, "&r=", ap_escape_urlencoded(r->pool, ret), NULL));
+}
