@@ -54,6 +54,8 @@ static apr_uint32_t warned_no_session;
 typedef struct shs_req_t {
     session_rec *z;
     const char *cookie_id;       /* the well-formed id the browser sent, if any */
+    const char *sync;            /* the push's sync cookie as sent */
+    const char *marker;          /* the pull's marker cookie as sent */
     int loaded;                  /* the store was asked (once per request) */
     const char *id;              /* the id the session lives under; NULL while it has none */
     const char *loaded_value;    /* the encoded session as it came from the store */
@@ -194,6 +196,9 @@ static shs_req_t *request_state(request_rec *r, const shs_dir_conf_t *d)
     rq->z->pool = m->pool;
     rq->z->entries = apr_table_make(m->pool, 10);
     ap_set_module_config(m->request_config, &sharedsession_module, rq);
+    /* our bookkeeping cookies are read before read_cookie hides them from the application */
+    rq->sync = shs_ep_cookie(r, shs_push_sync_name(m->pool, shs_dir_cookie_name(d)), 64);
+    rq->marker = shs_ep_cookie(r, shs_ep_marker_cookie(m->pool, shs_dir_cookie_name(d)), 64);
     id = read_cookie(r, d, strip);
     rq->cookie_id = id ? apr_pstrdup(m->pool, id) : NULL;
     return rq;
@@ -218,6 +223,20 @@ const char *shs_provider_id(request_rec *r)
     shs_req_t *rq = ap_get_module_config(top_of(r)->request_config, &sharedsession_module);
 
     return rq && rq->loaded && !rq->store_failed ? rq->id : NULL;
+}
+
+const char *shs_provider_sync_cookie(request_rec *r)
+{
+    const shs_dir_conf_t *d = SHS_DIR_CONF(r);
+
+    return shs_dir_enabled(d) ? request_state(r, d)->sync : NULL;
+}
+
+const char *shs_provider_marker_cookie(request_rec *r)
+{
+    const shs_dir_conf_t *d = SHS_DIR_CONF(r);
+
+    return shs_dir_enabled(d) ? request_state(r, d)->marker : NULL;
 }
 
 int shs_provider_store_failed(request_rec *r)

@@ -34,6 +34,11 @@ const char *shs_provider_id(request_rec *r);
 /* True when the store failed while loading this request's session. */
 int shs_provider_store_failed(request_rec *r);
 
+/* Our bookkeeping cookies as the browser sent them (captured before they are stripped from
+ * the request): the push's sync cookie and the pull's marker.  NULL when absent. */
+const char *shs_provider_sync_cookie(request_rec *r);
+const char *shs_provider_marker_cookie(request_rec *r);
+
 /* The id the browser sent in the cookie (well-formed, not checked against the store). */
 const char *shs_provider_cookie_id(request_rec *r);
 

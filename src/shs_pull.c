@@ -112,7 +112,7 @@ int shs_pull_header_parser(request_rec *r)
     name = shs_dir_cookie_name(d);
     held = shs_provider_cookie_id(r);
     fp = held ? shs_id_fingerprint(r->pool, held) : "-";
-    marker = shs_ep_cookie(r, shs_ep_marker_cookie(r->pool, name), 64);
+    marker = shs_provider_marker_cookie(r);
     if (marker && (dot = strchr(marker, '.')) && (apr_size_t)(dot - marker) == strlen(fp) &&
         !strncmp(marker, fp, strlen(fp)) && now - apr_atoi64(dot + 1) < shs_srv_pull_retry(sc)) {
         return DECLINED; /* bounced for this very situation a moment ago */

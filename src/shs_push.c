@@ -55,32 +55,16 @@ const char *shs_push_sync_name(apr_pool_t *p, const char *name)
     return apr_pstrcat(p, name, "_sync", NULL);
 }
 
-typedef struct sync_find_t {
-    apr_pool_t *p;
-    const char *name;
-    const char *value;
-} sync_find_t;
-
-static int find_cookie(void *baton, const char *key, const char *val)
+static void sync_read(request_rec *r, sync_t *out)
 {
-    sync_find_t *f = baton;
-
-    f->value = shs_cookie_get(f->p, val, f->name, 64);
-    return f->value == NULL; /* stop at the first header that has it */
-}
-
-static void sync_read(request_rec *r, const char *name, sync_t *out)
-{
-    sync_find_t f = { r->pool, name, NULL };
-    const char *dot;
+    const char *value = shs_provider_sync_cookie(r), *dot;
     char *end;
 
     memset(out, 0, sizeof(*out));
-    apr_table_do(find_cookie, &f, r->headers_in, "Cookie", NULL);
-    if (!f.value || !(dot = strchr(f.value, '.')) || dot - f.value != 8) {
+    if (!value || !(dot = strchr(value, '.')) || dot - value != 8) {
         return;
     }
-    out->fp = apr_pstrmemdup(r->pool, f.value, 8);
+    out->fp = apr_pstrmemdup(r->pool, value, 8);
     if (!strcmp(dot + 1, SYNC_DONE)) {
         out->done = 1;
     }
@@ -157,7 +141,7 @@ const char *shs_push_tags(request_rec *r, const char *id)
     }
     sync_name = shs_push_sync_name(r->pool, shs_dir_cookie_name(d));
     fp = shs_id_fingerprint(r->pool, id);
-    sync_read(r, sync_name, &sync);
+    sync_read(r, &sync);
     if (sync.fp && !strcmp(sync.fp, fp)) {
         if (sync.done || now - sync.last < shs_srv_push_retry(sc)) {
             return NULL;
