@@ -1,12 +1,31 @@
 #!/bin/sh
 # Set up and run the whole test suite: packages, build, unit tests (cmocka), integration
-# tests (real httpd + memcached + php-cgi).  Under CI=true a test whose component is missing
-# fails instead of being skipped.
+# tests (real httpd + memcached + php-cgi), end-to-end tests (real browsers).  Every suite
+# runs; the exit code is non-zero when any of them failed.  Under CI=true a test whose
+# component is missing fails instead of being skipped.
 set -eu
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 [ -x configure ] || autoreconf -fi
 [ -f Makefile ] || ./configure --enable-werror
 make -j"$(nproc)"
-make check || { cat tests/unit/*.log 2>/dev/null | tail -50; exit 1; }
-/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration "$@"
+
+failed=""
+echo "== unit tests (make check)"
+make check || { cat tests/unit/*.log 2>/dev/null | tail -50; failed="$failed unit"; }
+
+echo "== integration tests"
+/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration "$@" || failed="$failed integration"
+
+echo "== end-to-end tests"
+if [ ! -d tests/e2e/node_modules ] || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules ]; then
+    npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error
+    touch tests/e2e/node_modules
+fi
+node tests/e2e/run.mjs || failed="$failed e2e"
+
+if [ -n "$failed" ]; then
+    echo "FAILED suites:$failed"
+    exit 1
+fi
+echo "all suites passed"

@@ -1,0 +1,208 @@
+#!/usr/bin/env node
+// End-to-end browser tests of mod_sharedsession.
+//
+//   node tests/e2e/run.mjs [scenario ...]     all scenarios when none is named
+//   node tests/e2e/run.mjs --list
+//
+// Starts memcached and httpd (mod_ssl + mod_sharedsession, the demo's PHP shop as a.test,
+// b.test and c.test) on 127.0.0.1, runs each scenario in a fresh profile of its browser, then
+// checks httpd's error log.  Last line: "N passed, M failed[, K skipped]"; exit 1 when
+// anything failed.  With CI=true a missing component fails instead of skipping.
+// Env: SHS_MODULE (the module to load), SHS_E2E_KEEP=1 (keep the temporary directory).
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { BROWSERS } from './lib/browsers.mjs';
+import { Harness } from './lib/harness.mjs';
+import { BAD_LINE, LogTail, Server, WARN_LINE, serverRequirements } from './lib/server.mjs';
+import { SCENARIOS } from './scenarios.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO = path.resolve(HERE, '..', '..');
+const MODULE = process.env.SHS_MODULE || path.join(REPO, '.libs', 'mod_sharedsession.so');
+const CI = process.env.CI === 'true';
+const KEEP = process.env.SHS_E2E_KEEP === '1';
+const SCENARIO_TIMEOUT_MS = 60000;
+const RUN_TIMEOUT_MS = 170000;
+
+const log = (...a) => console.log(...a);
+const results = []; // { name, outcome: 'passed'|'failed'|'skipped', why }
+let server = null;
+const openBrowsers = new Set();
+
+function record(name, outcome, why = '') {
+  results.push({ name, outcome, why });
+  const tag = outcome === 'passed' ? 'PASS' : outcome === 'failed' ? 'FAIL' : 'SKIP';
+  log(`${tag} ${name}${why ? (why.startsWith('(') ? ` ${why}` : `: ${why}`) : ''}`);
+}
+
+function summary() {
+  const n = (o) => results.filter((r) => r.outcome === o).length;
+  const skipped = n('skipped');
+  return `${n('passed')} passed, ${n('failed')} failed${skipped ? `, ${skipped} skipped` : ''}`;
+}
+
+function finish(code) {
+  log(summary());
+  process.exit(code ?? (results.some((r) => r.outcome === 'failed') ? 1 : 0));
+}
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms / 1000} s`)), ms); }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+// Missing components, as "what (Debian package X)" lines.
+function missing(reqs) {
+  return reqs.filter((r) => !fs.existsSync(r.what)).map((r) => `${r.what} (install the Debian package ${r.pkg})`);
+}
+
+async function loadPlaywright() {
+  try {
+    return await import('playwright-core');
+  } catch {
+    return null;
+  }
+}
+
+function summarizeLog(lines, indent = '  ') {
+  const tags = {};
+  for (const l of lines) for (const m of l.match(/SHS\d{5}/g) || []) tags[m] = (tags[m] || 0) + 1;
+  const tagText = Object.entries(tags).sort().map(([k, v]) => `${k}x${v}`).join(' ');
+  log(`${indent}error log: ${lines.length} line(s)${tagText ? `; tags ${tagText}` : ''}`);
+  for (const l of lines.filter((x) => WARN_LINE.test(x) || BAD_LINE.test(x))) log(`${indent}  ${l}`);
+  return lines.filter((l) => BAD_LINE.test(l));
+}
+
+async function runScenario(sc, pw, errTail, accessTail) {
+  const browser = BROWSERS[sc.browser];
+  log(`\n== ${sc.name}: ${browser.label}`);
+  const started = Date.now();
+  const profile = fs.mkdtempSync(path.join(server.root, `profile-${sc.name}-`));
+  let b = null;
+  let harness = null;
+  let failure = null;
+  try {
+    await withTimeout((async () => {
+      b = await browser.launch(pw, profile);
+      openBrowsers.add(b);
+      b.context.setDefaultTimeout(10000);
+      b.context.setDefaultNavigationTimeout(15000);
+      const page = b.context.pages()[0] || await b.context.newPage();
+      const cookies = await b.observeCookies(page);
+      harness = new Harness({ server, browser, context: b.context, page, cookies, log });
+      await sc.flow(harness);
+    })(), SCENARIO_TIMEOUT_MS, sc.name);
+  } catch (e) {
+    failure = e.message.split('\n')[0];
+    if (e.name !== 'AssertionError' && e.stack) log(`  ${e.stack.split('\n').slice(0, 4).join('\n  ')}`);
+  } finally {
+    if (b) {
+      await withTimeout(b.close(), 10000, 'closing the browser').catch((e) => log(`  ${e.message}`));
+      openBrowsers.delete(b);
+    }
+  }
+  await new Promise((r) => setTimeout(r, 200)); // let httpd flush the last log lines
+  const cb = accessTail.read().filter((l) => l.includes('/_shs/'));
+  log(`  access log: ${cb.length} callback request(s)${cb.length ? `: ${cb.map((l) => l.replace(/t=[^ &"]+/, 't=…')).join(' | ')}` : ''}`);
+  const bad = summarizeLog(errTail.read());
+  if (!failure && bad.length) failure = `error log: ${bad[0]}`;
+  if (harness?.reason) log(`  blocked-cookie reason reported by the browser: ${harness.reason}`);
+  record(sc.name, failure ? 'failed' : 'passed', `${failure ? `${failure} ` : ''}(${((Date.now() - started) / 1000).toFixed(1)} s)`);
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  if (args.includes('-h') || args.includes('--help') || args.includes('--list')) {
+    log('usage: node tests/e2e/run.mjs [scenario ...]\nscenarios:');
+    for (const s of SCENARIOS) log(`  ${s.name}  (${BROWSERS[s.browser].label})`);
+    process.exit(0);
+  }
+  const unknown = args.filter((a) => !SCENARIOS.some((s) => s.name === a));
+  if (unknown.length) {
+    log(`unknown scenario(s): ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+    process.exit(2);
+  }
+  const selected = args.length ? SCENARIOS.filter((s) => args.includes(s.name)) : SCENARIOS;
+
+  // What every scenario needs, then what each one's browser needs.
+  const common = missing(serverRequirements());
+  if (!fs.existsSync(MODULE)) {
+    for (const s of selected) record(s.name, 'failed', `${MODULE} is missing: run make first (cd ${REPO} && make), or set SHS_MODULE`);
+    finish();
+  }
+  const pw = await loadPlaywright();
+  if (!pw) common.push(`tests/e2e/node_modules/playwright-core (run: npm ci --prefix ${path.relative(process.cwd(), HERE) || '.'})`);
+  const runnable = [];
+  for (const s of selected) {
+    const browser = BROWSERS[s.browser];
+    const gaps = [...common, ...missing([{ what: browser.executable, pkg: browser.pkg }])];
+    if (!gaps.length) runnable.push(s);
+    else record(s.name, CI ? 'failed' : 'skipped', `missing ${gaps.join('; ')}`);
+  }
+  if (!runnable.length) finish();
+
+  log(`module ${MODULE}`);
+  server = new Server({ module: MODULE, appDir: path.join(REPO, 'demo', 'app'), log, keep: KEEP });
+  try {
+    await withTimeout(server.start(), 60000, 'starting the servers');
+  } catch (e) {
+    log(e.message);
+    await server.stop();
+    for (const s of runnable) record(s.name, 'failed', 'the servers did not start');
+    if (KEEP) log(`kept ${server.root}`);
+    else server.removeFiles();
+    finish();
+  }
+  const errTail = new LogTail(server.errorLog);
+  const accessTail = new LogTail(server.accessLog);
+  log('\n== start-up');
+  const startBad = summarizeLog(errTail.read());
+
+  for (const s of runnable) await runScenario(s, pw, errTail, accessTail);
+
+  log('\n== server-error-log: httpd stopped, whole error log checked');
+  await server.stop();
+  const rest = summarizeLog(errTail.read());
+  const all = new LogTail(server.errorLog).read();
+  const bad = all.filter((l) => BAD_LINE.test(l));
+  log(`  whole log: ${all.length} line(s), ${all.filter((l) => WARN_LINE.test(l)).length} warn, ${bad.length} error/crit/exit signal`);
+  record('server-error-log', bad.length ? 'failed' : 'passed', bad.length ? (startBad[0] || rest[0] || bad[0]) : '');
+  if (KEEP) log(`kept ${server.root}`);
+  else server.removeFiles();
+  finish();
+}
+
+// Bounds and clean-up whatever happens.
+const watchdog = setTimeout(() => {
+  log(`\nthe whole run took more than ${RUN_TIMEOUT_MS / 1000} s: stopping`);
+  for (const s of SCENARIOS) {
+    if (!results.some((r) => r.name === s.name) && (process.argv.length <= 2 || process.argv.includes(s.name))) {
+      results.push({ name: s.name, outcome: 'failed', why: 'run timed out' });
+    }
+  }
+  server?.stopNow();
+  if (server?.root) log(`left ${server.root} for inspection`);
+  finish(1);
+}, RUN_TIMEOUT_MS);
+watchdog.unref();
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    log(`\n${sig}: stopping`);
+    server?.stopNow();
+    process.exit(130);
+  });
+}
+process.on('exit', () => server?.stopNow());
+
+main().catch((e) => {
+  log(e.stack || String(e));
+  server?.stopNow();
+  results.push({ name: 'runner', outcome: 'failed', why: e.message });
+  finish(1);
+});
