@@ -139,6 +139,7 @@ AddType application/x-httpd-php .php
 SharedSessionMemcache 127.0.0.1:$mcport
 SharedSessionKeyFile "$run/sharedsession.key"
 SharedSessionGroup demo https://a.test:$port https://b.test:$port https://c.test:$port
+SharedSessionHub demo https://a.test:$port
 $vhosts
 CONF
 
@@ -153,7 +154,8 @@ rm -f "$jar"
 browse() {  # browse HOST PATH [curl args...]
     h=$1 p=$2
     shift 2
-    curl -sk -b "$jar" -c "$jar" --resolve "$h:$port:127.0.0.1" "$@" "https://$h:$port$p"
+    curl -sk -b "$jar" -c "$jar" --resolve "a.test:$port:127.0.0.1" \
+        --resolve "b.test:$port:127.0.0.1" --resolve "c.test:$port:127.0.0.1" "$@" "https://$h:$port$p"
 }
 user_on() {
     browse "$1" /whoami.php | sed -n 's/.*"user":"\([^"]*\)".*/\1/p'
@@ -177,17 +179,31 @@ browse c.test /logout.php -X POST -o /dev/null
 echo "  logged out on c.test"
 echo "  now:    a.test='$(user_on a.test)' b.test='$(user_on b.test)' c.test='$(user_on c.test)'"
 
+echo
+echo "Walkthrough 2: a browser that blocks third-party cookies (the images do nothing):"
+rm -f "$jar"
+navigate() {  # a top-level navigation, following the redirects: prints the hops taken
+    browse "$1" "$2" -L -H 'Accept: text/html' -H 'Sec-Fetch-Mode: navigate' \
+        -H 'Sec-Fetch-Dest: document' -o /dev/null -w '%{num_redirects}'
+}
+browse a.test /login.php -d user=bob -o /dev/null
+echo "  logged in as bob on a.test, the hub; loader images not loaded"
+echo "  opening b.test: $(navigate b.test /) redirects through the hub, then b.test='$(user_on b.test)'"
+echo "  opening b.test again: $(navigate b.test /) redirects"
+browse a.test /logout.php -X POST -o /dev/null
+echo "  logged out on a.test; opening b.test: $(navigate b.test /) redirects, then b.test='$(user_on b.test)'"
+
 cat <<MSG
 
 mod_sharedsession demo is running: one legacy PHP shop served as https://a.test:$port,
 https://b.test:$port and https://c.test:$port, sessions in memcached on 127.0.0.1:$mcport.
 
 Open it in a browser that resolves *.test to this machine and accepts the demo's
-certificate, for example (third-party cookies allowed, as in Google Chrome by default):
+certificate, for example:
   chromium --host-resolver-rules="MAP *.test 127.0.0.1" --ignore-certificate-errors \\
            https://a.test:$port/
 Log in on one site, then open the others: you are logged in there too.
-(Browsers that block third-party cookies need the redirect pull, still in progress.)
+Browsers that block third-party cookies get there through one redirect via a.test, the hub.
 
 Error log: $run/logs/error.log
 Stop with Ctrl-C here, or: scripts/demo.sh stop

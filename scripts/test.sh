@@ -25,7 +25,6 @@ fi
 node tests/e2e/run.mjs || failed="$failed e2e"
 
 if [ -n "$failed" ]; then
-    echo "FAILED suites:$failed"
+    echo "FAILED suites:$failed" >&2
     exit 1
 fi
-echo "all suites passed"

@@ -35,6 +35,8 @@ def require(path, package, what=None):
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "expect_log(*patterns): error-log lines (tag or regex) this test expects")
+    config.addinivalue_line(
+        "markers", "slow: a test that waits several seconds on purpose (deselect: -m 'not slow')")
 
 
 # ------------------------------------------------------------------ paths and components

@@ -120,3 +120,74 @@ def test_bad_dir_values(configtest, snippet, word):
     rc, out, _ = configtest(vhost_conf=snippet)
     assert rc != 0, out
     assert word in out
+
+
+# ------------------------------------------------------------------ cross-domain push
+
+def test_push_config_valid(configtest, base_dir):
+    kf = keyfile(base_dir, name="push-ok-keys.txt")
+    rc, out, _ = configtest(global_conf=f"""
+SharedSessionKeyFile {kf}
+SharedSessionGroup shop http://a.test:8080 https://b.test c.test:8443
+SharedSessionEndpoint /_xfer/
+SharedSessionTokenLifetime 60
+SharedSessionPushRetry 0
+SharedSessionReplace Off
+""", vhost_conf="SharedSessionReplace On\nSharedSessionInject On\nSharedSessionTransport script")
+    assert rc == 0, out
+    assert "Syntax OK" in out
+
+
+def test_push_group_without_keyfile(configtest):
+    rc, out, _ = configtest(global_conf="SharedSessionGroup shop a.test b.test c.test")
+    assert rc != 0, out
+    assert "SHS00205" in out and "SharedSessionKeyFile" in out, out
+
+
+@pytest.mark.parametrize("snippet,word", [
+    ("SharedSessionEndpoint _shs/", "SharedSessionEndpoint"),
+    ("SharedSessionEndpoint /_shs", "SharedSessionEndpoint"),
+    ("SharedSessionEndpoint /", "SharedSessionEndpoint"),
+    ("SharedSessionEndpoint /a/../b/", "SharedSessionEndpoint"),
+    ("SharedSessionEndpoint \"/a b/\"", "SharedSessionEndpoint"),
+    ("SharedSessionGroup \"bad name\" a.test b.test", "not a valid group name"),
+    ("SharedSessionGroup sh*p a.test b.test", "not a valid group name"),
+    ("SharedSessionGroup shop a.test", "SharedSessionGroup"),
+    ("SharedSessionGroup g1 a.test b.test\nSharedSessionGroup g2 c.test a.test",
+     "already in group"),
+    ("SharedSessionGroup g1 a.test b.test\nSharedSessionGroup g1 c.test x.test",
+     "defined twice"),
+    ("SharedSessionGroup shop ftp://a.test b.test", "SharedSessionGroup"),
+    ("SharedSessionGroup shop a.test/path b.test", "SharedSessionGroup"),
+    ("SharedSessionGroup shop a.test:0 b.test", "SharedSessionGroup"),
+    ("SharedSessionTokenLifetime 1", "SharedSessionTokenLifetime"),
+    ("SharedSessionTokenLifetime 3601", "SharedSessionTokenLifetime"),
+    ("SharedSessionPushRetry 86401", "SharedSessionPushRetry"),
+    ("SharedSessionPushRetry -1", "SharedSessionPushRetry"),
+])
+def test_push_bad_server_values(configtest, base_dir, snippet, word):
+    kf = keyfile(base_dir, name="push-bad-keys.txt")
+    rc, out, _ = configtest(global_conf=f"SharedSessionKeyFile {kf}\n{snippet}")
+    assert rc != 0, out
+    assert word in out, out
+
+
+@pytest.mark.parametrize("directive", [
+    "SharedSessionEndpoint /_shs/",
+    "SharedSessionTokenLifetime 30",
+    "SharedSessionPushRetry 300",
+])
+def test_push_server_directive_refused_in_virtualhost(configtest, directive):
+    rc, out, _ = configtest(vhost_conf={"b.test": directive})
+    assert rc != 0, out
+    assert "cannot occur within <VirtualHost> section" in out, out
+
+
+@pytest.mark.parametrize("snippet,word", [
+    ("SharedSessionTransport iframe", "SharedSessionTransport"),
+    ("SharedSessionInject maybe", "SharedSessionInject"),
+])
+def test_push_bad_dir_values(configtest, snippet, word):
+    rc, out, _ = configtest(vhost_conf=snippet)
+    assert rc != 0, out
+    assert word in out, out
