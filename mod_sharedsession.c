@@ -34,6 +34,7 @@
 #include "src/shs_filter.h"
 #include "src/shs_endpoint.h"
 #include "src/shs_pull.h"
+#include "src/shs_status.h"
 
 #define PER_DIR (RSRC_CONF | OR_AUTHCFG)
 
@@ -117,7 +118,9 @@ static void shs_register_hooks(apr_pool_t *p)
 {
     ap_hook_pre_config(shs_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(shs_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(shs_status_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(shs_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(shs_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     /* early: before authentication modules read the session, and before the handler */
     ap_hook_header_parser(shs_provider_header_parser, NULL, NULL, APR_HOOK_FIRST);
     /* right after: a navigation without a live session bounces through the hub */

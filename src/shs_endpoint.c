@@ -52,6 +52,7 @@
 #include "shs_pull.h"
 #include "shs_store.h"
 #include "shs_token.h"
+#include "shs_status.h"
 
 /* A transparent 1x1 GIF89a: header, screen descriptor with a 2-colour table, a graphic control
  * extension marking colour 0 transparent, one image of one pixel, trailer. */
@@ -334,11 +335,13 @@ static int callback(request_rec *r, const shs_srv_conf_t *sc)
     pull = a.ret != NULL;
     reason = !sc->keys ? "not-configured" : accept_token(r, sc, a.token, pull, &acc);
     if (reason) {
+        shs_stats_refused(shs_status_block(), reason);
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "SHS00401: cross-domain token refused (%s); from %s, session %s", reason,
                       acc.from, acc.sid ? shs_id_fingerprint(r->pool, acc.sid) : "-");
     }
     else {
+        shs_stats_add(shs_status_block(), SHS_C_CB_ACCEPTED, 1);
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "SHS00402: session %s received from %s%s",
                       shs_id_fingerprint(r->pool, acc.sid), acc.from, pull ? " (pull)" : "");
     }

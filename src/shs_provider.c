@@ -38,6 +38,7 @@
 #include "shs_provider.h"
 #include "shs_push.h"
 #include "shs_endpoint.h"
+#include "shs_status.h"
 #include "shs_id.h"
 #include "shs_store.h"
 
@@ -149,6 +150,9 @@ static void load_from_store(request_rec *r, const shs_srv_conf_t *sc, shs_req_t 
     char buf[120];
 
     rv = store ? shs_store_get(store, key, pool, &val, &len) : SHS_STORE_EDOWN;
+    shs_stats_add(shs_status_block(), SHS_C_LOADS, 1);
+    shs_stats_add(shs_status_block(), rv == APR_SUCCESS ? SHS_C_HITS : SHS_C_MISSES,
+                  rv == APR_SUCCESS || rv == APR_NOTFOUND);
     if (rv == APR_SUCCESS) {
         rq->id = id;
         rq->z->encoded = val;
@@ -384,6 +388,7 @@ static void save_empty(request_rec *r, const shs_dir_conf_t *d, shs_req_t *rq, c
     char buf[120];
 
     if (rv == APR_SUCCESS || rv == APR_NOTFOUND) {
+        shs_stats_add(shs_status_block(), SHS_C_DELETES, 1);
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "SHS00106: session %s emptied and deleted",
                       fp(r, rq->id));
     }
@@ -424,6 +429,7 @@ static apr_status_t create_session(request_rec *r, const shs_dir_conf_t *d,
     }
     rq->id = apr_pstrdup(top_of(r)->pool, id);
     write_cookie(r, d, rq->id, z->maxage);
+    shs_stats_add(shs_status_block(), SHS_C_CREATES, 1);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   "SHS00114: new session %s created, %" APR_SIZE_T_FMT " bytes", fp(r, rq->id),
                   len);
@@ -487,6 +493,7 @@ apr_status_t shs_provider_save(request_rec *r, session_rec *z)
             rq->id = old;
             return OK;
         }
+        shs_stats_add(shs_status_block(), SHS_C_ROTATIONS, 1);
         rv = shs_store_del(store, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), old));
         ap_log_rerror(APLOG_MARK, rv == APR_SUCCESS ? APLOG_DEBUG : APLOG_INFO, SHS_LOG_RV(rv), r,
                       "SHS00117: identity changed: session %s moved to %s%s", fp(r, old),
@@ -507,6 +514,7 @@ apr_status_t shs_provider_save(request_rec *r, session_rec *z)
         if (z->maxage > 0) {
             write_cookie(r, d, rq->id, z->maxage); /* slide the cookie's expiry too */
         }
+        shs_stats_add(shs_status_block(), SHS_C_SAVES, 1);
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "SHS00112: session %s saved, %" APR_SIZE_T_FMT " bytes", fp(r, rq->id), len);
         return OK;
@@ -570,6 +578,7 @@ static void on_breaker(void *baton, unsigned int slot, const char *name, shs_bre
     char buf[120];
     apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
 
+    shs_stats_server(shs_status_block(), slot, to != SHS_BREAKER_CLOSED);
     if (to == SHS_BREAKER_CLOSED) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
                      "SHS00301: memcached %s answers again; "
@@ -603,6 +612,22 @@ static void on_breaker(void *baton, unsigned int slot, const char *name, shs_bre
     }
 }
 
+static void account(void *baton, apr_status_t rv)
+{
+    shs_stats_t *st = shs_status_block();
+
+    shs_stats_add(st, SHS_C_STORE_OPS, 1);
+    if (rv == APR_TIMEUP) {
+        shs_stats_add(st, SHS_C_STORE_TIMEOUTS, 1);
+    }
+    else if (rv == SHS_STORE_EDOWN) {
+        shs_stats_add(st, SHS_C_STORE_SKIPPED, 1);
+    }
+    else if (SHS_STORE_FAILED(rv)) {
+        shs_stats_add(st, SHS_C_STORE_ERRORS, 1);
+    }
+}
+
 void shs_provider_child_init(apr_pool_t *pchild, server_rec *s)
 {
     shs_srv_conf_t *sc = SHS_SRV_CONF(s);
@@ -633,6 +658,8 @@ void shs_provider_child_init(apr_pool_t *pchild, server_rec *s)
         .max_queue = 0,
         .notify = on_breaker,
         .notify_baton = s,
+        .account = account,
+        .account_baton = NULL,
     };
     rv = shs_store_mc_create(pchild, specs, sc->servers->nelts, opts.workers, opts.timeout, &ops,
                              &ctx);

@@ -49,6 +49,7 @@
 #include "shs_provider.h"
 #include "shs_store.h"
 #include "shs_token.h"
+#include "shs_status.h"
 
 #define NONCE_BYTES 16
 
@@ -128,6 +129,7 @@ int shs_pull_header_parser(request_rec *r)
                     apr_psprintf(r->pool, "%s.%" APR_INT64_T_FMT, fp, now),
                     cookie_attrs(r, "/", shs_srv_pull_retry(sc)), 0, r->err_headers_out, NULL);
     ret = here(r);
+    shs_stats_add(shs_status_block(), SHS_C_BOUNCES, 1);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   "SHS00601: no live session (%s): pulling it "
                   "from the hub %s",
@@ -175,6 +177,7 @@ int shs_pull_start(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_t
                       "SHS00603: client keeps no cookies: "
                       "serving %s without a pull",
                       ret);
+        shs_stats_add(shs_status_block(), SHS_C_NO_COOKIES, 1);
         ap_internal_redirect(ret, r);
         return OK;
     }
@@ -258,6 +261,7 @@ int shs_pull_attach(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_
         rawlen != SHS_SID_BYTES || !(token = seal(r, sc, self, t->src, raw, t->nonce))) {
         return shs_ep_redirect(r, apr_pstrcat(r->pool, peer->origin, ret, NULL));
     }
+    shs_stats_add(shs_status_block(), SHS_C_ATTACHES, 1);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "SHS00606: handing session %s to %s",
                   shs_id_fingerprint(r->pool, sid), t->src);
     return shs_ep_redirect(r, apr_pstrcat(r->pool, peer->origin, shs_srv_endpoint(sc), "cb?t=",

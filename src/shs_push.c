@@ -41,6 +41,7 @@
 #include "shs_id.h"
 #include "shs_store.h"
 #include "shs_token.h"
+#include "shs_status.h"
 
 #define SYNC_DONE "done"
 
@@ -172,6 +173,8 @@ const char *shs_push_tags(request_rec *r, const char *id)
     if (n == 0) {
         return NULL;
     }
+    shs_stats_add(shs_status_block(), SHS_C_PAGES_TAGGED, 1);
+    shs_stats_add(shs_status_block(), SHS_C_TAGS, (apr_uint64_t)n);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "SHS00502: pushing session %s to %d site(s)%s", fp,
                   n, check ? " (retry)" : "");
     return tags;

@@ -401,6 +401,9 @@ static apr_status_t submit(shs_store_t *st, job_kind_e kind, const char *key, co
         return APR_ENOMEM;
     }
     rv = run_job(st, job, &mine);
+    if (st->opts.account) {
+        st->opts.account(st->opts.account_baton, rv);
+    }
     if (!mine) {
         return rv;
     }

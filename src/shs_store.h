@@ -74,6 +74,10 @@ typedef void shs_store_notify_fn(void *baton, unsigned int slot, const char *slo
                                  shs_breaker_state_e from, shs_breaker_state_e to,
                                  apr_status_t cause);
 
+/* Called on the requester's thread after every operation with its final status (for counters;
+ * must be cheap and thread-safe). */
+typedef void shs_store_account_fn(void *baton, apr_status_t rv);
+
 typedef struct shs_store_opts_t {
     apr_interval_time_t timeout; /* per operation, > 0 */
     apr_interval_time_t retry;   /* breaker open time, >= 0 */
@@ -81,6 +85,8 @@ typedef struct shs_store_opts_t {
     int max_queue;               /* queued jobs beyond which SHS_STORE_EBUSY is returned */
     shs_store_notify_fn *notify; /* may be NULL */
     void *notify_baton;
+    shs_store_account_fn *account; /* may be NULL */
+    void *account_baton;
 } shs_store_opts_t;
 
 typedef struct shs_store_t shs_store_t;

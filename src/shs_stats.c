@@ -1,0 +1,228 @@
+/* Copyright 2026 The mod_sharedsession authors
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "shs_stats.h"
+
+typedef struct counter_info_t {
+    const char *name; /* text and Prometheus name (without shs_ / _total) */
+    const char *help;
+} counter_info_t;
+
+static const counter_info_t counters[SHS_C_COUNT] = {
+    [SHS_C_LOADS] = { "sessions_loaded", "sessions asked from memcached" },
+    [SHS_C_HITS] = { "sessions_found", "sessions found in memcached" },
+    [SHS_C_MISSES] = { "sessions_unknown", "ids memcached did not know (not adopted)" },
+    [SHS_C_SAVES] = { "sessions_saved", "sessions written" },
+    [SHS_C_CREATES] = { "sessions_created", "new session ids issued" },
+    [SHS_C_DELETES] = { "sessions_deleted", "sessions emptied and deleted (logouts)" },
+    [SHS_C_ROTATIONS] = { "sessions_rotated", "ids changed at a change of identity" },
+    [SHS_C_STORE_OPS] = { "store_operations", "memcached operations" },
+    [SHS_C_STORE_ERRORS] = { "store_errors", "memcached operations that failed" },
+    [SHS_C_STORE_TIMEOUTS] = { "store_timeouts", "memcached operations that timed out" },
+    [SHS_C_STORE_SKIPPED] = { "store_skipped", "operations refused at once (server down)" },
+    [SHS_C_PAGES_TAGGED] = { "pages_tagged", "HTML pages that got loader tags" },
+    [SHS_C_TAGS] = { "tags_injected", "loader tags injected" },
+    [SHS_C_CB_ACCEPTED] = { "callbacks_accepted", "sessions received by the callback" },
+    [SHS_C_BOUNCES] = { "pull_bounces", "navigations bounced through the hub" },
+    [SHS_C_NO_COOKIES] = { "pull_no_cookies", "bounced clients that kept no cookies" },
+    [SHS_C_ATTACHES] = { "hub_attaches", "sessions handed out by the hub" },
+};
+
+static const char *const reasons[SHS_R_COUNT] = {
+    [SHS_R_MALFORMED] = "malformed",
+    [SHS_R_BAD_VERSION] = "bad-version",
+    [SHS_R_UNKNOWN_KEY] = "unknown-key",
+    [SHS_R_BAD_AUTH] = "bad-auth",
+    [SHS_R_EXPIRED] = "expired",
+    [SHS_R_NOT_YET_VALID] = "not-yet-valid",
+    [SHS_R_BAD_LIFETIME] = "bad-lifetime",
+    [SHS_R_NO_TOKEN] = "no-token",
+    [SHS_R_WRONG_DESTINATION] = "wrong-destination",
+    [SHS_R_SOURCE_NOT_IN_GROUP] = "source-not-in-group",
+    [SHS_R_SOURCE_IN_OTHER_GROUP] = "source-in-other-group",
+    [SHS_R_SOURCE_IS_DESTINATION] = "source-is-destination",
+    [SHS_R_WRONG_TRANSPORT] = "wrong-transport",
+    [SHS_R_LOCAL_SESSION_KEPT] = "local-session-kept",
+    [SHS_R_REPLAYED] = "replayed",
+    [SHS_R_UNKNOWN_SESSION] = "unknown-session",
+    [SHS_R_STATE_MISMATCH] = "state-mismatch",
+    [SHS_R_NOT_FROM_HUB] = "not-from-hub",
+    [SHS_R_STORE_UNAVAILABLE] = "store-unavailable",
+    [SHS_R_OTHER] = "other",
+};
+
+static apr_uint64_t get(const apr_uint64_t *v)
+{
+    return __atomic_load_n(v, __ATOMIC_RELAXED);
+}
+
+void shs_stats_init(shs_stats_t *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->started = (apr_uint64_t)apr_time_now();
+}
+
+void shs_stats_add(shs_stats_t *st, shs_counter_e c, apr_uint64_t n)
+{
+    if (st && c < SHS_C_COUNT) {
+        __atomic_fetch_add(&st->c[c], n, __ATOMIC_RELAXED);
+    }
+}
+
+shs_reason_e shs_stats_reason(const char *reason)
+{
+    apr_size_t len;
+    int i;
+
+    if (!reason) {
+        return SHS_R_OTHER;
+    }
+    len = strcspn(reason, ":");
+    if ((len == 18 && !strncmp(reason, "push-token-in-pull", 18)) ||
+        (len == 18 && !strncmp(reason, "pull-token-in-push", 18))) {
+        return SHS_R_WRONG_TRANSPORT;
+    }
+    for (i = 0; i < SHS_R_OTHER; i++) {
+        if (strlen(reasons[i]) == len && !strncmp(reason, reasons[i], len)) {
+            return (shs_reason_e)i;
+        }
+    }
+    return SHS_R_OTHER;
+}
+
+void shs_stats_refused(shs_stats_t *st, const char *reason)
+{
+    if (st) {
+        __atomic_fetch_add(&st->refused[shs_stats_reason(reason)], 1, __ATOMIC_RELAXED);
+    }
+}
+
+void shs_stats_server(shs_stats_t *st, unsigned int slot, int down)
+{
+    shs_stats_server_t *s;
+
+    if (!st || slot >= SHS_STATS_MAX_SERVERS) {
+        return;
+    }
+    s = &st->servers[slot];
+    __atomic_store_n(&s->down, (apr_uint64_t)(down ? 1 : 0), __ATOMIC_RELAXED);
+    __atomic_store_n(&s->since, (apr_uint64_t)apr_time_now(), __ATOMIC_RELAXED);
+    __atomic_fetch_add(down ? &s->failures : &s->recoveries, 1, __ATOMIC_RELAXED);
+}
+
+const char *shs_stats_text(apr_pool_t *p, shs_stats_t *st, const char *const *names, int nservers,
+                           apr_time_t now)
+{
+    char date[APR_RFC822_DATE_LEN];
+    const char *out;
+    int i;
+
+    apr_rfc822_date(date, (apr_time_t)get(&st->started));
+    out = apr_psprintf(p,
+                       "mod_sharedsession status, all processes of this server\n"
+                       "since: %s (%" APR_TIME_T_FMT " s)\n\n",
+                       date, apr_time_sec(now - (apr_time_t)get(&st->started)));
+    for (i = 0; i < SHS_C_COUNT; i++) {
+        out = apr_psprintf(p, "%s%-22s %" APR_UINT64_T_FMT "\n", out, counters[i].name,
+                           get(&st->c[i]));
+    }
+    out = apr_pstrcat(p, out, "\ncallbacks refused, by reason:\n", NULL);
+    for (i = 0; i < SHS_R_COUNT; i++) {
+        out = apr_psprintf(p, "%s  %-22s %" APR_UINT64_T_FMT "\n", out, reasons[i],
+                           get(&st->refused[i]));
+    }
+    out = apr_pstrcat(p, out, "\nmemcached servers (breaker state last reported):\n", NULL);
+    for (i = 0; i < nservers && i < SHS_STATS_MAX_SERVERS; i++) {
+        shs_stats_server_t *s = &st->servers[i];
+        apr_uint64_t since = get(&s->since);
+        if (since) {
+            apr_rfc822_date(date, (apr_time_t)since);
+        }
+        out = apr_psprintf(p,
+                           "%s  %-22s %s since %s, failures %" APR_UINT64_T_FMT
+                           ", recoveries %" APR_UINT64_T_FMT "\n",
+                           out, names[i], get(&s->down) ? "down" : "up", since ? date : "start",
+                           get(&s->failures), get(&s->recoveries));
+    }
+    return out;
+}
+
+/* Prometheus label values: backslash, double quote and newline escaped. */
+static const char *label(apr_pool_t *p, const char *v)
+{
+    char *out = apr_palloc(p, 2 * strlen(v) + 1), *o = out;
+
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"') {
+            *o++ = '\\';
+            *o++ = *v;
+        }
+        else if (*v == '\n') {
+            *o++ = '\\';
+            *o++ = 'n';
+        }
+        else {
+            *o++ = *v;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+const char *shs_stats_prometheus(apr_pool_t *p, shs_stats_t *st, const char *const *names,
+                                 int nservers)
+{
+    const char *out = "";
+    int i;
+
+    for (i = 0; i < SHS_C_COUNT; i++) {
+        out = apr_psprintf(p,
+                           "%s# HELP shs_%s_total %s\n# TYPE shs_%s_total counter\n"
+                           "shs_%s_total %" APR_UINT64_T_FMT "\n",
+                           out, counters[i].name, counters[i].help, counters[i].name,
+                           counters[i].name, get(&st->c[i]));
+    }
+    out = apr_pstrcat(p, out,
+                      "# HELP shs_callbacks_refused_total tokens refused by the callback\n"
+                      "# TYPE shs_callbacks_refused_total counter\n",
+                      NULL);
+    for (i = 0; i < SHS_R_COUNT; i++) {
+        out =
+            apr_psprintf(p, "%sshs_callbacks_refused_total{reason=\"%s\"} %" APR_UINT64_T_FMT "\n",
+                         out, reasons[i], get(&st->refused[i]));
+    }
+    out = apr_pstrcat(p, out,
+                      "# HELP shs_memcached_up 1 unless a process last reported the server down\n"
+                      "# TYPE shs_memcached_up gauge\n",
+                      NULL);
+    for (i = 0; i < nservers && i < SHS_STATS_MAX_SERVERS; i++) {
+        out = apr_psprintf(p, "%sshs_memcached_up{server=\"%s\"} %d\n", out, label(p, names[i]),
+                           get(&st->servers[i].down) ? 0 : 1);
+    }
+    out = apr_pstrcat(p, out,
+                      "# HELP shs_memcached_failures_total times a process saw the server fail\n"
+                      "# TYPE shs_memcached_failures_total counter\n",
+                      NULL);
+    for (i = 0; i < nservers && i < SHS_STATS_MAX_SERVERS; i++) {
+        out =
+            apr_psprintf(p, "%sshs_memcached_failures_total{server=\"%s\"} %" APR_UINT64_T_FMT "\n",
+                         out, label(p, names[i]), get(&st->servers[i].failures));
+    }
+    return out;
+}

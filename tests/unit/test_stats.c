@@ -1,0 +1,151 @@
+/* Copyright 2026 The mod_sharedsession authors
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/* Unit tests of src/shs_stats.c: counting, refusal reasons, both renderings. */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <string.h>
+#include <pthread.h>
+#include <cmocka.h>
+
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "shs_stats.h"
+
+static apr_pool_t *pool;
+
+static int setup(void **state)
+{
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    apr_pool_destroy(pool);
+    apr_terminate();
+    return 0;
+}
+
+static void test_reason_words(void **state)
+{
+    assert_int_equal(shs_stats_reason("replayed"), SHS_R_REPLAYED);
+    assert_int_equal(shs_stats_reason("bad-auth"), SHS_R_BAD_AUTH);
+    assert_int_equal(shs_stats_reason("wrong-destination: for b.test, this site is c.test"),
+                     SHS_R_WRONG_DESTINATION);
+    assert_int_equal(shs_stats_reason("push-token-in-pull"), SHS_R_WRONG_TRANSPORT);
+    assert_int_equal(shs_stats_reason("pull-token-in-push"), SHS_R_WRONG_TRANSPORT);
+    assert_int_equal(shs_stats_reason("state-mismatch"), SHS_R_STATE_MISMATCH);
+    assert_int_equal(shs_stats_reason("replayedx"), SHS_R_OTHER);
+    assert_int_equal(shs_stats_reason("replaye"), SHS_R_OTHER);
+    assert_int_equal(shs_stats_reason(""), SHS_R_OTHER);
+    assert_int_equal(shs_stats_reason(NULL), SHS_R_OTHER);
+}
+
+static void *hammer(void *arg)
+{
+    int i;
+
+    for (i = 0; i < 100000; i++) {
+        shs_stats_add(arg, SHS_C_LOADS, 1);
+    }
+    return NULL;
+}
+
+/* Increments from several threads are not lost (atomic, no lock). */
+static void test_concurrent_adds(void **state)
+{
+    shs_stats_t st;
+    pthread_t t[4];
+    int i;
+
+    shs_stats_init(&st);
+    for (i = 0; i < 4; i++) {
+        pthread_create(&t[i], NULL, hammer, &st);
+    }
+    for (i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+    }
+    assert_int_equal(st.c[SHS_C_LOADS], 400000);
+    /* NULL block: a no-op, not a crash */
+    shs_stats_add(NULL, SHS_C_LOADS, 1);
+    shs_stats_refused(NULL, "replayed");
+    shs_stats_server(NULL, 0, 1);
+    shs_stats_server(&st, SHS_STATS_MAX_SERVERS, 1);
+}
+
+static void test_text(void **state)
+{
+    shs_stats_t st;
+    const char *names[] = { "127.0.0.1:11211", "10.0.0.2:11211" };
+    const char *out;
+
+    shs_stats_init(&st);
+    shs_stats_add(&st, SHS_C_HITS, 41);
+    shs_stats_add(&st, SHS_C_HITS, 1);
+    shs_stats_refused(&st, "replayed");
+    shs_stats_refused(&st, "replayed");
+    shs_stats_server(&st, 1, 1);
+    out = shs_stats_text(pool, &st, names, 2, apr_time_now());
+    assert_non_null(strstr(out, "sessions_found         42\n"));
+    assert_non_null(strstr(out, "  replayed               2\n"));
+    assert_non_null(strstr(out, "127.0.0.1:11211        up since start"));
+    assert_non_null(strstr(out, "10.0.0.2:11211         down since "));
+    assert_non_null(strstr(out, "failures 1, recoveries 0"));
+}
+
+static void test_prometheus(void **state)
+{
+    shs_stats_t st;
+    const char *names[] = { "127.0.0.1:11211", "we\"ird\\host:1" };
+    const char *out;
+
+    shs_stats_init(&st);
+    shs_stats_add(&st, SHS_C_TAGS, 7);
+    shs_stats_refused(&st, "expired");
+    shs_stats_server(&st, 0, 1);
+    shs_stats_server(&st, 0, 0);
+    out = shs_stats_prometheus(pool, &st, names, 2);
+    assert_non_null(
+        strstr(out, "# TYPE shs_tags_injected_total counter\nshs_tags_injected_total 7\n"));
+    assert_non_null(strstr(out, "shs_callbacks_refused_total{reason=\"expired\"} 1\n"));
+    assert_non_null(strstr(out, "shs_memcached_up{server=\"127.0.0.1:11211\"} 1\n"));
+    assert_non_null(strstr(out, "shs_memcached_failures_total{server=\"127.0.0.1:11211\"} 1\n"));
+    assert_non_null(strstr(out, "{server=\"we\\\"ird\\\\host:1\"}"));
+    /* every line is a comment or "name{labels} value" */
+    {
+        char *copy = apr_pstrdup(pool, out), *last = NULL, *line;
+        for (line = apr_strtok(copy, "\n", &last); line; line = apr_strtok(NULL, "\n", &last)) {
+            assert_true(line[0] == '#' || !strncmp(line, "shs_", 4));
+            assert_non_null(strchr(line, ' '));
+        }
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reason_words),
+        cmocka_unit_test(test_concurrent_adds),
+        cmocka_unit_test(test_text),
+        cmocka_unit_test(test_prometheus),
+    };
+    return cmocka_run_group_tests_name("shs_stats", tests, setup, teardown);
+}
