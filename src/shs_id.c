@@ -21,56 +21,7 @@
 #include <openssl/sha.h>
 
 #include "shs_id.h"
-
-static const char b64url_chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/* Encode len bytes as base64url without padding into out (4 * ceil(len/3) + 1 bytes). */
-static apr_size_t b64url_encode(char *out, const unsigned char *in, apr_size_t len)
-{
-    apr_size_t i, o = 0;
-
-    for (i = 0; i + 2 < len; i += 3) {
-        unsigned long v = ((unsigned long)in[i] << 16) | (in[i + 1] << 8) | in[i + 2];
-        out[o++] = b64url_chars[(v >> 18) & 63];
-        out[o++] = b64url_chars[(v >> 12) & 63];
-        out[o++] = b64url_chars[(v >> 6) & 63];
-        out[o++] = b64url_chars[v & 63];
-    }
-    if (len - i == 1) {
-        unsigned long v = (unsigned long)in[i] << 16;
-        out[o++] = b64url_chars[(v >> 18) & 63];
-        out[o++] = b64url_chars[(v >> 12) & 63];
-    }
-    else if (len - i == 2) {
-        unsigned long v = ((unsigned long)in[i] << 16) | (in[i + 1] << 8);
-        out[o++] = b64url_chars[(v >> 18) & 63];
-        out[o++] = b64url_chars[(v >> 12) & 63];
-        out[o++] = b64url_chars[(v >> 6) & 63];
-    }
-    out[o] = '\0';
-    return o;
-}
-
-static int b64url_value(char c)
-{
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
-    }
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
-    }
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
-    }
-    if (c == '-') {
-        return 62;
-    }
-    if (c == '_') {
-        return 63;
-    }
-    return -1;
-}
+#include "shs_b64.h"
 
 apr_status_t shs_id_generate(char *out)
 {
@@ -79,7 +30,7 @@ apr_status_t shs_id_generate(char *out)
     if (RAND_bytes(raw, sizeof(raw)) != 1) {
         return APR_EGENERAL;
     }
-    b64url_encode(out, raw, sizeof(raw));
+    shs_b64url_encode_into(out, raw, sizeof(raw));
     OPENSSL_cleanse(raw, sizeof(raw));
     return APR_SUCCESS;
 }
@@ -93,13 +44,13 @@ int shs_id_is_valid(const char *s, apr_size_t len)
         return 0;
     }
     for (i = 0; i < len; i++) {
-        if (b64url_value(s[i]) < 0) {
+        if (shs_b64url_digit((unsigned char)s[i]) < 0) {
             return 0;
         }
     }
     /* 32 bytes = 256 bits; 43 characters carry 258: the last character's two low bits are
      * padding and must be zero, so every id has exactly one spelling. */
-    last = b64url_value(s[SHS_ID_LEN - 1]);
+    last = shs_b64url_digit((unsigned char)s[SHS_ID_LEN - 1]);
     return (last & 3) == 0;
 }
 
@@ -109,7 +60,7 @@ const char *shs_id_store_key(apr_pool_t *p, const char *prefix, const char *id)
     char enc[48];
 
     SHA256((const unsigned char *)id, strlen(id), md);
-    b64url_encode(enc, md, sizeof(md));
+    shs_b64url_encode_into(enc, md, sizeof(md));
     return apr_pstrcat(p, prefix ? prefix : "", enc, NULL);
 }
 

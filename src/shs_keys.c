@@ -25,6 +25,7 @@
 #include <openssl/kdf.h>
 
 #include "shs_keys.h"
+#include "shs_b64.h"
 
 #define SHS_HKDF_SALT "mod_sharedsession"
 #define SHS_HKDF_INFO_AEAD "token-aead-v1"
@@ -42,24 +43,17 @@ static int is_blank(char c)
  * known, 1 standard ('+' '/'), 2 url ('-' '_'). */
 static int b64_value(unsigned char c, int *alphabet)
 {
-    int want = 0, v;
+    int want, v = shs_b64url_digit(c);
 
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
-    }
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
-    }
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
+    if (v >= 0 && v < 62) {
+        return v; /* letters and digits: both alphabets */
     }
     if (c == '+' || c == '/') {
         want = 1;
         v = c == '+' ? 62 : 63;
     }
-    else if (c == '-' || c == '_') {
+    else if (v >= 62) {
         want = 2;
-        v = c == '-' ? 62 : 63;
     }
     else {
         return -1;

@@ -68,9 +68,6 @@
 /* The decode buffer of shs_token_open() must hold whatever SHS_TOKEN_MAX_LEN characters give. */
 #define TOK_DECODE_CAP ((SHS_TOKEN_MAX_LEN / 4) * 3 + 3)
 
-static const char b64url_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 const char *shs_token_err_str(shs_token_err_e e)
 {
     switch (e) {
@@ -92,149 +89,6 @@ const char *shs_token_err_str(shs_token_err_e e)
         return "bad-lifetime";
     }
     return "unknown";
-}
-
-/* ---------------------------------------------------------------- base64url */
-
-static int b64url_digit(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
-    }
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
-    }
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
-    }
-    if (c == '-') {
-        return 62;
-    }
-    if (c == '_') {
-        return 63;
-    }
-    return -1;
-}
-
-static apr_size_t b64url_encoded_len(apr_size_t len)
-{
-    return (len / 3) * 4 + (len % 3 ? len % 3 + 1 : 0);
-}
-
-/* Write the encoding of in (len bytes) and a NUL to out (b64url_encoded_len(len) + 1). */
-static void b64url_encode_into(char *out, const unsigned char *in, apr_size_t len)
-{
-    apr_size_t i = 0, o = 0;
-    unsigned long v;
-
-    for (; len - i >= 3; i += 3) {
-        v = ((unsigned long)in[i] << 16) | ((unsigned long)in[i + 1] << 8) | in[i + 2];
-        out[o++] = b64url_alphabet[(v >> 18) & 63];
-        out[o++] = b64url_alphabet[(v >> 12) & 63];
-        out[o++] = b64url_alphabet[(v >> 6) & 63];
-        out[o++] = b64url_alphabet[v & 63];
-    }
-    if (len - i == 1) {
-        v = (unsigned long)in[i] << 4;
-        out[o++] = b64url_alphabet[(v >> 6) & 63];
-        out[o++] = b64url_alphabet[v & 63];
-    }
-    else if (len - i == 2) {
-        v = (((unsigned long)in[i] << 8) | in[i + 1]) << 2;
-        out[o++] = b64url_alphabet[(v >> 12) & 63];
-        out[o++] = b64url_alphabet[(v >> 6) & 63];
-        out[o++] = b64url_alphabet[v & 63];
-    }
-    out[o] = '\0';
-}
-
-/* Decode inlen characters into out, which holds cap bytes.  Canonical form only. */
-static apr_status_t b64url_decode_into(const char *in, apr_size_t inlen, unsigned char *out,
-                                       apr_size_t cap, apr_size_t *outlen)
-{
-    apr_size_t rem = inlen % 4, need, i, o = 0;
-    unsigned long v;
-    int a, b, c, d;
-
-    if (rem == 1) {
-        return APR_EINVAL;
-    }
-    need = (inlen / 4) * 3 + (rem ? rem - 1 : 0);
-    if (need > cap) {
-        return APR_EINVAL;
-    }
-    for (i = 0; inlen - i >= 4; i += 4) {
-        a = b64url_digit((unsigned char)in[i]);
-        b = b64url_digit((unsigned char)in[i + 1]);
-        c = b64url_digit((unsigned char)in[i + 2]);
-        d = b64url_digit((unsigned char)in[i + 3]);
-        if (a < 0 || b < 0 || c < 0 || d < 0) {
-            return APR_EINVAL;
-        }
-        v = ((unsigned long)a << 18) | ((unsigned long)b << 12) | ((unsigned long)c << 6) |
-            (unsigned long)d;
-        out[o++] = (unsigned char)(v >> 16);
-        out[o++] = (unsigned char)(v >> 8);
-        out[o++] = (unsigned char)v;
-    }
-    if (rem == 2) {
-        a = b64url_digit((unsigned char)in[i]);
-        b = b64url_digit((unsigned char)in[i + 1]);
-        /* 12 bits carry one byte: the 4 low bits must be zero. */
-        if (a < 0 || b < 0 || (b & 15)) {
-            return APR_EINVAL;
-        }
-        out[o++] = (unsigned char)((a << 2) | (b >> 4));
-    }
-    else if (rem == 3) {
-        a = b64url_digit((unsigned char)in[i]);
-        b = b64url_digit((unsigned char)in[i + 1]);
-        c = b64url_digit((unsigned char)in[i + 2]);
-        /* 18 bits carry two bytes: the 2 low bits must be zero. */
-        if (a < 0 || b < 0 || c < 0 || (c & 3)) {
-            return APR_EINVAL;
-        }
-        v = ((unsigned long)a << 12) | ((unsigned long)b << 6) | (unsigned long)c;
-        out[o++] = (unsigned char)(v >> 10);
-        out[o++] = (unsigned char)(v >> 2);
-    }
-    *outlen = o;
-    return APR_SUCCESS;
-}
-
-apr_status_t shs_b64url_encode(apr_pool_t *p, const unsigned char *in, apr_size_t len,
-                               const char **out)
-{
-    char *buf;
-
-    if (!p || !out || (!in && len) || len > APR_SIZE_MAX / 2) {
-        return APR_EINVAL;
-    }
-    buf = apr_palloc(p, b64url_encoded_len(len) + 1);
-    b64url_encode_into(buf, in, len);
-    *out = buf;
-    return APR_SUCCESS;
-}
-
-apr_status_t shs_b64url_decode(apr_pool_t *p, const char *in, apr_size_t inlen, unsigned char **out,
-                               apr_size_t *outlen)
-{
-    apr_status_t rv;
-    apr_size_t cap, n = 0;
-    unsigned char *buf;
-
-    if (!p || !out || !outlen || (!in && inlen)) {
-        return APR_EINVAL;
-    }
-    cap = (inlen / 4) * 3 + 3;
-    buf = apr_palloc(p, cap);
-    rv = b64url_decode_into(in, inlen, buf, cap, &n);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    *out = buf;
-    *outlen = n;
-    return APR_SUCCESS;
 }
 
 /* ---------------------------------------------------------------- field checks */
@@ -265,7 +119,7 @@ static int nonce_ok(const char *s, apr_size_t n)
         return 0;
     }
     for (i = 0; i < n; i++) {
-        if (b64url_digit((unsigned char)s[i]) < 0) {
+        if (shs_b64url_digit((unsigned char)s[i]) < 0) {
             return 0;
         }
     }
@@ -439,8 +293,8 @@ apr_status_t shs_token_seal(apr_pool_t *p, const shs_keyring_t *kr, shs_token_t 
         goto leave;
     }
 
-    enc = apr_palloc(p, b64url_encoded_len(rlen) + 1);
-    b64url_encode_into(enc, raw, rlen);
+    enc = apr_palloc(p, shs_b64url_encoded_len(rlen) + 1);
+    shs_b64url_encode_into(enc, raw, rlen);
     t->key_id = key->id;
     *out = enc;
 
@@ -471,7 +325,7 @@ apr_status_t shs_token_open(apr_pool_t *p, const shs_keyring_t *kr, const char *
     if (inlen == 0 || inlen > SHS_TOKEN_MAX_LEN) {
         goto leave;
     }
-    if (b64url_decode_into(in, inlen, raw, sizeof(raw), &rlen) != APR_SUCCESS) {
+    if (shs_b64url_decode_into(in, inlen, raw, sizeof(raw), &rlen) != APR_SUCCESS) {
         goto leave;
     }
     if (rlen < TOK_RAW_MIN || rlen > TOK_RAW_MAX) {

@@ -26,6 +26,7 @@
 #include <apr_errno.h>
 
 #include "shs_keys.h"
+#include "shs_b64.h" /* the token codec; also what callers of this header expect */
 
 #define SHS_TOKEN_VERSION 1
 #define SHS_SID_BYTES 32            /* a session id is 32 random bytes, 43 chars of base64url */
@@ -78,14 +79,5 @@ apr_status_t shs_token_seal(apr_pool_t *p, const shs_keyring_t *kr, shs_token_t 
  * APR_EGENERAL, *why says why and *t is left alone.  Safe on any input. */
 apr_status_t shs_token_open(apr_pool_t *p, const shs_keyring_t *kr, const char *in, apr_int64_t now,
                             apr_int64_t skew, shs_token_t **t, shs_token_err_e *why);
-
-/* base64url without padding.  The encoder writes a NUL-terminated string from p.  The decoder
- * accepts exactly the canonical unpadded encoding: any character outside [A-Za-z0-9_-], an
- * impossible length or non-zero leftover bits give APR_EINVAL.  *out (from p) has at least one
- * byte even when *outlen is 0. */
-apr_status_t shs_b64url_encode(apr_pool_t *p, const unsigned char *in, apr_size_t len,
-                               const char **out);
-apr_status_t shs_b64url_decode(apr_pool_t *p, const char *in, apr_size_t inlen, unsigned char **out,
-                               apr_size_t *outlen);
 
 #endif /* SHS_TOKEN_H */
