@@ -283,9 +283,9 @@ static const char *accept_token(request_rec *r, const shs_srv_conf_t *sc, const 
     ckey = shs_id_confirm_key(r->pool, shs_srv_key_prefix(sc), acc->sid, self);
     have = shs_ep_cookie_id(r, shs_dir_cookie_name(SHS_DIR_CONF(r)));
     if (have && !strcmp(have, acc->sid)) {
-        /* already here: just record the confirmation */
-        shs_store_add(st, ckey, "1", 1, expiry_for(r));
-        return NULL;
+        /* already here: the token only confirms it, once like any other */
+        rv = shs_store_add(st, ckey, "1", 1, expiry_for(r));
+        return rv == APR_SUCCESS ? NULL : rv == APR_EEXIST ? "replayed" : "store-unavailable";
     }
     if (have && !shs_srv_replace(sc)) {
         rv = shs_provider_lookup(r, have);
@@ -328,7 +328,7 @@ static int callback(request_rec *r, const shs_srv_conf_t *sc)
     int pull;
 
     if (r->method_number != M_GET) {
-        r->allowed = AP_METHOD_BIT << M_GET;
+        ap_allow_methods(r, 1, "GET", "HEAD", NULL);
         return HTTP_METHOD_NOT_ALLOWED;
     }
     shs_ep_parse_args(r, &a);
@@ -387,7 +387,7 @@ int shs_endpoint_handler(request_rec *r, int lookup)
         return HTTP_NOT_FOUND;
     }
     if (r->method_number != M_GET) {
-        r->allowed = AP_METHOD_BIT << M_GET;
+        ap_allow_methods(r, 1, "GET", "HEAD", NULL);
         return HTTP_METHOD_NOT_ALLOWED;
     }
     shs_ep_parse_args(r, &a);

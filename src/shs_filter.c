@@ -59,7 +59,11 @@ static const char *unsuitable(request_rec *r)
     if (!is_html(r->content_type)) {
         return "not HTML";
     }
-    enc = apr_table_get(r->headers_out, "Content-Encoding");
+    /* mod_mime (AddEncoding) sets r->content_encoding; the header is only made from it later */
+    enc = r->content_encoding;
+    if (!enc) {
+        enc = apr_table_get(r->headers_out, "Content-Encoding");
+    }
     if (!enc) {
         enc = apr_table_get(r->err_headers_out, "Content-Encoding");
     }

@@ -27,6 +27,7 @@
 #include <http_config.h>
 #include <http_log.h>
 #include <http_protocol.h>
+#include <http_request.h>
 
 #include "shs_private.h"
 #include "shs_status.h"
@@ -67,7 +68,7 @@ int shs_status_handler(request_rec *r)
         return DECLINED;
     }
     if (r->method_number != M_GET) {
-        r->allowed = AP_METHOD_BIT << M_GET;
+        ap_allow_methods(r, 1, "GET", "HEAD", NULL);
         return HTTP_METHOD_NOT_ALLOWED;
     }
     if (!block) {
