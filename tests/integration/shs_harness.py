@@ -419,7 +419,9 @@ class Httpd:
 
     def __init__(self, workdir, module, memcached=None, memcache_servers="default",
                  global_conf="", vhost_conf="", server_conf=None, files=None,
-                 timeout="300ms", retry="1s", processes=2, threads=10, session_on=True):
+                 timeout="2s", retry="1s", processes=2, threads=10, session_on=True):
+        # 2 s: tests that are not about timeouts must not trip over a loaded machine; the
+        # fault tests give their own (short) timeout
         self.dir = workdir
         self.module = module
         self.memcached = memcached
