@@ -377,7 +377,7 @@ const char *shs_cmd_hub(cmd_parms *cmd, void *dc, const char *group, const char 
     shs_srv_conf_t *s = srv_conf(cmd);
     const char *err = global_only(cmd);
     shs_member_t m;
-    int i;
+    int i, j;
 
     if (err) {
         return err;
@@ -391,7 +391,15 @@ const char *shs_cmd_hub(cmd_parms *cmd, void *dc, const char *group, const char 
             if (g->hub) {
                 return fail(cmd, apr_psprintf(cmd->pool, "group '%s' has a hub already", group));
             }
-            g->hub = shs_group_member(g, m.host);
+            g->hub = NULL;
+            for (j = 0; j < g->members->nelts; j++) {
+                const shs_member_t *gm = &APR_ARRAY_IDX(g->members, j, shs_member_t);
+                /* the same site: host, port and scheme, as written in the group */
+                if (!strcasecmp(gm->host, m.host) && gm->port == m.port
+                    && !strcmp(gm->scheme, m.scheme)) {
+                    g->hub = gm;
+                }
+            }
             if (!g->hub) {
                 return fail(
                     cmd, apr_psprintf(cmd->pool, "'%s' is not a site of group '%s'", site, group));
