@@ -912,3 +912,192 @@ class TokenCodec:
         hdr = bytes([self.VERSION if version is None else version, kid])
         iv = secrets.token_bytes(12)
         return self._b64e(hdr + iv + AESGCM(self.keys[kid]).encrypt(iv, body, hdr))
+
+
+# ------------------------------------------------------------------ cross-domain pull
+
+# What a browser sends for a top-level navigation (typed URL, link): Sec-Fetch-* and an HTML
+# Accept.  The redirect pull bounces only such requests.
+NAV_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Sec-Fetch-Mode": "navigate",
+    "Sec-Fetch-Dest": "document",
+    "Sec-Fetch-Site": "none",
+    "Sec-Fetch-User": "?1",
+    "Upgrade-Insecure-Requests": "1",
+}
+STATE_COOKIE = COOKIE + "_state"
+PULL_COOKIE = COOKIE + "_pull"
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+
+
+def _path_matches(req_path, cookie_path):
+    """RFC 6265 5.1.4 path-match."""
+    if req_path == cookie_path:
+        return True
+    if req_path.startswith(cookie_path):
+        return cookie_path.endswith("/") or req_path[len(cookie_path)] == "/"
+    return False
+
+
+def _default_path(req_path):
+    if not req_path.startswith("/") or req_path.count("/") <= 1:
+        return "/"
+    return req_path[:req_path.rindex("/")]
+
+
+class Hop:
+    """One request of a navigation and its answer."""
+
+    def __init__(self, method, url, sent_cookies, response):
+        self.method = method
+        self.url = url
+        self.sent_cookies = sent_cookies      # the Cookie header sent, or None
+        self.response = response
+        u = urllib.parse.urlsplit(url)
+        self.host, self.port, self.path, self.query = u.hostname, u.port, u.path, u.query
+
+    @property
+    def status(self):
+        return self.response.status
+
+    @property
+    def location(self):
+        return self.response.header("Location")
+
+    def __repr__(self):
+        r = self.response
+        hdrs = "".join(f"\n      {k}: {v}" for k, v in r.headers
+                       if k.lower() in ("location", "set-cookie", "cache-control", "content-type"))
+        return (f"{self.method} {self.url}\n      [Cookie: {self.sent_cookies}]\n"
+                f"   -> {r.status}{hdrs}\n      body={r.text[:200]!r}")
+
+
+def format_hops(hops):
+    return "\n".join(f"  #{i} {h!r}" for i, h in enumerate(hops))
+
+
+class Navigator:
+    """A browser across hosts and servers, as the redirect pull needs it: one path-aware,
+    host-only cookie jar per host (RFC 6265 Path, Max-Age / Expires; Domain, Secure and
+    SameSite are not enforced: every hop of a pull is a top-level navigation), URLs
+    `http://HOST:PORT/path` sent to 127.0.0.1:PORT with `Host: HOST:PORT` (as a browser sends
+    it), and redirects followed by hand, hop by hop.
+
+    servers: the Httpd instances by port (one httpd: {httpd.port: httpd}).
+    keep_cookies=False: a client with no cookie jar (curl, a bot): nothing is ever sent."""
+
+    def __init__(self, httpd, servers=None, keep_cookies=True, nav_headers=None):
+        self.httpd = httpd
+        self.servers = dict(servers or {httpd.port: httpd})
+        self.keep_cookies = keep_cookies
+        self.nav_headers = dict(NAV_HEADERS if nav_headers is None else nav_headers)
+        self.jars = {}                        # host -> {(name, path): value}
+
+    # --- URLs and cookies
+    def url(self, host, path="/", httpd=None):
+        return f"http://{host}:{(httpd or self.httpd).port}{path}"
+
+    def jar(self, host):
+        return self.jars.setdefault(host.lower(), {})
+
+    def cookie(self, host, name, path=None):
+        """The value of cookie `name` on `host` (any path unless given), or None."""
+        for (n, p), v in self.jar(host).items():
+            if n == name and (path is None or p == path):
+                return v
+        return None
+
+    def set_cookie(self, host, name, value, path="/"):
+        self.jar(host)[(name, path)] = value
+
+    def drop_cookie(self, host, name):
+        for key in [k for k in self.jar(host) if k[0] == name]:
+            del self.jar(host)[key]
+
+    def sid(self, host):
+        return self.cookie(host, COOKIE)
+
+    def cookie_header(self, host, path):
+        if not self.keep_cookies:
+            return None
+        found = [(len(p), n, v) for (n, p), v in self.jar(host).items() if _path_matches(path, p)]
+        found.sort(key=lambda t: -t[0])
+        return "; ".join(f"{n}={v}" for _, n, v in found) or None
+
+    def _store(self, host, req_path, response):
+        if not self.keep_cookies:
+            return
+        for sc in response.set_cookies():
+            name, val, attrs = parse_set_cookie(sc)
+            path = attrs.get("path", (None, ""))[1]
+            if not path.startswith("/"):
+                path = _default_path(req_path)
+            if cookie_expires_now(sc):
+                self.jar(host).pop((name, path), None)
+            else:
+                self.jar(host)[(name, path)] = val
+
+    # --- requests
+    def server_for(self, url):
+        u = urllib.parse.urlsplit(url)
+        if u.scheme != "http" or u.hostname not in VHOSTS:
+            return None
+        return self.servers.get(u.port)
+
+    def request(self, method, url, headers=None, body=None, nav=False, timeout=30):
+        """One request, no redirect followed -> Hop.  nav=True adds the navigation headers."""
+        httpd = self.server_for(url)
+        assert httpd is not None, f"not one of the test servers: {url}"
+        u = urllib.parse.urlsplit(url)
+        target = (u.path or "/") + ("?" + u.query if u.query else "")
+        hdrs = {"Host": u.netloc}
+        cookie = self.cookie_header(u.hostname, u.path or "/")
+        if cookie:
+            hdrs["Cookie"] = cookie
+        if nav:
+            hdrs.update(self.nav_headers)
+        if isinstance(body, dict):
+            body = urllib.parse.urlencode(body)
+            hdrs["Content-Type"] = "application/x-www-form-urlencoded"
+        hdrs.update(headers or {})
+        hdrs = {k: v for k, v in hdrs.items() if v is not None}   # None: header left out
+        r = httpd.request(method, target, body=body, headers=hdrs, timeout=timeout)
+        self._store(u.hostname, u.path or "/", r)
+        return Hop(method, url, hdrs.get("Cookie"), r)
+
+    def get(self, url, **kw):
+        return self.request("GET", url, **kw)
+
+    def navigate(self, url, method="GET", body=None, headers=None, max_redirects=10):
+        """A top-level navigation: the request and every redirect, followed by hand while the
+        Location points at one of the test servers (a foreign Location ends the walk: the
+        last hop is then that redirect).  More than max_redirects redirects fail (a loop).
+        Returns the list of hops."""
+        hops = []
+        while True:
+            hop = self.request(method, url, headers=headers, body=body, nav=True)
+            hops.append(hop)
+            if hop.status not in REDIRECT_STATUSES or not hop.location:
+                return hops
+            nxt = urllib.parse.urljoin(url, hop.location)
+            if self.server_for(nxt) is None:
+                return hops
+            if len(hops) > max_redirects:
+                raise AssertionError(f"more than {max_redirects} redirects (a loop?):\n"
+                                     + format_hops(hops))
+            if hop.status in (301, 302, 303) and method != "GET":
+                method, body = "GET", None
+            url = nxt
+
+    def fetch_json(self, url, **kw):
+        """A script's fetch() of a JSON URL (never a navigation) -> (Hop, parsed JSON)."""
+        hop = self.request("GET", url, headers={"Accept": "application/json",
+                                                "Sec-Fetch-Mode": "cors",
+                                                "Sec-Fetch-Dest": "empty"}, **kw)
+        assert hop.status == 200, hop
+        return hop, hop.response.json()
+
+    def session(self, host):
+        """The session as the application on `host` sees it (whoami.php, fetched)."""
+        return self.fetch_json(self.url(host, "/whoami.php"))[1]["session"]
