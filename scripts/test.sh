@@ -14,6 +14,13 @@ failed=""
 echo "== unit tests (make check)"
 make check || { cat tests/unit/*.log 2>/dev/null | tail -50; failed="$failed unit"; }
 
+echo "== unit tests under ASan + UBSan, and under valgrind"
+make check-asan || failed="$failed asan"
+make check-valgrind || failed="$failed valgrind"
+
+echo "== fuzzing, a short run of each target"
+make fuzz-smoke || failed="$failed fuzz"
+
 echo "== integration tests"
 /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration "$@" || failed="$failed integration"
 

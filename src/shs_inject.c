@@ -13,6 +13,8 @@
  * limitations under the License.
  */
 
+/* stddef.h before the APR headers: with it clang's UBSan accepts APR's bucket ring macros */
+#include <stddef.h>
 #include <string.h>
 
 #include <apr_buckets.h>
