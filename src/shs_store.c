@@ -45,12 +45,14 @@ typedef struct job_t {
     apr_size_t len;
     apr_uint32_t exptime;
     apr_status_t rv;
+    apr_time_t started; /* when it was queued */
     pthread_cond_t done;
 } job_t;
 
 typedef struct breaker_t {
     shs_breaker_state_e state;
     apr_time_t until;
+    apr_time_t opened; /* when it last opened */
 } breaker_t;
 
 typedef struct worker_t {
@@ -111,17 +113,25 @@ static struct timespec deadline_after(apr_interval_time_t t)
     return ts;
 }
 
-/* Called with the lock held: account for the outcome of an operation on a slot. */
-static void breaker_record(shs_store_t *st, unsigned int slot, apr_status_t rv, transition_t *tr)
+/* Called with the lock held: account for the outcome of an operation on a slot, queued at
+ * `started`.  Only an operation that started after the breaker opened may close it: one that
+ * was already under way (its answer read before the server died, or stuck in a stall) says
+ * nothing about the server now. */
+static void breaker_record(shs_store_t *st, unsigned int slot, apr_status_t rv, apr_time_t started,
+                           transition_t *tr)
 {
     breaker_t *b = &st->breakers[slot];
     shs_breaker_state_e from = b->state;
 
     if (SHS_STORE_FAILED(rv)) {
+        apr_time_t now = apr_time_now();
+        if (b->state == SHS_BREAKER_CLOSED) {
+            b->opened = now;
+        }
         b->state = SHS_BREAKER_OPEN;
-        b->until = apr_time_now() + st->opts.retry;
+        b->until = now + st->opts.retry;
     }
-    else {
+    else if (b->state == SHS_BREAKER_CLOSED || started >= b->opened) {
         b->state = SHS_BREAKER_CLOSED;
     }
     /* Report opening from healthy, every failed probe (so once per retry interval at most)
@@ -241,7 +251,7 @@ static void *worker_main(void *arg)
         if (SHS_STORE_FAILED(rv)) {
             st->stats.failures++;
         }
-        breaker_record(st, job->slot, rv, &tr);
+        breaker_record(st, job->slot, rv, job->started, &tr);
         if (job->state == JOB_ABANDONED) {
             job_free(job);
         }
@@ -343,13 +353,13 @@ static apr_status_t run_job(shs_store_t *st, job_t *job, int *mine)
             }
             st->queued--;
         }
-        breaker_record(st, job->slot, APR_TIMEUP, &tr);
+        breaker_record(st, job->slot, APR_TIMEUP, job->started, &tr);
         pthread_mutex_unlock(&st->lock);
         job_free(job);
     }
     else {
         job->state = JOB_ABANDONED; /* the worker frees it */
-        breaker_record(st, job->slot, APR_TIMEUP, &tr);
+        breaker_record(st, job->slot, APR_TIMEUP, job->started, &tr);
         pthread_mutex_unlock(&st->lock);
     }
     notify(st, &tr);
@@ -366,6 +376,7 @@ static job_t *job_new(shs_store_t *st, job_kind_e kind, const char *key, const c
     }
     job->kind = kind;
     job->exptime = exptime;
+    job->started = apr_time_now();
     job->key = strdup(key);
     if (val) {
         job->val = malloc(len + 1);

@@ -79,6 +79,31 @@ static int is_conn_error(apr_status_t rv)
            APR_STATUS_IS_ECONNABORTED(rv);
 }
 
+/* apr_memcache hands a connection that read EOF (its memcached went away) back to its pool
+ * as good when the failure shows as a protocol error (APR_EGENERAL), and the pool is LIFO:
+ * the next operation would get the same dead connection.  Take the most recently released
+ * connection out and destroy it.  Racing threads may make this a healthy one: it is simply
+ * reconnected. */
+static void mc_drop_released(mc_server_t *s)
+{
+#if APR_HAS_THREADS
+    void *conn;
+
+    if (apr_reslist_acquire(s->ms->conns, &conn) == APR_SUCCESS) {
+        apr_reslist_invalidate(s->ms->conns, conn);
+    }
+#endif
+}
+
+/* After a failed attempt: worth another one on a fresh connection? */
+static int mc_retry(mc_server_t *s, apr_status_t rv)
+{
+    if (rv == APR_EGENERAL) {
+        mc_drop_released(s);
+    }
+    return is_conn_error(rv);
+}
+
 static void mc_prepare(mc_server_t *s)
 {
     if (s->ms->status != APR_MC_SERVER_LIVE) {
@@ -106,7 +131,7 @@ static apr_status_t mc_get(void *ctx, unsigned int slot, const char *key, apr_po
     do {
         mc_prepare(s);
         rv = mc_result(s, apr_memcache_getp(s->mc, p, key, val, len, NULL));
-    } while (is_conn_error(rv) && attempt++ < c->retries);
+    } while (mc_retry(s, rv) && attempt++ < c->retries);
     return rv;
 }
 
@@ -123,7 +148,7 @@ static apr_status_t mc_store(mc_ctx_t *c, unsigned int slot, int add, const char
         rv = add ? apr_memcache_add(s->mc, key, (char *)val, len, exptime, 0)
                  : apr_memcache_set(s->mc, key, (char *)val, len, exptime, 0);
         rv = mc_result(s, rv);
-    } while (is_conn_error(rv) && attempt++ < c->retries);
+    } while (mc_retry(s, rv) && attempt++ < c->retries);
     return rv;
 }
 
@@ -150,7 +175,7 @@ static apr_status_t mc_del(void *ctx, unsigned int slot, const char *key)
         mc_prepare(s);
         /* the hold time must be 0: memcached rejects any other value and deletes nothing */
         rv = mc_result(s, apr_memcache_delete(s->mc, key, 0));
-    } while (is_conn_error(rv) && attempt++ < c->retries);
+    } while (mc_retry(s, rv) && attempt++ < c->retries);
     return rv;
 }
 
