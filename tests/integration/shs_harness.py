@@ -608,6 +608,10 @@ GracefulShutdownTimeout 5
         e["APACHE_PID_FILE"] = self.pidfile
         e["APACHE_RUN_USER"] = "www-data"
         e["APACHE_RUN_GROUP"] = "www-data"
+        # scripts/asan-integration.sh: a module built with ASan needs the runtime preloaded
+        # into httpd (and only httpd: CGIs get httpd's own environment, not this one)
+        if os.environ.get("SHS_HTTPD_PRELOAD"):
+            e["LD_PRELOAD"] = os.environ["SHS_HTTPD_PRELOAD"]
         return e
 
     def configtest(self):
