@@ -1,20 +1,21 @@
 #!/usr/bin/env node
 // End-to-end browser tests of mod_sharedsession.
 //
-//   node tests/e2e/run.mjs [scenario ...]     all scenarios when none is named
+//   node tests/e2e/run.mjs [scenario ...]     all scenarios but the extra ones when none is named
 //   node tests/e2e/run.mjs --list
 //
 // Starts memcached and httpd (mod_ssl + mod_sharedsession, the demo's PHP shop as a.test,
-// b.test and c.test) on 127.0.0.1, runs each scenario in a fresh profile of its browser, then
-// checks httpd's error log.  Last line: "N passed, M failed[, K skipped]"; exit 1 when
+// b.test and c.test, a.test the group's hub) on 127.0.0.1, runs each scenario in a fresh
+// profile of its browser, then checks httpd's error log.  Last line: "N passed, M failed[, K skipped]"; exit 1 when
 // anything failed.  With CI=true a missing component fails instead of skipping.
-// Env: SHS_MODULE (the module to load), SHS_E2E_KEEP=1 (keep the temporary directory).
+// Env: SHS_MODULE (the module to load), SHS_E2E_KEEP=1 (keep the temporary directory),
+// SHS_E2E_SLOW=N (multiply every time bound by N, for a loaded machine).
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { BROWSERS } from './lib/browsers.mjs';
+import { BROWSERS, SLOW } from './lib/browsers.mjs';
 import { Harness } from './lib/harness.mjs';
 import { BAD_LINE, LogTail, Server, WARN_LINE, serverRequirements } from './lib/server.mjs';
 import { SCENARIOS } from './scenarios.mjs';
@@ -24,11 +25,12 @@ const REPO = path.resolve(HERE, '..', '..');
 const MODULE = process.env.SHS_MODULE || path.join(REPO, '.libs', 'mod_sharedsession.so');
 const CI = process.env.CI === 'true';
 const KEEP = process.env.SHS_E2E_KEEP === '1';
-const SCENARIO_TIMEOUT_MS = 60000;
-const RUN_TIMEOUT_MS = 170000;
+const SCENARIO_TIMEOUT_MS = 60000 * SLOW;
+const RUN_TIMEOUT_MS = 170000 * SLOW;
 
 const log = (...a) => console.log(...a);
 const results = []; // { name, outcome: 'passed'|'failed'|'skipped', why }
+const transports = []; // { name, list: [{ what, how }] }: how each scenario's sites got the session
 let server = null;
 const openBrowsers = new Set();
 
@@ -79,6 +81,21 @@ function summarizeLog(lines, indent = '  ') {
   return lines.filter((l) => BAD_LINE.test(l));
 }
 
+// The module's endpoint requests in access-log lines ("%v %h \"%r\" %>s"), counted by host,
+// endpoint and status: "b.test pull 302 x2, a.test attach 302 x2, b.test cb(pull) 302 x2, ...".
+function endpointSummary(lines) {
+  const counts = new Map();
+  for (const l of lines) {
+    const m = l.match(/^(\S+) \S+ "\S+ \/_shs\/(\w+)(\?\S*)? [^"]*" (\d+)/);
+    if (!m) continue;
+    const kind = m[2] === 'cb' ? (/[?&]r=/.test(m[3] || '') ? 'cb(pull)' : 'cb(push)') : m[2];
+    const key = `${m[1]} ${kind} ${m[4]}`;
+    counts.set(key, (counts.get(key) || 0) + 1);
+  }
+  if (!counts.size) return 'no /_shs/ request';
+  return `/_shs/ requests: ${[...counts].map(([k, n]) => `${k} x${n}`).join(', ')}`;
+}
+
 async function runScenario(sc, pw, errTail, accessTail) {
   const browser = BROWSERS[sc.browser];
   log(`\n== ${sc.name}: ${browser.label}`);
@@ -89,10 +106,11 @@ async function runScenario(sc, pw, errTail, accessTail) {
   let failure = null;
   try {
     await withTimeout((async () => {
-      b = await browser.launch(pw, profile);
+      b = await browser.launch(pw, profile, { ca: server.tls.ca });
       openBrowsers.add(b);
-      b.context.setDefaultTimeout(10000);
-      b.context.setDefaultNavigationTimeout(15000);
+      if (b.tls) log(`  TLS: ${b.tls}`);
+      b.context.setDefaultTimeout(10000 * SLOW);
+      b.context.setDefaultNavigationTimeout(15000 * SLOW);
       const page = b.context.pages()[0] || await b.context.newPage();
       const cookies = await b.observeCookies(page);
       harness = new Harness({ server, browser, context: b.context, page, cookies, log });
@@ -108,11 +126,14 @@ async function runScenario(sc, pw, errTail, accessTail) {
     }
   }
   await new Promise((r) => setTimeout(r, 200)); // let httpd flush the last log lines
-  const cb = accessTail.read().filter((l) => l.includes('/_shs/'));
-  log(`  access log: ${cb.length} callback request(s)${cb.length ? `: ${cb.map((l) => l.replace(/t=[^ &"]+/, 't=…')).join(' | ')}` : ''}`);
+  log(`  access log: ${endpointSummary(accessTail.read())}`);
   const bad = summarizeLog(errTail.read());
   if (!failure && bad.length) failure = `error log: ${bad[0]}`;
   if (harness?.reason) log(`  blocked-cookie reason reported by the browser: ${harness.reason}`);
+  if (harness?.transports.length) {
+    transports.push({ name: sc.name, list: harness.transports });
+    log(`  transports: ${harness.transports.map((x) => `${x.what}: ${x.how}`).join('; ')}`);
+  }
   record(sc.name, failure ? 'failed' : 'passed', `${failure ? `${failure} ` : ''}(${((Date.now() - started) / 1000).toFixed(1)} s)`);
 }
 
@@ -120,7 +141,7 @@ async function main() {
   const args = process.argv.slice(2);
   if (args.includes('-h') || args.includes('--help') || args.includes('--list')) {
     log('usage: node tests/e2e/run.mjs [scenario ...]\nscenarios:');
-    for (const s of SCENARIOS) log(`  ${s.name}  (${BROWSERS[s.browser].label})`);
+    for (const s of SCENARIOS) log(`  ${s.name}  (${BROWSERS[s.browser].label})${s.extra ? ' [extra: runs only when named]' : ''}`);
     process.exit(0);
   }
   const unknown = args.filter((a) => !SCENARIOS.some((s) => s.name === a));
@@ -128,7 +149,7 @@ async function main() {
     log(`unknown scenario(s): ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
     process.exit(2);
   }
-  const selected = args.length ? SCENARIOS.filter((s) => args.includes(s.name)) : SCENARIOS;
+  const selected = args.length ? SCENARIOS.filter((s) => args.includes(s.name)) : SCENARIOS.filter((s) => !s.extra);
 
   // What every scenario needs, then what each one's browser needs.
   const common = missing(serverRequirements());
@@ -166,6 +187,14 @@ async function main() {
 
   for (const s of runnable) await runScenario(s, pw, errTail, accessTail);
 
+  if (transports.length) {
+    log('\n== transports: how each site got (or lost) the session, per scenario');
+    for (const t of transports) {
+      log(`  ${t.name}:`);
+      for (const x of t.list) log(`    ${x.what}: ${x.how}`);
+    }
+  }
+
   log('\n== server-error-log: httpd stopped, whole error log checked');
   await server.stop();
   const rest = summarizeLog(errTail.read());
@@ -182,7 +211,7 @@ async function main() {
 const watchdog = setTimeout(() => {
   log(`\nthe whole run took more than ${RUN_TIMEOUT_MS / 1000} s: stopping`);
   for (const s of SCENARIOS) {
-    if (!results.some((r) => r.name === s.name) && (process.argv.length <= 2 || process.argv.includes(s.name))) {
+    if (!results.some((r) => r.name === s.name) && (process.argv.length <= 2 ? !s.extra : process.argv.includes(s.name))) {
       results.push({ name: s.name, outcome: 'failed', why: 'run timed out' });
     }
   }

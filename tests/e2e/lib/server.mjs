@@ -1,6 +1,6 @@
 // The server side of the end-to-end tests: memcached, a throwaway CA and certificate, and
 // httpd with mod_ssl + mod_sharedsession serving the demo's legacy PHP shop (php-cgi) as
-// a.test, b.test and c.test on one https port of 127.0.0.1.
+// a.test, b.test and c.test on one https port of 127.0.0.1, one group whose hub is a.test.
 //
 // Everything lives in one temporary directory.  Processes started here are remembered by pid
 // and stopped by pid; every wait has a time bound.
@@ -18,6 +18,8 @@ export const MEMCACHED = process.env.SHS_MEMCACHED || '/usr/bin/memcached';
 export const PHP_CGI = '/usr/lib/cgi-bin/php';
 export const OPENSSL = '/usr/bin/openssl';
 export const HOSTS = ['a.test', 'b.test', 'c.test'];
+// The hub of the group (SharedSessionHub): where users log in; the others pull from it.
+export const HUB = 'a.test';
 
 // LoadModule order matters: mod_session before mod_sharedsession (added last).  log_config
 // and unixd are compiled into Debian's httpd: loading them again is an error.
@@ -251,6 +253,7 @@ AddType application/x-httpd-php .php
 SharedSessionMemcache 127.0.0.1:${this.mcPort}
 SharedSessionKeyFile "${keyFile}"
 SharedSessionGroup e2e ${sites}
+SharedSessionHub e2e ${this.site(HUB)}
 ${vhosts}
 `;
   }
