@@ -112,13 +112,16 @@ apr_status_t shs_filter_inject(ap_filter_t *f, apr_bucket_brigade *bb)
         apr_table_setn(r->headers_out, "Cache-Control", "private, no-store");
         apr_table_unset(r->err_headers_out, "Cache-Control");
     }
-    rv = shs_inject_brigade(ctx->ij, bb, ctx->out, &done);
-    if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "SHS00503: reading the response failed");
-        return rv;
-    }
-    rv = ap_pass_brigade(f->next, ctx->out);
-    apr_brigade_cleanup(ctx->out);
+    /* bucket by bucket: what was read goes on before the next read, memory stays constant */
+    do {
+        rv = shs_inject_brigade(ctx->ij, bb, ctx->out, &done);
+        if (rv != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "SHS00503: reading the response failed");
+            return rv;
+        }
+        rv = ap_pass_brigade(f->next, ctx->out);
+        apr_brigade_cleanup(ctx->out);
+    } while (rv == APR_SUCCESS && !APR_BRIGADE_EMPTY(bb));
     if (done) {
         ap_remove_output_filter(f);
     }

@@ -156,6 +156,9 @@ apr_status_t shs_inject_brigade(shs_inject_t *ij, apr_bucket_brigade *in, apr_bu
             continue;
         }
         feed(ij, b, data, len, out);
+        if (ij->tags) {
+            break; /* one data bucket at a time: the caller sends it on first */
+        }
     }
     *done = ij->tags == NULL;
     return APR_SUCCESS;

@@ -27,12 +27,14 @@ typedef struct shs_inject_t shs_inject_t;
 /* tags (len bytes) must live as long as pool p. */
 shs_inject_t *shs_inject_create(apr_pool_t *p, const char *tags, apr_size_t len);
 
-/* Move every bucket of `in` to `out`, the tags spliced in before the first </body> (outside
- * comments and raw text), or before EOS when there is none.  Data is split, not copied, except
- * for at most SHS_HTML_MAX_HOLD bytes that may be a partial "</body" at the end of `in`: they
- * are kept back until the next call.  Metadata buckets (FLUSH) pass at once.  Returns a
- * bucket read error, if any; *done is set once the tags went out (then the caller may pass
- * the rest directly). */
+/* Move buckets of `in` to `out`, the tags spliced in before the first </body> (outside
+ * comments and raw text), or before EOS when there is none: metadata buckets, and at most ONE
+ * data bucket per call, so that the caller passes `out` on before the next read (reading a
+ * pipe or socket bucket brings in the next chunk: looping here would read the whole response
+ * into memory).  Call it until `in` is empty.  Data is split, not copied, except for at most
+ * SHS_HTML_MAX_HOLD bytes that may be a partial "</body": they are kept back until more data
+ * comes.  Returns a bucket read error, if any; *done is set once the tags went out (the rest
+ * of `in` is then moved to `out` as it is). */
 apr_status_t shs_inject_brigade(shs_inject_t *ij, apr_bucket_brigade *in, apr_bucket_brigade *out,
                                 int *done);
 
