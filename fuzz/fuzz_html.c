@@ -250,8 +250,12 @@ static void inject(apr_pool_t *p, const char *doc, size_t len, const uint8_t *si
             }
             inchunk = 0;
         }
-        FUZZ_CHECK(shs_inject_brigade(ij, in, out, &done) == APR_SUCCESS);
-        FUZZ_CHECK(APR_BRIGADE_EMPTY(in));
+        /* like the filter: call until the input is used up (one data bucket a call) */
+        while (!APR_BRIGADE_EMPTY(in)) {
+            apr_bucket *first = APR_BRIGADE_FIRST(in);
+            FUZZ_CHECK(shs_inject_brigade(ij, in, out, &done) == APR_SUCCESS);
+            FUZZ_CHECK(APR_BRIGADE_EMPTY(in) || APR_BRIGADE_FIRST(in) != first);
+        }
         /* what came out of this call joins the rest (measuring only the new part) */
         olen += (size_t)data_length(out);
         APR_BRIGADE_CONCAT(all, out);

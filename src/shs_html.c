@@ -487,6 +487,14 @@ shs_html_result_e shs_html_scan(shs_html_scan_t *s, const char *buf, apr_size_t 
     }
     if (s->mode != M_DONE) {
         for (i = 0; i < len; i++) {
+            if (s->mode == M_DATA) {
+                /* in text only '<' changes anything: jump to the next one */
+                const char *lt = memchr(buf + i, '<', len - i);
+                if (!lt) {
+                    break;
+                }
+                i = (apr_size_t)(lt - buf);
+            }
             if (scan_byte(s, (unsigned char)buf[i])) {
                 /* buf[i] is the follower: `</body` is the 6 bytes before it */
                 if (at) {
