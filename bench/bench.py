@@ -1,0 +1,1376 @@
+#!/usr/bin/python3
+"""The driver of bench/run.sh: starts its own memcached and httpd instances in a temporary
+ServerRoot, runs the selected benchmarks with wrk on 127.0.0.1, writes bench/RESULTS.md.
+
+Rules it keeps: network only to 127.0.0.1; every process it starts is remembered by pid and
+stopped by pid; every load loop is bounded in time (wrk -d) or in count; every figure in
+RESULTS.md is one this run measured.
+
+    bench/run.sh            all benchmarks (1 2 3 4 5)
+    bench/run.sh 1 3        only these
+    bench/run.sh --quick    short runs (a smoke test of the suite itself, not for figures)
+
+Environment: BENCH_DURATION (s, default 6), BENCH_ROUNDS (default 5), BENCH_CONNS (32),
+BENCH_THREADS (2), BENCH_STREAM_BYTES (1073741824), BENCH_KEEP=1 keeps the temp dir.
+(Defaults: 6 s runs, 5 rounds: on a busy machine a median of 5 is steadier than of 3.)
+"""
+
+import argparse
+import base64
+import datetime
+import hashlib
+import http.client
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+APACHE2 = os.environ.get("BENCH_APACHE2", "/usr/sbin/apache2")
+MODDIR = os.environ.get("BENCH_MODDIR", "/usr/lib/apache2/modules")
+MEMCACHED = os.environ.get("BENCH_MEMCACHED", "/usr/bin/memcached")
+WRK = os.environ.get("BENCH_WRK", "/usr/bin/wrk")
+CURL = "/usr/bin/curl"
+SHS_TOKEN = os.path.join(REPO, "shs-token")
+MODULE = os.path.join(REPO, ".libs", "mod_sharedsession.so")
+LUA_WALK = os.path.join(HERE, "lua", "walk.lua")
+SITE = os.path.join(HERE, "site")
+
+COOKIE = "shs_session"
+KEY_PREFIX = "shs:"
+PHP_PREFIX = "memc.sess.key."
+GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")
+TAG_RE = re.compile(rb'<img src="http://b\.test:\d+/_shs/cb\?t(?:=|&#61;)[A-Za-z0-9_-]+"')
+
+ALL = ("1", "2", "3", "4", "5")
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+class BenchError(Exception):
+    pass
+
+
+# ------------------------------------------------------------------ small utilities
+
+def free_port():
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def wait_for(pred, timeout, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() >= deadline:
+            return v
+        time.sleep(interval)
+
+
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def new_sid():
+    """A session id as the module makes them: 32 random bytes, base64url, 43 chars."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+
+
+def store_key(sid):
+    d = hashlib.sha256(sid.encode()).digest()
+    return KEY_PREFIX + base64.urlsafe_b64encode(d).decode().rstrip("=")
+
+
+def php_sid():
+    return secrets.token_hex(16)  # PHP's default: 32 hex characters
+
+
+def php_str(s):
+    return f's:{len(s.encode())}:"{s}";'
+
+
+def median(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def fmt_rps(x):
+    return f"{x:,.0f}"
+
+
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
+
+
+def run(argv, timeout=60, **kw):
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kw)
+
+
+# ------------------------------------------------------------------ memcached
+
+class Mc:
+    """A minimal memcached text-protocol client on one connection."""
+
+    def __init__(self, port):
+        self.port = port
+        self.sock = None
+
+    def _conn(self):
+        if self.sock is None:
+            self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+        return self.sock
+
+    def close(self):
+        if self.sock:
+            self.sock.close()
+            self.sock = None
+
+    def _until(self, terminators):
+        s = self._conn()
+        buf = b""
+        deadline = time.monotonic() + 30
+        while not any(buf.endswith(t) for t in terminators):
+            if time.monotonic() > deadline:
+                raise BenchError(f"memcached: no answer ({buf[-80:]!r})")
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                raise BenchError("memcached closed the connection")
+            buf += chunk
+        return buf
+
+    def stats(self):
+        self._conn().sendall(b"stats\r\n")
+        out = {}
+        for line in self._until([b"END\r\n"]).decode().splitlines():
+            p = line.split(" ", 2)
+            if len(p) == 3 and p[0] == "STAT":
+                try:
+                    out[p[1]] = int(p[2])
+                except ValueError:
+                    try:
+                        out[p[1]] = float(p[2])
+                    except ValueError:
+                        out[p[1]] = p[2]
+        return out
+
+    def get(self, key):
+        self._conn().sendall(f"get {key}\r\n".encode())
+        buf = self._until([b"END\r\n"])
+        if buf == b"END\r\n":
+            return None
+        m = re.match(rb"VALUE \S+ \d+ (\d+)\r\n", buf)
+        if not m:
+            raise BenchError(f"memcached: odd answer {buf[:80]!r}")
+        return buf[m.end():m.end() + int(m.group(1))].decode("utf-8", "replace")
+
+    def set_many(self, items, ttl=3600):
+        """Store (key, value) pairs, pipelined with noreply, then sync with a version."""
+        s = self._conn()
+        batch = []
+        size = 0
+        for k, v in items:
+            b = v.encode()
+            batch.append(f"set {k} 0 {ttl} {len(b)} noreply\r\n".encode() + b + b"\r\n")
+            size += len(batch[-1])
+            if size > (1 << 20):
+                s.sendall(b"".join(batch))
+                batch, size = [], 0
+        if batch:
+            s.sendall(b"".join(batch))
+        s.sendall(b"version\r\n")
+        buf = self._until([b"\r\n"])
+        if not buf.startswith(b"VERSION"):
+            raise BenchError(f"memcached refused a set: {buf[:200]!r}")
+
+
+MC_FIELDS = ("cmd_get", "get_hits", "get_misses", "cmd_set", "cmd_touch", "delete_hits",
+             "delete_misses", "curr_items", "total_items", "total_connections")
+
+
+def mc_delta(a, b):
+    return {k: b.get(k, 0) - a.get(k, 0) for k in MC_FIELDS}
+
+
+def mc_ops(d):
+    """Round trips seen by memcached: gets, storage commands (set/add), touches, deletes."""
+    return d["cmd_get"] + d["cmd_set"] + d["cmd_touch"] + d["delete_hits"] + d["delete_misses"]
+
+
+# ------------------------------------------------------------------ processes
+
+class Proc:
+    """A process started by us, stopped by its pid."""
+
+    def __init__(self, name, argv, logpath):
+        self.name = name
+        self.argv = argv
+        self.logf = open(logpath, "ab")
+        # a session of its own: prefork's parent signals its whole process group on shutdown
+        self.p = subprocess.Popen(argv, stdout=self.logf, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL, start_new_session=True)
+
+    @property
+    def pid(self):
+        return self.p.pid
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def stop(self):
+        if self.p.poll() is None:
+            try:
+                os.kill(self.p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.kill(self.p.pid, signal.SIGKILL)
+                self.p.wait(timeout=10)
+        self.logf.close()
+
+
+def children(ppid):
+    """(pid, rss kB, command) of the processes whose parent is ppid."""
+    out = run(["ps", "-o", "pid=,rss=,args=", "--ppid", str(ppid)], timeout=10).stdout
+    res = []
+    for line in out.splitlines():
+        p = line.split(None, 2)
+        if len(p) >= 2:
+            res.append((int(p[0]), int(p[1]), p[2] if len(p) > 2 else ""))
+    return res
+
+
+def cpu_ticks(pids):
+    """utime + stime of these processes (all their threads), in clock ticks."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def threads_of(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("Threads:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class Httpd:
+    def __init__(self, ctx, kind, template):
+        self.ctx = ctx
+        self.kind = kind
+        self.port = free_port()
+        self.conf = os.path.join(ctx.root, f"{kind}.conf")
+        self.errlog = os.path.join(ctx.root, f"{kind}-error.log")
+        os.makedirs(os.path.join(ctx.root, f"run-{kind}"), exist_ok=True)
+        user = "User www-data\nGroup www-data" if os.geteuid() == 0 else ""
+        with open(os.path.join(HERE, "conf", template)) as f:
+            text = f.read()
+        for k, v in {"ROOT": ctx.root, "PORT": str(self.port), "MCPORT": str(ctx.mc_port),
+                     "MODDIR": MODDIR, "SHSMOD": ctx.module, "KEYFILE": ctx.keyfile,
+                     "USER": user}.items():
+            text = text.replace(f"@{k}@", v)
+        with open(self.conf, "w") as f:
+            f.write(text)
+        self.proc = None
+
+    def start(self, nchildren):
+        r = run([APACHE2, "-t", "-f", self.conf])
+        if r.returncode != 0:
+            raise BenchError(f"{self.kind} httpd: configuration refused:\n{r.stdout}{r.stderr}")
+        self.proc = Proc(f"httpd-{self.kind}", [APACHE2, "-f", self.conf, "-DFOREGROUND"],
+                         os.path.join(self.ctx.root, f"{self.kind}-stdout.log"))
+        self.ctx.procs.append(self.proc)
+        ok = wait_for(lambda: not self.proc.alive() or (
+            port_open(self.port) and len(self.workers()) >= nchildren), 30)
+        if not ok or not self.proc.alive():
+            raise BenchError(f"{self.kind} httpd did not start; see {self.errlog}")
+        log(f"httpd ({self.kind}) pid {self.proc.pid} on 127.0.0.1:{self.port}, "
+            f"{len(self.workers())} worker processes")
+
+    def workers(self):
+        """Worker processes: the children of the parent, less mod_cgid's daemon (the only
+        single-threaded child of the event MPM)."""
+        if not self.proc:
+            return []
+        out = []
+        for c in children(self.proc.pid):
+            if self.kind == "event" and threads_of(c[0]) < 2:
+                continue
+            out.append(c)
+        return out
+
+    def all_pids(self):
+        """The parent and all its children (workers, mod_cgid's daemon)."""
+        return [self.proc.pid] + [c[0] for c in children(self.proc.pid)]
+
+    def log_size(self):
+        try:
+            return os.path.getsize(self.errlog)
+        except OSError:
+            return 0
+
+    def refusals_since(self, offset, tag=None):
+        """reason -> count of the SHS00401 lines written after offset (or, with tag, the
+        count of lines holding that tag)."""
+        out = {}
+        n = 0
+        try:
+            with open(self.errlog, "rb") as f:
+                f.seek(offset)
+                for line in f.read().decode("utf-8", "replace").splitlines():
+                    if tag:
+                        n += tag in line
+                        continue
+                    m = re.search(r"SHS00401: cross-domain token refused \(([^)]*)\)", line)
+                    if m:
+                        why = m.group(1).split(":")[0]
+                        out[why] = out.get(why, 0) + 1
+        except OSError:
+            pass
+        return n if tag else out
+
+    def error_count(self, pattern):
+        try:
+            with open(self.errlog, errors="replace") as f:
+                return sum(1 for line in f if pattern in line)
+        except OSError:
+            return 0
+
+
+class Ctx:
+    def __init__(self, args):
+        self.args = args
+        self.procs = []
+        self.root = tempfile.mkdtemp(prefix="shs-bench-")
+        os.chmod(self.root, 0o755)
+        self.duration = int(os.environ.get("BENCH_DURATION", "3" if args.quick else "6"))
+        self.rounds = int(os.environ.get("BENCH_ROUNDS", "1" if args.quick else "5"))
+        self.conns = int(os.environ.get("BENCH_CONNS", "32"))
+        self.threads = int(os.environ.get("BENCH_THREADS", "2"))
+        self.warmup = 1 if args.quick else 2
+        self.stream_bytes = int(os.environ.get(
+            "BENCH_STREAM_BYTES", str(64 << 20 if args.quick else 1 << 30)))
+        self.mc = None
+        self.event = None
+        self.prefork = None
+        self.files = 0
+        self.sections = []
+        self.verdicts = []
+
+    def path(self, *p):
+        return os.path.join(self.root, *p)
+
+    def cleanup(self):
+        for p in reversed(self.procs):
+            try:
+                p.stop()
+            except Exception as e:  # keep stopping the others
+                log(f"stopping {p.name} (pid {p.pid}): {e}")
+        if self.mc:
+            self.mc.close()
+        if os.environ.get("BENCH_KEEP"):
+            log(f"kept {self.root}")
+        else:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+# ------------------------------------------------------------------ set-up
+
+def big_page(size):
+    par = ("<p>Lorem ipsum dolor sit amet, <a href=\"/x\">consectetur</a> adipiscing elit, sed "
+           "do eiusmod tempor incididunt ut labore et dolore magna aliqua.</p>\n")
+    head = "<!doctype html>\n<html><head><title>big</title></head>\n<body>\n"
+    tail = "</body>\n</html>\n"
+    n = (size - len(head) - len(tail)) // len(par)
+    s = head + par * n
+    s += "x" * (size - len(s) - len(tail)) + tail
+    return s
+
+
+def setup(ctx):
+    shutil.copy(MODULE, ctx.path("mod_sharedsession.so"))
+    ctx.module = ctx.path("mod_sharedsession.so")
+    ctx.keyfile = ctx.path("sharedsession.key")
+    with open(ctx.keyfile, "w") as f:
+        f.write(f"1 {base64.b64encode(secrets.token_bytes(32)).decode()}\n")
+    os.chmod(ctx.keyfile, 0o600)
+
+    with open(os.path.join(SITE, "page.html")) as f:
+        page = f.read()
+    big = big_page(1 << 20)
+    a = ctx.path("htdocs", "a")
+    for d in ("shs", "cookie", "plain", "inject", "noinject", "maxage"):
+        os.makedirs(os.path.join(a, d))
+        with open(os.path.join(a, d, "page.html"), "w") as f:
+            f.write(page)
+        for cgi in ("login.cgi", "whoami.cgi"):
+            shutil.copy(os.path.join(SITE, cgi), os.path.join(a, d, cgi))
+        if d in ("inject", "noinject"):
+            with open(os.path.join(a, d, "big.html"), "w") as f:
+                f.write(big)
+            shutil.copy(os.path.join(SITE, "stream.cgi"), os.path.join(a, d, "stream.cgi"))
+    os.makedirs(ctx.path("htdocs", "b"))
+    with open(ctx.path("htdocs", "b", "pixel.gif"), "wb") as f:
+        f.write(GIF)
+    os.makedirs(ctx.path("htdocs", "php"))
+    shutil.copy(os.path.join(SITE, "sso.php"), ctx.path("htdocs", "php", "sso.php"))
+    with open(ctx.path("htdocs", "php", "page.php"), "w") as f:
+        # the same page, with a PHP session: session_start() and the page echoed
+        f.write("<?php session_start(); ?>" + page.replace(
+            "<!--USER-->", "<?php echo htmlspecialchars($_SESSION['user'] ?? '-'); ?>"))
+    for dirpath, dirs, files in os.walk(ctx.path("htdocs")):
+        os.chmod(dirpath, 0o755)
+        for fn in files:
+            os.chmod(os.path.join(dirpath, fn), 0o755 if fn.endswith(".cgi") else 0o644)
+    os.makedirs(ctx.path("load"))
+
+    ctx.mc_port = free_port()
+    # hashpower 23: a hash table for 8M items from the start, so that memcached never
+    # stops to grow it while millions of single-use sessions are loaded
+    argv = [MEMCACHED, "-l", "127.0.0.1", "-p", str(ctx.mc_port), "-U", "0", "-m", "3072",
+            "-c", "4096", "-o", "hashpower=23"]
+    if os.geteuid() == 0:
+        argv += ["-u", "root"]
+    mc = Proc("memcached", argv, ctx.path("memcached.log"))
+    ctx.procs.append(mc)
+    if not wait_for(lambda: port_open(ctx.mc_port), 10):
+        raise BenchError("memcached did not start")
+    ctx.mc = Mc(ctx.mc_port)
+    ctx.mc_pid = mc.pid
+    log(f"memcached pid {mc.pid} on 127.0.0.1:{ctx.mc_port}")
+
+
+# ------------------------------------------------------------------ HTTP helpers
+
+def http_get(port, host, path, headers=None):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        h = {"Host": host}
+        h.update(headers or {})
+        c.request("GET", path, headers=h)
+        r = c.getresponse()
+        return r.status, r.getheaders(), r.read()
+    finally:
+        c.close()
+
+
+def set_cookies(headers):
+    """name -> value of the Set-Cookie headers."""
+    out = {}
+    for k, v in headers:
+        if k.lower() == "set-cookie":
+            pair = v.split(";", 1)[0]
+            name, _, val = pair.partition("=")
+            out[name.strip()] = val
+    return out
+
+
+def login(ctx, where, cookie_name):
+    """Create a session through the legacy path (a CGI answering X-Replace-Session) and return
+    the value of its cookie; check the session is then seen by the application."""
+    port, host = ctx.event.port, f"a.test:{ctx.event.port}"
+    st, hdrs, _ = http_get(port, host, f"/{where}/login.cgi")
+    val = set_cookies(hdrs).get(cookie_name)
+    if st != 200 or not val:
+        raise BenchError(f"/{where}/login.cgi: {st}, no {cookie_name} cookie: {hdrs}")
+    st, _, body = http_get(port, host, f"/{where}/whoami.cgi",
+                           {"Cookie": f"{cookie_name}={val}"})
+    if b"user=alice" not in body:
+        raise BenchError(f"/{where}/whoami.cgi does not see the session: {body!r}")
+    return val
+
+
+def make_sessions(ctx, n, value="user=bench&cart=3"):
+    ids = [new_sid() for _ in range(n)]
+    ctx.mc.set_many(((store_key(s), value) for s in ids), ttl=7200)
+    return ids
+
+
+def make_php_sessions(ctx, n, value):
+    ids = [php_sid() for _ in range(n)]
+    ctx.mc.set_many(((PHP_PREFIX + s, value) for s in ids), ttl=7200)
+    return ids
+
+
+def mint(ctx, ids, src, dst):
+    ctx.files += 1
+    idfile = ctx.path("load", f"ids-{ctx.files}.txt")
+    with open(idfile, "w") as f:
+        f.write("\n".join(ids) + "\n")
+    r = subprocess.run([SHS_TOKEN, "mint", "--keyfile", ctx.keyfile, "--src", src, "--dst", dst,
+                        "--lifetime", "3600", "--sids", idfile],
+                       capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        raise BenchError(f"shs-token mint failed: {r.stderr}")
+    toks = r.stdout.split()
+    if len(toks) != len(ids):
+        raise BenchError(f"shs-token mint: {len(toks)} tokens for {len(ids)} ids")
+    return toks
+
+
+def walk_files(ctx, lines):
+    """Split request lines over the wrk threads; returns the prefix for walk.lua."""
+    ctx.files += 1
+    prefix = ctx.path("load", f"walk-{ctx.files}")
+    for i in range(ctx.threads):
+        with open(f"{prefix}.{i}", "w") as f:
+            f.write("\n".join(lines[i::ctx.threads]) + "\n")
+    return prefix
+
+
+# ------------------------------------------------------------------ wrk
+
+class Variant:
+    def __init__(self, name, httpd, host, path="/", headers=(), walk=None, mode="once",
+                 log_of=None):
+        self.name = name
+        self.httpd = httpd
+        self.port = httpd.port
+        self.host = host
+        self.path = path
+        self.headers = list(headers)
+        self.walk = walk          # walk.lua file prefix, or None
+        self.mode = mode
+        self.log_of = log_of      # Httpd whose error log is checked for SHS00401
+        self.runs = []            # dicts of measured runs
+        self.prepare = None       # callable(ctx, variant, round) run before a measured run
+
+
+def wrk(ctx, v, duration):
+    cmd = [WRK, "-t", str(ctx.threads), "-c", str(ctx.conns), "-d", f"{duration}s",
+           "--timeout", "10s", "-H", f"Host: {v.host}"]
+    for h in v.headers:
+        cmd += ["-H", h]
+    if v.walk:
+        cmd += ["-s", LUA_WALK]
+    cmd.append(f"http://127.0.0.1:{v.port}{v.path}")
+    if v.walk:
+        cmd += ["--", v.walk, v.mode]
+    before = ctx.mc.stats()
+    off0 = v.log_of.log_size() if v.log_of else 0
+    offh = v.httpd.log_size()
+    hpids = v.httpd.all_pids()
+    cpu0 = (cpu_ticks(hpids), cpu_ticks([ctx.mc_pid]))
+    r = run(cmd, timeout=duration + 120)
+    cpu1 = (cpu_ticks(hpids), cpu_ticks([ctx.mc_pid]))
+    after = ctx.mc.stats()
+    out = r.stdout + r.stderr
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    n = re.search(r"(\d+) requests in ([\d.]+)(\w+)", out)
+    if r.returncode != 0 or not m or not n:
+        raise BenchError(f"wrk failed for {v.name}:\n{' '.join(cmd)}\n{out}")
+    ctx.files += 1
+    with open(ctx.path("load", f"wrk-{ctx.files}.txt"), "w") as f:
+        f.write(" ".join(cmd) + "\n" + out)
+    res = {"rps": float(m.group(1)), "requests": int(n.group(1)), "out": out,
+           "mc": mc_delta(before, after)}
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    res["non2xx"] = int(bad.group(1)) if bad else 0
+    err = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    res["sockerr"] = sum(int(x) for x in err.groups()) if err else 0
+    ov = re.search(r"walk: used (\d+) overrun (\d+)", out)
+    res["overrun"] = int(ov.group(2)) if ov else 0
+    res["reasons"] = v.log_of.refusals_since(off0) if v.log_of else {}
+    res["warn401"] = sum(res["reasons"].values())
+    res["mcdown"] = v.httpd.refusals_since(offh, "SHS00302")
+    tick = os.sysconf("SC_CLK_TCK")
+    res["httpd_cpu_us"] = (cpu1[0] - cpu0[0]) / tick * 1e6 / max(1, res["requests"])
+    res["mc_cpu_us"] = (cpu1[1] - cpu0[1]) / tick * 1e6 / max(1, res["requests"])
+    return res
+
+
+def measure(ctx, variants, title):
+    """Warm-up, then ctx.rounds rounds, the order of the variants rotated every round."""
+    log(f"{title}: warm-up")
+    for v in variants:
+        if v.prepare:
+            v.prepare(ctx, v, -1)
+        wrk(ctx, v, ctx.warmup)
+    for rnd in range(ctx.rounds):
+        k = rnd % len(variants)
+        for v in variants[k:] + variants[:k]:
+            if v.prepare:
+                v.prepare(ctx, v, rnd)
+            res = wrk(ctx, v, ctx.duration)
+            v.runs.append(res)
+            log(f"{title}: round {rnd + 1}/{ctx.rounds} {v.name}: {fmt_rps(res['rps'])} req/s"
+                + (f", {res['non2xx']} non-2xx" if res["non2xx"] else "")
+                + (f", {res['sockerr']} socket errors" if res["sockerr"] else "")
+                + (f", OVERRUN {res['overrun']}" if res["overrun"] else "")
+                + (f", {res['warn401']} SHS00401" if v.log_of else "")
+                + (f", {res['mcdown']} SHS00302" if res["mcdown"] else ""))
+
+
+def rps_med(v):
+    return median([r["rps"] for r in v.runs])
+
+
+def runs_cell(v):
+    return " / ".join(fmt_rps(r["rps"]) for r in v.runs)
+
+
+def per_req(v, field):
+    tot = sum(r["requests"] for r in v.runs)
+    return sum(r["mc"][field] for r in v.runs) / tot if tot else float("nan")
+
+
+def problems(v):
+    p = []
+    non2xx = sum(r["non2xx"] for r in v.runs)
+    sock = sum(r["sockerr"] for r in v.runs)
+    over = sum(r["overrun"] for r in v.runs)
+    down = sum(r.get("mcdown", 0) for r in v.runs)
+    if down:
+        p.append(f"memcached did not answer within SharedSessionMemcacheTimeout {down} times "
+                 "(SHS00302; each time the server is skipped for SharedSessionMemcacheRetry and "
+                 "requests go without a session)")
+    if non2xx:
+        p.append(f"{non2xx} non-2xx answers")
+    if sock:
+        p.append(f"{sock} socket errors")
+    if over:
+        p.append(f"{over} requests after the tokens ran out (figure not valid)")
+    return p
+
+
+def table(variants, baseline, extra=None):
+    """Markdown table: median req/s, the runs, ratio to the baseline, memcached per request."""
+    lines = ["| variant | median req/s | runs (req/s) | ratio | httpd CPU µs/req | "
+             "memcached CPU µs/req | memcached get, set/add per req |",
+             "| --- | ---: | --- | ---: | ---: | ---: | --- |"]
+    for v in variants:
+        ratio = rps_med(v) / rps_med(baseline)
+        ops = f"{per_req(v, 'cmd_get'):.2f}, {per_req(v, 'cmd_set'):.2f}"
+        hcpu = median([r["httpd_cpu_us"] for r in v.runs])
+        mcpu = median([r["mc_cpu_us"] for r in v.runs])
+        lines.append(f"| {v.name} | {fmt_rps(rps_med(v))} | {runs_cell(v)} | "
+                     f"{ratio:.2f} × | {hcpu:.0f} | {mcpu:.0f} | {ops} |")
+    return "\n".join(lines)
+
+
+def verdict(ctx, bench, what, value, target, ok, unit="×"):
+    mark = "met" if ok else "**MISSED**"
+    line = f"{what}: {value:.2f} {unit} (target {target}) — {mark}"
+    ctx.verdicts.append(f"{bench}. {line}")
+    return f"- {line}"
+
+
+# ------------------------------------------------------------------ benchmark 1
+
+def bench1(ctx):
+    e = ctx.event
+    host = f"a.test:{e.port}"
+    sid = login(ctx, "shs", COOKIE)
+    sval = login(ctx, "cookie", "s")
+    dummy = "x" * len(sid)
+    variants = [
+        Variant("SharedSession (memcached), Inject Off", e, host, "/shs/page.html",
+                [f"Cookie: {COOKIE}={sid}"]),
+        Variant("mod_session_cookie", e, host, "/cookie/page.html", [f"Cookie: s={sval}"]),
+        Variant("no session", e, host, "/plain/page.html", [f"Cookie: other={dummy}"]),
+    ]
+    for v in variants:
+        st, hdrs, body = http_get(v.port, host, v.path, dict([v.headers[0].split(": ", 1)]))
+        if st != 200 or len(body) != os.path.getsize(os.path.join(SITE, "page.html")):
+            raise BenchError(f"{v.path}: {st}, {len(body)} bytes")
+    measure(ctx, variants, "1 session page")
+    shs, ck, plain = variants
+    r_plain = rps_med(shs) / rps_med(plain)
+    r_cookie = rps_med(shs) / rps_med(ck)
+    text = [
+        "## 1. Session page (2 KB static HTML, keep-alive)",
+        "",
+        f"`/shs/page.html` ({os.path.getsize(os.path.join(SITE, 'page.html'))} bytes) under "
+        "`Session On` + `SharedSession On` (group of 2, `SharedSessionInject Off`, no "
+        "`SessionMaxAge`) with a live session cookie created by a CGI answering "
+        "`X-Replace-Session`; the same page under mod_session_cookie (`SessionCookieName s "
+        "path=/`, its cookie created the same way); the same page without any session (a "
+        "cookie of the same length is sent, so requests have the same size). mod_sharedsession "
+        "is loaded in all three.",
+        "",
+        table(variants, plain),
+        "",
+        verdict(ctx, 1, "SharedSession / no session", r_plain, "≥ 0.85", r_plain >= 0.85),
+        verdict(ctx, 1, "SharedSession / mod_session_cookie", r_cookie, "≥ 1.00",
+                r_cookie >= 1.0),
+    ]
+    for v in variants:
+        for p in problems(v):
+            text.append(f"- {v.name}: {p}")
+    ctx.sections.append("\n".join(text))
+
+
+# ------------------------------------------------------------------ benchmark 2
+
+def shs_callback_variant(name, httpd):
+    """Our callback on httpd's b.test: before every run, fresh sessions in memcached and one
+    token for each (a token is used once, a session is handed to a site once)."""
+    v = Variant(name, httpd, f"b.test:{httpd.port}", mode="once", log_of=httpd)
+    src, dst = f"a.test:{httpd.port}", f"b.test:{httpd.port}"
+    v.per_round = 50000  # for the calibration run; then sized from its rate
+
+    def prepare(c, var, rnd):
+        # every wrk thread gets the whole expected count: threads do not progress evenly
+        n = (var.per_round if rnd >= 0 else warmup_count(c, var)) * c.threads
+        ids = make_sessions(c, n)
+        var.walk = walk_files(c, [f"/_shs/cb?t={t}" for t in mint(c, ids, src, dst)])
+
+    v.prepare = prepare
+    return v
+
+
+def warmup_count(ctx, v):
+    return int(v.per_round * ctx.warmup / ctx.duration) + 5000
+
+
+def calibrate(ctx, v, seconds=3):
+    """A first run to learn the rate, so that every measured run gets enough single-use
+    sessions: rate x duration x 1.6 + 10000."""
+    v.prepare(ctx, v, 0)
+    res = wrk(ctx, v, seconds)
+    rate = res["requests"] / seconds
+    n = int(rate * ctx.duration * 1.6) + 10000
+    log(f"calibration {v.name}: {fmt_rps(rate)} req/s -> {n} fresh sessions per run")
+    return n
+
+
+def bench2(ctx):
+    e = ctx.event
+    host = f"b.test:{e.port}"
+    src, dst = f"a.test:{e.port}", f"b.test:{e.port}"
+    check_callback(ctx, e, src, dst, host)
+    cb = shs_callback_variant("callback /_shs/cb (valid token, existing session)", e)
+    cb.per_round = calibrate(ctx, cb)
+    gif = Variant("static 43-byte GIF file", e, host, mode="wrap")
+    # the same request lines as the callback's, so both send requests of the same size
+    toks = mint(ctx, [new_sid() for _ in range(50000)], src, dst)
+    gif.walk = walk_files(ctx, [f"/pixel.gif?t={t}" for t in toks])
+    variants = [cb, gif]
+    measure(ctx, variants, "2 callback")
+    ratio = rps_med(cb) / rps_med(gif)
+    warns = sum(r["warn401"] for r in cb.runs)
+    reqs = sum(r["requests"] for r in cb.runs)
+    adds = sum(r["mc"]["cmd_set"] for r in cb.runs)
+    hits = sum(r["mc"]["get_hits"] for r in cb.runs)
+    text = [
+        "## 2. Callback vs a static GIF",
+        "",
+        "`/_shs/cb?t=TOKEN` on b.test: every request a token minted ahead by `shs-token mint "
+        "--sids` (lifetime 3600 s), each for its own session created in memcached before the "
+        f"run ({cb.per_round:,} fresh sessions and tokens per wrk thread and run, sized from a "
+        "calibration run; a token is used once, a session is handed to a site once). wrk walks "
+        "the token files with `bench/lua/walk.lua`. Baseline: `/pixel.gif?t=TOKEN`, a 43-byte GIF file "
+        "served by the core handler, driven by the same script with request lines of the same "
+        "length.",
+        "",
+        table(variants, gif),
+        "",
+        verdict(ctx, 2, "callback / static GIF", ratio, "≥ 0.70", ratio >= 0.7),
+        f"- accepted: {reqs:,} callback requests answered in the measured runs (wrk's count), "
+        f"{warns} `SHS00401` refusals in the error log meanwhile, {adds:,} memcached "
+        f"storage commands (the adds) and {hits:,} get hits in the same runs.",
+    ]
+    text += refusal_lines([cb])
+    for v in variants:
+        for p in problems(v):
+            text.append(f"- {v.name}: {p}")
+    ctx.sections.append("\n".join(text))
+
+
+def refusal_lines(variants):
+    out = []
+    for v in variants:
+        total = {}
+        for r in v.runs:
+            for k, n in r.get("reasons", {}).items():
+                total[k] = total.get(k, 0) + n
+        if total:
+            out.append(f"- {v.name}: refusal reasons in the measured runs: " +
+                       ", ".join(f"{k} {n}" for k, n in sorted(total.items())))
+    return out
+
+
+def check_callback(ctx, httpd, src, dst, host):
+    """One token by hand: accepted (cookie set, GIF), then refused as replayed."""
+    ids = make_sessions(ctx, 1)
+    tok = mint(ctx, ids, src, dst)[0]
+    w0 = httpd.error_count("SHS00401")
+    st, hdrs, body = http_get(httpd.port, host, f"/_shs/cb?t={tok}")
+    ck = set_cookies(hdrs).get(COOKIE)
+    if st != 200 or body != GIF or ck != ids[0] or httpd.error_count("SHS00401") != w0:
+        raise BenchError(f"callback check failed: {st} {hdrs} {body[:50]!r}")
+    st, hdrs, body = http_get(httpd.port, host, f"/_shs/cb?t={tok}")
+    if st != 200 or body != GIF or COOKIE in set_cookies(hdrs) or \
+            httpd.error_count("SHS00401") != w0 + 1:
+        raise BenchError("callback check: a replayed token was not refused")
+
+
+# ------------------------------------------------------------------ benchmark 3
+
+def sample_rss(httpd, stop, samples):
+    while not stop.is_set():
+        samples.append((time.monotonic(), {pid: rss for pid, rss, _ in httpd.workers()}))
+        stop.wait(0.2)
+
+
+def stream_once(ctx, where, sid, nbytes):
+    """Fetch the streamed page once with curl while sampling the workers' RSS."""
+    e = ctx.event
+    url = f"http://127.0.0.1:{e.port}/{where}/stream.cgi?n={nbytes}"
+    before = {pid: rss for pid, rss, _ in e.workers()}
+    samples, stop = [], threading.Event()
+    t = threading.Thread(target=sample_rss, args=(e, stop, samples))
+    t.start()
+    t0 = time.monotonic()
+    p = subprocess.Popen([CURL, "-s", "-S", "--max-time", "600", "-H", f"Host: a.test:{e.port}",
+                          "-H", f"Cookie: {COOKIE}={sid}", "-o", "-", url],
+                         stdout=subprocess.PIPE)
+    total, tail = 0, b""
+    try:
+        while True:
+            chunk = p.stdout.read(1 << 20)
+            if not chunk:
+                break
+            total += len(chunk)
+            tail = (tail + chunk)[-4096:]
+        p.wait(timeout=60)
+    finally:
+        stop.set()
+        t.join()
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    secs = time.monotonic() - t0
+    growth = 0
+    for _, snap in samples:
+        for pid, rss in snap.items():
+            if pid in before:
+                growth = max(growth, rss - before[pid])
+    return {"bytes": total, "secs": secs, "growth_kb": growth, "samples": len(samples),
+            "tagged": bool(TAG_RE.search(tail)), "rc": p.returncode,
+            "rss_before": max(before.values()) if before else 0}
+
+
+def bench3(ctx):
+    e = ctx.event
+    host = f"a.test:{e.port}"
+    sid = login(ctx, "inject", COOKIE)
+    hdr = [f"Cookie: {COOKIE}={sid}"]
+    st, hdrs, body = http_get(e.port, host, "/inject/big.html", {"Cookie": f"{COOKIE}={sid}"})
+    if st != 200 or not TAG_RE.search(body[-2048:]) or \
+            dict(hdrs).get("Cache-Control") != "private, no-store":
+        raise BenchError(f"/inject/big.html got no tags: {st} {hdrs}")
+    st, hdrs, body2 = http_get(e.port, host, "/noinject/big.html", {"Cookie": f"{COOKIE}={sid}"})
+    if st != 200 or TAG_RE.search(body2) or len(body2) != 1 << 20:
+        raise BenchError("/noinject/big.html is not the plain page")
+    variants = [
+        Variant("1 MB page, SharedSessionInject On (tags in every response)", e, host,
+                "/inject/big.html", hdr),
+        Variant("1 MB page, SharedSessionInject Off", e, host, "/noinject/big.html", hdr),
+    ]
+    measure(ctx, variants, "3 filter")
+    on, off = variants
+    ratio = rps_med(on) / rps_med(off)
+    log(f"3 filter: streaming {ctx.stream_bytes} bytes through the filter")
+    streams = {}
+    for where in ("inject", "noinject"):
+        stream_once(ctx, where, sid, 16 << 20)  # warm the worker up
+        streams[where] = stream_once(ctx, where, sid, ctx.stream_bytes)
+        s = streams[where]
+        log(f"3 stream /{where}/: {s['bytes']} bytes in {s['secs']:.1f} s, RSS growth "
+            f"{s['growth_kb']} kB, tags {'yes' if s['tagged'] else 'no'}")
+    si = streams["inject"]
+    text = [
+        "## 3. Output filter (tag injection)",
+        "",
+        f"A {1 << 20}-byte static HTML page with a live session. `SharedSessionInject On`: "
+        "the sync cookie is never sent back, so every response gets a freshly sealed token, "
+        "the tag before `</body>` and a new sync cookie (checked before the run: tag present, "
+        "`Cache-Control: private, no-store`). `Off`: the same page untouched.",
+        "",
+        table(variants, off),
+        "",
+        verdict(ctx, 3, "Inject On / Inject Off (1 MB page)", ratio, "≥ 0.95", ratio >= 0.95),
+        "",
+        f"Streamed response: `stream.cgi` (mod_cgid) writes {ctx.stream_bytes:,} bytes of "
+        "HTML (`yes '<p>…</p>' | head -c N`) then `</body>`; fetched once with curl while "
+        "`ps -o rss` of every httpd worker process was sampled every 0.2 s (after a 16 MB "
+        "warm-up request through the same path). Growth = largest RSS of a worker during the "
+        "fetch minus its RSS just before.",
+        "",
+        "| variant | bytes received | time | worker RSS before | largest RSS growth | "
+        "samples | tag at the end |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for where, name in (("inject", "Inject On"), ("noinject", "Inject Off")):
+        s = streams[where]
+        text.append(f"| {name} | {s['bytes']:,} | {s['secs']:.1f} s | "
+                    f"{s['rss_before'] / 1024:.1f} MB | {s['growth_kb'] / 1024:.2f} MB | "
+                    f"{s['samples']} | {'yes' if s['tagged'] else 'no'} |")
+    ok = si["growth_kb"] < 10 * 1024 and si["tagged"] and si["rc"] == 0
+    text += ["", verdict(ctx, 3, f"RSS growth streaming {ctx.stream_bytes:,} bytes through the "
+                                 "filter", si["growth_kb"] / 1024, "< 10 MB", ok, unit="MB")]
+    if not si["tagged"]:
+        text.append("- the streamed page did NOT get its tag")
+    if si["growth_kb"] * 1024 > ctx.stream_bytes / 2:
+        text.append(f"- the worker grew by {100 * si['growth_kb'] * 1024 / si['bytes']:.0f} % of "
+                    "the response size: the filter holds the whole response in memory instead "
+                    "of streaming it (see bench/PROFILE.md)")
+    for v in variants:
+        for p in problems(v):
+            text.append(f"- {v.name}: {p}")
+    ctx.sections.append("\n".join(text))
+
+
+# ------------------------------------------------------------------ benchmark 4
+
+def bench4(ctx):
+    e, pf = ctx.event, ctx.prefork
+    php_host = f"php.test:{pf.port}"
+
+    # the seed's callback: every request a fresh PHP session that lists this host as a site
+    # still to visit (as after the seed's page ran on the first site)
+    sso_val = (f"sso_sites|a:2:{{i:0;{php_str(f'a.test:{pf.port}')}"
+               f"i:1;{php_str(php_host)}}}")
+    php_cb = Variant("PHP sso.php (mod_php, prefork)", pf, php_host, mode="once")
+
+    def prep_php_cb(c, var, rnd):
+        n = (var.per_round if rnd >= 0 else warmup_count(c, var)) * c.threads
+        ids = make_php_sessions(c, n, sso_val)
+        var.walk = walk_files(c, [f"/sso.php?i={i}" for i in ids])
+        var.ids = ids
+
+    php_cb.prepare = prep_php_cb
+    php_cb.per_round = 20000
+
+    cb_pf = shs_callback_variant("mod_sharedsession callback (prefork)", pf)
+    cb_ev = shs_callback_variant("mod_sharedsession callback (event)", e)
+    check_callback(ctx, pf, f"a.test:{pf.port}", f"b.test:{pf.port}", f"b.test:{pf.port}")
+    # check the seed's callback does what it should: GIF, and this host taken off the list
+    probe = make_php_sessions(ctx, 1, sso_val)[0]
+    st, hdrs, body = http_get(pf.port, php_host, f"/sso.php?i={probe}")
+    stored = ctx.mc.get(PHP_PREFIX + probe) or ""
+    if st != 200 or body != GIF or php_host in stored or "a.test" not in stored:
+        raise BenchError(f"sso.php check failed: {st} {body[:20]!r} stored={stored!r}")
+    for v in (php_cb, cb_pf, cb_ev):
+        v.per_round = calibrate(ctx, v)
+
+    # pages: a pool of sessions per kind, each request the next one (PHP locks a session
+    # while a request holds it: with one cookie for all connections PHP would serialise)
+    pool = 2000
+    php_ids = make_php_sessions(ctx, pool, 'user|s:5:"alice";cart|i:3;')
+    shs_ids = make_sessions(ctx, pool, "user=alice&cart=3")
+    php_page = Variant("PHP page: session_start() + echo (mod_php, prefork)", pf, php_host,
+                       walk=walk_files(ctx, [f"/page.php\tPHPSESSID={i}" for i in php_ids]),
+                       mode="wrap")
+    page_pf = Variant("mod_sharedsession static page (prefork)", pf, f"a.test:{pf.port}",
+                      walk=walk_files(ctx, [f"/shs/page.html\t{COOKIE}={i}" for i in shs_ids]),
+                      mode="wrap")
+    page_ev = Variant("mod_sharedsession static page (event)", e, f"a.test:{e.port}",
+                      walk=walk_files(ctx, [f"/shs/page.html\t{COOKIE}={i}" for i in shs_ids]),
+                      mode="wrap")
+    st, _, body = http_get(pf.port, php_host, "/page.php", {"Cookie": f"PHPSESSID={php_ids[0]}"})
+    if st != 200 or b"Hello, alice" not in body:
+        raise BenchError(f"page.php does not see its session: {st} {body[:300]!r}")
+
+    cbs = [php_cb, cb_pf, cb_ev]
+    pages = [php_page, page_pf, page_ev]
+    measure(ctx, cbs, "4 callbacks")
+    measure(ctx, pages, "4 pages")
+    r = {
+        "cb_pf": rps_med(cb_pf) / rps_med(php_cb),
+        "cb_ev": rps_med(cb_ev) / rps_med(php_cb),
+        "pg_pf": rps_med(page_pf) / rps_med(php_page),
+        "pg_ev": rps_med(page_ev) / rps_med(php_page),
+    }
+    text = [
+        "## 4. Against the seed (sso.php image trick, PHP sessions in memcached)",
+        "",
+        "The seed re-created minimally in a separate httpd with the **prefork** MPM (mod_php "
+        "requires it): 64 processes, keep-alive on, PHP 8.2 with opcache (Debian defaults), "
+        "sessions in the same memcached through php-memcached (`session.save_handler "
+        "memcached`, defaults: locking on, lazy_write on, no persistent connections: see "
+        "benchmark 5 for its connections per request). `sso.php?i=ID`: `session_id(ID)`, "
+        "`session_start()`, takes this host off `$_SESSION['sso_sites']`, answers the same "
+        "43-byte GIF; every request a fresh session listing the host (created in memcached "
+        "beforehand). `page.php`: `session_start()` and the same 2 KB page (plus the user's "
+        "name). Ours: the callback with fresh sessions and tokens, and the static page of "
+        "benchmark 1, on the same prefork instance (1 worker thread per process, same MPM as "
+        "PHP) and on the event instance (2 × 32 threads: the MPM this module is meant for). "
+        f"Pages rotate over a pool of {pool} sessions per kind (PHP serialises requests that "
+        "share a session).",
+        "",
+        "Callbacks:",
+        "",
+        table(cbs, php_cb),
+        "",
+        "Session pages:",
+        "",
+        table(pages, php_page),
+        "",
+        verdict(ctx, 4, "callback, ours (prefork) / sso.php", r["cb_pf"], "≥ 5", r["cb_pf"] >= 5),
+        verdict(ctx, 4, "callback, ours (event) / sso.php", r["cb_ev"], "≥ 5", r["cb_ev"] >= 5),
+        verdict(ctx, 4, "page, ours (prefork) / PHP session page", r["pg_pf"], "≥ 5",
+                r["pg_pf"] >= 5),
+        verdict(ctx, 4, "page, ours (event) / PHP session page", r["pg_ev"], "≥ 5",
+                r["pg_ev"] >= 5),
+        f"- SHS00401 refusals during our callback runs: "
+        f"{sum(x['warn401'] for v in (cb_pf, cb_ev) for x in v.runs)}",
+    ]
+    text += refusal_lines([cb_pf, cb_ev])
+    for v in cbs + pages:
+        for p in problems(v):
+            text.append(f"- {v.name}: {p}")
+    ctx.sections.append("\n".join(text))
+
+
+# ------------------------------------------------------------------ benchmark 5
+
+def count_requests(ctx, port, host, reqs, expect):
+    """Send reqs (list of (path, headers)) on one keep-alive connection; returns the memcached
+    stats delta.  expect(status, headers, body) -> error string or None."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    before = ctx.mc.stats()
+    bad = {}
+    try:
+        for path, headers in reqs:
+            h = {"Host": host}
+            h.update(headers)
+            c.request("GET", path, headers=h)
+            r = c.getresponse()
+            body = r.read()
+            err = expect(r.status, r.getheaders(), body)
+            if err:
+                bad[err] = bad.get(err, 0) + 1
+    finally:
+        c.close()
+    time.sleep(0.2)  # let the last request's writes (after the response) land
+    d = mc_delta(before, ctx.mc.stats())
+    d["bad"] = bad
+    return d
+
+
+def ok200(st, hdrs, body):
+    return None if st == 200 else f"status {st}"
+
+
+def bench5(ctx):
+    e = ctx.event
+    N = 200 if ctx.args.quick else 1000
+    host = f"a.test:{e.port}"
+    rows = []
+
+    def add(name, port, host_, reqs, expect=ok200, note=""):
+        d = count_requests(ctx, port, host_, reqs, expect)
+        rows.append((name, d, len(reqs), note))
+        log(f"5 {name}: " + ", ".join(f"{k} {d[k] / len(reqs):.3f}" for k in MC_FIELDS))
+        return d
+
+    sid_max = login(ctx, "maxage", COOKIE)
+    sid = login(ctx, "shs", COOKIE)
+
+    def cookie(s):
+        return {"Cookie": f"{COOKIE}={s}"}
+
+    def tagged(st, hdrs, body):
+        return None if st == 200 and TAG_RE.search(body) else f"no tag ({st})"
+
+    def untagged(st, hdrs, body):
+        return None if st == 200 and not TAG_RE.search(body) else f"tagged or {st}"
+
+    d_max = add("page, unchanged session, SessionMaxAge 3600 + SessionExpiryUpdateInterval 600",
+                e.port, host, [("/maxage/page.html", cookie(sid_max))] * N)
+    add("page, unchanged session, no SessionMaxAge (benchmark 1)", e.port, host,
+        [("/shs/page.html", cookie(sid))] * N)
+    d_inj = add("page with tags injected (no sync cookie sent)", e.port, host,
+                [("/inject/page.html", cookie(sid))] * N, tagged)
+    d_noinj = add("same page, SharedSessionInject Off", e.port, host,
+                  [("/noinject/page.html", cookie(sid))] * N, untagged)
+    add("page without a session", e.port, host, [("/plain/page.html", {})] * N)
+
+    src, dst, bhost = f"a.test:{e.port}", f"b.test:{e.port}", f"b.test:{e.port}"
+    ids = make_sessions(ctx, N)
+    toks = mint(ctx, ids, src, dst)
+
+    def gif_with_cookie(st, hdrs, body):
+        return None if st == 200 and body == GIF and COOKIE in set_cookies(hdrs) else \
+            "callback refused a valid token"
+
+    def gif_without_cookie(st, hdrs, body):
+        return None if st == 200 and body == GIF and COOKIE not in set_cookies(hdrs) else \
+            "callback accepted a replayed token"
+
+    w0 = e.error_count("SHS00401")
+    d_cb = add("callback, valid token for an existing session", e.port, bhost,
+               [(f"/_shs/cb?t={t}", {}) for t in toks], gif_with_cookie)
+    w1 = e.error_count("SHS00401")
+    add("callback, replayed token (refused)", e.port, bhost,
+        [(f"/_shs/cb?t={t}", {}) for t in toks], gif_without_cookie)
+    w2 = e.error_count("SHS00401")
+    why = e.refusals_since(0)
+
+    if ctx.prefork:
+        pf = ctx.prefork
+        php_host = f"php.test:{pf.port}"
+        sso_val = (f"sso_sites|a:2:{{i:0;{php_str(f'a.test:{pf.port}')}"
+                   f"i:1;{php_str(php_host)}}}")
+        pids = make_php_sessions(ctx, N, sso_val)
+        add("seed: PHP sso.php callback (fresh session)", pf.port, php_host,
+            [(f"/sso.php?i={i}", {}) for i in pids])
+        pid1 = make_php_sessions(ctx, 1, 'user|s:5:"alice";cart|i:3;')[0]
+        add("seed: PHP page, session_start() + echo", pf.port, php_host,
+            [("/page.php", {"Cookie": f"PHPSESSID={pid1}"})] * N)
+
+    lines = ["| request kind | requests | get | get hits | set/add | touch | delete | "
+             "all ops | new items | new connections | unexpected answers |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for name, d, n, _ in rows:
+        bad = ", ".join(f"{k}: {v}" for k, v in d["bad"].items()) or "0"
+        lines.append(f"| {name} | {n} | {d['cmd_get'] / n:.3f} | {d['get_hits'] / n:.3f} | "
+                     f"{d['cmd_set'] / n:.3f} | {d['cmd_touch'] / n:.3f} | "
+                     f"{(d['delete_hits'] + d['delete_misses']) / n:.3f} | "
+                     f"{mc_ops(d) / n:.3f} | {d['total_items'] / n:.3f} | "
+                     f"{d['total_connections'] / n:.3f} | {bad} |")
+    ok_max = d_max["cmd_get"] == N and d_max["cmd_set"] == 0 and mc_ops(d_max) == N
+    ok_inj = mc_ops(d_inj) <= mc_ops(d_noinj)
+    ok_cb = mc_ops(d_cb) <= 2 * N
+    text = [
+        "## 5. memcached round trips per request",
+        "",
+        f"memcached's own `stats` before and after {N} requests sent one after the other on "
+        "one keep-alive connection by a small Python client (nothing else uses this memcached "
+        "meanwhile); figures per request. `set/add` is memcached's `cmd_set`, which counts "
+        "every storage command (set, add); `new items` is `total_items` (successful stores); "
+        "`new connections` is `total_connections` (connections memcached accepted).",
+        "",
+        "\n".join(lines),
+        "",
+        verdict(ctx, 5, "unchanged session with SessionMaxAge + ExpiryUpdateInterval: ops per "
+                        "request (expect 1 get, 0 set)", mc_ops(d_max) / N, "= 1",
+                ok_max, unit=f"(get {d_max['cmd_get'] / N:.3f}, set {d_max['cmd_set'] / N:.3f})"),
+        verdict(ctx, 5, "page with tags: ops per request (no more than without tags: "
+                        f"{mc_ops(d_noinj) / N:.3f})", mc_ops(d_inj) / N, "≤ without", ok_inj,
+                unit=""),
+        verdict(ctx, 5, "valid callback: ops per request", mc_ops(d_cb) / N, "≤ 2", ok_cb,
+                unit=""),
+        f"- `SHS00401` warnings: {w1 - w0} for the {N} valid tokens, {w2 - w1} for the {N} "
+        "replays (reasons over the whole run of this httpd: " +
+        ", ".join(f"{k} {n}" for k, n in sorted(why.items())) + ").",
+    ]
+    ctx.sections.append("\n".join(text))
+
+
+# ------------------------------------------------------------------ report
+
+def first_line(argv):
+    try:
+        r = run(argv, timeout=20)
+        return (r.stdout or r.stderr).strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.SubprocessError):
+        return "?"
+
+
+def machine():
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+        with open("/proc/meminfo") as f:
+            mem = int(f.readline().split()[1]) / 1024 / 1024
+    except OSError:
+        mem = 0
+    return model, os.cpu_count(), mem
+
+
+def versions():
+    httpd = run([APACHE2, "-v"]).stdout.splitlines()[0].split(":", 1)[1].strip()
+    mc = first_line([MEMCACHED, "-V"])
+    php = first_line(["php", "-v"])
+    phpmc = first_line(["php", "-r", "echo phpversion('memcached');"])
+    wrkv = first_line([WRK, "-v"])
+    git = first_line(["git", "-C", REPO, "describe", "--always", "--dirty", "--tags"])
+    ossl = first_line(["openssl", "version"])
+    return [("httpd", httpd), ("memcached", mc), ("PHP (mod_php, same build as the CLI)", php),
+            ("php-memcached", phpmc), ("wrk", wrkv), ("OpenSSL", ossl),
+            ("kernel", os.uname().release), ("this repository (git describe)", git)]
+
+
+def write_results(ctx, selected, started, load0, out):
+    model, ncpu, mem = machine()
+    lines = [
+        "# mod_sharedsession benchmark results",
+        "",
+        f"Written by `bench/run.sh {' '.join(selected)}` on {started} (UTC), "
+        f"{(time.time() - ctx.t0) / 60:.1f} min. Every figure below was measured in that run; "
+        "see bench/README.md for what each benchmark does.",
+        "",
+        f"- machine: {ncpu} CPUs ({model}), {mem:.1f} GiB RAM; wrk, httpd and memcached share "
+        "the same CPUs",
+        f"- load average before / after: {load0} / {loadavg()} (other processes were running "
+        "on this machine; the variants of a benchmark alternate round by round so that such "
+        "noise hits all of them)",
+    ]
+    for k, v in versions():
+        lines.append(f"- {k}: {v}")
+    lines += [
+        f"- wrk: `-t {ctx.threads} -c {ctx.conns} -d {ctx.duration}s`, {ctx.rounds} rounds per "
+        f"variant (order rotated each round, after a {ctx.warmup} s warm-up of each); figures "
+        "are the median of the rounds; ratio = median / median of the baseline row",
+        "- httpd event instance: 2 processes × 32 threads (64 workers: more than the wrk "
+        "connections, so the event MPM never closes a kept-alive connection), keep-alive "
+        "(unlimited requests), no access log, `LogLevel warn`; prefork instance (benchmark 4): "
+        "64 processes, same settings",
+        "- memcached: `-m 3072 -c 4096 -o hashpower=23`, 4 threads (default), on 127.0.0.1",
+        "- CPU µs/req: user + system time of all httpd processes (or of memcached) during a run, "
+        "from /proc/PID/stat, divided by the requests wrk completed (median of the rounds); "
+        "less sensitive than req/s to other load on the machine",
+        "",
+        "## Targets",
+        "",
+    ]
+    lines += [f"- {v}" for v in ctx.verdicts]
+    if any("MISSED" in v for v in ctx.verdicts):
+        lines += ["", "Where the time goes for the missed targets (perf and callgrind, by hand): "
+                      "bench/PROFILE.md."]
+    lines.append("")
+    for s in ctx.sections:
+        lines += [s, ""]
+    with open(out, "w") as f:
+        f.write("\n".join(lines))
+    log(f"wrote {out}")
+
+
+# ------------------------------------------------------------------ main
+
+def serve(ctx, seconds):
+    """Servers up, a live session for each kind, then wait (bounded)."""
+    e = ctx.event
+    sid = login(ctx, "shs", COOKIE)
+    print(f"""work dir     {ctx.root}   (configs, error logs, key file)
+memcached    127.0.0.1:{ctx.mc_port}
+event httpd  pid {e.proc.pid}, 127.0.0.1:{e.port}; hosts a.test:{e.port}, b.test:{e.port}
+prefork      {f"pid {ctx.prefork.proc.pid}, 127.0.0.1:{ctx.prefork.port}" if ctx.prefork else "-"}
+session      Cookie: {COOKIE}={sid}
+example      wrk -t2 -c32 -d10s -H 'Host: a.test:{e.port}' -H 'Cookie: {COOKIE}={sid}' \\
+                 http://127.0.0.1:{e.port}/shs/page.html
+stopping in {seconds} s (Ctrl-C stops now)""", flush=True)
+    time.sleep(seconds)
+
+
+def preflight(selected):
+    missing = []
+    for path, what in ((APACHE2, "apache2"), (MEMCACHED, "memcached"), (WRK, "wrk"),
+                       (CURL, "curl"), (MODULE, "the module (make)"),
+                       (SHS_TOKEN, "shs-token (make)"),
+                       (os.path.join(MODDIR, "mod_session_cookie.so"), "mod_session_cookie")):
+        if not os.path.exists(path):
+            missing.append(f"{what}: {path}")
+    if "4" in selected or "5" in selected:
+        if not os.path.exists(os.path.join(MODDIR, "libphp8.2.so")):
+            missing.append("libapache2-mod-php (libphp8.2.so)")
+        r = run(["php", "-r", "echo extension_loaded('memcached') ? 'y' : 'n';"])
+        if r.stdout.strip() != "y":
+            missing.append("php-memcached")
+    if missing:
+        raise BenchError("missing: " + "; ".join(missing) +
+                         "\n(apt-get install wrk memcached apache2 libapache2-mod-php "
+                         "php-memcached curl)")
+
+
+def main():
+    ap = argparse.ArgumentParser(description="mod_sharedsession benchmarks")
+    ap.add_argument("bench", nargs="*", help="benchmarks to run (1-5), default all")
+    ap.add_argument("--quick", action="store_true", help="short runs: checks the suite works")
+    ap.add_argument("--out", default=None, help="results file (default bench/RESULTS.md)")
+    ap.add_argument("--serve", type=int, metavar="SECONDS", default=0,
+                    help="only start memcached and the httpd instances, print how to reach "
+                         "them, and stop them after SECONDS (for profiling by hand)")
+    args = ap.parse_args()
+    selected = args.bench or list(ALL)
+    for b in selected:
+        if b not in ALL:
+            ap.error(f"unknown benchmark {b!r}: give numbers from 1 to 5")
+    selected = [b for b in ALL if b in selected]
+    out = args.out or os.path.join(HERE, "RESULTS-quick.md" if args.quick else "RESULTS.md")
+    preflight(selected)
+
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    ctx = Ctx(args)
+    ctx.t0 = time.time()
+    started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
+    load0 = loadavg()
+    log(f"benchmarks {' '.join(selected)}; work dir {ctx.root}")
+    try:
+        setup(ctx)
+        ctx.event = Httpd(ctx, "event", "event.conf.in")
+        ctx.event.start(2)
+        if "4" in selected or "5" in selected:
+            ctx.prefork = Httpd(ctx, "prefork", "prefork.conf.in")
+            ctx.prefork.start(64)
+        if args.serve:
+            serve(ctx, args.serve)
+            return 0
+        for b in selected:
+            t = time.time()
+            try:
+                {"1": bench1, "2": bench2, "3": bench3, "4": bench4, "5": bench5}[b](ctx)
+            except BenchError as e:
+                log(f"benchmark {b} FAILED: {e}")
+                ctx.verdicts.append(f"{b}. **FAILED**: {str(e)[:300]}")
+                ctx.sections.append(f"## {b}. FAILED\n\n```\n{e}\n```")
+            log(f"benchmark {b} done in {time.time() - t:.0f} s")
+        write_results(ctx, selected, started, load0, out)
+        for v in ctx.verdicts:
+            log(v)
+    except BenchError as e:
+        log(f"FAILED: {e}")
+        return 1
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 130
+    finally:
+        ctx.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
