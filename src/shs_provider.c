@@ -635,6 +635,7 @@ void shs_provider_child_init(apr_pool_t *pchild, server_rec *s)
     const shs_store_ops_t *ops;
     void *ctx;
     shs_store_opts_t opts;
+    apr_pool_t *storepool;
     apr_status_t rv;
     int i, threads = 1;
 
@@ -661,7 +662,13 @@ void shs_provider_child_init(apr_pool_t *pchild, server_rec *s)
         .account = account,
         .account_baton = NULL,
     };
-    rv = shs_store_mc_create(pchild, specs, sc->servers->nelts, opts.workers, opts.timeout, &ops,
+    /* The client lives in a pool of its own that is never destroyed: at an ungraceful stop
+     * httpd destroys pchild from a signal handler while threads may still be in the store.
+     * pchild's (pre-)cleanup still stops the workers (free_on_shutdown is 0). */
+    if (apr_pool_create_unmanaged_ex(&storepool, NULL, NULL) != APR_SUCCESS) {
+        storepool = pchild;
+    }
+    rv = shs_store_mc_create(storepool, specs, sc->servers->nelts, opts.workers, opts.timeout, &ops,
                              &ctx);
     if (rv == APR_SUCCESS) {
         rv = shs_store_create(pchild, ops, ctx, &opts, &store);

@@ -268,7 +268,7 @@ static void *worker_main(void *arg)
         }
     }
     self->exited = 1;
-    last = st->orphaned && alive_workers(st) == 0;
+    last = st->orphaned && st->opts.free_on_shutdown && alive_workers(st) == 0;
     pthread_cond_broadcast(&st->quiet);
     pthread_mutex_unlock(&st->lock);
     if (wp) {
@@ -533,7 +533,7 @@ static apr_status_t store_shutdown(void *data)
         st->workers[i].started = st->workers[i].exited ? 0 : 1;
     }
     pthread_mutex_unlock(&st->lock);
-    if (!stuck) {
+    if (!stuck && st->opts.free_on_shutdown) {
         store_free(st);
     }
     return APR_SUCCESS;

@@ -87,6 +87,10 @@ typedef struct shs_store_opts_t {
     void *notify_baton;
     shs_store_account_fn *account; /* may be NULL */
     void *account_baton;
+    /* Free the store when p goes (tests).  httpd destroys a child's pool at exit, for an
+     * ungraceful stop from a signal handler while other threads may still be inside the store:
+     * there it only stops the workers and leaves the memory to the exiting process. */
+    int free_on_shutdown;
 } shs_store_opts_t;
 
 typedef struct shs_store_t shs_store_t;

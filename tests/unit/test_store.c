@@ -242,6 +242,7 @@ static shs_store_t *make_store(fixture_t *fx, int workers, int max_queue,
         .max_queue = max_queue,
         .notify = on_notify,
         .notify_baton = NULL,
+        .free_on_shutdown = 1,
     };
 
     assert_int_equal(shs_store_create(fx->p, &fake_ops, NULL, &opts, &fx->st), APR_SUCCESS);
@@ -462,6 +463,7 @@ static void test_shutdown_with_stuck_worker(void **state)
         .timeout = apr_time_from_msec(50),
         .retry = apr_time_from_sec(1),
         .workers = 2,
+        .free_on_shutdown = 1,
     };
     char *v;
     apr_size_t len;
