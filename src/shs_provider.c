@@ -24,6 +24,7 @@
 
 #include <apr_atomic.h>
 #include <apr_strings.h>
+#include <apr_thread_mutex.h>
 
 #include <httpd.h>
 #include <http_config.h>
@@ -628,6 +629,29 @@ static void account(void *baton, apr_status_t rv)
     }
 }
 
+/* A pool that is never destroyed, whose allocator is thread-safe like pchild's:
+ * apr_reslist creates connections (sub-pools) outside its lock, from several threads. */
+static apr_pool_t *store_pool(apr_pool_t *pchild)
+{
+    apr_allocator_t *alloc;
+    apr_thread_mutex_t *mutex;
+    apr_pool_t *p;
+
+    if (apr_allocator_create(&alloc) != APR_SUCCESS) {
+        return pchild;
+    }
+    if (apr_pool_create_unmanaged_ex(&p, NULL, alloc) != APR_SUCCESS) {
+        apr_allocator_destroy(alloc);
+        return pchild;
+    }
+    apr_allocator_owner_set(alloc, p);
+    if (apr_thread_mutex_create(&mutex, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS) {
+        return pchild; /* p is left unused: without a mutex it is not safe */
+    }
+    apr_allocator_mutex_set(alloc, mutex);
+    return p;
+}
+
 void shs_provider_child_init(apr_pool_t *pchild, server_rec *s)
 {
     shs_srv_conf_t *sc = SHS_SRV_CONF(s);
@@ -665,9 +689,7 @@ void shs_provider_child_init(apr_pool_t *pchild, server_rec *s)
     /* The client lives in a pool of its own that is never destroyed: at an ungraceful stop
      * httpd destroys pchild from a signal handler while threads may still be in the store.
      * pchild's (pre-)cleanup still stops the workers (free_on_shutdown is 0). */
-    if (apr_pool_create_unmanaged_ex(&storepool, NULL, NULL) != APR_SUCCESS) {
-        storepool = pchild;
-    }
+    storepool = store_pool(pchild);
     rv = shs_store_mc_create(storepool, specs, sc->servers->nelts, opts.workers, opts.timeout, &ops,
                              &ctx);
     if (rv == APR_SUCCESS) {
