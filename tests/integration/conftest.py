@@ -139,6 +139,7 @@ def _check_logs(item, after_stop=False):
             msg.extend("    " + l for l in bad)
             msg.append(f"--- whole log:")
             msg.append(h.log_text())
+            msg.extend(h.crash_reports())
         return "\n".join(msg)
     return None
 
