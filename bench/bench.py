@@ -11,7 +11,8 @@ RESULTS.md is one this run measured.
     bench/run.sh --quick    short runs (a smoke test of the suite itself, not for figures)
 
 Environment: BENCH_DURATION (s, default 6), BENCH_ROUNDS (default 5), BENCH_CONNS (32),
-BENCH_THREADS (2), BENCH_STREAM_BYTES (1073741824), BENCH_KEEP=1 keeps the temp dir.
+BENCH_THREADS (2), BENCH_STREAM_BYTES (1073741824), BENCH_KEEP=1 keeps the temp dir,
+BENCH_MODULE and BENCH_SHS_TOKEN measure another build (BENCH_NO_BUILD=1 then skips make).
 (Defaults: 6 s runs, 5 rounds: on a busy machine a median of 5 is steadier than of 3.)
 """
 
@@ -40,8 +41,9 @@ MODDIR = os.environ.get("BENCH_MODDIR", "/usr/lib/apache2/modules")
 MEMCACHED = os.environ.get("BENCH_MEMCACHED", "/usr/bin/memcached")
 WRK = os.environ.get("BENCH_WRK", "/usr/bin/wrk")
 CURL = "/usr/bin/curl"
-SHS_TOKEN = os.path.join(REPO, "shs-token")
-MODULE = os.path.join(REPO, ".libs", "mod_sharedsession.so")
+# BENCH_MODULE / BENCH_SHS_TOKEN: measure another build (e.g. of a clean checkout)
+SHS_TOKEN = os.environ.get("BENCH_SHS_TOKEN", os.path.join(REPO, "shs-token"))
+MODULE = os.environ.get("BENCH_MODULE", os.path.join(REPO, ".libs", "mod_sharedsession.so"))
 LUA_WALK = os.path.join(HERE, "lua", "walk.lua")
 SITE = os.path.join(HERE, "site")
 
@@ -606,6 +608,7 @@ def wrk(ctx, v, duration):
     res["reasons"] = v.log_of.refusals_since(off0) if v.log_of else {}
     res["warn401"] = sum(res["reasons"].values())
     res["mcdown"] = v.httpd.refusals_since(offh, "SHS00302")
+    res["crashes"] = v.httpd.refusals_since(offh, "AH00052")
     tick = os.sysconf("SC_CLK_TCK")
     res["httpd_cpu_us"] = (cpu1[0] - cpu0[0]) / tick * 1e6 / max(1, res["requests"])
     res["mc_cpu_us"] = (cpu1[1] - cpu0[1]) / tick * 1e6 / max(1, res["requests"])
@@ -631,7 +634,8 @@ def measure(ctx, variants, title):
                 + (f", {res['sockerr']} socket errors" if res["sockerr"] else "")
                 + (f", OVERRUN {res['overrun']}" if res["overrun"] else "")
                 + (f", {res['warn401']} SHS00401" if v.log_of else "")
-                + (f", {res['mcdown']} SHS00302" if res["mcdown"] else ""))
+                + (f", {res['mcdown']} SHS00302" if res["mcdown"] else "")
+                + (f", {res['crashes']} WORKER CRASHES" if res["crashes"] else ""))
 
 
 def rps_med(v):
@@ -653,6 +657,10 @@ def problems(v):
     sock = sum(r["sockerr"] for r in v.runs)
     over = sum(r["overrun"] for r in v.runs)
     down = sum(r.get("mcdown", 0) for r in v.runs)
+    crashes = sum(r.get("crashes", 0) for r in v.runs)
+    if crashes:
+        p.append(f"**{crashes} httpd worker processes died during the runs** (AH00052, e.g. "
+                 "a segmentation fault): figure not valid")
     if down:
         p.append(f"memcached did not answer within SharedSessionMemcacheTimeout {down} times "
                  "(SHS00302; each time the server is skipped for SharedSessionMemcacheRetry and "
@@ -676,8 +684,10 @@ def table(variants, baseline, extra=None):
         ops = f"{per_req(v, 'cmd_get'):.2f}, {per_req(v, 'cmd_set'):.2f}"
         hcpu = median([r["httpd_cpu_us"] for r in v.runs])
         mcpu = median([r["mc_cpu_us"] for r in v.runs])
+        # CPU time of a worker that died is lost: no figure then
+        hcell = "n/a" if any(r.get("crashes") for r in v.runs) else f"{hcpu:.0f}"
         lines.append(f"| {v.name} | {fmt_rps(rps_med(v))} | {runs_cell(v)} | "
-                     f"{ratio:.2f} × | {hcpu:.0f} | {mcpu:.0f} | {ops} |")
+                     f"{ratio:.2f} × | {hcell} | {mcpu:.0f} | {ops} |")
     return "\n".join(lines)
 
 
@@ -1226,7 +1236,9 @@ def versions():
     wrkv = first_line([WRK, "-v"])
     git = first_line(["git", "-C", REPO, "describe", "--always", "--dirty", "--tags"])
     ossl = first_line(["openssl", "version"])
-    return [("httpd", httpd), ("memcached", mc), ("PHP (mod_php, same build as the CLI)", php),
+    rev = [("revision measured (BENCH_REVISION)", os.environ["BENCH_REVISION"])] \
+        if os.environ.get("BENCH_REVISION") else []
+    return rev + [("httpd", httpd), ("memcached", mc), ("PHP (mod_php, same build as the CLI)", php),
             ("php-memcached", phpmc), ("wrk", wrkv), ("OpenSSL", ossl),
             ("kernel", os.uname().release), ("this repository (git describe)", git)]
 
@@ -1248,6 +1260,12 @@ def write_results(ctx, selected, started, load0, out):
     ]
     for k, v in versions():
         lines.append(f"- {k}: {v}")
+    lines.append(f"- module measured: {MODULE} (copied at the start of the run), built "
+                 f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime(os.path.getmtime(MODULE)))} UTC"
+                 if os.path.exists(MODULE) else f"- module measured: {MODULE}")
+    crashes = {h.kind: h.refusals_since(0, "AH00052") for h in (ctx.event, ctx.prefork) if h}
+    lines.append("- httpd worker processes that died during the whole run (AH00052): " +
+                 ", ".join(f"{k} {n}" for k, n in crashes.items()))
     lines += [
         f"- wrk: `-t {ctx.threads} -c {ctx.conns} -d {ctx.duration}s`, {ctx.rounds} rounds per "
         f"variant (order rotated each round, after a {ctx.warmup} s warm-up of each); figures "
