@@ -120,10 +120,14 @@ static unsigned char to_lower(unsigned char c)
 /* The raw-text element named by the first len bytes of tok, or RAW_NONE. */
 static unsigned char raw_lookup(const unsigned char *tok, apr_size_t len)
 {
+    static const unsigned char raw_lens[] = { 0, 6, 5, 8, 5 }; /* strlen of raw_names */
     unsigned char i;
 
+    if (len < 5 || len > 8) {
+        return RAW_NONE;
+    }
     for (i = RAW_SCRIPT; i <= RAW_TITLE; i++) {
-        if (strlen(raw_names[i]) == len && memcmp(raw_names[i], tok, len) == 0) {
+        if (raw_lens[i] == len && memcmp(raw_names[i], tok, len) == 0) {
             return i;
         }
     }
@@ -470,6 +474,106 @@ static int scan_byte(shs_html_scan_t *s, unsigned char c)
     }
 }
 
+/* Bytes that can change the state inside a tag, per sub-state (bit masks of tag_class). */
+#define TC_SPACE 0x01
+#define TC_SLASH 0x02
+#define TC_GT 0x04
+#define TC_EQ 0x08
+#define TC_DQ 0x10
+#define TC_SQ 0x20
+
+static unsigned char tag_class(unsigned char c)
+{
+    switch (c) {
+    case ' ':
+    case '\t':
+    case '\n':
+    case '\r':
+    case '\f':
+        return TC_SPACE;
+    case '/':
+        return TC_SLASH;
+    case '>':
+        return TC_GT;
+    case '=':
+        return TC_EQ;
+    case '"':
+        return TC_DQ;
+    case '\'':
+        return TC_SQ;
+    default:
+        return 0;
+    }
+}
+
+/* The first byte at or after i that scan_byte() must see: every byte before it would leave the
+ * state as it is.  Runs of text, attribute names and values, comment, CDATA and raw-text
+ * content are skipped with memchr or a tight loop instead of a dispatch per byte. */
+static apr_size_t next_significant(const shs_html_scan_t *s, const char *buf, apr_size_t i,
+                                   apr_size_t len)
+{
+    const char *hit;
+    unsigned char stop = 0;
+    int c1 = -1;
+
+    switch (s->mode) {
+    case M_DATA:
+        c1 = '<';
+        break;
+    case M_BOGUS:
+        c1 = '>';
+        break;
+    case M_COMMENT:
+        if (s->run == 0 && s->flags == 0) {
+            c1 = '-'; /* `>` and `!` only matter after dashes */
+        }
+        break;
+    case M_CDATA:
+        if (s->run == 0) {
+            c1 = ']';
+        }
+        break;
+    case M_RAW:
+        if (s->sub == R_TEXT && s->esc == 0) {
+            c1 = '<';
+        }
+        break;
+    case M_TAG:
+        switch (s->sub) {
+        case T_VAL_DQ:
+            c1 = '"';
+            break;
+        case T_VAL_SQ:
+            c1 = '\'';
+            break;
+        case T_NAME:
+            stop = TC_SPACE | TC_SLASH | TC_GT;
+            break;
+        case T_ATTR:
+            stop = TC_SPACE | TC_SLASH | TC_GT | TC_EQ;
+            break;
+        case T_VAL_UNQ:
+            stop = TC_SPACE | TC_GT;
+            break;
+        default:
+            break;
+        }
+        break;
+    default:
+        break;
+    }
+    if (c1 >= 0) {
+        hit = memchr(buf + i, c1, len - i);
+        return hit ? (apr_size_t)(hit - buf) : len;
+    }
+    if (stop) {
+        while (i < len && !(tag_class((unsigned char)buf[i]) & stop)) {
+            i++;
+        }
+    }
+    return i;
+}
+
 void shs_html_scan_init(shs_html_scan_t *s)
 {
     memset(s, 0, sizeof(*s));
@@ -487,13 +591,9 @@ shs_html_result_e shs_html_scan(shs_html_scan_t *s, const char *buf, apr_size_t 
     }
     if (s->mode != M_DONE) {
         for (i = 0; i < len; i++) {
-            if (s->mode == M_DATA) {
-                /* in text only '<' changes anything: jump to the next one */
-                const char *lt = memchr(buf + i, '<', len - i);
-                if (!lt) {
-                    break;
-                }
-                i = (apr_size_t)(lt - buf);
+            i = next_significant(s, buf, i, len);
+            if (i == len) {
+                break;
             }
             if (scan_byte(s, (unsigned char)buf[i])) {
                 /* buf[i] is the follower: `</body` is the 6 bytes before it */
