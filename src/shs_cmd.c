@@ -395,8 +395,8 @@ const char *shs_cmd_hub(cmd_parms *cmd, void *dc, const char *group, const char 
             for (j = 0; j < g->members->nelts; j++) {
                 const shs_member_t *gm = &APR_ARRAY_IDX(g->members, j, shs_member_t);
                 /* the same site: host, port and scheme, as written in the group */
-                if (!strcasecmp(gm->host, m.host) && gm->port == m.port
-                    && !strcmp(gm->scheme, m.scheme)) {
+                if (!strcasecmp(gm->host, m.host) && gm->port == m.port &&
+                    !strcmp(gm->scheme, m.scheme)) {
                     g->hub = gm;
                 }
             }
