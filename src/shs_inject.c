@@ -29,6 +29,10 @@ struct shs_inject_t {
     apr_size_t tags_len;
     char held[SHS_HTML_MAX_HOLD];
     apr_size_t nheld;
+    apr_off_t seen;   /* data bytes of the stream read (or counted) so far */
+    apr_off_t placed; /* where the tags went: a stream offset, or -1 (before EOS) */
+    int known;        /* shs_inject_set_offset() was called: count, do not scan */
+    apr_off_t known_at;
 };
 
 shs_inject_t *shs_inject_create(apr_pool_t *p, const char *tags, apr_size_t len)
@@ -39,7 +43,19 @@ shs_inject_t *shs_inject_create(apr_pool_t *p, const char *tags, apr_size_t len)
     ij->pool = p;
     ij->tags = tags;
     ij->tags_len = len;
+    ij->placed = -1;
     return ij;
+}
+
+void shs_inject_set_offset(shs_inject_t *ij, apr_off_t at)
+{
+    ij->known = 1;
+    ij->known_at = at;
+}
+
+apr_off_t shs_inject_offset(const shs_inject_t *ij)
+{
+    return ij->placed;
 }
 
 static void emit_copy(apr_bucket_brigade *out, const char *data, apr_size_t len)
@@ -82,6 +98,7 @@ static void feed(shs_inject_t *ij, apr_bucket *b, const char *data, apr_size_t l
     char keep[SHS_HTML_MAX_HOLD];
 
     if (shs_html_scan(&ij->scan, data, len, &at, &hold) == SHS_HTML_FOUND) {
+        ij->placed = ij->seen + at; /* at < 0: among the held bytes, just before data */
         if (at >= 0) {
             /* held bytes, data[0..at), tags, data[at..) */
             emit_copy(out, ij->held, ij->nheld);
@@ -120,11 +137,61 @@ static void feed(shs_inject_t *ij, apr_bucket *b, const char *data, apr_size_t l
     }
     memcpy(ij->held, keep, hold);
     ij->nheld = hold;
+    ij->seen += (apr_off_t)len;
+}
+
+/* shs_inject_brigade() for a known layout: no data is read. */
+static apr_status_t place_known(shs_inject_t *ij, apr_bucket_brigade *in, apr_bucket_brigade *out)
+{
+    while (ij->tags && !APR_BRIGADE_EMPTY(in)) {
+        apr_bucket *b = APR_BRIGADE_FIRST(in);
+
+        if (APR_BUCKET_IS_EOS(b)) {
+            emit_tags(ij, out); /* no </body>, or the document is shorter than it was */
+            move(b, out);
+            continue;
+        }
+        if (ij->known_at >= 0 && ij->seen == ij->known_at) {
+            ij->placed = ij->seen;
+            emit_tags(ij, out);
+            continue;
+        }
+        if (APR_BUCKET_IS_METADATA(b)) {
+            move(b, out);
+            continue;
+        }
+        if (b->length == (apr_size_t)-1) {
+            const char *data;
+            apr_size_t len;
+            apr_status_t rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
+            if (rv != APR_SUCCESS) {
+                return rv;
+            }
+        }
+        if (ij->known_at >= 0 && ij->seen + (apr_off_t)b->length > ij->known_at) {
+            apr_size_t head = (apr_size_t)(ij->known_at - ij->seen);
+            apr_status_t rv = apr_bucket_split(b, head);
+            if (rv != APR_SUCCESS) {
+                return rv;
+            }
+        }
+        ij->seen += (apr_off_t)b->length;
+        move(b, out);
+    }
+    if (!ij->tags) {
+        APR_BRIGADE_CONCAT(out, in);
+    }
+    return APR_SUCCESS;
 }
 
 apr_status_t shs_inject_brigade(shs_inject_t *ij, apr_bucket_brigade *in, apr_bucket_brigade *out,
                                 int *done)
 {
+    if (ij->known) {
+        apr_status_t rv = place_known(ij, in, out);
+        *done = ij->tags == NULL;
+        return rv;
+    }
     while (!APR_BRIGADE_EMPTY(in)) {
         apr_bucket *b = APR_BRIGADE_FIRST(in);
         const char *data;

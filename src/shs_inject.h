@@ -38,4 +38,14 @@ shs_inject_t *shs_inject_create(apr_pool_t *p, const char *tags, apr_size_t len)
 apr_status_t shs_inject_brigade(shs_inject_t *ij, apr_bucket_brigade *in, apr_bucket_brigade *out,
                                 int *done);
 
+/* Known layout (a static file whose insertion point an earlier response found): the tags go
+ * `at` bytes into the stream, or right before EOS when at < 0.  shs_inject_brigade() then
+ * reads no data at all: buckets are counted by their length and split, so a file bucket stays
+ * a file bucket (sendfile).  Call before the first shs_inject_brigade(). */
+void shs_inject_set_offset(shs_inject_t *ij, apr_off_t at);
+
+/* Once done: the stream offset where the tags went in, or -1 when they went before EOS (no
+ * </body> in the document). */
+apr_off_t shs_inject_offset(const shs_inject_t *ij);
+
 #endif /* SHS_INJECT_H */

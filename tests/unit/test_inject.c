@@ -69,14 +69,21 @@ static int teardown(void **state)
     return 0;
 }
 
-static char *expected(apr_pool_t *p, const fixture_t *fx)
+/* Where the tags go in fx->doc, or -1: at the end. */
+static apr_off_t expected_offset(const fixture_t *fx)
 {
     const char *at = NULL, *s = fx->doc;
 
     while (fx->before && (s = strstr(s, fx->before))) {
         at = s++;
     }
-    apr_size_t off = at ? (apr_size_t)(at - fx->doc) : strlen(fx->doc);
+    return at ? (apr_off_t)(at - fx->doc) : -1;
+}
+
+static char *expected(apr_pool_t *p, const fixture_t *fx)
+{
+    apr_off_t at = expected_offset(fx);
+    apr_size_t off = at >= 0 ? (apr_size_t)at : strlen(fx->doc);
 
     return apr_pstrcat(p, apr_pstrmemdup(p, fx->doc, off), TAGS, fx->doc + off, NULL);
 }
@@ -84,6 +91,8 @@ static char *expected(apr_pool_t *p, const fixture_t *fx)
 /* Run the document through in chunks cut at cuts[0..ncuts) (increasing offsets), with a FLUSH
  * after every chunk, and EOS at the end.  Checks the hold bound after every call and returns
  * the flattened output. */
+static apr_off_t last_offset; /* shs_inject_offset() of the last run() */
+
 static char *run(apr_pool_t *p, const char *doc, const apr_size_t *cuts, int ncuts, int *flushes)
 {
     apr_size_t len = strlen(doc), from = 0, sent = 0, given = 0;
@@ -134,7 +143,53 @@ static char *run(apr_pool_t *p, const char *doc, const apr_size_t *cuts, int ncu
     }
     assert_true(done);
     assert_true(APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(all)));
+    last_offset = shs_inject_offset(ij);
     assert_int_equal(apr_brigade_pflatten(all, &flat, &flen, p), APR_SUCCESS);
+    return apr_pstrmemdup(p, flat, flen);
+}
+
+/* The document as a file, sent as file buckets cut at cuts[], with the insertion point known
+ * in advance (shs_inject_set_offset): the output must be the same, and no bucket read (every
+ * data bucket that goes out is still a file bucket, apart from the tags). */
+static char *run_known(apr_pool_t *p, const char *doc, apr_off_t at, const apr_size_t *cuts,
+                       int ncuts)
+{
+    apr_size_t len = strlen(doc), from = 0, wrote;
+    shs_inject_t *ij = shs_inject_create(p, TAGS, strlen(TAGS));
+    apr_bucket_brigade *in = apr_brigade_create(p, ba), *out = apr_brigade_create(p, ba);
+    apr_file_t *fd;
+    apr_bucket *e;
+    char *path = apr_pstrdup(p, "/tmp/test_inject.XXXXXX"), *flat;
+    apr_size_t flen;
+    int i, done = 0, tags = 0;
+
+    assert_int_equal(apr_file_mktemp(&fd, path, 0, p), APR_SUCCESS);
+    apr_file_remove(path, p);
+    assert_int_equal(apr_file_write_full(fd, doc, len, &wrote), APR_SUCCESS);
+    shs_inject_set_offset(ij, at);
+    for (i = 0; i <= ncuts; i++) {
+        apr_size_t to = i < ncuts ? cuts[i] : len;
+        if (to > from) {
+            apr_brigade_insert_file(in, fd, (apr_off_t)from, to - from, p);
+        }
+        from = to;
+    }
+    APR_BRIGADE_INSERT_TAIL(in, apr_bucket_eos_create(ba));
+    while (!APR_BRIGADE_EMPTY(in)) {
+        assert_int_equal(shs_inject_brigade(ij, in, out, &done), APR_SUCCESS);
+    }
+    assert_true(done);
+    for (e = APR_BRIGADE_FIRST(out); e != APR_BRIGADE_SENTINEL(out); e = APR_BUCKET_NEXT(e)) {
+        if (APR_BUCKET_IS_POOL(e)) {
+            tags++;
+        }
+        else if (!APR_BUCKET_IS_METADATA(e)) {
+            assert_true(APR_BUCKET_IS_FILE(e));
+        }
+    }
+    assert_int_equal(tags, 1);
+    assert_int_equal(shs_inject_offset(ij), at);
+    assert_int_equal(apr_brigade_pflatten(out, &flat, &flen, p), APR_SUCCESS);
     return apr_pstrmemdup(p, flat, flen);
 }
 
@@ -150,6 +205,11 @@ static void check(const fixture_t *fx, const apr_size_t *cuts, int ncuts)
         fail_msg("doc '%s' cut %d times: got '%s'", fx->doc, ncuts, got);
     }
     assert_int_equal(flushes, ncuts + 1);
+    assert_int_equal(last_offset, expected_offset(fx));
+    got = run_known(p, fx->doc, last_offset, cuts, ncuts);
+    if (strcmp(got, expected(p, fx))) {
+        fail_msg("doc '%s' cut %d times, offset known: got '%s'", fx->doc, ncuts, got);
+    }
     apr_pool_destroy(p);
 }
 
