@@ -16,8 +16,15 @@
 /* The output filter of the loader tags.  It decides at its first call whether this response
  * gets tags at all (a full, uncompressed HTML page of the main request, for a visitor with a
  * session some site still needs) and steps aside otherwise; the streaming splice itself is
- * shs_inject.c's: the body is never buffered. */
+ * shs_inject.c's: the body is never buffered.
+ *
+ * A static file (the response is one file, whole, in the first brigade: what the default
+ * handler sends) is scanned once per version of the file: the offset of its insertion point is
+ * remembered per process, keyed by device, inode, size and modification time, and later
+ * responses are split there without reading a byte (sendfile or mmap as without tags), with
+ * an exact Content-Length. */
 
+#include <pthread.h>
 #include <string.h>
 
 #include <apr_buckets.h>
@@ -79,7 +86,98 @@ static const char *unsuitable(request_rec *r)
 typedef struct inject_ctx_t {
     shs_inject_t *ij;
     apr_bucket_brigade *out;
+    int whole_file; /* the response is fi's file, whole */
+    int known;      /* its insertion point was remembered */
+    apr_finfo_t fi;
 } inject_ctx_t;
+
+/* The insertion points of static files, per process.  Direct-mapped by inode: a collision
+ * only costs a scan. */
+#define FILE_SLOTS 128
+
+typedef struct file_slot_t {
+    apr_ino_t inode;
+    apr_dev_t device;
+    apr_off_t size;
+    apr_time_t mtime;
+    apr_off_t at; /* offset of the insertion point, -1: none (tags before EOS) */
+    int used;
+} file_slot_t;
+
+static file_slot_t file_slots[FILE_SLOTS];
+static pthread_mutex_t file_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static file_slot_t *file_slot(const apr_finfo_t *fi)
+{
+    return &file_slots[(apr_uint64_t)fi->inode % FILE_SLOTS];
+}
+
+static int file_lookup(const apr_finfo_t *fi, apr_off_t *at)
+{
+    const file_slot_t *slot = file_slot(fi);
+    int hit;
+
+    pthread_mutex_lock(&file_lock);
+    hit = slot->used && slot->inode == fi->inode && slot->device == fi->device &&
+          slot->size == fi->size && slot->mtime == fi->mtime;
+    if (hit) {
+        *at = slot->at;
+    }
+    pthread_mutex_unlock(&file_lock);
+    return hit;
+}
+
+static void file_remember(const apr_finfo_t *fi, apr_off_t at)
+{
+    file_slot_t *slot = file_slot(fi);
+
+    pthread_mutex_lock(&file_lock);
+    slot->inode = fi->inode;
+    slot->device = fi->device;
+    slot->size = fi->size;
+    slot->mtime = fi->mtime;
+    slot->at = at;
+    slot->used = 1;
+    pthread_mutex_unlock(&file_lock);
+}
+
+/* Is bb one whole regular file, from offset 0 to its end, then EOS (metadata buckets aside)?
+ * Then fi describes the open file itself (fstat), not a path that may have changed. */
+static int whole_file(apr_bucket_brigade *bb, apr_finfo_t *fi)
+{
+    const apr_int32_t wanted = APR_FINFO_IDENT | APR_FINFO_SIZE | APR_FINFO_MTIME | APR_FINFO_TYPE;
+    apr_file_t *fd = NULL;
+    apr_off_t next = 0;
+    apr_bucket *b;
+
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb); b = APR_BUCKET_NEXT(b)) {
+        const apr_bucket_file *bf;
+        if (APR_BUCKET_IS_EOS(b)) {
+            return fd != NULL && next == fi->size;
+        }
+        if (APR_BUCKET_IS_METADATA(b)) {
+            continue;
+        }
+        if (!APR_BUCKET_IS_FILE(b) || b->start != next) {
+            return 0;
+        }
+        bf = b->data;
+        if (!fd) {
+            apr_status_t rv;
+            fd = bf->fd;
+            rv = apr_file_info_get(fi, wanted, fd);
+            if ((rv != APR_SUCCESS && rv != APR_INCOMPLETE) || (fi->valid & wanted) != wanted ||
+                fi->filetype != APR_REG) {
+                return 0;
+            }
+        }
+        else if (bf->fd != fd) {
+            return 0;
+        }
+        next += (apr_off_t)b->length;
+    }
+    return 0; /* not all of it in this brigade */
+}
 
 apr_status_t shs_filter_inject(ap_filter_t *f, apr_bucket_brigade *bb)
 {
@@ -104,8 +202,24 @@ apr_status_t shs_filter_inject(ap_filter_t *f, apr_bucket_brigade *bb)
         f->ctx = ctx = apr_pcalloc(r->pool, sizeof(*ctx));
         ctx->ij = shs_inject_create(r->pool, tags, strlen(tags));
         ctx->out = apr_brigade_create(r->pool, f->c->bucket_alloc);
+        ctx->whole_file = whole_file(bb, &ctx->fi);
+        if (ctx->whole_file) {
+            apr_off_t at;
+            if (file_lookup(&ctx->fi, &at)) {
+                shs_inject_set_offset(ctx->ij, at);
+                ctx->known = 1;
+                ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r,
+                              "SHS00505: loader tags at byte %" APR_OFF_T_FMT
+                              " of %s (remembered, not scanned)",
+                              at, r->filename ? r->filename : "the file");
+            }
+            /* the file and the tags, exactly (tags before EOS when there is no </body>) */
+            ap_set_content_length(r, ctx->fi.size + (apr_off_t)strlen(tags));
+        }
+        else {
+            apr_table_unset(r->headers_out, "Content-Length");
+        }
         /* the page now differs per visitor and carries tokens */
-        apr_table_unset(r->headers_out, "Content-Length");
         apr_table_unset(r->headers_out, "ETag");
         apr_table_unset(r->headers_out, "Last-Modified");
         apr_table_unset(r->headers_out, "Expires");
@@ -123,6 +237,9 @@ apr_status_t shs_filter_inject(ap_filter_t *f, apr_bucket_brigade *bb)
         apr_brigade_cleanup(ctx->out);
     } while (rv == APR_SUCCESS && !APR_BRIGADE_EMPTY(bb));
     if (done) {
+        if (ctx->whole_file && !ctx->known && rv == APR_SUCCESS) {
+            file_remember(&ctx->fi, shs_inject_offset(ctx->ij));
+        }
         ap_remove_output_filter(f);
     }
     return rv;

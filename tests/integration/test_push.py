@@ -874,6 +874,52 @@ def test_filter_skips_comment_and_script(push_httpd):
     assert r.text == TRICKY[:at] + "".join(t.raw for t in tags) + TRICKY[at:], r.text
 
 
+def test_filter_static_file_insertion_point_remembered(push_httpd):
+    """A static file is scanned once per version: later responses are split at the remembered
+    offset (SHS00505), byte for byte the same, with an exact Content-Length; a new version of
+    the file (same inode and size, other mtime) is scanned again."""
+    httpd = push_httpd(extra="LogLevel warn sharedsession:trace2\n")
+    views = []
+    for host in ("a.test", "a.test", "a.test", "b.test"):
+        log = Log(httpd)
+        r, tags = page(visitor_with_session(httpd, host, k="v"), host=host, path="/tricky.html")
+        assert len(tags) == 2, r
+        at = TRICKY.rindex("</body>")
+        assert r.text == TRICKY[:at] + "".join(t.raw for t in tags) + TRICKY[at:], r.text
+        assert r.header("Content-Length") == str(len(r.body)), r
+        assert_injected_headers(r)
+        views.append(bool(log.lines(r"SHS00505: loader tags at byte %d of .*tricky.html "
+                                    r"\(remembered" % at)))
+    # each process scans the file once (2 processes; b.test is another file)
+    assert views.count(True) >= 1 and views[0] is False and views[3] is False, views
+
+    # the same inode and size, another modification time: the old offset must not be used
+    moved = TRICKY.replace("<p>after</p>\n</body></html>\n", "</body></html>\n<p>after</p>\n")
+    assert len(moved) == len(TRICKY)
+    for docroot in (httpd.docroot("a.test"),):
+        path = os.path.join(docroot, "tricky.html")
+        ino = os.stat(path).st_ino
+        with open(path, "r+") as f:
+            f.write(moved)
+        st = os.stat(path)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
+        assert os.stat(path).st_ino == ino
+    for _ in range(3):
+        r, tags = page(visitor_with_session(httpd, k="v"), path="/tricky.html")
+        at = moved.rindex("</body>")
+        assert r.text == moved[:at] + "".join(t.raw for t in tags) + moved[at:], r.text
+        assert r.header("Content-Length") == str(len(r.body)), r
+
+
+def test_filter_static_file_without_body_end_remembered(push_httpd):
+    httpd = push_httpd()
+    for _ in range(4):
+        r, tags = page(visitor_with_session(httpd, k="v"), path="/nobody.html")
+        assert len(tags) == 2, r
+        assert r.text == NO_BODY_END + "".join(t.raw for t in tags), r.text
+        assert r.header("Content-Length") == str(len(r.body)), r
+
+
 def test_filter_php_page(push_httpd):
     httpd = push_httpd()
     v = visitor_with_session(httpd, k="v")
