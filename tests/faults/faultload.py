@@ -43,8 +43,10 @@ VHOST_COMMON = (
     '<Location /shs-status>\n    SetHandler sharedsession-status\n</Location>\n')
 TIMING_LOG = "logs/timing.log"    # per request: start (us since the epoch), time taken (us),
                                  # status, path, pid, tid, the session the page was given
+# SHS_FAULTS_LOGLEVEL=debug (or trace8) raises the module's log level, to diagnose a run
+LOGLEVEL = os.environ.get("SHS_FAULTS_LOGLEVEL", "info")
 GLOBAL_COMMON = ("KeepAlive On\nMaxKeepAliveRequests 0\nKeepAliveTimeout 30\n"
-                 "LogLevel warn sharedsession:info\n"
+                 f"LogLevel warn sharedsession:{LOGLEVEL}\n"
                  f'LogFormat "%{{usec}}t %D %>s %U %P %{{tid}}P %{{{L.SESSION_HEADER}}}o" '
                  'shstiming\n'
                  f"CustomLog {TIMING_LOG} shstiming\n")
