@@ -8,6 +8,7 @@ import base64
 import hashlib
 import http.client
 import os
+import pwd
 import re
 import resource
 import secrets
@@ -652,7 +653,21 @@ CoreDumpDirectory "{self.core_dir}"
         self.running = True
         # both children ready (their child_init done): a few requests answered
         wait_until(lambda: len(self.child_pids()) >= 1, 5)
+        # mod_cgid's daemon binds its socket as root and only then hands it to User: a CGI
+        # request in between fails with EACCES (AH01257 "unable to connect to cgi daemon",
+        # a 503), seen once in a full run.  Wait for the hand-over.
+        wait_until(self.cgid_ready, 5)
         return self
+
+    def cgid_ready(self):
+        """mod_cgid's socket (ScriptSock + "." + the parent's pid) belongs to User."""
+        if os.geteuid() != 0:
+            return True
+        sock = os.path.join(self.dir, "run", f"cgid.sock.{self.parent_pid}")
+        try:
+            return os.stat(sock).st_uid == pwd.getpwnam("www-data").pw_uid
+        except (OSError, KeyError):
+            return False
 
     def held_connections(self):
         """Connections to this httpd's port that a process still holds open: /proc/net/tcp
