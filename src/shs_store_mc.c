@@ -95,11 +95,23 @@ static void mc_drop_released(mc_server_t *s)
 #endif
 }
 
-/* After a failed attempt: worth another one on a fresh connection? */
+/* After a failed attempt: worth another one on another connection?
+ *
+ * APR_EGENERAL is retried too.  It is nearly always a pooled connection that was idle when
+ * its memcached went away (killed, restarted): it reads EOF, shown as an unknown reply.  Every
+ * connection idle at that moment is in the same state, up to `conns` of them, and failing the
+ * operation on each would cost the breaker one failed probe, a whole retry interval, per
+ * stale connection: a restarted memcached stayed "down" in a process for 7 s and more.  Each
+ * such attempt destroys one connection, so the retries go through the stale ones at once and
+ * end on a fresh connection: an answer, or the connection refused while memcached is down.
+ * A real protocol error (SERVER_ERROR) is retried too, at most `retries` times, each costing
+ * a round trip and a reconnect; it opens the breaker afterwards like any failure, so that
+ * happens at most once per retry interval. */
 static int mc_retry(mc_server_t *s, apr_status_t rv)
 {
     if (rv == APR_EGENERAL) {
         mc_drop_released(s);
+        return 1;
     }
     return is_conn_error(rv);
 }

@@ -14,7 +14,9 @@
  */
 
 /* Unit tests of src/shs_store.c: the bounded executor and the circuit breaker, driven through
- * a fake backend that can answer, fail, or block on a gate the test controls. */
+ * a fake backend that can answer, fail, or block on a gate the test controls; and of the
+ * memcached backend (src/shs_store_mc.c) against a fake memcached on 127.0.0.1 that can be
+ * killed and restarted. */
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +25,12 @@
 #include <string.h>
 #include <pthread.h>
 #include <unistd.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <cmocka.h>
 
 #include <apr_general.h>
@@ -178,6 +186,284 @@ static void wait_blocked(int n)
         usleep(1000);
     }
     fail_msg("only %d operation(s) reached the backend", b);
+}
+
+/* ------------------------------------------------------------------ fake memcached (TCP)
+ *
+ * A text-protocol server on 127.0.0.1, one thread polling the listening socket and every
+ * connection: get answers END (a miss), set/add STORED (SERVER_ERROR with store_error),
+ * delete NOT_FOUND.  fmc_kill() closes the listening socket and every connection, as a killed
+ * memcached does: the client's pooled connections read EOF, new ones are refused;
+ * fmc_restart() listens again on the same port.  With hold = n, answers are held back until
+ * n connections wait for one, so that n concurrent operations take n pooled connections. */
+
+#define FMC_MAX 32
+
+typedef struct fmc_conn_t {
+    int fd; /* -1: free slot */
+    char in[4096];
+    size_t inlen;
+    size_t swallow; /* data block (and CRLF) of a storage command still to read */
+    char out[256];
+    size_t outlen; /* answer not sent yet */
+} fmc_conn_t;
+
+typedef struct fmc_t {
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    pthread_t tid;
+    int listen_fd; /* -1 while killed */
+    apr_port_t port;
+    int stop, kill_req, restart_req;
+    int hold;
+    int store_error;
+    int accepted; /* connections accepted */
+    int stores;   /* set/add commands received */
+    fmc_conn_t conns[FMC_MAX];
+} fmc_t;
+
+static fmc_t fmc;
+
+static int fmc_listen(fmc_t *f)
+{
+    struct sockaddr_in a;
+    socklen_t alen = sizeof(a);
+    int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    if (fd < 0) {
+        return -1;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(f->port); /* 0 the first time: any free port */
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 64) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &alen) != 0) {
+        close(fd);
+        return -1;
+    }
+    f->port = ntohs(a.sin_port);
+    f->listen_fd = fd;
+    return 0;
+}
+
+static void fmc_close(fmc_conn_t *c)
+{
+    close(c->fd);
+    c->fd = -1;
+    c->inlen = c->swallow = c->outlen = 0;
+}
+
+static void fmc_answer(fmc_conn_t *c, const char *text)
+{
+    size_t n = strlen(text);
+
+    if (c->outlen + n <= sizeof(c->out)) {
+        memcpy(c->out + c->outlen, text, n);
+        c->outlen += n;
+    }
+}
+
+/* Complete commands in c->in, with the lock held. */
+static void fmc_input(fmc_t *f, fmc_conn_t *c)
+{
+    for (;;) {
+        char line[512], *eol;
+        size_t n, bytes = 0;
+
+        if (c->swallow) {
+            n = c->inlen < c->swallow ? c->inlen : c->swallow;
+            memmove(c->in, c->in + n, c->inlen - n);
+            c->inlen -= n;
+            c->swallow -= n;
+            if (c->swallow) {
+                return;
+            }
+            fmc_answer(c, f->store_error ? "SERVER_ERROR object too large for cache\r\n"
+                                         : "STORED\r\n");
+            continue;
+        }
+        eol = memchr(c->in, '\n', c->inlen);
+        if (!eol) {
+            return;
+        }
+        n = (size_t)(eol - c->in) + 1;
+        memcpy(line, c->in, n < sizeof(line) ? n : sizeof(line) - 1);
+        line[n < sizeof(line) ? n : sizeof(line) - 1] = '\0';
+        memmove(c->in, c->in + n, c->inlen - n);
+        c->inlen -= n;
+        if (strncmp(line, "get ", 4) == 0) {
+            fmc_answer(c, "END\r\n");
+        }
+        else if (strncmp(line, "set ", 4) == 0 || strncmp(line, "add ", 4) == 0) {
+            f->stores++;
+            sscanf(line, "%*s %*s %*s %*s %zu", &bytes);
+            c->swallow = bytes + 2;
+        }
+        else if (strncmp(line, "delete ", 7) == 0) {
+            fmc_answer(c, "NOT_FOUND\r\n");
+        }
+        else if (strncmp(line, "version", 7) == 0) {
+            fmc_answer(c, "VERSION fake\r\n");
+        }
+        else {
+            fmc_answer(c, "ERROR\r\n");
+        }
+    }
+}
+
+static void *fmc_main(void *arg)
+{
+    fmc_t *f = arg;
+    struct pollfd pfd[FMC_MAX + 1];
+    int i, waiting;
+
+    pthread_mutex_lock(&f->lock);
+    while (!f->stop) {
+        if (f->kill_req || f->restart_req) {
+            if (f->kill_req && f->listen_fd >= 0) {
+                close(f->listen_fd);
+                f->listen_fd = -1;
+            }
+            for (i = 0; f->kill_req && i < FMC_MAX; i++) {
+                if (f->conns[i].fd >= 0) {
+                    fmc_close(&f->conns[i]);
+                }
+            }
+            if (f->restart_req && f->listen_fd < 0) {
+                fmc_listen(f);
+            }
+            f->kill_req = f->restart_req = 0;
+            pthread_cond_broadcast(&f->changed);
+        }
+        for (i = 0, waiting = 0; i < FMC_MAX; i++) {
+            waiting += f->conns[i].fd >= 0 && f->conns[i].outlen > 0;
+        }
+        for (i = 0; waiting > 0 && waiting >= f->hold && i < FMC_MAX; i++) {
+            fmc_conn_t *c = &f->conns[i];
+            if (c->fd >= 0 && c->outlen > 0) {
+                if (send(c->fd, c->out, c->outlen, MSG_NOSIGNAL) != (ssize_t)c->outlen) {
+                    fmc_close(c);
+                }
+                c->outlen = 0;
+            }
+        }
+        pfd[0].fd = f->listen_fd;
+        pfd[0].events = POLLIN;
+        for (i = 0; i < FMC_MAX; i++) {
+            pfd[i + 1].fd = f->conns[i].fd;
+            pfd[i + 1].events = POLLIN;
+            pfd[i + 1].revents = 0;
+        }
+        pfd[0].revents = 0;
+        pthread_mutex_unlock(&f->lock);
+        poll(pfd, FMC_MAX + 1, 10);
+        pthread_mutex_lock(&f->lock);
+        if (pfd[0].fd >= 0 && pfd[0].fd == f->listen_fd && (pfd[0].revents & POLLIN)) {
+            int fd = accept(f->listen_fd, NULL, NULL);
+            for (i = 0; fd >= 0 && i < FMC_MAX && f->conns[i].fd >= 0; i++) {
+            }
+            if (fd >= 0 && i < FMC_MAX) {
+                f->conns[i].fd = fd;
+                f->accepted++;
+            }
+            else if (fd >= 0) {
+                close(fd);
+            }
+        }
+        for (i = 0; i < FMC_MAX; i++) {
+            fmc_conn_t *c = &f->conns[i];
+            ssize_t n;
+            if (c->fd < 0 || c->fd != pfd[i + 1].fd || !pfd[i + 1].revents) {
+                continue;
+            }
+            n = recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen, 0);
+            if (n <= 0) {
+                fmc_close(c);
+                continue;
+            }
+            c->inlen += (size_t)n;
+            fmc_input(f, c);
+            if (c->inlen == sizeof(c->in)) {
+                fmc_close(c); /* a line longer than the buffer: not from apr_memcache */
+            }
+        }
+    }
+    for (i = 0; i < FMC_MAX; i++) {
+        if (f->conns[i].fd >= 0) {
+            fmc_close(&f->conns[i]);
+        }
+    }
+    if (f->listen_fd >= 0) {
+        close(f->listen_fd);
+        f->listen_fd = -1;
+    }
+    pthread_mutex_unlock(&f->lock);
+    return NULL;
+}
+
+static void fmc_start(void)
+{
+    int i;
+
+    memset(&fmc, 0, sizeof(fmc));
+    pthread_mutex_init(&fmc.lock, NULL);
+    pthread_cond_init(&fmc.changed, NULL);
+    for (i = 0; i < FMC_MAX; i++) {
+        fmc.conns[i].fd = -1;
+    }
+    assert_int_equal(fmc_listen(&fmc), 0);
+    assert_int_equal(pthread_create(&fmc.tid, NULL, fmc_main, &fmc), 0);
+}
+
+static void fmc_finish(void)
+{
+    pthread_mutex_lock(&fmc.lock);
+    fmc.stop = 1;
+    pthread_mutex_unlock(&fmc.lock);
+    pthread_join(fmc.tid, NULL);
+    pthread_cond_destroy(&fmc.changed);
+    pthread_mutex_destroy(&fmc.lock);
+}
+
+/* Ask the server thread for a kill or a restart and wait until it is done. */
+static void fmc_request(int *flag)
+{
+    pthread_mutex_lock(&fmc.lock);
+    *flag = 1;
+    while (*flag) {
+        pthread_cond_wait(&fmc.changed, &fmc.lock);
+    }
+    pthread_mutex_unlock(&fmc.lock);
+    usleep(20 * 1000); /* the FINs reach the client's sockets */
+}
+
+static void fmc_kill(void)
+{
+    fmc_request(&fmc.kill_req);
+}
+
+static void fmc_restart(void)
+{
+    fmc_request(&fmc.restart_req);
+}
+
+static int fmc_get(int *field)
+{
+    int v;
+
+    pthread_mutex_lock(&fmc.lock);
+    v = *field;
+    pthread_mutex_unlock(&fmc.lock);
+    return v;
+}
+
+static void fmc_set(int *field, int v)
+{
+    pthread_mutex_lock(&fmc.lock);
+    *field = v;
+    pthread_mutex_unlock(&fmc.lock);
 }
 
 /* ------------------------------------------------------------------ notifications */
@@ -494,6 +780,131 @@ static void test_bad_args(void **state)
     assert_non_null(strstr(shs_store_strerror(SHS_STORE_EDOWN, buf, sizeof(buf)), "down"));
 }
 
+/* ------------------------------------------------------------------ memcached backend */
+
+#define MC_CONNS 4
+
+typedef struct mc_req_t {
+    const shs_store_ops_t *ops;
+    void *ctx;
+    apr_pool_t *p;
+    apr_status_t rv;
+} mc_req_t;
+
+static void *do_mc_get(void *arg)
+{
+    mc_req_t *q = arg;
+    char *v = NULL;
+    apr_size_t len = 0;
+
+    q->rv = q->ops->get(q->ctx, 0, "k", q->p, &v, &len);
+    return NULL;
+}
+
+static int fmc_open(void)
+{
+    int i, n = 0;
+
+    pthread_mutex_lock(&fmc.lock);
+    for (i = 0; i < FMC_MAX; i++) {
+        n += fmc.conns[i].fd >= 0;
+    }
+    pthread_mutex_unlock(&fmc.lock);
+    return n;
+}
+
+/* MC_CONNS operations at once (the server holds the answers until all of them wait): the
+ * client's pool then holds MC_CONNS idle connections. */
+static void warm_connections(const shs_store_ops_t *ops, void *ctx, apr_pool_t *p)
+{
+    pthread_t t[MC_CONNS];
+    mc_req_t q[MC_CONNS];
+    int i;
+
+    fmc_set(&fmc.hold, MC_CONNS);
+    for (i = 0; i < MC_CONNS; i++) {
+        q[i] = (mc_req_t){ ops, ctx, NULL, -1 };
+        apr_pool_create(&q[i].p, p);
+        assert_int_equal(pthread_create(&t[i], NULL, do_mc_get, &q[i]), 0);
+    }
+    for (i = 0; i < MC_CONNS; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(q[i].rv, APR_NOTFOUND);
+        apr_pool_destroy(q[i].p);
+    }
+    fmc_set(&fmc.hold, 0);
+    assert_int_equal(fmc_open(), MC_CONNS);
+}
+
+static void mc_backend(fixture_t *fx, const shs_store_ops_t **ops, void **ctx)
+{
+    shs_mc_server_spec_t spec = { "127.0.0.1", fmc.port };
+
+    assert_int_equal(shs_store_mc_create(fx->p, &spec, 1, MC_CONNS, apr_time_from_sec(1), ops, ctx),
+                     APR_SUCCESS);
+}
+
+static int mc_setup(void **state)
+{
+    fx_setup(state);
+    fmc_start();
+    return 0;
+}
+
+static int mc_teardown(void **state)
+{
+    fmc_finish();
+    return fx_teardown(state);
+}
+
+/* memcached killed and restarted on the same port while the client's pooled connections were
+ * idle: each of them reads EOF (apr_memcache: APR_EGENERAL).  One operation goes through all
+ * of them and answers on a fresh connection; while memcached is down it fails as refused.
+ * (Failing on each stale connection cost a process one breaker retry interval per pooled
+ * connection after a memcached restart.) */
+static void test_mc_stale_connections_after_restart(void **state)
+{
+    fixture_t *fx = *state;
+    const shs_store_ops_t *ops;
+    void *ctx;
+    char *v = NULL;
+    apr_size_t len = 0;
+    apr_status_t rv;
+
+    mc_backend(fx, &ops, &ctx);
+
+    warm_connections(ops, ctx, fx->p);
+    fmc_kill();
+    fmc_restart();
+    assert_int_equal(ops->get(ctx, 0, "k", fx->p, &v, &len), APR_NOTFOUND);
+    assert_int_equal(fmc_open(), 1); /* the stale ones are gone, one new connection */
+
+    warm_connections(ops, ctx, fx->p);
+    fmc_kill();
+    rv = ops->set(ctx, 0, "k", "v", 1, 0);
+    assert_true(APR_STATUS_IS_ECONNREFUSED(rv));
+    fmc_restart();
+    assert_int_equal(ops->del(ctx, 0, "k"), APR_NOTFOUND);
+    assert_int_equal(ops->add(ctx, 0, "k", "v", 1, 0), APR_SUCCESS);
+}
+
+/* A real protocol error is retried a bounded number of times, then reported. */
+static void test_mc_server_error_bounded(void **state)
+{
+    fixture_t *fx = *state;
+    const shs_store_ops_t *ops;
+    void *ctx;
+    int stores;
+
+    mc_backend(fx, &ops, &ctx);
+    fmc_set(&fmc.store_error, 1);
+    assert_int_equal(ops->set(ctx, 0, "k", "v", 1, 0), APR_EGENERAL);
+    stores = fmc_get(&fmc.stores);
+    assert_true(stores >= 1 && stores <= MC_CONNS + 1);
+    fmc_set(&fmc.store_error, 0);
+    assert_int_equal(ops->set(ctx, 0, "k", "v", 1, 0), APR_SUCCESS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -504,10 +915,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_queue_limit_and_drop, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_bad_args, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_shutdown_with_stuck_worker, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_mc_stale_connections_after_restart, mc_setup,
+                                        mc_teardown),
+        cmocka_unit_test_setup_teardown(test_mc_server_error_bounded, mc_setup, mc_teardown),
     };
     int rc;
 
     apr_initialize();
+    /* as in httpd: a write to a connection memcached has closed fails with EPIPE instead */
+    signal(SIGPIPE, SIG_IGN);
     pthread_mutex_init(&fake.lock, NULL);
     pthread_cond_init(&fake.gate_cv, NULL);
     rc = cmocka_run_group_tests_name("shs_store", tests, NULL, NULL);
