@@ -45,14 +45,13 @@ typedef struct job_t {
     apr_size_t len;
     apr_uint32_t exptime;
     apr_status_t rv;
-    apr_time_t started; /* when it was queued */
+    int probe; /* admitted as the probe of an open breaker */
     pthread_cond_t done;
 } job_t;
 
 typedef struct breaker_t {
     shs_breaker_state_e state;
     apr_time_t until;
-    apr_time_t opened; /* when it last opened */
 } breaker_t;
 
 typedef struct worker_t {
@@ -113,25 +112,23 @@ static struct timespec deadline_after(apr_interval_time_t t)
     return ts;
 }
 
-/* Called with the lock held: account for the outcome of an operation on a slot, queued at
- * `started`.  Only an operation that started after the breaker opened may close it: one that
- * was already under way (its answer read before the server died, or stuck in a stall) says
- * nothing about the server now. */
-static void breaker_record(shs_store_t *st, unsigned int slot, apr_status_t rv, apr_time_t started,
-                           transition_t *tr)
+/* Called with the lock held: account for the outcome of an operation.  Once the breaker has
+ * opened only its probe may close it: any other operation was admitted while it was still
+ * closed, before the failure (its answer read before the server died, or stuck in a stall),
+ * and says nothing about the server now.  The probe's outcome always settles it, however long
+ * ago its job was created: a requester delayed between creating the job and queueing it (a
+ * busy machine, or a retry interval of 0) becomes the probe all the same. */
+static void breaker_record(shs_store_t *st, const job_t *job, apr_status_t rv, transition_t *tr)
 {
+    unsigned int slot = job->slot;
     breaker_t *b = &st->breakers[slot];
     shs_breaker_state_e from = b->state;
 
     if (SHS_STORE_FAILED(rv)) {
-        apr_time_t now = apr_time_now();
-        if (b->state == SHS_BREAKER_CLOSED) {
-            b->opened = now;
-        }
         b->state = SHS_BREAKER_OPEN;
-        b->until = now + st->opts.retry;
+        b->until = apr_time_now() + st->opts.retry;
     }
-    else if (b->state == SHS_BREAKER_CLOSED || started >= b->opened) {
+    else if (b->state == SHS_BREAKER_CLOSED || job->probe) {
         b->state = SHS_BREAKER_CLOSED;
     }
     /* Report opening from healthy, every failed probe (so once per retry interval at most)
@@ -251,7 +248,7 @@ static void *worker_main(void *arg)
         if (SHS_STORE_FAILED(rv)) {
             st->stats.failures++;
         }
-        breaker_record(st, job->slot, rv, job->started, &tr);
+        breaker_record(st, job, rv, &tr);
         if (job->state == JOB_ABANDONED) {
             job_free(job);
         }
@@ -301,6 +298,7 @@ static apr_status_t run_job(shs_store_t *st, job_t *job, int *mine)
     b = &st->breakers[job->slot];
     if (b->state == SHS_BREAKER_OPEN && now >= b->until) {
         b->state = SHS_BREAKER_PROBING; /* this job is the probe */
+        job->probe = 1;
     }
     else if (b->state != SHS_BREAKER_CLOSED) {
         st->stats.skipped++;
@@ -353,13 +351,13 @@ static apr_status_t run_job(shs_store_t *st, job_t *job, int *mine)
             }
             st->queued--;
         }
-        breaker_record(st, job->slot, APR_TIMEUP, job->started, &tr);
+        breaker_record(st, job, APR_TIMEUP, &tr);
         pthread_mutex_unlock(&st->lock);
         job_free(job);
     }
     else {
         job->state = JOB_ABANDONED; /* the worker frees it */
-        breaker_record(st, job->slot, APR_TIMEUP, job->started, &tr);
+        breaker_record(st, job, APR_TIMEUP, &tr);
         pthread_mutex_unlock(&st->lock);
     }
     notify(st, &tr);
@@ -376,7 +374,6 @@ static job_t *job_new(shs_store_t *st, job_kind_e kind, const char *key, const c
     }
     job->kind = kind;
     job->exptime = exptime;
-    job->started = apr_time_now();
     job->key = strdup(key);
     if (val) {
         job->val = malloc(len + 1);

@@ -46,6 +46,8 @@ typedef struct fake_t {
     pthread_cond_t gate_cv;
     int gate_closed;        /* operations block while set */
     int blocked;            /* operations currently waiting at the gate */
+    int slot_gate_closed;   /* slot_of() blocks for keys starting with 'W' while set */
+    int slot_waiting;       /* requesters waiting there */
     apr_status_t fail_with; /* non-zero: every operation returns it */
     int calls;
     apr_pool_t *pool;
@@ -71,8 +73,19 @@ static unsigned int f_nslots(void *ctx)
     return fake.nslots;
 }
 
+/* The store asks for the slot after creating the job and before queueing it: a key starting
+ * with 'W' waits here while slot_gate_closed is set (a requester descheduled in between). */
 static unsigned int f_slot_of(void *ctx, const char *key)
 {
+    if (key[0] == 'W') {
+        pthread_mutex_lock(&fake.lock);
+        fake.slot_waiting++;
+        while (fake.slot_gate_closed) {
+            pthread_cond_wait(&fake.gate_cv, &fake.lock);
+        }
+        fake.slot_waiting--;
+        pthread_mutex_unlock(&fake.lock);
+    }
     return key[0] == 'B' && fake.nslots > 1 ? 1 : 0;
 }
 
@@ -158,6 +171,14 @@ static void gate(int closed)
 {
     pthread_mutex_lock(&fake.lock);
     fake.gate_closed = closed;
+    pthread_cond_broadcast(&fake.gate_cv);
+    pthread_mutex_unlock(&fake.lock);
+}
+
+static void slot_gate(int closed)
+{
+    pthread_mutex_lock(&fake.lock);
+    fake.slot_gate_closed = closed;
     pthread_cond_broadcast(&fake.gate_cv);
     pthread_mutex_unlock(&fake.lock);
 }
@@ -545,6 +566,8 @@ static int fx_setup(void **state)
     fake.data = apr_hash_make(fake.pool);
     fake.gate_closed = 0;
     fake.blocked = 0;
+    fake.slot_gate_closed = 0;
+    fake.slot_waiting = 0;
     fake.fail_with = 0;
     fake.calls = 0;
     fake.nslots = 1;
@@ -558,6 +581,7 @@ static int fx_teardown(void **state)
     fixture_t *fx = *state;
 
     gate(0);
+    slot_gate(0);
     apr_pool_destroy(fx->p); /* shuts the store down */
     apr_pool_destroy(fake.pool);
     return 0;
@@ -675,6 +699,65 @@ static void test_breaker_probe(void **state)
     assert_int_equal(seen.to[1], SHS_BREAKER_OPEN);
     assert_int_equal(seen.from[2], SHS_BREAKER_PROBING);
     assert_int_equal(seen.to[2], SHS_BREAKER_CLOSED);
+}
+
+typedef struct get_req_t {
+    shs_store_t *st;
+    apr_pool_t *p;
+    const char *key;
+    apr_status_t rv;
+} get_req_t;
+
+static void *do_get(void *arg)
+{
+    get_req_t *q = arg;
+    char *v = NULL;
+    apr_size_t len = 0;
+
+    q->rv = shs_store_get(q->st, q->key, q->p, &v, &len);
+    return NULL;
+}
+
+/* A requester delayed between creating its job and queueing it, past the failure that opens
+ * the breaker and the retry interval, becomes the probe: its answer closes the breaker.
+ * (It was once taken for an operation older than the failure and ignored: the breaker stayed
+ * "probing", which skips every operation, and the slot was down for good.) */
+static void test_late_requester_probe_closes(void **state)
+{
+    fixture_t *fx = *state;
+    shs_store_t *st = make_store(fx, 2, 0, apr_time_from_msec(500), apr_time_from_msec(20));
+    get_req_t q = { st, NULL, "Wk", -1 };
+    pthread_t t;
+    char *v;
+    apr_size_t len;
+    int i, waiting = 0;
+
+    apr_pool_create(&q.p, fx->p);
+    slot_gate(1);
+    assert_int_equal(pthread_create(&t, NULL, do_get, &q), 0);
+    for (i = 0; i < 2000 && !waiting; i++) {
+        pthread_mutex_lock(&fake.lock);
+        waiting = fake.slot_waiting;
+        pthread_mutex_unlock(&fake.lock);
+        usleep(1000);
+    }
+    assert_int_equal(waiting, 1); /* its job exists, not queued yet */
+
+    fake.fail_with = APR_ECONNREFUSED;
+    assert_int_equal(shs_store_get(st, "k", fx->p, &v, &len), APR_ECONNREFUSED);
+    fake.fail_with = 0;
+    assert_int_equal(shs_store_breaker(st, 0), SHS_BREAKER_OPEN);
+    usleep(50 * 1000); /* past the retry interval */
+
+    slot_gate(0);
+    pthread_join(t, NULL);
+    assert_int_equal(q.rv, APR_NOTFOUND); /* it was the probe, and got an answer */
+    assert_int_equal(shs_store_breaker(st, 0), SHS_BREAKER_CLOSED);
+    assert_int_equal(shs_store_get(st, "k", fx->p, &v, &len), APR_NOTFOUND);
+    assert_int_equal(seen_count(2), 2);
+    assert_int_equal(seen.to[0], SHS_BREAKER_OPEN);
+    assert_int_equal(seen.from[1], SHS_BREAKER_PROBING);
+    assert_int_equal(seen.to[1], SHS_BREAKER_CLOSED);
 }
 
 /* One slot down does not affect another. */
@@ -911,6 +994,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_round_trip, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_timeout_then_breaker, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_breaker_probe, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_late_requester_probe_closes, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_slots_independent, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_queue_limit_and_drop, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_bad_args, fx_setup, fx_teardown),
