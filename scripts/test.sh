@@ -1,8 +1,8 @@
 #!/bin/sh
 # Set up and run the whole test suite: packages, build, unit tests (cmocka), integration
-# tests (real httpd + memcached + php-cgi), end-to-end tests (real browsers).  Every suite
-# runs; the exit code is non-zero when any of them failed.  Under CI=true a test whose
-# component is missing fails instead of being skipped.
+# tests (real httpd + memcached + php-cgi), memcached faults under load, end-to-end tests
+# (real browsers).  Every suite runs; the exit code is non-zero when any of them failed.
+# Under CI=true a test whose component is missing fails instead of being skipped.
 set -eu
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -23,6 +23,9 @@ make fuzz-smoke || failed="$failed fuzz"
 
 echo "== integration tests"
 /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration "$@" || failed="$failed integration"
+
+echo "== faults under load"
+/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/faults || failed="$failed faults"
 
 echo "== end-to-end tests"
 if [ ! -d tests/e2e/node_modules ] || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules ]; then
