@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -209,6 +210,9 @@ static void *worker_main(void *arg)
     apr_allocator_t *alloc = NULL;
     int last;
 
+#ifdef __linux__
+    pthread_setname_np(pthread_self(), "shs-store"); /* what top -H and /proc show */
+#endif
     if (apr_allocator_create(&alloc) == APR_SUCCESS) {
         apr_pool_create_unmanaged_ex(&wp, NULL, alloc);
         apr_allocator_owner_set(alloc, wp);
@@ -540,6 +544,7 @@ apr_status_t shs_store_create(apr_pool_t *p, const shs_store_ops_t *ops, void *c
                               const shs_store_opts_t *opts, shs_store_t **pst)
 {
     shs_store_t *st;
+    sigset_t blocked, saved;
     int i;
 
     if (!ops || !opts || opts->timeout <= 0 || opts->workers < 1) {
@@ -570,6 +575,17 @@ apr_status_t shs_store_create(apr_pool_t *p, const shs_store_ops_t *ops, void *c
     pthread_cond_init(&st->work, NULL);
     pthread_cond_init(&st->quiet, &st->condattr);
     st->nworkers = opts->workers;
+    /* The workers start with every asynchronous signal blocked (they inherit this thread's
+     * mask): a signal sent to the process, such as the MPM's SIGTERM, SIGHUP or SIGUSR1, must
+     * reach one of httpd's own threads.  Run in a worker, prefork's handler would destroy the
+     * child's pool, whose cleanup waits for the workers: the child could not exit until the
+     * parent killed it. */
+    sigfillset(&blocked);
+    sigdelset(&blocked, SIGSEGV);
+    sigdelset(&blocked, SIGBUS);
+    sigdelset(&blocked, SIGFPE);
+    sigdelset(&blocked, SIGILL);
+    pthread_sigmask(SIG_BLOCK, &blocked, &saved);
     for (i = 0; i < st->nworkers; i++) {
         pthread_attr_t attr;
         st->workers[i].st = st;
@@ -579,10 +595,12 @@ apr_status_t shs_store_create(apr_pool_t *p, const shs_store_ops_t *ops, void *c
             pthread_create(&st->workers[i].tid, &attr, worker_main, &st->workers[i]) == 0;
         pthread_attr_destroy(&attr);
         if (!st->workers[i].started) {
+            pthread_sigmask(SIG_SETMASK, &saved, NULL);
             store_shutdown(st);
             return APR_EGENERAL;
         }
     }
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
     /* A pre-cleanup: it must run before the backend's sub-pools of p are destroyed. */
     apr_pool_pre_cleanup_register(p, st, store_shutdown);
     *pst = st;

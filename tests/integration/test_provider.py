@@ -1,6 +1,7 @@
 """The storage provider against a real memcached: ids, keys, cookies, strict mode, logout,
 malformed cookies and TTLs."""
 
+import os
 import re
 import socket
 
@@ -320,3 +321,43 @@ def test_same_id_on_another_vhost(httpd, mc):
     b.set("from_b", "1")
     r, who = a.whoami()
     assert who["session"] == {"k": "v", "from_b": "1"}
+
+
+# ------------------------------------------------------------------ the store's threads
+
+def signals_blocked(pid, tid):
+    """The signal numbers blocked in thread tid of process pid (/proc SigBlk)."""
+    with open(f"/proc/{pid}/task/{tid}/status") as f:
+        for line in f:
+            if line.startswith("SigBlk:"):
+                mask = int(line.split()[1], 16)
+                return {n for n in range(1, 65) if mask & (1 << (n - 1))}
+    return set()
+
+
+def test_store_threads_leave_signals_to_httpd(httpd):
+    """The store's worker threads ("shs-store") block the signals httpd's MPMs use to stop,
+    restart and reopen: a SIGTERM run in one of them would make the child wait for itself."""
+    import signal
+    b, sid = new_session(httpd, k="v")          # the store has run an operation
+    found = 0
+    for pid in httpd.child_pids():
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                    name = f.read().strip()
+            except OSError:
+                continue
+            if name != "shs-store":
+                continue
+            found += 1
+            blocked = signals_blocked(pid, tid)
+            for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGWINCH,
+                        signal.SIGINT, signal.SIGPIPE):
+                assert sig in blocked, f"pid {pid} thread {tid} does not block {sig!r}"
+            assert signal.SIGSEGV not in blocked
+    assert found >= 10, f"{found} store threads found"  # 10 per child in the harness
