@@ -15,20 +15,28 @@
 
 /* Unit tests of src/shs_store.c: the bounded executor and the circuit breaker, driven through
  * a fake backend that can answer, fail, or block on a gate the test controls; and of the
- * memcached backend (src/shs_store_mc.c) against a fake memcached on 127.0.0.1 that can be
- * killed and restarted. */
+ * memcached backend (src/shs_store_mc.c) against a real memcached (/usr/bin/memcached) that
+ * the test runs on 127.0.0.1, freezes, kills and restarts. */
 
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
 #include <unistd.h>
 #include <errno.h>
-#include <poll.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/types.h>
+#include <sys/time.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <cmocka.h>
@@ -209,282 +217,328 @@ static void wait_blocked(int n)
     fail_msg("only %d operation(s) reached the backend", b);
 }
 
-/* ------------------------------------------------------------------ fake memcached (TCP)
+/* ------------------------------------------------------------------ real memcached
  *
- * A text-protocol server on 127.0.0.1, one thread polling the listening socket and every
- * connection: get answers END (a miss), set/add STORED (SERVER_ERROR with store_error),
- * delete NOT_FOUND.  fmc_kill() closes the listening socket and every connection, as a killed
- * memcached does: the client's pooled connections read EOF, new ones are refused;
- * fmc_restart() listens again on the same port.  With hold = n, answers are held back until
- * n connections wait for one, so that n concurrent operations take n pooled connections. */
+ * The memcached backend is tested against the real server, /usr/bin/memcached, which the
+ * test runs as its own child process on a free port of 127.0.0.1 and stops by its pid.
+ * SIGKILL is a crash: the kernel closes its connections, so the client's idle pooled ones
+ * read EOF, and new ones are refused until it is started again on the same port.  SIGSTOP
+ * freezes it: the kernel still completes TCP handshakes, so concurrent operations each open
+ * a connection and wait on it for an answer.  What it received is read from its own `stats`
+ * over a plain text-protocol connection. */
 
-#define FMC_MAX 32
+#ifndef MEMCACHED_BIN
+#define MEMCACHED_BIN "/usr/bin/memcached"
+#endif
+#define MCD_WAIT_MS 5000 /* bound of every wait on memcached */
 
-typedef struct fmc_conn_t {
-    int fd; /* -1: free slot */
-    char in[4096];
-    size_t inlen;
-    size_t swallow; /* data block (and CRLF) of a storage command still to read */
-    char out[256];
-    size_t outlen; /* answer not sent yet */
-} fmc_conn_t;
-
-typedef struct fmc_t {
-    pthread_mutex_t lock;
-    pthread_cond_t changed;
-    pthread_t tid;
-    int listen_fd; /* -1 while killed */
+typedef struct mcd_t {
+    pid_t pid; /* -1: not running */
     apr_port_t port;
-    int stop, kill_req, restart_req;
-    int hold;
-    int store_error;
-    int accepted; /* connections accepted */
-    int stores;   /* set/add commands received */
-    fmc_conn_t conns[FMC_MAX];
-} fmc_t;
+} mcd_t;
 
-static fmc_t fmc;
+static mcd_t mcd = { -1, 0 };
 
-static int fmc_listen(fmc_t *f)
+/* Without memcached these tests cannot run: a failure in CI, a skip elsewhere. */
+static void mcd_require(void)
+{
+    const char *ci = getenv("CI");
+
+    if (access(MEMCACHED_BIN, X_OK) == 0) {
+        return;
+    }
+    if (ci && strcmp(ci, "true") == 0) {
+        fail_msg(MEMCACHED_BIN " not found: install the Debian package memcached");
+    }
+    print_message(MEMCACHED_BIN " not found (install the Debian package memcached): "
+                                "memcached backend test skipped\n");
+    skip();
+}
+
+static int mcd_socket(void)
+{
+    return socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+}
+
+static void mcd_addr(struct sockaddr_in *a, apr_port_t port)
+{
+    memset(a, 0, sizeof(*a));
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a->sin_port = htons(port);
+}
+
+/* A port of 127.0.0.1 nobody listens on at the moment. */
+static apr_port_t mcd_free_port(void)
 {
     struct sockaddr_in a;
     socklen_t alen = sizeof(a);
-    int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = mcd_socket();
+    apr_port_t port = 0;
+
+    assert_true(fd >= 0);
+    mcd_addr(&a, 0);
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &alen) == 0) {
+        port = ntohs(a.sin_port);
+    }
+    close(fd);
+    assert_true(port != 0);
+    return port;
+}
+
+/* A connection to 127.0.0.1:port whose reads and writes give up after a second; -1 if
+ * refused. */
+static int mcd_connect(apr_port_t port)
+{
+    struct sockaddr_in a;
+    struct timeval tv = { 1, 0 };
+    int fd = mcd_socket();
 
     if (fd < 0) {
         return -1;
     }
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(f->port); /* 0 the first time: any free port */
-    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 64) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &alen) != 0) {
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    mcd_addr(&a, port);
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
         close(fd);
         return -1;
     }
-    f->port = ntohs(a.sin_port);
-    f->listen_fd = fd;
-    return 0;
+    return fd;
 }
 
-static void fmc_close(fmc_conn_t *c)
+/* One value of memcached's `stats` (each a "STAT name value" line, then END); -1 when the
+ * server on that port does not answer or has no such statistic. */
+static long long mcd_stat_at(apr_port_t port, const char *name)
 {
-    close(c->fd);
-    c->fd = -1;
-    c->inlen = c->swallow = c->outlen = 0;
-}
+    char buf[16384], want[64];
+    size_t len = 0;
+    const char *at;
+    long long v = -1;
+    int fd = mcd_connect(port), i;
 
-static void fmc_answer(fmc_conn_t *c, const char *text)
-{
-    size_t n = strlen(text);
-
-    if (c->outlen + n <= sizeof(c->out)) {
-        memcpy(c->out + c->outlen, text, n);
-        c->outlen += n;
+    if (fd < 0) {
+        return -1;
     }
-}
-
-/* Complete commands in c->in, with the lock held. */
-static void fmc_input(fmc_t *f, fmc_conn_t *c)
-{
-    for (;;) {
-        char line[512], *eol;
-        size_t n, bytes = 0;
-
-        if (c->swallow) {
-            n = c->inlen < c->swallow ? c->inlen : c->swallow;
-            memmove(c->in, c->in + n, c->inlen - n);
-            c->inlen -= n;
-            c->swallow -= n;
-            if (c->swallow) {
-                return;
+    if (send(fd, "stats\r\n", 7, MSG_NOSIGNAL) != 7) {
+        close(fd);
+        return -1;
+    }
+    for (i = 0; i < 100 && len < sizeof(buf) - 1; i++) {
+        ssize_t n = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
+        if (n <= 0) {
+            break;
+        }
+        len += (size_t)n;
+        buf[len] = '\0';
+        if (strcmp(buf, "END\r\n") == 0 ||
+            (len >= 7 && strcmp(buf + len - 7, "\r\nEND\r\n") == 0)) {
+            snprintf(want, sizeof(want), "STAT %s ", name);
+            at = strncmp(buf, want, strlen(want)) == 0 ? buf : NULL;
+            if (!at) {
+                snprintf(want, sizeof(want), "\nSTAT %s ", name);
+                at = strstr(buf, want);
             }
-            fmc_answer(c, f->store_error ? "SERVER_ERROR object too large for cache\r\n"
-                                         : "STORED\r\n");
-            continue;
-        }
-        eol = memchr(c->in, '\n', c->inlen);
-        if (!eol) {
-            return;
-        }
-        n = (size_t)(eol - c->in) + 1;
-        memcpy(line, c->in, n < sizeof(line) ? n : sizeof(line) - 1);
-        line[n < sizeof(line) ? n : sizeof(line) - 1] = '\0';
-        memmove(c->in, c->in + n, c->inlen - n);
-        c->inlen -= n;
-        if (strncmp(line, "get ", 4) == 0) {
-            fmc_answer(c, "END\r\n");
-        }
-        else if (strncmp(line, "set ", 4) == 0 || strncmp(line, "add ", 4) == 0) {
-            f->stores++;
-            sscanf(line, "%*s %*s %*s %*s %zu", &bytes);
-            c->swallow = bytes + 2;
-        }
-        else if (strncmp(line, "delete ", 7) == 0) {
-            fmc_answer(c, "NOT_FOUND\r\n");
-        }
-        else if (strncmp(line, "version", 7) == 0) {
-            fmc_answer(c, "VERSION fake\r\n");
-        }
-        else {
-            fmc_answer(c, "ERROR\r\n");
+            if (at) {
+                v = strtoll(at + strlen(want), NULL, 10);
+            }
+            break;
         }
     }
-}
-
-static void *fmc_main(void *arg)
-{
-    fmc_t *f = arg;
-    struct pollfd pfd[FMC_MAX + 1];
-    int i, waiting;
-
-    pthread_mutex_lock(&f->lock);
-    while (!f->stop) {
-        if (f->kill_req || f->restart_req) {
-            if (f->kill_req && f->listen_fd >= 0) {
-                close(f->listen_fd);
-                f->listen_fd = -1;
-            }
-            for (i = 0; f->kill_req && i < FMC_MAX; i++) {
-                if (f->conns[i].fd >= 0) {
-                    fmc_close(&f->conns[i]);
-                }
-            }
-            if (f->restart_req && f->listen_fd < 0) {
-                fmc_listen(f);
-            }
-            f->kill_req = f->restart_req = 0;
-            pthread_cond_broadcast(&f->changed);
-        }
-        for (i = 0, waiting = 0; i < FMC_MAX; i++) {
-            waiting += f->conns[i].fd >= 0 && f->conns[i].outlen > 0;
-        }
-        for (i = 0; waiting > 0 && waiting >= f->hold && i < FMC_MAX; i++) {
-            fmc_conn_t *c = &f->conns[i];
-            if (c->fd >= 0 && c->outlen > 0) {
-                if (send(c->fd, c->out, c->outlen, MSG_NOSIGNAL) != (ssize_t)c->outlen) {
-                    fmc_close(c);
-                }
-                c->outlen = 0;
-            }
-        }
-        pfd[0].fd = f->listen_fd;
-        pfd[0].events = POLLIN;
-        for (i = 0; i < FMC_MAX; i++) {
-            pfd[i + 1].fd = f->conns[i].fd;
-            pfd[i + 1].events = POLLIN;
-            pfd[i + 1].revents = 0;
-        }
-        pfd[0].revents = 0;
-        pthread_mutex_unlock(&f->lock);
-        poll(pfd, FMC_MAX + 1, 10);
-        pthread_mutex_lock(&f->lock);
-        if (pfd[0].fd >= 0 && pfd[0].fd == f->listen_fd && (pfd[0].revents & POLLIN)) {
-            int fd = accept(f->listen_fd, NULL, NULL);
-            for (i = 0; fd >= 0 && i < FMC_MAX && f->conns[i].fd >= 0; i++) {
-            }
-            if (fd >= 0 && i < FMC_MAX) {
-                f->conns[i].fd = fd;
-                f->accepted++;
-            }
-            else if (fd >= 0) {
-                close(fd);
-            }
-        }
-        for (i = 0; i < FMC_MAX; i++) {
-            fmc_conn_t *c = &f->conns[i];
-            ssize_t n;
-            if (c->fd < 0 || c->fd != pfd[i + 1].fd || !pfd[i + 1].revents) {
-                continue;
-            }
-            n = recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen, 0);
-            if (n <= 0) {
-                fmc_close(c);
-                continue;
-            }
-            c->inlen += (size_t)n;
-            fmc_input(f, c);
-            if (c->inlen == sizeof(c->in)) {
-                fmc_close(c); /* a line longer than the buffer: not from apr_memcache */
-            }
-        }
-    }
-    for (i = 0; i < FMC_MAX; i++) {
-        if (f->conns[i].fd >= 0) {
-            fmc_close(&f->conns[i]);
-        }
-    }
-    if (f->listen_fd >= 0) {
-        close(f->listen_fd);
-        f->listen_fd = -1;
-    }
-    pthread_mutex_unlock(&f->lock);
-    return NULL;
-}
-
-static void fmc_start(void)
-{
-    int i;
-
-    memset(&fmc, 0, sizeof(fmc));
-    pthread_mutex_init(&fmc.lock, NULL);
-    pthread_cond_init(&fmc.changed, NULL);
-    for (i = 0; i < FMC_MAX; i++) {
-        fmc.conns[i].fd = -1;
-    }
-    assert_int_equal(fmc_listen(&fmc), 0);
-    assert_int_equal(pthread_create(&fmc.tid, NULL, fmc_main, &fmc), 0);
-}
-
-static void fmc_finish(void)
-{
-    pthread_mutex_lock(&fmc.lock);
-    fmc.stop = 1;
-    pthread_mutex_unlock(&fmc.lock);
-    pthread_join(fmc.tid, NULL);
-    pthread_cond_destroy(&fmc.changed);
-    pthread_mutex_destroy(&fmc.lock);
-}
-
-/* Ask the server thread for a kill or a restart and wait until it is done. */
-static void fmc_request(int *flag)
-{
-    pthread_mutex_lock(&fmc.lock);
-    *flag = 1;
-    while (*flag) {
-        pthread_cond_wait(&fmc.changed, &fmc.lock);
-    }
-    pthread_mutex_unlock(&fmc.lock);
-    usleep(20 * 1000); /* the FINs reach the client's sockets */
-}
-
-static void fmc_kill(void)
-{
-    fmc_request(&fmc.kill_req);
-}
-
-static void fmc_restart(void)
-{
-    fmc_request(&fmc.restart_req);
-}
-
-static int fmc_get(int *field)
-{
-    int v;
-
-    pthread_mutex_lock(&fmc.lock);
-    v = *field;
-    pthread_mutex_unlock(&fmc.lock);
+    close(fd);
     return v;
 }
 
-static void fmc_set(int *field, int v)
+static long long mcd_stat(const char *name)
 {
-    pthread_mutex_lock(&fmc.lock);
-    *field = v;
-    pthread_mutex_unlock(&fmc.lock);
+    long long v = mcd_stat_at(mcd.port, name);
+
+    if (v < 0) {
+        fail_msg("memcached on port %u: no statistic %s", mcd.port, name);
+    }
+    return v;
+}
+
+/* Connections memcached has open besides the one asking (curr_connections counts that one,
+ * not the listening socket), once it has seen `want` of them (closed connections are
+ * noticed asynchronously): bounded, the last count when it never gets there. */
+static long long mcd_client_conns(long long want)
+{
+    long long n = -1;
+    int i;
+
+    for (i = 0; i < MCD_WAIT_MS / 10; i++) {
+        n = mcd_stat("curr_connections") - 1;
+        if (n == want) {
+            break;
+        }
+        usleep(10 * 1000);
+    }
+    return n;
+}
+
+/* fork + exec memcached on mcd.port.  The child gets stdout on stderr (cmocka's output stays
+ * clean), no descriptor of the test, default signal handling, and dies with the test
+ * process if that one goes away without reaping it. */
+static pid_t mcd_spawn(void)
+{
+    char port[16];
+    char *argv[16];
+    int argc = 0;
+    long maxfd = sysconf(_SC_OPEN_MAX);
+    pid_t parent = getpid(), pid;
+
+    snprintf(port, sizeof(port), "%u", mcd.port);
+    argv[argc++] = (char *)MEMCACHED_BIN;
+    argv[argc++] = (char *)"-l";
+    argv[argc++] = (char *)"127.0.0.1";
+    argv[argc++] = (char *)"-p";
+    argv[argc++] = port;
+    argv[argc++] = (char *)"-U";
+    argv[argc++] = (char *)"0";
+    argv[argc++] = (char *)"-m";
+    argv[argc++] = (char *)"64";
+    argv[argc++] = (char *)"-I"; /* the item size limit, explicit: see MC_TOO_LARGE */
+    argv[argc++] = (char *)"1m";
+    if (geteuid() == 0) {
+        argv[argc++] = (char *)"-u"; /* memcached refuses to run as root otherwise */
+        argv[argc++] = (char *)"root";
+    }
+    argv[argc] = NULL;
+    if (maxfd < 0 || maxfd > 65536) {
+        maxfd = 65536;
+    }
+    fflush(stdout);
+    fflush(stderr);
+    pid = fork();
+    if (pid == 0) {
+        sigset_t none;
+        int fd;
+
+#ifdef __linux__
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) {
+            _exit(127);
+        }
+#endif
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_DFL);
+        fd = open("/dev/null", O_RDONLY);
+        if (fd >= 0 && fd != 0) {
+            dup2(fd, 0);
+        }
+        dup2(2, 1);
+        for (fd = 3; fd < maxfd; fd++) {
+            close(fd);
+        }
+        execv(MEMCACHED_BIN, argv);
+        _exit(127);
+    }
+    (void)parent;
+    return pid;
+}
+
+/* Start memcached on mcd.port and wait until it answers there (its own pid in `stats`, not
+ * some other server's).  0: ready; -1: it exited (the port was taken); fails on a timeout. */
+static int mcd_launch(void)
+{
+    int i, status;
+
+    mcd.pid = mcd_spawn();
+    if (mcd.pid < 0) {
+        mcd.pid = -1;
+        fail_msg("fork: %s", strerror(errno));
+    }
+    for (i = 0; i < MCD_WAIT_MS / 10; i++) {
+        if (waitpid(mcd.pid, &status, WNOHANG) == mcd.pid) {
+            mcd.pid = -1;
+            return -1;
+        }
+        if (mcd_stat_at(mcd.port, "pid") == (long long)mcd.pid) {
+            /* nobody else connected: curr_connections counts as this code expects */
+            if (mcd_client_conns(0) != 0) {
+                fail_msg("memcached on port %u: unexpected curr_connections", mcd.port);
+            }
+            return 0;
+        }
+        usleep(10 * 1000);
+    }
+    fail_msg("memcached (pid %d) did not answer on port %u within %d ms", (int)mcd.pid, mcd.port,
+             MCD_WAIT_MS);
+    return -1;
+}
+
+/* A new memcached on a free port (another one if that port gets taken meanwhile). */
+static void mcd_start(void)
+{
+    int attempt;
+
+    for (attempt = 0; attempt < 5; attempt++) {
+        mcd.port = mcd_free_port();
+        if (mcd_launch() == 0) {
+            return;
+        }
+    }
+    fail_msg("memcached exited at once 5 times (see its messages above)");
+}
+
+/* Again on the same port, as after a crash. */
+static void mcd_restart(void)
+{
+    if (mcd_launch() != 0) {
+        fail_msg("memcached could not be started again on port %u", mcd.port);
+    }
+}
+
+/* Killed as in a crash, and reaped.  Nothing to do when it is not running. */
+static void mcd_kill(void)
+{
+    if (mcd.pid > 0) {
+        kill(mcd.pid, SIGKILL);
+        while (waitpid(mcd.pid, NULL, 0) < 0 && errno == EINTR) {
+        }
+        mcd.pid = -1;
+        usleep(20 * 1000); /* the FINs reach the client's sockets */
+    }
+}
+
+/* SIGSTOP, and wait (bounded) until it is stopped. */
+static void mcd_freeze(void)
+{
+    int i, status;
+
+    assert_int_equal(kill(mcd.pid, SIGSTOP), 0);
+    for (i = 0; i < MCD_WAIT_MS; i++) {
+        if (waitpid(mcd.pid, &status, WUNTRACED | WNOHANG) == mcd.pid && WIFSTOPPED(status)) {
+            return;
+        }
+        usleep(1000);
+    }
+    fail_msg("memcached (pid %d) did not stop", (int)mcd.pid);
+}
+
+/* Client connections to memcached in state ESTABLISHED, from Linux's /proc/net/tcp (remote
+ * address 127.0.0.1:port): -1 when that cannot be read. */
+static int mcd_tcp_clients(void)
+{
+    char line[512], rem[64], want[32];
+    unsigned int st;
+    int n = 0;
+    FILE *f = fopen("/proc/net/tcp", "re");
+
+    if (!f) {
+        return -1;
+    }
+    snprintf(want, sizeof(want), "%08X:%04X", (unsigned int)htonl(INADDR_LOOPBACK), mcd.port);
+    while (fgets(line, sizeof(line), f)) {
+        if (sscanf(line, "%*s %*s %63s %x", rem, &st) == 2 && strcmp(rem, want) == 0 && st == 1) {
+            n++;
+        }
+    }
+    fclose(f);
+    return n;
 }
 
 /* ------------------------------------------------------------------ notifications */
@@ -880,48 +934,61 @@ static void *do_mc_get(void *arg)
     char *v = NULL;
     apr_size_t len = 0;
 
-    q->rv = q->ops->get(q->ctx, 0, "k", q->p, &v, &len);
+    q->rv = q->ops->get(q->ctx, 0, "never-set", q->p, &v, &len);
     return NULL;
 }
 
-static int fmc_open(void)
-{
-    int i, n = 0;
-
-    pthread_mutex_lock(&fmc.lock);
-    for (i = 0; i < FMC_MAX; i++) {
-        n += fmc.conns[i].fd >= 0;
-    }
-    pthread_mutex_unlock(&fmc.lock);
-    return n;
-}
-
-/* MC_CONNS operations at once (the server holds the answers until all of them wait): the
- * client's pool then holds MC_CONNS idle connections. */
+/* MC_CONNS operations at once while memcached is frozen: each takes a connection of the
+ * client's pool (an idle one or a new one: the pool holds at most MC_CONNS) and waits on it
+ * for the answer.  Once all of them are connected memcached goes on and answers them all:
+ * the pool then holds MC_CONNS idle connections.  The operations are the backend's own
+ * (shs_store_mc.c), called from threads as the executor's workers call them. */
 static void warm_connections(const shs_store_ops_t *ops, void *ctx, apr_pool_t *p)
 {
     pthread_t t[MC_CONNS];
     mc_req_t q[MC_CONNS];
-    int i;
+    int i, started = 0, held = -1;
 
-    fmc_set(&fmc.hold, MC_CONNS);
+    mcd_freeze();
     for (i = 0; i < MC_CONNS; i++) {
         q[i] = (mc_req_t){ ops, ctx, NULL, -1 };
         apr_pool_create(&q[i].p, p);
-        assert_int_equal(pthread_create(&t[i], NULL, do_mc_get, &q[i]), 0);
+        if (pthread_create(&t[i], NULL, do_mc_get, &q[i]) != 0) {
+            apr_pool_destroy(q[i].p);
+            break;
+        }
+        started++;
     }
-    for (i = 0; i < MC_CONNS; i++) {
+    /* no assertion until every thread is joined: they use q[] */
+    for (i = 0; started == MC_CONNS && i < MCD_WAIT_MS / 10; i++) {
+        held = mcd_tcp_clients();
+        if (held < 0) {
+            usleep(300 * 1000); /* no /proc/net/tcp: give them time, checked below */
+            break;
+        }
+        if (held == MC_CONNS) {
+            break;
+        }
+        usleep(10 * 1000);
+    }
+    kill(mcd.pid, SIGCONT);
+    for (i = 0; i < started; i++) {
         pthread_join(t[i], NULL);
+    }
+    assert_int_equal(started, MC_CONNS);
+    for (i = 0; i < MC_CONNS; i++) {
         assert_int_equal(q[i].rv, APR_NOTFOUND);
         apr_pool_destroy(q[i].p);
     }
-    fmc_set(&fmc.hold, 0);
-    assert_int_equal(fmc_open(), MC_CONNS);
+    if (held >= 0) {
+        assert_int_equal(held, MC_CONNS);
+    }
+    assert_int_equal(mcd_client_conns(MC_CONNS), MC_CONNS);
 }
 
 static void mc_backend(fixture_t *fx, const shs_store_ops_t **ops, void **ctx)
 {
-    shs_mc_server_spec_t spec = { "127.0.0.1", fmc.port };
+    shs_mc_server_spec_t spec = { "127.0.0.1", mcd.port };
 
     assert_int_equal(shs_store_mc_create(fx->p, &spec, 1, MC_CONNS, apr_time_from_sec(1), ops, ctx),
                      APR_SUCCESS);
@@ -929,15 +996,27 @@ static void mc_backend(fixture_t *fx, const shs_store_ops_t **ops, void **ctx)
 
 static int mc_setup(void **state)
 {
-    fx_setup(state);
-    fmc_start();
-    return 0;
+    mcd.pid = -1;
+    mcd.port = 0;
+    return fx_setup(state);
 }
 
+/* memcached is reaped whatever happened in the test, frozen or not. */
 static int mc_teardown(void **state)
 {
-    fmc_finish();
+    mcd_kill();
     return fx_teardown(state);
+}
+
+static void assert_mc_value(const shs_store_ops_t *ops, void *ctx, apr_pool_t *p, const char *key,
+                            const char *want)
+{
+    char *v = NULL;
+    apr_size_t len = 0;
+
+    assert_int_equal(ops->get(ctx, 0, key, p, &v, &len), APR_SUCCESS);
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(v, want, len);
 }
 
 /* memcached killed and restarted on the same port while the client's pooled connections were
@@ -950,42 +1029,61 @@ static void test_mc_stale_connections_after_restart(void **state)
     fixture_t *fx = *state;
     const shs_store_ops_t *ops;
     void *ctx;
-    char *v = NULL;
-    apr_size_t len = 0;
     apr_status_t rv;
 
+    mcd_require();
+    mcd_start();
     mc_backend(fx, &ops, &ctx);
 
     warm_connections(ops, ctx, fx->p);
-    fmc_kill();
-    fmc_restart();
-    assert_int_equal(ops->get(ctx, 0, "k", fx->p, &v, &len), APR_NOTFOUND);
-    assert_int_equal(fmc_open(), 1); /* the stale ones are gone, one new connection */
+    mcd_kill();
+    mcd_restart();
+    assert_int_equal(ops->set(ctx, 0, "k", "v", 1, 0), APR_SUCCESS);
+    assert_mc_value(ops, ctx, fx->p, "k", "v");
+    /* the stale ones are gone, one new connection */
+    assert_int_equal(mcd_client_conns(1), 1);
 
     warm_connections(ops, ctx, fx->p);
-    fmc_kill();
-    rv = ops->set(ctx, 0, "k", "v", 1, 0);
+    mcd_kill();
+    rv = ops->set(ctx, 0, "k", "w", 1, 0);
     assert_true(APR_STATUS_IS_ECONNREFUSED(rv));
-    fmc_restart();
-    assert_int_equal(ops->del(ctx, 0, "k"), APR_NOTFOUND);
-    assert_int_equal(ops->add(ctx, 0, "k", "v", 1, 0), APR_SUCCESS);
+    mcd_restart();
+    assert_int_equal(ops->del(ctx, 0, "k"), APR_NOTFOUND); /* a new memcached is empty */
+    assert_int_equal(ops->add(ctx, 0, "k", "w", 1, 0), APR_SUCCESS);
+    assert_mc_value(ops, ctx, fx->p, "k", "w");
+    assert_int_equal(mcd_client_conns(1), 1);
 }
 
-/* A real protocol error is retried a bounded number of times, then reported. */
+#define MC_TOO_LARGE (1536 * 1024) /* above memcached's item size limit, -I 1m */
+
+/* A real protocol error (SERVER_ERROR object too large for cache) is retried a bounded number
+ * of times, then reported.  memcached counts a storage command whose item it could not
+ * allocate in store_too_large, not in cmd_set: the commands it received are the sum. */
 static void test_mc_server_error_bounded(void **state)
 {
     fixture_t *fx = *state;
     const shs_store_ops_t *ops;
     void *ctx;
-    int stores;
+    char *big;
+    long long sets, too_large, stores;
+    char *v = NULL;
+    apr_size_t len = 0;
 
+    mcd_require();
+    mcd_start();
     mc_backend(fx, &ops, &ctx);
-    fmc_set(&fmc.store_error, 1);
-    assert_int_equal(ops->set(ctx, 0, "k", "v", 1, 0), APR_EGENERAL);
-    stores = fmc_get(&fmc.stores);
+    big = apr_palloc(fx->p, MC_TOO_LARGE);
+    memset(big, 'x', MC_TOO_LARGE);
+
+    sets = mcd_stat("cmd_set");
+    too_large = mcd_stat("store_too_large");
+    assert_int_equal(ops->set(ctx, 0, "big", big, MC_TOO_LARGE, 0), APR_EGENERAL);
+    stores = mcd_stat("cmd_set") - sets + mcd_stat("store_too_large") - too_large;
     assert_true(stores >= 1 && stores <= MC_CONNS + 1);
-    fmc_set(&fmc.store_error, 0);
+    assert_int_equal(ops->get(ctx, 0, "big", fx->p, &v, &len), APR_NOTFOUND);
+
     assert_int_equal(ops->set(ctx, 0, "k", "v", 1, 0), APR_SUCCESS);
+    assert_mc_value(ops, ctx, fx->p, "k", "v");
 }
 
 int main(void)
