@@ -83,11 +83,21 @@ enum {
 /* Raw-text elements (shs_html_scan_t.raw); index 0 is "none". */
 enum { RAW_NONE = 0, RAW_SCRIPT, RAW_STYLE, RAW_TEXTAREA, RAW_TITLE };
 
-static const char *const raw_names[] = { [RAW_NONE] = "",
-                                         [RAW_SCRIPT] = "script",
-                                         [RAW_STYLE] = "style",
-                                         [RAW_TEXTAREA] = "textarea",
-                                         [RAW_TITLE] = "title" };
+typedef struct raw_elem_t {
+    const char *name;
+    apr_size_t len; /* strlen(name), at compile time: compared first, per start tag */
+} raw_elem_t;
+
+#define RAW_ELEM(s)                                                                                \
+    {                                                                                              \
+        s, sizeof(s) - 1                                                                           \
+    }
+
+static const raw_elem_t raw_elems[] = { [RAW_NONE] = RAW_ELEM(""),
+                                        [RAW_SCRIPT] = RAW_ELEM("script"),
+                                        [RAW_STYLE] = RAW_ELEM("style"),
+                                        [RAW_TEXTAREA] = RAW_ELEM("textarea"),
+                                        [RAW_TITLE] = RAW_ELEM("title") };
 
 /* M_COMMENT flags. */
 #define CF_START 0x01      /* nothing read yet after `<!--`: `>` closes */
@@ -120,14 +130,10 @@ static unsigned char to_lower(unsigned char c)
 /* The raw-text element named by the first len bytes of tok, or RAW_NONE. */
 static unsigned char raw_lookup(const unsigned char *tok, apr_size_t len)
 {
-    static const unsigned char raw_lens[] = { 0, 6, 5, 8, 5 }; /* strlen of raw_names */
     unsigned char i;
 
-    if (len < 5 || len > 8) {
-        return RAW_NONE;
-    }
     for (i = RAW_SCRIPT; i <= RAW_TITLE; i++) {
-        if (raw_lens[i] == len && memcmp(raw_names[i], tok, len) == 0) {
+        if (raw_elems[i].len == len && memcmp(raw_elems[i].name, tok, len) == 0) {
             return i;
         }
     }
@@ -303,7 +309,7 @@ static int scan_raw(shs_html_scan_t *s, unsigned char c)
         return 0;
 
     default: /* R_END, R_DSTART */
-        name = raw_names[s->raw];
+        name = raw_elems[s->raw].name;
         if (name[s->len] != '\0') {
             if ((unsigned char)name[s->len] == to_lower(c)) {
                 s->len++;
@@ -484,13 +490,10 @@ static int scan_byte(shs_html_scan_t *s, unsigned char c)
 
 static unsigned char tag_class(unsigned char c)
 {
-    switch (c) {
-    case ' ':
-    case '\t':
-    case '\n':
-    case '\r':
-    case '\f':
+    if (is_space(c)) {
         return TC_SPACE;
+    }
+    switch (c) {
     case '/':
         return TC_SLASH;
     case '>':
