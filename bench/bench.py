@@ -423,6 +423,8 @@ def big_page(size):
 
 
 def setup(ctx):
+    # when the copy measured was built (the file may be rebuilt while the run goes on)
+    ctx.module_built = os.path.getmtime(MODULE)
     shutil.copy(MODULE, ctx.path("mod_sharedsession.so"))
     ctx.module = ctx.path("mod_sharedsession.so")
     ctx.keyfile = ctx.path("sharedsession.key")
@@ -1305,9 +1307,11 @@ def write_results(ctx, selected, started, load0, out):
     ]
     for k, v in versions():
         lines.append(f"- {k}: {v}")
-    lines.append(f"- module measured: {MODULE} (copied at the start of the run), built "
-                 f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime(os.path.getmtime(MODULE)))} UTC"
-                 if os.path.exists(MODULE) else f"- module measured: {MODULE}")
+    shown = os.path.relpath(MODULE, REPO) if MODULE.startswith(REPO + os.sep) else MODULE
+    built = getattr(ctx, "module_built", None)
+    lines.append(f"- module measured: {shown} (copied at the start of the run), built "
+                 f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime(built))} UTC"
+                 if built else f"- module measured: {shown}")
     crashes = {h.kind: h.refusals_since(0, "AH00052") for h in (ctx.event, ctx.prefork) if h}
     lines.append("- httpd worker processes that died during the whole run (AH00052): " +
                  ", ".join(f"{k} {n}" for k, n in crashes.items()))

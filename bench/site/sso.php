@@ -1,5 +1,5 @@
 <?php
-// The seed's image callback (../shared/seeds/000_a460e6af35902b6a.txt), re-created minimally:
+// The legacy sso.php image callback this module replaces, re-created minimally:
 // adopt the session id given in ?i=, take this host off the session's list of sites still to
 // visit, answer a 1x1 GIF.  No checks at all, as in the seed.  Sessions live in memcached
 // (php-memcached's session handler, configured in the prefork instance).
