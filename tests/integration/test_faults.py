@@ -117,8 +117,18 @@ def test_sigstop_stall_is_bounded_and_recovers(make_httpd, memcached, mc):
     print("\n".join(lines))
     assert lines, "SHS00302 ([sharedsession:error]) must be logged when memcached fails"
     assert max(pids.values()) == 1, f"SHS00302 more than once in a process: {pids}"
-    assert httpd.wait_log(r"\[sharedsession:notice\].*SHS00301", 5), \
-        "SHS00301 (notice) expected when memcached answers again"
+    # Each process that saw the failure says so when it uses memcached again; the requests
+    # after SIGCONT may all have gone to the other process (seen once in CI), so keep asking
+    # (bounded) until every process that logged SHS00302 has logged SHS00301.
+    def recovered_everywhere():
+        back = {m.group(1) for l in httpd.log_lines(r"\[sharedsession:notice\].*SHS00301")
+                for m in [re.search(r"\[pid (\d+)", l)] if m}
+        if set(pids) <= back:
+            return True
+        b.get("/whoami.php")
+        return False
+    assert wait_until(recovered_everywhere, 10, 0.05), \
+        f"SHS00301 (notice) expected from every process that logged SHS00302 {sorted(pids)}"
     # per request only at info: the outage itself is reported once per process (SHS00302)
     assert httpd.log_lines(r"\[sharedsession:info\].*SHS00108"), \
         "SHS00108 (info) expected: a request tried to save while the store had failed at load"
