@@ -296,22 +296,28 @@ def test_threat_replayed_cb_same_browser(pull_httpd):
     nav = logged_in(httpd)
     alice = nav.sid("a.test")
     cb, state = pull_until_cb(nav, httpd)
-    hop = nav.get(cb, nav=True)
-    assert hop.status == 302 and nav.sid("b.test") == alice, hop
+    first = nav.get(cb, nav=True)
+    assert first.status == 302 and nav.sid("b.test") == alice, first
+    raced = first.sent_cookies
+    assert f"{STATE_COOKIE}={state}" in raced and f"{COOKIE}=" not in raced, first
 
-    # loaded again as is (history, reload): the state cookie is gone
+    # loaded again as is (history, reload): the state cookie is gone; the id cookie is sent,
+    # so this is the confirmation key's single use
     log = Log(httpd)
     hop = nav.get(cb, nav=True)
     print(hop)
     assert_cb_refused(hop, httpd, "b.test", "/whoami.php")
     log.wait(refused_rx("replayed"))
-    # again, with the very state cookie of that pull (two loads racing)
-    nav.set_cookie("b.test", STATE_COOKIE, state, "/_shs/")
+    # two loads racing (a second tab): the second request went out with the cookies of the
+    # first, the state cookie and no id cookie yet.  Nothing but the single use of the token
+    # id can refuse it: the state matches, the token is the hub's, the session is live.
     log = Log(httpd)
-    hop = nav.get(cb, nav=True)
+    hop = nav.get(cb, nav=True, headers={"Cookie": raced})
     print(hop)
+    assert hop.sent_cookies == raced, hop
     assert_cb_refused(hop, httpd, "b.test", "/whoami.php")
     log.wait(refused_rx("replayed"))
+    assert len(log.lines("SHS00401")) == 1, "\n".join(log.lines())
     assert nav.session("b.test") == {"user": "alice"}, "the first pull still holds"
 
 
