@@ -44,7 +44,6 @@ FILES = {
 }
 
 STATE_RE = re.compile(r"^[A-Za-z0-9_-]{22}$")
-ATTACH_REFUSED = r"\[sharedsession:warn\].*SHS00604: attach request refused \(\S"
 BOUNCED = r"SHS00601: no live session"
 
 
@@ -141,6 +140,13 @@ def assert_bounced(hop, httpd, host, ret, fp="-", t0=None, t1=None):
     assert_lax_cookie(attrs, "/", 300)
     assert not hop.response.set_cookies(COOKIE), hop
     return state
+
+
+def attach_refused_rx(reason):
+    """The hub's refusal of an attach request for exactly `reason` (one per test: any other
+    reason, or a refusal by another check, must not pass for it)."""
+    return r"\[sharedsession:warn\].*SHS00604: attach request refused \(" + re.escape(reason) \
+        + r"\)"
 
 
 def assert_cb_refused(hop, httpd, host, ret="/"):
@@ -337,8 +343,9 @@ def test_threat_replayed_cb_other_browser(pull_httpd):
     hop = attacker.get(cb, nav=True)
     print(hop)
     assert_cb_refused(hop, httpd, "b.test", "/whoami.php")
-    found = log.wait(r"SHS00401: cross-domain token refused \((state-mismatch|replayed)\)")
-    print(found)
+    # the nonce is checked before the token id is spent: the attacker's own state refuses it
+    log.wait(refused_rx("state-mismatch"))
+    assert len(log.lines("SHS00401")) == 1, "\n".join(log.lines())
     # the attacker even has the victim's state nonce: the token is used up
     attacker.set_cookie("b.test", STATE_COOKIE, state, "/_shs/")
     log = Log(httpd)
@@ -506,13 +513,21 @@ def test_threat_push_and_pull_tokens_not_interchangeable(pull_httpd, keyfile):
     assert nav.sid("b.test") is None
 
 
-ATTACH_BAD = ["garbage", "for-another-site", "from-x.test", "from-the-hub", "no-nonce",
-              "no-token"]
+ATTACH_BAD = {
+    # name: the one reason the hub must give (shs_pull_attach, shs_token_err_str)
+    "garbage": "malformed",
+    "for-another-site": "wrong-destination",
+    "from-x.test": "source-not-in-group",
+    "from-the-hub": "source-not-in-group",
+    "no-nonce": "no-nonce",
+    "no-token": "no-token",
+}
 
 
-@pytest.mark.expect_log(ATTACH_REFUSED)
-@pytest.mark.parametrize("bad", ATTACH_BAD)
-def test_attach_refused(pull_httpd, keyfile, mc, bad):
+@pytest.mark.parametrize("bad", list(ATTACH_BAD))
+def test_attach_refused(pull_httpd, keyfile, mc, expect_log, bad):
+    reason = ATTACH_BAD[bad]
+    expect_log(attach_refused_rx(reason))
     httpd = pull_httpd()
     nav = logged_in(httpd)
     codec = keyfile.codec
@@ -534,7 +549,8 @@ def test_attach_refused(pull_httpd, keyfile, mc, bad):
     print(hop)
     assert hop.status == 400, hop
     assert hop.location is None and not hop.response.set_cookies(COOKIE), hop
-    print(log.wait(ATTACH_REFUSED))
+    print(log.wait(attach_refused_rx(reason)))
+    assert len(log.lines("SHS00604")) == 1, "\n".join(log.lines())
     assert mc.stat("curr_items") == items_before, "a refused attach stores nothing"
 
 
@@ -706,8 +722,9 @@ def test_failed_pull_no_bounce_storm(make_httpd, keyfile, workdir, retry, expect
     """A realistic failed pull: the peer's server and the hub's server disagree on the key
     file (a botched key rotation).  The hub answers the attach with 400; the visitor goes back
     to b.test and browses without a session instead of bouncing on every page -- unless
-    SharedSessionPullRetry is 0."""
-    expect_log(ATTACH_REFUSED)
+    SharedSessionPullRetry is 0.  The hub refuses the peer's token as bad-auth: same key id,
+    another key."""
+    expect_log(attach_refused_rx("bad-auth"))
     other = os.path.join(workdir, "peer-keys.txt")
     H.write_keyfile(other)
     hub_srv = make_httpd(start=False, files=FILES)
@@ -728,21 +745,24 @@ def test_failed_pull_no_bounce_storm(make_httpd, keyfile, workdir, retry, expect
     print(format_hops(hops))
     assert [h.status for h in hops] == [302, 302, 400], format_hops(hops)
     assert hops[2].host == "a.test" and hops[2].path == "/_shs/attach", hops[2]
-    hub_log.wait(ATTACH_REFUSED)
+    hub_log.wait(attach_refused_rx("bad-auth"))
     assert nav.sid("b.test") is None
 
     # back to b.test (typed again, a link)
     for _ in range(3):
         log = Log(peer_srv)
+        hub_log = Log(hub_srv)
         hops = nav.navigate(page)
         print(format_hops(hops))
         if retry:
             assert_no_bounce(hops, log)
             assert hops[0].status == 200 and "query=x=1" in hops[0].response.text, hops[0]
+            hub_log.absent("SHS00604")
         else:
             assert hops[0].status == 302 and hops[0].path == "/echo.cgi", format_hops(hops)
             assert [h.status for h in hops] == [302, 302, 400], format_hops(hops)
             log.wait(BOUNCED)
+            hub_log.wait(attach_refused_rx("bad-auth"))
 
 
 @pytest.mark.expect_log(refused_rx("state-mismatch"))
