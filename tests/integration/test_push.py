@@ -1060,15 +1060,31 @@ def test_transport_script(push_httpd):
     assert whoami(v, "b.test") == {"k": "v", "user": "alice"}
 
 
-@pytest.mark.expect_log(refused_rx("bad-auth"))
+@pytest.mark.expect_log(*{refused_rx(reason) for _, reason in TAMPER.values()})
 def test_transport_script_refused_answers_script(push_httpd):
+    """Every tampered token of TAMPER, loaded as a script (k=js): the empty script answer, no
+    cookie, and each refused for its own reason -- one refusal per case, none for anything
+    else; the genuine token still works afterwards."""
     httpd = push_httpd()
     v = visitor_with_session(httpd, k="v")
+    sid = v.sid("a.test")
     r, tags = page(v)
     tb = tag_for(tags, "b.test")
-    bad = tb.token[:40] + ("B" if tb.token[40] == "A" else "A") + tb.token[41:]
-    r = v.at("b.test").get(f"/_shs/cb?t={bad}&k=js")
-    assert_refused(r, script=True)
+    log = Log(httpd)
+    for kind, (fn, reason) in TAMPER.items():
+        bad = fn(tb.token)
+        assert bad != tb.token, kind
+        case = Log(httpd)
+        r = v.at("b.test").get(f"/_shs/cb?t={bad}&k=js", headers={"Host": tb.netloc})
+        print(kind, len(bad), r)
+        assert_refused(r, script=True)
+        case.wait(refused_rx(reason))
+        assert len(case.lines("SHS00401")) == 1, f"{kind}:\n" + "\n".join(case.lines())
+    refusals = log.lines("SHS00401")
+    assert len(refusals) == len(TAMPER), "\n".join(refusals)
+    assert whoami(v, "b.test") == {}
+    assert_accepted(v.at("b.test").get(tb.target + "&k=js", headers={"Host": tb.netloc}), sid,
+                    script=True)
 
 
 # ------------------------------------------------------------------ 6. replace
