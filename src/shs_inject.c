@@ -25,12 +25,13 @@
 struct shs_inject_t {
     shs_html_scan_t scan;
     apr_pool_t *pool;
-    const char *tags; /* NULL once sent */
+    const char *tags; /* NULL once sent, or once it is decided that they are not */
     apr_size_t tags_len;
     char held[SHS_HTML_MAX_HOLD];
     apr_size_t nheld;
     apr_off_t seen;   /* data bytes of the stream read (or counted) so far */
-    apr_off_t placed; /* where the tags went: a stream offset, or -1 (before EOS) */
+    apr_off_t placed; /* where the tags went: an offset, SHS_INJECT_AT_EOS, SHS_INJECT_NONE */
+    int inserted;     /* the tags went out */
     int known;        /* shs_inject_set_offset() was called: count, do not scan */
     apr_off_t known_at;
 };
@@ -43,19 +44,24 @@ shs_inject_t *shs_inject_create(apr_pool_t *p, const char *tags, apr_size_t len)
     ij->pool = p;
     ij->tags = tags;
     ij->tags_len = len;
-    ij->placed = -1;
+    ij->placed = SHS_INJECT_AT_EOS;
     return ij;
 }
 
 void shs_inject_set_offset(shs_inject_t *ij, apr_off_t at)
 {
     ij->known = 1;
-    ij->known_at = at;
+    ij->known_at = at < SHS_INJECT_AT_EOS ? SHS_INJECT_NONE : at;
 }
 
 apr_off_t shs_inject_offset(const shs_inject_t *ij)
 {
     return ij->placed;
+}
+
+int shs_inject_inserted(const shs_inject_t *ij)
+{
+    return ij->inserted;
 }
 
 static void emit_copy(apr_bucket_brigade *out, const char *data, apr_size_t len)
@@ -70,6 +76,14 @@ static void emit_tags(shs_inject_t *ij, apr_bucket_brigade *out)
     APR_BRIGADE_INSERT_TAIL(
         out, apr_bucket_pool_create(ij->tags, ij->tags_len, ij->pool, out->bucket_alloc));
     ij->tags = NULL;
+    ij->inserted = 1;
+}
+
+/* The tags will not go in: the rest of the stream passes as it is. */
+static void give_up(shs_inject_t *ij)
+{
+    ij->tags = NULL;
+    ij->placed = SHS_INJECT_NONE;
 }
 
 static void move(apr_bucket *b, apr_bucket_brigade *out)
@@ -143,11 +157,21 @@ static void feed(shs_inject_t *ij, apr_bucket *b, const char *data, apr_size_t l
 /* shs_inject_brigade() for a known layout: no data is read. */
 static apr_status_t place_known(shs_inject_t *ij, apr_bucket_brigade *in, apr_bucket_brigade *out)
 {
+    if (ij->tags && ij->known_at == SHS_INJECT_NONE) {
+        give_up(ij);
+    }
     while (ij->tags && !APR_BRIGADE_EMPTY(in)) {
         apr_bucket *b = APR_BRIGADE_FIRST(in);
 
         if (APR_BUCKET_IS_EOS(b)) {
-            emit_tags(ij, out); /* no </body>, or the document is shorter than it was */
+            if (ij->known_at == SHS_INJECT_AT_EOS) {
+                emit_tags(ij, out); /* no </body>, and the end is text */
+            }
+            else {
+                /* shorter than the document whose layout was remembered: nothing is known
+                 * about where it ends, so no tags */
+                give_up(ij);
+            }
             move(b, out);
             continue;
         }
@@ -203,10 +227,16 @@ apr_status_t shs_inject_brigade(shs_inject_t *ij, apr_bucket_brigade *in, apr_bu
             break;
         }
         if (APR_BUCKET_IS_EOS(b)) {
-            /* no </body>: the tags close the document */
+            /* no </body>: the tags close the document, if its end is text; inside a
+             * <textarea>, comment, tag, ... they would be text themselves: then none */
             emit_copy(out, ij->held, ij->nheld);
             ij->nheld = 0;
-            emit_tags(ij, out);
+            if (shs_html_scan_can_append(&ij->scan)) {
+                emit_tags(ij, out);
+            }
+            else {
+                give_up(ij);
+            }
             move(b, out);
             continue;
         }

@@ -14,7 +14,8 @@
  */
 
 /* Unit tests of src/shs_inject.c: the tags land exactly where they should whatever the bucket
- * boundaries, FLUSH buckets pass in order, and at most SHS_HTML_MAX_HOLD bytes are ever held. */
+ * boundaries, or nowhere when the end of a document without </body> is not text, FLUSH
+ * buckets pass in order, and at most SHS_HTML_MAX_HOLD bytes are ever held. */
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -36,6 +37,7 @@
 typedef struct fixture_t {
     const char *doc;
     const char *before; /* the tags go right before the last occurrence of this; NULL: at the end */
+    int none;           /* before NULL: the tags go nowhere, the document passes unchanged */
 } fixture_t;
 
 static const fixture_t fixtures[] = {
@@ -49,6 +51,26 @@ static const fixture_t fixtures[] = {
     { "<<</body\n>", "</body\n>" },
     { "</bod</bodyx></body/>", "</body/>" },
     { "<p>\xc3\xa9t\xc3\xa9</p></body>", "</body>" },
+    /* no </body>, and the end is no place for markup: no tags at all */
+    { "<html><body><textarea></body></html>", NULL, 1 },
+    { "<html><body><textarea>a</textare", NULL, 1 },
+    { "<body><plaintext></body></html>", NULL, 1 },
+    { "<body><xmp></body></html>", NULL, 1 },
+    { "<body><noscript></body></html>", NULL, 1 },
+    { "<body><iframe></body></html>", NULL, 1 },
+    { "<body><script>x='</body>'", NULL, 1 },
+    { "<p>a</p><!-- </body>", NULL, 1 },
+    { "<p>a</p><a href=\"x", NULL, 1 },
+    { "<title>t</title></body", NULL, 1 },
+    { "x</", NULL, 1 },
+    { "x<", NULL, 1 },
+    /* the other raw-text elements hide </body> */
+    { "<body><xmp></body></xmp></body>", "</body>" },
+    { "<body><noscript><p></body></noscript></body>", "</body>" },
+    { "<body><noembed></body></noembed><noframes></body></noframes>x</body>", "</body>" },
+    /* closed ones at the end: the tags are appended */
+    { "<body><textarea></body></textarea>", NULL },
+    { "<body><noscript></body></noscript >", NULL },
 };
 
 static apr_pool_t *pool;
@@ -69,7 +91,7 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Where the tags go in fx->doc, or -1: at the end. */
+/* Where the tags go in fx->doc: an offset, SHS_INJECT_AT_EOS or SHS_INJECT_NONE. */
 static apr_off_t expected_offset(const fixture_t *fx)
 {
     const char *at = NULL, *s = fx->doc;
@@ -77,7 +99,10 @@ static apr_off_t expected_offset(const fixture_t *fx)
     while (fx->before && (s = strstr(s, fx->before))) {
         at = s++;
     }
-    return at ? (apr_off_t)(at - fx->doc) : -1;
+    if (at) {
+        return (apr_off_t)(at - fx->doc);
+    }
+    return fx->none ? SHS_INJECT_NONE : SHS_INJECT_AT_EOS;
 }
 
 static char *expected(apr_pool_t *p, const fixture_t *fx)
@@ -85,6 +110,9 @@ static char *expected(apr_pool_t *p, const fixture_t *fx)
     apr_off_t at = expected_offset(fx);
     apr_size_t off = at >= 0 ? (apr_size_t)at : strlen(fx->doc);
 
+    if (at == SHS_INJECT_NONE) {
+        return apr_pstrdup(p, fx->doc);
+    }
     return apr_pstrcat(p, apr_pstrmemdup(p, fx->doc, off), TAGS, fx->doc + off, NULL);
 }
 
@@ -92,6 +120,7 @@ static char *expected(apr_pool_t *p, const fixture_t *fx)
  * after every chunk, and EOS at the end.  Checks the hold bound after every call and returns
  * the flattened output. */
 static apr_off_t last_offset; /* shs_inject_offset() of the last run() */
+static int last_inserted;     /* shs_inject_inserted() of the last run() */
 
 static char *run(apr_pool_t *p, const char *doc, const apr_size_t *cuts, int ncuts, int *flushes)
 {
@@ -144,13 +173,14 @@ static char *run(apr_pool_t *p, const char *doc, const apr_size_t *cuts, int ncu
     assert_true(done);
     assert_true(APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(all)));
     last_offset = shs_inject_offset(ij);
+    last_inserted = shs_inject_inserted(ij);
     assert_int_equal(apr_brigade_pflatten(all, &flat, &flen, p), APR_SUCCESS);
     return apr_pstrmemdup(p, flat, flen);
 }
 
 /* The document as a file, sent as file buckets cut at cuts[], with the insertion point known
  * in advance (shs_inject_set_offset): the output must be the same, and no bucket read (every
- * data bucket that goes out is still a file bucket, apart from the tags). */
+ * data bucket that goes out is still a file bucket, apart from the tags, if any). */
 static char *run_known(apr_pool_t *p, const char *doc, apr_off_t at, const apr_size_t *cuts,
                        int ncuts)
 {
@@ -187,8 +217,9 @@ static char *run_known(apr_pool_t *p, const char *doc, apr_off_t at, const apr_s
             assert_true(APR_BUCKET_IS_FILE(e));
         }
     }
-    assert_int_equal(tags, 1);
+    assert_int_equal(tags, at == SHS_INJECT_NONE ? 0 : 1);
     assert_int_equal(shs_inject_offset(ij), at);
+    assert_int_equal(shs_inject_inserted(ij), at != SHS_INJECT_NONE);
     assert_int_equal(apr_brigade_pflatten(out, &flat, &flen, p), APR_SUCCESS);
     return apr_pstrmemdup(p, flat, flen);
 }
@@ -206,6 +237,7 @@ static void check(const fixture_t *fx, const apr_size_t *cuts, int ncuts)
     }
     assert_int_equal(flushes, ncuts + 1);
     assert_int_equal(last_offset, expected_offset(fx));
+    assert_int_equal(last_inserted, expected_offset(fx) != SHS_INJECT_NONE);
     got = run_known(p, fx->doc, last_offset, cuts, ncuts);
     if (strcmp(got, expected(p, fx))) {
         fail_msg("doc '%s' cut %d times, offset known: got '%s'", fx->doc, ncuts, got);
@@ -290,12 +322,153 @@ static void test_large_page(void **state)
     free(doc);
 }
 
+/* A bucket whose data must never be read (nor split, set aside or copied): what a known
+ * layout of SHS_INJECT_NONE passes on. */
+static int noread_reads;
+
+static apr_status_t noread_read(apr_bucket *b, const char **str, apr_size_t *len,
+                                apr_read_type_e block)
+{
+    noread_reads++;
+    *str = NULL;
+    *len = 0;
+    return APR_ENOTIMPL;
+}
+
+static const apr_bucket_type_t noread_type = { "NOREAD",
+                                               5,
+                                               APR_BUCKET_DATA,
+                                               apr_bucket_destroy_noop,
+                                               noread_read,
+                                               apr_bucket_setaside_notimpl,
+                                               apr_bucket_split_notimpl,
+                                               apr_bucket_copy_notimpl };
+
+static apr_bucket *noread_create(apr_size_t len)
+{
+    apr_bucket *b = apr_bucket_alloc(sizeof(*b), ba);
+
+    APR_BUCKET_INIT(b);
+    b->free = apr_bucket_free;
+    b->list = ba;
+    b->type = &noread_type;
+    b->length = len;
+    b->start = 0;
+    b->data = NULL;
+    return b;
+}
+
+/* A known layout of SHS_INJECT_NONE: every bucket passes as it is, in order, without a read
+ * (also one of unknown length), at the first call; done, no tags. */
+static void test_known_none_reads_nothing(void **state)
+{
+    static const apr_off_t nones[] = { SHS_INJECT_NONE, -3, -1000 };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(nones) / sizeof(nones[0]); i++) {
+        shs_inject_t *ij = shs_inject_create(pool, TAGS, strlen(TAGS));
+        apr_bucket_brigade *in = apr_brigade_create(pool, ba), *out = apr_brigade_create(pool, ba);
+        apr_bucket *bs[5], *e;
+        int k, done = 0;
+
+        bs[0] = noread_create(10);
+        bs[1] = apr_bucket_flush_create(ba);
+        bs[2] = noread_create((apr_size_t)-1);
+        bs[3] = noread_create(3);
+        bs[4] = apr_bucket_eos_create(ba);
+        for (k = 0; k < 5; k++) {
+            APR_BRIGADE_INSERT_TAIL(in, bs[k]);
+        }
+        noread_reads = 0;
+        shs_inject_set_offset(ij, nones[i]);
+        assert_int_equal(shs_inject_brigade(ij, in, out, &done), APR_SUCCESS);
+        assert_true(done);
+        assert_true(APR_BRIGADE_EMPTY(in));
+        assert_int_equal(noread_reads, 0);
+        k = 0;
+        for (e = APR_BRIGADE_FIRST(out); e != APR_BRIGADE_SENTINEL(out); e = APR_BUCKET_NEXT(e)) {
+            assert_true(k < 5);
+            assert_ptr_equal(e, bs[k++]);
+        }
+        assert_int_equal(k, 5);
+        assert_int_equal(shs_inject_offset(ij), SHS_INJECT_NONE);
+        assert_false(shs_inject_inserted(ij));
+        apr_brigade_cleanup(out);
+    }
+}
+
+/* Known SHS_INJECT_NONE, data coming in several brigades: the first call is done already,
+ * later ones (as the filter would make if it stayed) pass everything through too. */
+static void test_known_none_later_brigades(void **state)
+{
+    shs_inject_t *ij = shs_inject_create(pool, TAGS, strlen(TAGS));
+    apr_bucket_brigade *in = apr_brigade_create(pool, ba), *out = apr_brigade_create(pool, ba);
+    char *flat;
+    apr_size_t flen;
+    int done = 0;
+
+    shs_inject_set_offset(ij, SHS_INJECT_NONE);
+    APR_BRIGADE_INSERT_TAIL(in, apr_bucket_immortal_create("<p>a</p>", 8, ba));
+    assert_int_equal(shs_inject_brigade(ij, in, out, &done), APR_SUCCESS);
+    assert_true(done);
+    APR_BRIGADE_INSERT_TAIL(in, apr_bucket_immortal_create("</body>", 7, ba));
+    APR_BRIGADE_INSERT_TAIL(in, apr_bucket_eos_create(ba));
+    assert_int_equal(shs_inject_brigade(ij, in, out, &done), APR_SUCCESS);
+    assert_true(done);
+    assert_true(APR_BRIGADE_EMPTY(in));
+    assert_int_equal(apr_brigade_pflatten(out, &flat, &flen, pool), APR_SUCCESS);
+    assert_int_equal(flen, 15);
+    assert_memory_equal(flat, "<p>a</p></body>", 15);
+    assert_int_equal(shs_inject_offset(ij), SHS_INJECT_NONE);
+    apr_brigade_cleanup(out);
+}
+
+/* A known offset past the end of the document: the layout is not the one remembered, so the
+ * end is not known to be text either: no tags. */
+static void test_known_offset_past_the_end(void **state)
+{
+    static const char doc[] = "<textarea>";
+    shs_inject_t *ij = shs_inject_create(pool, TAGS, strlen(TAGS));
+    apr_bucket_brigade *in = apr_brigade_create(pool, ba), *out = apr_brigade_create(pool, ba);
+    char *flat;
+    apr_size_t flen;
+    int done = 0;
+
+    shs_inject_set_offset(ij, 100);
+    APR_BRIGADE_INSERT_TAIL(in, apr_bucket_immortal_create(doc, strlen(doc), ba));
+    APR_BRIGADE_INSERT_TAIL(in, apr_bucket_eos_create(ba));
+    while (!APR_BRIGADE_EMPTY(in)) {
+        assert_int_equal(shs_inject_brigade(ij, in, out, &done), APR_SUCCESS);
+    }
+    assert_true(done);
+    assert_int_equal(apr_brigade_pflatten(out, &flat, &flen, pool), APR_SUCCESS);
+    assert_int_equal(flen, strlen(doc));
+    assert_memory_equal(flat, doc, flen);
+    assert_int_equal(shs_inject_offset(ij), SHS_INJECT_NONE);
+    assert_false(shs_inject_inserted(ij));
+    apr_brigade_cleanup(out);
+}
+
+/* The two outcome constants keep their values: -1 is what earlier callers remembered for
+ * "before EOS". */
+static void test_constants(void **state)
+{
+    assert_int_equal(SHS_INJECT_AT_EOS, -1);
+    assert_int_equal(SHS_INJECT_NONE, -2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_whole),        cmocka_unit_test(test_every_split_point),
-        cmocka_unit_test(test_byte_by_byte), cmocka_unit_test(test_random_chunks),
+        cmocka_unit_test(test_whole),
+        cmocka_unit_test(test_every_split_point),
+        cmocka_unit_test(test_byte_by_byte),
+        cmocka_unit_test(test_random_chunks),
         cmocka_unit_test(test_large_page),
+        cmocka_unit_test(test_known_none_reads_nothing),
+        cmocka_unit_test(test_known_none_later_brigades),
+        cmocka_unit_test(test_known_offset_past_the_end),
+        cmocka_unit_test(test_constants),
     };
     return cmocka_run_group_tests_name("shs_inject", tests, setup, teardown);
 }
