@@ -38,13 +38,17 @@ shs_inject_t *shs_inject_create(apr_pool_t *p, const char *tags, apr_size_t len)
  * so that the caller passes `out` on before the next read (reading a pipe or socket bucket
  * brings in the next chunk: looping here would read the whole response into memory).  Call it
  * until `in` is empty.  Data is split, not copied, except for at most SHS_HTML_MAX_HOLD bytes
- * that may be a partial "</body": they are kept back until more data comes.
+ * that may be a partial "</body" (or, at the start, up to 3 bytes that may be a byte-order
+ * mark): they are kept back until more data comes.
  *
  * The tags are not inserted at all (the stream passes through unchanged, shs_inject_offset()
  * gives SHS_INJECT_NONE) when:
  *  - there is no </body> and the document ends where appended markup would not be markup
  *    (an unclosed <textarea>, <script>, comment, tag, after <plaintext>, ...): the tokens
- *    would be readable text.
+ *    would be readable text;
+ *  - the stream starts with a UTF-16 or UTF-32 byte-order mark (FF FE, FE FF, 00 00 FE FF;
+ *    FF FE 00 00 starts with FF FE): ASCII tags would corrupt it.  This is decided as soon as
+ *    the first bytes tell, and *done is set then.
  *
  * Returns a bucket read error, if any; *done is set once the tags went out or it is decided
  * that they will not (the rest of `in` is then moved to `out` as it is). */

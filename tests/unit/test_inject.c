@@ -14,8 +14,9 @@
  */
 
 /* Unit tests of src/shs_inject.c: the tags land exactly where they should whatever the bucket
- * boundaries, or nowhere when the end of a document without </body> is not text, FLUSH
- * buckets pass in order, and at most SHS_HTML_MAX_HOLD bytes are ever held. */
+ * boundaries, or nowhere when the end of a document without </body> is not text or the
+ * document starts with a UTF-16/32 byte-order mark, FLUSH buckets pass in order, and at most
+ * SHS_HTML_MAX_HOLD bytes are ever held. */
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -38,7 +39,14 @@ typedef struct fixture_t {
     const char *doc;
     const char *before; /* the tags go right before the last occurrence of this; NULL: at the end */
     int none;           /* before NULL: the tags go nowhere, the document passes unchanged */
+    apr_size_t len;     /* a document with NUL bytes: its length (0: a C string) ... */
+    apr_off_t at;       /* ... and where the tags go: offset, SHS_INJECT_AT_EOS or _NONE */
 } fixture_t;
+
+#define BIN(d, where)                                                                              \
+    {                                                                                              \
+        .doc = d, .len = sizeof(d) - 1, .at = where                                                \
+    }
 
 static const fixture_t fixtures[] = {
     { "<html><body><p>hi</p></body></html>", "</body></html>" },
@@ -71,6 +79,35 @@ static const fixture_t fixtures[] = {
     /* closed ones at the end: the tags are appended */
     { "<body><textarea></body></textarea>", NULL },
     { "<body><noscript></body></noscript >", NULL },
+    /* UTF-16 and UTF-32 byte-order marks: no tags at all */
+    BIN("\xff\xfe<\0/\0b\0o\0d\0y\0>\0", SHS_INJECT_NONE),     /* UTF-16LE */
+    BIN("\xfe\xff\0<\0/\0b\0o\0d\0y\0>", SHS_INJECT_NONE),     /* UTF-16BE */
+    BIN("\xff\xfe\0\0<\0\0\0/\0\0\0b\0\0\0", SHS_INJECT_NONE), /* UTF-32LE */
+    BIN("\0\0\xfe\xff\0\0\0<\0\0\0/\0\0\0b", SHS_INJECT_NONE), /* UTF-32BE */
+    BIN("\xff\xfe", SHS_INJECT_NONE),
+    BIN("\xfe\xff", SHS_INJECT_NONE),
+    BIN("\0\0\xfe\xff", SHS_INJECT_NONE),
+    BIN("\xff\xfe</body>", SHS_INJECT_NONE),
+    /* almost byte-order marks: scanned as usual (the held first bytes included) */
+    BIN("\xef\xbb\xbf<p>x</p></body>", 11), /* UTF-8's is fine */
+    BIN("\xff</body>", 1),
+    BIN("\xfe</body>", 1),
+    BIN("\xff\xfd</body>", 2),
+    BIN("\xfe\xfe</body>", 2),
+    BIN("\0</body>", 1),
+    BIN("\0\0</body>", 2),
+    BIN("\0\0\xfe</body>", 3),
+    BIN("\0\0\xfe\xfe</body>", 4),
+    BIN("\0\0\xff\xfe</body>", 4),
+    BIN("\0\xfe\xff</body>", 3),
+    BIN("\0", SHS_INJECT_AT_EOS),
+    BIN("\0\0", SHS_INJECT_AT_EOS),
+    BIN("\0\0\xfe", SHS_INJECT_AT_EOS),
+    BIN("\xff", SHS_INJECT_AT_EOS),
+    BIN("\xfe", SHS_INJECT_AT_EOS),
+    BIN("\0\0\xfe<textarea>", SHS_INJECT_NONE),
+    BIN("<p>\xff\xfe</p></body>", 9),
+    BIN("<\xff\xfe</body>", 3),
 };
 
 static apr_pool_t *pool;
@@ -91,11 +128,19 @@ static int teardown(void **state)
     return 0;
 }
 
+static apr_size_t doc_len(const fixture_t *fx)
+{
+    return fx->len ? fx->len : strlen(fx->doc);
+}
+
 /* Where the tags go in fx->doc: an offset, SHS_INJECT_AT_EOS or SHS_INJECT_NONE. */
 static apr_off_t expected_offset(const fixture_t *fx)
 {
     const char *at = NULL, *s = fx->doc;
 
+    if (fx->len) {
+        return fx->at;
+    }
     while (fx->before && (s = strstr(s, fx->before))) {
         at = s++;
     }
@@ -105,15 +150,22 @@ static apr_off_t expected_offset(const fixture_t *fx)
     return fx->none ? SHS_INJECT_NONE : SHS_INJECT_AT_EOS;
 }
 
-static char *expected(apr_pool_t *p, const fixture_t *fx)
+/* The document with the tags where they should go; *olen is its length. */
+static char *expected(apr_pool_t *p, const fixture_t *fx, apr_size_t *olen)
 {
     apr_off_t at = expected_offset(fx);
-    apr_size_t off = at >= 0 ? (apr_size_t)at : strlen(fx->doc);
+    apr_size_t len = doc_len(fx), off = at >= 0 ? (apr_size_t)at : len;
+    char *want = apr_palloc(p, len + strlen(TAGS) + 1);
 
-    if (at == SHS_INJECT_NONE) {
-        return apr_pstrdup(p, fx->doc);
+    memcpy(want, fx->doc, off);
+    *olen = off;
+    if (at != SHS_INJECT_NONE) {
+        memcpy(want + *olen, TAGS, strlen(TAGS));
+        *olen += strlen(TAGS);
     }
-    return apr_pstrcat(p, apr_pstrmemdup(p, fx->doc, off), TAGS, fx->doc + off, NULL);
+    memcpy(want + *olen, fx->doc + off, len - off);
+    *olen += len - off;
+    return want;
 }
 
 /* Run the document through in chunks cut at cuts[0..ncuts) (increasing offsets), with a FLUSH
@@ -122,9 +174,10 @@ static char *expected(apr_pool_t *p, const fixture_t *fx)
 static apr_off_t last_offset; /* shs_inject_offset() of the last run() */
 static int last_inserted;     /* shs_inject_inserted() of the last run() */
 
-static char *run(apr_pool_t *p, const char *doc, const apr_size_t *cuts, int ncuts, int *flushes)
+static char *run(apr_pool_t *p, const char *doc, apr_size_t len, const apr_size_t *cuts, int ncuts,
+                 int *flushes, apr_size_t *outlen)
 {
-    apr_size_t len = strlen(doc), from = 0, sent = 0, given = 0;
+    apr_size_t from = 0, sent = 0, given = 0;
     shs_inject_t *ij = shs_inject_create(p, TAGS, strlen(TAGS));
     apr_bucket_brigade *in = apr_brigade_create(p, ba), *out = apr_brigade_create(p, ba);
     apr_bucket_brigade *all = apr_brigade_create(p, ba);
@@ -175,16 +228,17 @@ static char *run(apr_pool_t *p, const char *doc, const apr_size_t *cuts, int ncu
     last_offset = shs_inject_offset(ij);
     last_inserted = shs_inject_inserted(ij);
     assert_int_equal(apr_brigade_pflatten(all, &flat, &flen, p), APR_SUCCESS);
+    *outlen = flen;
     return apr_pstrmemdup(p, flat, flen);
 }
 
 /* The document as a file, sent as file buckets cut at cuts[], with the insertion point known
  * in advance (shs_inject_set_offset): the output must be the same, and no bucket read (every
  * data bucket that goes out is still a file bucket, apart from the tags, if any). */
-static char *run_known(apr_pool_t *p, const char *doc, apr_off_t at, const apr_size_t *cuts,
-                       int ncuts)
+static char *run_known(apr_pool_t *p, const char *doc, apr_size_t len, apr_off_t at,
+                       const apr_size_t *cuts, int ncuts, apr_size_t *outlen)
 {
-    apr_size_t len = strlen(doc), from = 0, wrote;
+    apr_size_t from = 0, wrote;
     shs_inject_t *ij = shs_inject_create(p, TAGS, strlen(TAGS));
     apr_bucket_brigade *in = apr_brigade_create(p, ba), *out = apr_brigade_create(p, ba);
     apr_file_t *fd;
@@ -221,6 +275,7 @@ static char *run_known(apr_pool_t *p, const char *doc, apr_off_t at, const apr_s
     assert_int_equal(shs_inject_offset(ij), at);
     assert_int_equal(shs_inject_inserted(ij), at != SHS_INJECT_NONE);
     assert_int_equal(apr_brigade_pflatten(out, &flat, &flen, p), APR_SUCCESS);
+    *outlen = flen;
     return apr_pstrmemdup(p, flat, flen);
 }
 
@@ -228,19 +283,23 @@ static void check(const fixture_t *fx, const apr_size_t *cuts, int ncuts)
 {
     apr_pool_t *p;
     int flushes;
-    char *got;
+    char *got, *want;
+    apr_size_t glen, wlen;
 
     apr_pool_create(&p, pool);
-    got = run(p, fx->doc, cuts, ncuts, &flushes);
-    if (strcmp(got, expected(p, fx))) {
-        fail_msg("doc '%s' cut %d times: got '%s'", fx->doc, ncuts, got);
+    want = expected(p, fx, &wlen);
+    got = run(p, fx->doc, doc_len(fx), cuts, ncuts, &flushes, &glen);
+    if (glen != wlen || memcmp(got, want, wlen)) {
+        fail_msg("doc '%s' (%zu bytes) cut %d times: got '%s' (%zu bytes)", fx->doc, doc_len(fx),
+                 ncuts, got, glen);
     }
     assert_int_equal(flushes, ncuts + 1);
     assert_int_equal(last_offset, expected_offset(fx));
     assert_int_equal(last_inserted, expected_offset(fx) != SHS_INJECT_NONE);
-    got = run_known(p, fx->doc, last_offset, cuts, ncuts);
-    if (strcmp(got, expected(p, fx))) {
-        fail_msg("doc '%s' cut %d times, offset known: got '%s'", fx->doc, ncuts, got);
+    got = run_known(p, fx->doc, doc_len(fx), last_offset, cuts, ncuts, &glen);
+    if (glen != wlen || memcmp(got, want, wlen)) {
+        fail_msg("doc '%s' (%zu bytes) cut %d times, offset known: got '%s' (%zu bytes)", fx->doc,
+                 doc_len(fx), ncuts, got, glen);
     }
     apr_pool_destroy(p);
 }
@@ -259,7 +318,7 @@ static void test_every_split_point(void **state)
     apr_size_t i, cut;
 
     for (i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
-        for (cut = 0; cut <= strlen(fixtures[i].doc); cut++) {
+        for (cut = 0; cut <= doc_len(&fixtures[i]); cut++) {
             check(&fixtures[i], &cut, 1);
         }
     }
@@ -270,7 +329,7 @@ static void test_byte_by_byte(void **state)
     apr_size_t i, j, cuts[128];
 
     for (i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
-        apr_size_t len = strlen(fixtures[i].doc);
+        apr_size_t len = doc_len(&fixtures[i]);
         assert_true(len < 128);
         for (j = 0; j < len; j++) {
             cuts[j] = j + 1;
@@ -286,7 +345,7 @@ static void test_random_chunks(void **state)
     int round;
 
     for (i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
-        apr_size_t len = strlen(fixtures[i].doc);
+        apr_size_t len = doc_len(&fixtures[i]);
         for (round = 0; round < 50 && len > 1; round++) {
             int n = 0, k;
             apr_size_t at = 0;
@@ -307,7 +366,7 @@ static void test_large_page(void **state)
 {
     apr_size_t n = 1 << 20, i, cuts[64];
     char *doc = malloc(n + 32);
-    fixture_t fx;
+    fixture_t fx = { .doc = NULL };
 
     for (i = 0; i < n; i++) {
         doc[i] = "<p>abc</p>\n"[i % 11];
@@ -449,6 +508,64 @@ static void test_known_offset_past_the_end(void **state)
     apr_brigade_cleanup(out);
 }
 
+/* The first bytes one at a time: held (never more than 3) until they tell; with a byte-order
+ * mark, done as soon as it is complete, and everything passes as it is. */
+static void test_bom_split(void **state)
+{
+    static const struct {
+        const char *doc;
+        apr_size_t len, bom; /* bom: its length, 0 for none */
+    } cases[] = {
+        { "\0\0\xfe\xff\0\0\0<", 8, 4 },
+        { "\xff\xfe\0\0<\0\0\0", 8, 2 },
+        { "\xfe\xff\0<", 4, 2 },
+        { "\0\0\xfe"
+          "xyz",
+          6, 0 },
+    };
+    apr_size_t c, i;
+
+    for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        shs_inject_t *ij = shs_inject_create(pool, TAGS, strlen(TAGS));
+        apr_bucket_brigade *in = apr_brigade_create(pool, ba), *out = apr_brigade_create(pool, ba);
+        apr_off_t olen = 0;
+        int done = 0;
+
+        for (i = 0; i < cases[c].len; i++) {
+            APR_BRIGADE_INSERT_TAIL(in, apr_bucket_immortal_create(cases[c].doc + i, 1, ba));
+            APR_BRIGADE_INSERT_TAIL(in, apr_bucket_flush_create(ba));
+            while (!APR_BRIGADE_EMPTY(in)) {
+                assert_int_equal(shs_inject_brigade(ij, in, out, &done), APR_SUCCESS);
+            }
+            assert_int_equal(apr_brigade_length(out, 1, &olen), APR_SUCCESS);
+            if (cases[c].bom && i + 1 >= cases[c].bom) {
+                /* decided: no tags, nothing held */
+                assert_true(done);
+                assert_int_equal(olen, (apr_off_t)(i + 1));
+                assert_int_equal(shs_inject_offset(ij), SHS_INJECT_NONE);
+            }
+            else if (i < 3) {
+                /* undecided: everything held, at most 3 bytes */
+                assert_false(done);
+                assert_int_equal(olen, 0);
+            }
+            else {
+                assert_false(done);
+                assert_int_equal(olen, (apr_off_t)(i + 1));
+            }
+        }
+        APR_BRIGADE_INSERT_TAIL(in, apr_bucket_eos_create(ba));
+        while (!APR_BRIGADE_EMPTY(in)) {
+            assert_int_equal(shs_inject_brigade(ij, in, out, &done), APR_SUCCESS);
+        }
+        assert_true(done);
+        assert_int_equal(shs_inject_inserted(ij), cases[c].bom == 0);
+        assert_int_equal(apr_brigade_length(out, 1, &olen), APR_SUCCESS);
+        assert_int_equal(olen, (apr_off_t)(cases[c].len + (cases[c].bom ? 0 : strlen(TAGS))));
+        apr_brigade_cleanup(out);
+    }
+}
+
 /* The two outcome constants keep their values: -1 is what earlier callers remembered for
  * "before EOS". */
 static void test_constants(void **state)
@@ -468,6 +585,7 @@ int main(void)
         cmocka_unit_test(test_known_none_reads_nothing),
         cmocka_unit_test(test_known_none_later_brigades),
         cmocka_unit_test(test_known_offset_past_the_end),
+        cmocka_unit_test(test_bom_split),
         cmocka_unit_test(test_constants),
     };
     return cmocka_run_group_tests_name("shs_inject", tests, setup, teardown);
