@@ -25,15 +25,22 @@
  *   [n+1..]    the document
  *
  * Invariants:
- *  - scanning in chunks finds the same insertion offset as one whole-buffer scan (or none);
+ *  - scanning in chunks finds the same insertion offset as one whole-buffer scan (or none),
+ *    and when there is none, gives the same shs_html_scan_can_append() answer;
  *  - a negative offset reaches back only into the bytes held at the previous call;
  *  - hold never exceeds SHS_HTML_MAX_HOLD nor what was scanned, and the held bytes are a
  *    case-insensitive prefix of "</body";
  *  - at the offset found there is `</body` followed by whitespace, '/' or '>';
- *  - after FOUND the scanner stays finished;
+ *  - after FOUND the scanner stays finished, and shs_html_scan_can_append() is 0;
+ *  - when nothing is found, shs_html_scan_can_append() agrees with the scanner itself: a
+ *    `</body>` appended to the document is found right at its end when the answer is 1, and
+ *    when the answer is 0 only if the document ends with a bare `<` (refused on purpose);
  *  - the splicer, fed the same chunks as buckets, outputs exactly the document with the tags
- *    at that offset (or at the end), never keeps back more than SHS_HTML_MAX_HOLD bytes,
- *    consumes its whole input brigade each time and passes EOS last. */
+ *    at that offset, or at the end when appending is allowed, or the document unchanged
+ *    (shs_inject_offset() SHS_INJECT_NONE, shs_inject_inserted() 0) when it is not or the
+ *    document starts with a UTF-16/32 byte-order mark; it never keeps back more than
+ *    SHS_HTML_MAX_HOLD bytes, consumes its whole input brigade each time and passes EOS
+ *    last.  The same with the outcome known in advance (shs_inject_set_offset()). */
 
 #include <stdint.h>
 #include <string.h>
@@ -90,8 +97,9 @@ static long next_chunk(chunker_t *c)
     return (long)n;
 }
 
-/* One scan of the whole document: the offset of the insertion point, or -1. */
-static long whole_scan(const char *doc, size_t len)
+/* One scan of the whole document: the offset of the insertion point, or -1.  *append is
+ * shs_html_scan_can_append() at the end. */
+static long whole_scan(const char *doc, size_t len, int *append)
 {
     shs_html_scan_t s;
     apr_ssize_t at = 12345;
@@ -101,11 +109,50 @@ static long whole_scan(const char *doc, size_t len)
     if (shs_html_scan(&s, doc, len, &at, &hold) == SHS_HTML_FOUND) {
         FUZZ_CHECK(at >= 0 && (size_t)at + 6 < len);
         FUZZ_CHECK(hold == 0);
+        *append = shs_html_scan_can_append(&s);
+        FUZZ_CHECK(*append == 0);
         return (long)at;
     }
     FUZZ_CHECK(at == 0);
     FUZZ_CHECK(hold <= SHS_HTML_MAX_HOLD && hold <= len);
+    *append = shs_html_scan_can_append(&s);
+    FUZZ_CHECK(*append == 0 || *append == 1);
     return -1;
+}
+
+/* No insertion point: compare shs_html_scan_can_append() with what the scanner makes of a
+ * `</body>` appended to the document. */
+static void check_append(const char *doc, size_t len, int append)
+{
+    static const char end[] = "</body>";
+    char *ext = malloc(len + sizeof(end) - 1);
+    shs_html_scan_t s;
+    apr_ssize_t at = 12345;
+    int at_end;
+
+    FUZZ_CHECK(ext != NULL);
+    memcpy(ext, doc, len);
+    memcpy(ext + len, end, sizeof(end) - 1);
+    shs_html_scan_init(&s);
+    at_end = shs_html_scan(&s, ext, len + sizeof(end) - 1, &at, NULL) == SHS_HTML_FOUND &&
+             at == (apr_ssize_t)len;
+    if (append) {
+        FUZZ_CHECK(at_end); /* text at the end: appended markup is markup */
+    }
+    else if (at_end) {
+        FUZZ_CHECK(len > 0 && doc[len - 1] == '<'); /* the one refusal on purpose */
+    }
+    free(ext);
+}
+
+/* Does the document start with a UTF-16 or UTF-32 byte-order mark?  (FF FE 00 00 starts
+ * with FF FE.) */
+static int has_bom(const char *doc, size_t len)
+{
+    const unsigned char *d = (const unsigned char *)doc;
+
+    return (len >= 2 && ((d[0] == 0xff && d[1] == 0xfe) || (d[0] == 0xfe && d[1] == 0xff))) ||
+           (len >= 4 && d[0] == 0 && d[1] == 0 && d[2] == 0xfe && d[3] == 0xff);
 }
 
 static void check_match(const char *doc, size_t len, long at)
@@ -120,8 +167,10 @@ static void check_match(const char *doc, size_t len, long at)
     FUZZ_CHECK(is_follower((unsigned char)doc[at + 6]));
 }
 
-/* The scanner fed chunk by chunk; returns the absolute offset found, or -1. */
-static long chunked_scan(const char *doc, size_t len, const uint8_t *sizes, size_t nsizes)
+/* The scanner fed chunk by chunk; returns the absolute offset found, or -1.  *append is
+ * shs_html_scan_can_append() at the end. */
+static long chunked_scan(const char *doc, size_t len, const uint8_t *sizes, size_t nsizes,
+                         int *append)
 {
     static const char token[] = "</body";
     chunker_t c = { sizes, nsizes, 0, 0, len, 0 };
@@ -164,6 +213,7 @@ static long chunked_scan(const char *doc, size_t len, const uint8_t *sizes, size
         }
         c.pos += (size_t)n;
     }
+    *append = shs_html_scan_can_append(&s);
     return found;
 }
 
@@ -212,11 +262,13 @@ static apr_off_t data_length(apr_bucket_brigade *bb)
 }
 
 /* The splicer over the same chunking; the output must be the document with the tags at
- * `found` (or at the end), and shs_inject_offset() must say so.  With `known`, the splicer
- * is told the offset in advance (shs_inject_set_offset) and must get the same result without
+ * `expect` (an offset, or SHS_INJECT_AT_EOS: at the end), or the document unchanged
+ * (SHS_INJECT_NONE), and shs_inject_offset() must say so.  `bom`: the document starts with a
+ * byte-order mark (the splicer may finish before the end).  With `known`, the splicer is told
+ * the outcome in advance (shs_inject_set_offset) and must get the same result without
  * scanning. */
-static void inject(apr_pool_t *p, const char *doc, size_t len, const uint8_t *sizes,
-                   size_t nsizes, int flags, long found, int known)
+static void inject(apr_pool_t *p, const char *doc, size_t len, const uint8_t *sizes, size_t nsizes,
+                   int flags, apr_off_t expect, int bom, int known)
 {
     static const char tags[] = FUZZ_TAGS;
     const size_t tlen = sizeof(tags) - 1;
@@ -225,10 +277,10 @@ static void inject(apr_pool_t *p, const char *doc, size_t len, const uint8_t *si
     apr_bucket_brigade *in = apr_brigade_create(p, ba), *out = apr_brigade_create(p, ba);
     apr_bucket_brigade *all = apr_brigade_create(p, ba);
     shs_inject_t *ij = shs_inject_create(p, tags, tlen);
-    size_t given = 0, olen = 0, at;
+    size_t given = 0, olen = 0, at, added = expect == SHS_INJECT_NONE ? 0 : tlen;
 
     if (known) {
-        shs_inject_set_offset(ij, (apr_off_t)found);
+        shs_inject_set_offset(ij, expect);
     }
     long n;
     int done = 0, eos, last_eos, last = 0, inchunk = 0;
@@ -243,9 +295,9 @@ static void inject(apr_pool_t *p, const char *doc, size_t len, const uint8_t *si
         else {
             /* transient buckets over the document: the splicer must not copy more than the
              * few bytes it holds back */
-            APR_BRIGADE_INSERT_TAIL(in, n ? apr_bucket_transient_create(doc + c.pos,
-                                                                        (apr_size_t)n, ba)
-                                          : apr_bucket_immortal_create("", 0, ba));
+            APR_BRIGADE_INSERT_TAIL(in,
+                                    n ? apr_bucket_transient_create(doc + c.pos, (apr_size_t)n, ba)
+                                      : apr_bucket_immortal_create("", 0, ba));
             if (flags & FLAG_FLUSH) {
                 APR_BRIGADE_INSERT_TAIL(in, apr_bucket_flush_create(ba));
             }
@@ -269,20 +321,30 @@ static void inject(apr_pool_t *p, const char *doc, size_t len, const uint8_t *si
             FUZZ_CHECK(olen <= given && given - olen <= SHS_HTML_MAX_HOLD);
         }
         else {
-            FUZZ_CHECK(olen == given + tlen); /* nothing held once the tags are out */
-            FUZZ_CHECK(found >= 0 || last);   /* early only when there is an insertion point */
+            /* nothing held once the tags are out, or once it is decided they will not be */
+            FUZZ_CHECK(olen == given + added);
+            /* early only at an insertion point, at a byte-order mark, or when told "none" */
+            FUZZ_CHECK(expect >= 0 || (expect == SHS_INJECT_NONE && (bom || known)) || last);
         }
     }
     FUZZ_CHECK(done);
-    FUZZ_CHECK(shs_inject_offset(ij) == (apr_off_t)found);
+    FUZZ_CHECK(shs_inject_offset(ij) == expect);
+    FUZZ_CHECK(shs_inject_inserted(ij) == (expect != SHS_INJECT_NONE));
 
     flat = flatten(all, &olen, &eos, &last_eos);
     FUZZ_CHECK(eos == 1 && last_eos);
-    FUZZ_CHECK(olen == len + tlen);
-    at = found >= 0 ? (size_t)found : len;
-    FUZZ_CHECK(memcmp(flat, doc, at) == 0);
-    FUZZ_CHECK(memcmp(flat + at, tags, tlen) == 0);
-    FUZZ_CHECK(memcmp(flat + at + tlen, doc + at, len - at) == 0);
+    if (expect == SHS_INJECT_NONE) {
+        /* nothing inserted: the output is the input, byte for byte */
+        FUZZ_CHECK(olen == len);
+        FUZZ_CHECK(memcmp(flat, doc, len) == 0);
+    }
+    else {
+        FUZZ_CHECK(olen == len + tlen);
+        at = expect >= 0 ? (size_t)expect : len;
+        FUZZ_CHECK(memcmp(flat, doc, at) == 0);
+        FUZZ_CHECK(memcmp(flat + at, tags, tlen) == 0);
+        FUZZ_CHECK(memcmp(flat + at + tlen, doc + at, len - at) == 0);
+    }
     free(flat);
     apr_brigade_destroy(all);
     apr_brigade_destroy(out);
@@ -297,6 +359,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int flags;
     char *doc;
     long whole, chunked;
+    int append, chunked_append, bom;
+    apr_off_t expect;
 
     if (size == 0) {
         return 0;
@@ -313,19 +377,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(doc != NULL);
     memcpy(doc, data + 1 + nsizes, len);
 
-    whole = whole_scan(doc, len);
+    whole = whole_scan(doc, len, &append);
     if (whole >= 0) {
         check_match(doc, len, whole);
     }
-    chunked = chunked_scan(doc, len, sizes, nsizes);
-    if (chunked != whole) {
-        fprintf(stderr, "fuzz_html: whole-buffer scan: %ld, chunked scan: %ld\n", whole, chunked);
-        FUZZ_CHECK(chunked == whole);
+    else {
+        check_append(doc, len, append);
+    }
+    chunked = chunked_scan(doc, len, sizes, nsizes, &chunked_append);
+    if (chunked != whole || chunked_append != append) {
+        fprintf(stderr, "fuzz_html: whole-buffer scan: %ld (append %d), chunked scan: %ld (%d)\n",
+                whole, append, chunked, chunked_append);
+        FUZZ_CHECK(chunked == whole && chunked_append == append);
+    }
+
+    /* what the splicer must do */
+    bom = has_bom(doc, len);
+    if (bom) {
+        expect = SHS_INJECT_NONE;
+    }
+    else if (whole >= 0) {
+        expect = (apr_off_t)whole;
+    }
+    else {
+        expect = append ? SHS_INJECT_AT_EOS : SHS_INJECT_NONE;
     }
 
     FUZZ_CHECK(apr_pool_create(&p, fuzz_root_pool()) == APR_SUCCESS);
-    inject(p, doc, len, sizes, nsizes, flags, whole, 0);
-    inject(p, doc, len, sizes, nsizes, flags, whole, 1);
+    inject(p, doc, len, sizes, nsizes, flags, expect, bom, 0);
+    inject(p, doc, len, sizes, nsizes, flags, expect, bom, 1);
     apr_pool_destroy(p);
     free(doc);
     return 0;

@@ -25,15 +25,24 @@
  *                the only place a match is reported.  `</>` is ignored, `</` + non-letter is a
  *                bogus comment, any other name is an ordinary end tag (M_TAG).
  *   M_STARTNAME  start tag name, lower-cased into tok; at its end it is compared with the
- *                raw-text elements, to be entered at the tag's closing `>`.
+ *                raw-text elements, to be entered at the tag's closing `>`.  A name longer
+ *                than tok is not stored: len goes one past sizeof(tok) and stays there, so it
+ *                never equals the length of a raw-text element (`<plaintextx>` is not
+ *                `<plaintext>`).
  *   M_TAG        inside a tag, after its name: attribute names, `=`, unquoted, "double" and
  *                'single' quoted values.  A `>` inside a quoted value does not end the tag.
  *   M_BOGUS      `<!DOCTYPE`, `<?xml`, `</ x`, ...: up to the next `>`.
  *   M_COMMENT    up to `-->` or `--!>`; `<!-->` and `<!--->` are empty comments.
  *   M_CDATA      up to `]]>`.
- *   M_RAW        content of script/style/textarea/title, up to `</name` + follower.  Inside
- *                <script> the `<!--` / `<script` escaping of the standard is followed, so a
- *                `</script>` written inside `<!-- <script> ... -->` does not end the element.
+ *   M_RAW        content of a raw-text element (script, style, xmp, iframe, noembed,
+ *                noframes, noscript) or an escapable raw-text element (textarea, title), up
+ *                to `</name` + follower: the standard's RAWTEXT, RCDATA and script data
+ *                states, which differ only in what does not matter here (character references,
+ *                script escapes).  Inside <script> the `<!--` / `<script` escaping of the
+ *                standard is followed, so a `</script>` written inside `<!-- <script> ... -->`
+ *                does not end the element.
+ *   M_PLAINTEXT  after `<plaintext>`: everything up to the end of the stream is text, nothing
+ *                ends it (the standard's PLAINTEXT state).
  *   M_DONE       the insertion point was reported.
  *
  * Approximations are listed in shs_html.h; the main one is that no tree is built. */
@@ -56,6 +65,7 @@ enum {
     M_COMMENT,
     M_CDATA,
     M_RAW,
+    M_PLAINTEXT,
     M_DONE
 };
 
@@ -80,8 +90,23 @@ enum {
     R_DSTART    /* escaped script only, after `<`, matching `script`; len as R_END */
 };
 
-/* Raw-text elements (shs_html_scan_t.raw); index 0 is "none". */
-enum { RAW_NONE = 0, RAW_SCRIPT, RAW_STYLE, RAW_TEXTAREA, RAW_TITLE };
+/* Elements whose content is text (shs_html_scan_t.raw); index 0 is "none".  Every raw-text
+ * and escapable raw-text element of the HTML standard, noscript as with scripting enabled
+ * (as browsers parse it), and plaintext, which is entered the same way but never left. */
+enum {
+    RAW_NONE = 0,
+    RAW_SCRIPT,
+    RAW_STYLE,
+    RAW_XMP,
+    RAW_IFRAME,
+    RAW_NOEMBED,
+    RAW_NOFRAMES,
+    RAW_NOSCRIPT,
+    RAW_TEXTAREA,
+    RAW_TITLE,
+    RAW_PLAINTEXT,
+    RAW_COUNT
+};
 
 typedef struct raw_elem_t {
     const char *name;
@@ -93,11 +118,25 @@ typedef struct raw_elem_t {
         s, sizeof(s) - 1                                                                           \
     }
 
-static const raw_elem_t raw_elems[] = { [RAW_NONE] = RAW_ELEM(""),
-                                        [RAW_SCRIPT] = RAW_ELEM("script"),
-                                        [RAW_STYLE] = RAW_ELEM("style"),
-                                        [RAW_TEXTAREA] = RAW_ELEM("textarea"),
-                                        [RAW_TITLE] = RAW_ELEM("title") };
+static const raw_elem_t raw_elems[RAW_COUNT] = { [RAW_NONE] = RAW_ELEM(""),
+                                                 [RAW_SCRIPT] = RAW_ELEM("script"),
+                                                 [RAW_STYLE] = RAW_ELEM("style"),
+                                                 [RAW_XMP] = RAW_ELEM("xmp"),
+                                                 [RAW_IFRAME] = RAW_ELEM("iframe"),
+                                                 [RAW_NOEMBED] = RAW_ELEM("noembed"),
+                                                 [RAW_NOFRAMES] = RAW_ELEM("noframes"),
+                                                 [RAW_NOSCRIPT] = RAW_ELEM("noscript"),
+                                                 [RAW_TEXTAREA] = RAW_ELEM("textarea"),
+                                                 [RAW_TITLE] = RAW_ELEM("title"),
+                                                 [RAW_PLAINTEXT] = RAW_ELEM("plaintext") };
+
+/* tok holds the longest name: "plaintext" (and so every shorter one). */
+#define TOK_SIZE sizeof(((shs_html_scan_t *)0)->tok)
+_Static_assert(TOK_SIZE >= sizeof("plaintext") - 1, "shs_html_scan_t.tok too small");
+
+/* M_STARTNAME: len of a name longer than tok.  Longer names are not stored, and len stops
+ * here: it is then longer than every raw-text name, so no prefix of a long name matches. */
+#define TOK_TOO_LONG (TOK_SIZE + 1)
 
 /* M_COMMENT flags. */
 #define CF_START 0x01      /* nothing read yet after `<!--`: `>` closes */
@@ -127,12 +166,16 @@ static unsigned char to_lower(unsigned char c)
     return (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c;
 }
 
-/* The raw-text element named by the first len bytes of tok, or RAW_NONE. */
+/* The raw-text element named by the first len bytes of tok, or RAW_NONE (also for a name
+ * longer than tok: len is then TOK_TOO_LONG, the length of no element). */
 static unsigned char raw_lookup(const unsigned char *tok, apr_size_t len)
 {
     unsigned char i;
 
-    for (i = RAW_SCRIPT; i <= RAW_TITLE; i++) {
+    if (len > TOK_SIZE) {
+        return RAW_NONE;
+    }
+    for (i = RAW_SCRIPT; i < RAW_COUNT; i++) {
         if (raw_elems[i].len == len && memcmp(raw_elems[i].name, tok, len) == 0) {
             return i;
         }
@@ -143,7 +186,10 @@ static unsigned char raw_lookup(const unsigned char *tok, apr_size_t len)
 /* The `>` that closes a tag: enter the raw-text element it opened, if any. */
 static void tag_end(shs_html_scan_t *s)
 {
-    if (s->raw != RAW_NONE) {
+    if (s->raw == RAW_PLAINTEXT) {
+        s->mode = M_PLAINTEXT; /* for good: no end tag ends it */
+    }
+    else if (s->raw != RAW_NONE) {
         s->mode = M_RAW;
         s->sub = R_TEXT;
         s->esc = 0;
@@ -434,9 +480,12 @@ static int scan_byte(shs_html_scan_t *s, unsigned char c)
                     s->sub = T_BEFORE_ATTR;
                 }
             }
-            else if (s->len < sizeof(s->tok)) {
-                /* longer names stop being stored: none of them is a raw-text element */
+            else if (s->len < TOK_SIZE) {
                 s->tok[s->len++] = to_lower(c);
+            }
+            else {
+                /* longer names stop being stored: none of them is a raw-text element */
+                s->len = TOK_TOO_LONG;
             }
             return 0;
 
@@ -474,7 +523,7 @@ static int scan_byte(shs_html_scan_t *s, unsigned char c)
             }
             continue;
 
-        default: /* M_DONE */
+        default: /* M_PLAINTEXT, M_DONE */
             return 0;
         }
     }
@@ -541,6 +590,8 @@ static apr_size_t next_significant(const shs_html_scan_t *s, const char *buf, ap
             c1 = '<';
         }
         break;
+    case M_PLAINTEXT:
+        return len; /* nothing can happen any more */
     case M_TAG:
         switch (s->sub) {
         case T_VAL_DQ:
@@ -621,6 +672,40 @@ shs_html_result_e shs_html_scan(shs_html_scan_t *s, const char *buf, apr_size_t 
         *hold = held;
     }
     return SHS_HTML_MORE;
+}
+
+int shs_html_scan_can_append(const shs_html_scan_t *s)
+{
+    switch (s->mode) {
+    case M_DATA:
+        /* text, after a complete token: an appended `<img ...>` starts a tag */
+        return 1;
+    case M_LT:
+        /* a bare `<` at the end.  The standard would emit it as text and read the appended
+         * `<` as a new tag, but the page is broken here: refuse rather than rely on that. */
+    case M_BANG:
+    case M_ENDOPEN:
+        /* `<!`, `<!-`, `<![CDA`: the tags would become a bogus comment; `</`, `</bo`: a bogus
+         * comment or the attributes of an end tag */
+    case M_STARTNAME:
+    case M_TAG:
+        /* `<div`, `<a href="...`: the tags would extend the tag name or become attributes
+         * (or an attribute value) of the unfinished tag */
+    case M_BOGUS:
+    case M_COMMENT:
+    case M_CDATA:
+        /* the tags would be comment text (CDATA: text in foreign content, a bogus comment
+         * in HTML) */
+    case M_RAW:
+        /* script/style/xmp/iframe/noembed/noframes/noscript/textarea/title left open: the
+         * tags would be text of that element, even in the middle of its end tag (`</textar`) */
+    case M_PLAINTEXT:
+        /* everything after <plaintext> is text */
+    case M_DONE:
+        /* the insertion point was found: the tags go there, not at the end */
+    default:
+        return 0;
+    }
 }
 
 /* The character reference that replaces c in an attribute value, or NULL. */

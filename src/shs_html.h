@@ -18,20 +18,26 @@
  * is unit-tested.
  *
  * The scanner is a small tokenizer that follows the HTML tokenizer only as far as needed to
- * know whether a `</body` is markup: it skips comments, <script>/<style>/<textarea>/<title>
- * content, <![CDATA[ ]]> sections and the inside of tags (quoted attribute values included).
- * It works one byte at a time, so the result never depends on how the body is chunked, and it
- * keeps a fixed-size state: no allocation, no pointer into the caller's buffers.
+ * know whether a `</body` is markup: it skips comments, the content of the raw-text elements
+ * (script, style, xmp, iframe, noembed, noframes, noscript) and of the escapable raw-text
+ * elements (textarea, title), <![CDATA[ ]]> sections and the inside of tags (quoted attribute
+ * values included); after <plaintext> everything is text.  It works one byte at a time, so the
+ * result never depends on how the body is chunked, and it keeps a fixed-size state: no
+ * allocation, no pointer into the caller's buffers.
  *
  * Known approximations (all err towards "not found", in which case the caller appends at the
- * end of the document, which browsers accept):
+ * end of the document, which browsers accept, if shs_html_scan_can_append() says that the
+ * end is markup context, and otherwise inserts nothing):
  *  - no tree building: a `</body` that the parser would ignore (e.g. inside a <template>, or
- *    inside <svg>/<math> foreign content) still matches; <script>/<style>/<title> inside
- *    foreign content are treated as in HTML, and `<script/>` starts raw text as in HTML;
+ *    inside <svg>/<math> foreign content) still matches; raw-text elements inside foreign
+ *    content (<svg><style>, <math><title>) are treated as in HTML, and `<script/>` or
+ *    `<textarea/>` starts raw text as in HTML;
  *  - <![CDATA[ ... ]]> is skipped up to `]]>` everywhere, although outside foreign content
  *    the HTML parser ends it at the first `>` (bogus comment);
- *  - only script, style, textarea and title are raw-text elements; xmp, iframe, noembed,
- *    noframes, noscript and plaintext are scanned as ordinary markup;
+ *  - <noscript> is raw text, as parsed with scripting enabled (browsers); with scripting
+ *    disabled its content would be markup;
+ *  - a raw-text start tag is honoured wherever it appears, also where the tree builder would
+ *    ignore it (e.g. <plaintext> or <xmp> inside <select>);
  *  - character references and NUL bytes are not decoded; bytes >= 0x80 are ordinary text. */
 
 #ifndef SHS_HTML_H
@@ -55,7 +61,7 @@ typedef struct shs_html_scan_t {
     unsigned char run;    /* trailing `-` (comments, script) or `]` (CDATA) seen */
     unsigned char flags;  /* comment start / `--!` bookkeeping */
     unsigned char len;    /* bytes of the current partial token matched */
-    unsigned char tok[9]; /* lower-cased start tag name being read (up to "textarea") */
+    unsigned char tok[9]; /* lower-cased start tag name being read (up to "plaintext") */
 } shs_html_scan_t;
 
 void shs_html_scan_init(shs_html_scan_t *s);
@@ -74,11 +80,26 @@ typedef enum { SHS_HTML_MORE = 0, SHS_HTML_FOUND = 1 } shs_html_result_e;
  * everything scanned so far (bytes held from earlier calls included) that may still turn out to
  * be the start of the insertion point and must not be sent on yet; *hold <= SHS_HTML_MAX_HOLD.
  * Everything before those bytes can be passed on now.  At the end of the stream with no
- * FOUND, there is no insertion point ("not found"): the caller appends at the end.
+ * FOUND, there is no insertion point ("not found"): the caller may append at the end, but
+ * only if shs_html_scan_can_append() says so.
  *
  * `at` and `hold` may be NULL when the caller does not need them. */
 shs_html_result_e shs_html_scan(shs_html_scan_t *s, const char *buf, apr_size_t len,
                                 apr_ssize_t *at, apr_size_t *hold);
+
+/* At the end of the stream, after no FOUND: 1 when markup appended after everything scanned
+ * would be parsed as markup in the text of the page, 0 when it would land inside something
+ * (then nothing may be appended: the tags would be readable text or a comment):
+ *  - text after a complete token:                                                 1
+ *  - a partial token at the end: `<`, `<!`, `<!-`, `</`, `</bo`, `<di`:           0
+ *  - inside a tag (`<a href="`, `<p class=x`), a comment, <![CDATA[, a bogus
+ *    comment (`<!DOCTYPE`, `<?`):                                                 0
+ *  - inside an unclosed raw-text or escapable raw-text element (script, style,
+ *    xmp, iframe, noembed, noframes, noscript, textarea, title), its end tag
+ *    partly written or not:                                                       0
+ *  - after <plaintext>:                                                           0
+ * After FOUND the question does not arise; the answer is then 0. */
+int shs_html_scan_can_append(const shs_html_scan_t *s);
 
 /* Escape s for use inside a double-quoted HTML attribute value: & < > " ' ` = become character
  * references, control characters (< 0x20 and 0x7f) are dropped, other bytes are copied as they

@@ -18,8 +18,9 @@
  * Every scanner fixture is fed whole, in two chunks at every split point, one byte at a time
  * and in random chunkings (fixed seed).  Each run plays the output filter: it sends what the
  * scanner releases, holds what it asks to hold, splices a marker at the reported point (or at
- * the end when nothing is found), and the result must equal the document with the marker at
- * the expected offset.  The expected offset comes from the fixture table, not the scanner. */
+ * the end when nothing is found and shs_html_scan_can_append() allows it, or nowhere), and
+ * the result must equal the document with the marker at the expected offset (or the document
+ * alone).  The expected outcome comes from the fixture table, not the scanner. */
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,10 +34,13 @@
 
 #include <apr_general.h>
 #include <apr_pools.h>
+#include <apr_strings.h>
 
 #include "shs_html.h"
 
 #define MARK "@@INJECT@@"
+#define AT_END (-1)  /* expected outcome: not found, the marker is appended */
+#define NOWHERE (-2) /* expected outcome: not found, and nothing may be appended */
 #define RANDOM_SPLITS 40
 #define RANDOM_DOCS 600
 
@@ -57,8 +61,8 @@ static uint32_t rng(void)
 
 /* Play the output filter over doc split into chunks of the given sizes (the last chunk takes
  * whatever is left).  Checks the hold contract on every call and the spliced output at the
- * end.  expect is the insertion offset, or -1 when there is none.  Returns the offset found,
- * or -1. */
+ * end.  expect is the insertion offset, AT_END or NOWHERE.  Returns the outcome: the offset
+ * found, AT_END or NOWHERE. */
 static long run_split(const char *doc, size_t n, const size_t *sizes, size_t nsizes, long expect)
 {
     shs_html_scan_t s;
@@ -91,6 +95,7 @@ static long run_split(const char *doc, size_t n, const size_t *sizes, size_t nsi
             olen += strlen(MARK);
             memcpy(out + olen, doc + found, n - (size_t)found);
             olen += n - (size_t)found;
+            assert_false(shs_html_scan_can_append(&s)); /* found: never append */
             break;
         }
         assert_int_equal(r, SHS_HTML_MORE);
@@ -110,20 +115,32 @@ static long run_split(const char *doc, size_t n, const size_t *sizes, size_t nsi
         pos += c;
     }
     if (found < 0) {
-        /* end of stream: flush what is held and append */
+        /* end of stream: flush what is held and append, if that is markup context */
         assert_int_equal(pos, n);
         memcpy(out + olen, doc + sent, n - sent);
         olen += n - sent;
-        memcpy(out + olen, MARK, strlen(MARK));
-        olen += strlen(MARK);
+        if (shs_html_scan_can_append(&s)) {
+            memcpy(out + olen, MARK, strlen(MARK));
+            olen += strlen(MARK);
+            found = AT_END;
+        }
+        else {
+            found = NOWHERE;
+        }
     }
 
-    e = expect < 0 ? n : (size_t)expect;
-    memcpy(want, doc, e);
-    memcpy(want + e, MARK, strlen(MARK));
-    memcpy(want + e + strlen(MARK), doc + e, n - e);
-    assert_int_equal(olen, n + strlen(MARK));
-    assert_memory_equal(out, want, olen);
+    if (expect == NOWHERE) {
+        assert_int_equal(olen, n);
+        assert_memory_equal(out, doc, n);
+    }
+    else {
+        e = expect < 0 ? n : (size_t)expect;
+        memcpy(want, doc, e);
+        memcpy(want + e, MARK, strlen(MARK));
+        memcpy(want + e + strlen(MARK), doc + e, n - e);
+        assert_int_equal(olen, n + strlen(MARK));
+        assert_memory_equal(out, want, olen);
+    }
 
     free(out);
     free(want);
@@ -200,6 +217,7 @@ typedef struct fixture_t {
     const char *doc;
     const char *needle; /* the expected `</body` is where this string occurs ... */
     int nth;            /* ... for the nth time; needle NULL: not found */
+    int nowhere;        /* not found, and the end is no place for markup either */
 } fixture_t;
 
 static const fixture_t fixtures[] = {
@@ -215,7 +233,10 @@ static const fixture_t fixtures[] = {
     { .name = "bodyx only", .doc = "<body>x</bodyx></html>", .needle = NULL },
     { .name = "bodyx then body", .doc = "<body></bodyx><p></body>", .needle = "</body>", .nth = 1 },
     { .name = "bod then body", .doc = "</bod></boy></b></body>", .needle = "</body>", .nth = 1 },
-    { .name = "body without follower at end", .doc = "<body>x</body", .needle = NULL },
+    { .name = "body without follower at end",
+      .doc = "<body>x</body",
+      .needle = NULL,
+      .nowhere = 1 },
     { .name = "body< is not a match", .doc = "x</body<p>", .needle = NULL },
     { .name = "comment", .doc = "<body><!-- </body> --></body>", .needle = "</body>", .nth = 2 },
     { .name = "script",
@@ -281,9 +302,12 @@ static const fixture_t fixtures[] = {
       .doc = "<textareas><scriptscript></body>",
       .needle = "</body>",
       .nth = 1 },
-    { .name = "unclosed comment", .doc = "<body><!-- </body> </body>", .needle = NULL },
-    { .name = "unclosed script", .doc = "<body><script> </body>", .needle = NULL },
-    { .name = "unclosed cdata", .doc = "<![CDATA[ </body>", .needle = NULL },
+    { .name = "unclosed comment",
+      .doc = "<body><!-- </body> </body>",
+      .needle = NULL,
+      .nowhere = 1 },
+    { .name = "unclosed script", .doc = "<body><script> </body>", .needle = NULL, .nowhere = 1 },
+    { .name = "unclosed cdata", .doc = "<![CDATA[ </body>", .needle = NULL, .nowhere = 1 },
     { .name = "two body ends", .doc = "<body>a</body>b</body>", .needle = "</body>", .nth = 1 },
     { .name = "< runs", .doc = "<<</body>", .needle = "</body>", .nth = 1 },
     { .name = "<< run", .doc = "a<</body>", .needle = "</body>", .nth = 1 },
@@ -292,7 +316,7 @@ static const fixture_t fixtures[] = {
     { .name = "empty", .doc = "", .needle = NULL },
     { .name = "at offset 0", .doc = "</body>", .needle = "</body>", .nth = 1 },
     { .name = "at the end", .doc = "<p>text</p></body>", .needle = "</body>", .nth = 1 },
-    { .name = "just the follower missing", .doc = "</body", .needle = NULL },
+    { .name = "just the follower missing", .doc = "</body", .needle = NULL, .nowhere = 1 },
     { .name = "empty comment <!-->", .doc = "<!--></body>", .needle = "</body>", .nth = 1 },
     { .name = "empty comment <!--->", .doc = "<!---></body>", .needle = "</body>", .nth = 1 },
     { .name = "<!--!> does not close",
@@ -360,6 +384,172 @@ static const fixture_t fixtures[] = {
       .doc = "<p>\xc3\xa9t\xc3\xa9</p></body>",
       .needle = "</body>",
       .nth = 1 },
+
+    /* the other raw-text elements: xmp, iframe, noembed, noframes, noscript */
+    { .name = "xmp", .doc = "<xmp></body></xmp></body>", .needle = "</body>", .nth = 2 },
+    { .name = "XMP with attribute, end tag with space",
+      .doc = "<XMP class=\"a>b\"><p></body></Xmp ></body>",
+      .needle = "</body>",
+      .nth = 2 },
+    { .name = "iframe",
+      .doc = "<iframe src=\"/f\"><p>no frames</body></iframe></body>",
+      .needle = "</body>",
+      .nth = 2 },
+    { .name = "iframe/ end tag",
+      .doc = "<iframe/></body></iframe/></body>",
+      .needle = "</body>",
+      .nth = 2 },
+    { .name = "noembed",
+      .doc = "<noembed></body></noembed></body>",
+      .needle = "</body>",
+      .nth = 2 },
+    { .name = "noframes",
+      .doc = "<NOFRAMES></body></noFrames\n></body>",
+      .needle = "</body>",
+      .nth = 2 },
+    { .name = "noscript",
+      .doc = "<noscript><img src=x></body></noscript></body>",
+      .needle = "</body>",
+      .nth = 2 },
+    { .name = "noscript end tag with attributes",
+      .doc = "<noscript></body></noscript a='</body>'></body>",
+      .needle = "</body>",
+      .nth = 3 },
+    { .name = "xmp has no <!-- escape",
+      .doc = "<xmp><!-- </xmp></body> --></body>",
+      .needle = "</body>",
+      .nth = 1 },
+    { .name = "noscript has no <!-- escape",
+      .doc = "<noscript><!-- <script></noscript></body>",
+      .needle = "</body>",
+      .nth = 1 },
+    { .name = "noscript is not ended by </script",
+      .doc = "<noscript></script></body></noscript></body>",
+      .needle = "</body>",
+      .nth = 2 },
+    { .name = "script is not ended by </noscript",
+      .doc = "<script></noscript></body></script></body>",
+      .needle = "</body>",
+      .nth = 2 },
+    { .name = "iframe not ended by </iframes",
+      .doc = "<iframe></iframes></body></iframe></body>",
+      .needle = "</body>",
+      .nth = 2 },
+    { .name = "noframes not ended by </noframe",
+      .doc = "<noframes></noframe></body></noframes></body>",
+      .needle = "</body>",
+      .nth = 2 },
+
+    /* plaintext: never ends */
+    { .name = "plaintext",
+      .doc = "<body><plaintext></body></plaintext></body>",
+      .needle = NULL,
+      .nowhere = 1 },
+    { .name = "PLAINTEXT with attributes",
+      .doc = "<PLAINTEXT id=p title=\"a>b\">text</BODY>",
+      .needle = NULL,
+      .nowhere = 1 },
+    { .name = "plaintext/", .doc = "<plaintext/></body>", .needle = NULL, .nowhere = 1 },
+    { .name = "plaintext after found",
+      .doc = "</body><plaintext></body>",
+      .needle = "</body>",
+      .nth = 1 },
+    { .name = "plaintext then comment-like text",
+      .doc = "<plaintext><!-- --></body><script></script></body>",
+      .needle = NULL,
+      .nowhere = 1 },
+    { .name = "</plaintext> alone is an ordinary end tag",
+      .doc = "</plaintext></body>",
+      .needle = "</body>",
+      .nth = 1 },
+    { .name = "plaintext in an attribute",
+      .doc = "<a title=\"<plaintext>\"></body>",
+      .needle = "</body>",
+      .nth = 1 },
+    { .name = "plaintext in a comment",
+      .doc = "<!--<plaintext>--></body>",
+      .needle = "</body>",
+      .nth = 1 },
+    { .name = "plaintext in a textarea",
+      .doc = "<textarea><plaintext></textarea></body>",
+      .needle = "</body>",
+      .nth = 1 },
+
+    /* tag names longer than, or prefixes of, raw-text element names */
+    { .name = "plaintextx is not plaintext",
+      .doc = "<plaintextx></body>",
+      .needle = "</body>",
+      .nth = 1 },
+    { .name = "plaintextplaintext is not plaintext",
+      .doc = "<plaintextplaintext a=1></body>",
+      .needle = "</body>",
+      .nth = 1 },
+    { .name = "plaintex is not plaintext",
+      .doc = "<plaintex></body>",
+      .needle = "</body>",
+      .nth = 1 },
+    { .name = "longer names are not raw-text elements",
+      .doc = "<xmpp><iframes><noembedx><noframesx><noscripts><textareax><titles><styles></body>",
+      .needle = "</body>",
+      .nth = 1 },
+    { .name = "prefixes are not raw-text elements",
+      .doc = "<xm><ifram><noembe><noframe><noscrip><textare><titl><styl><scrip></body>",
+      .needle = "</body>",
+      .nth = 1 },
+    { .name = "very long name then plaintext",
+      .doc = "<abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz></body><plaintext>",
+      .needle = "</body>",
+      .nth = 1 },
+
+    /* the end of the document: may the tags be appended there? */
+    { .name = "unclosed textarea",
+      .doc = "<body><textarea></body></html>",
+      .needle = NULL,
+      .nowhere = 1 },
+    { .name = "unclosed title", .doc = "<title>t", .needle = NULL, .nowhere = 1 },
+    { .name = "unclosed style", .doc = "<style>a{}", .needle = NULL, .nowhere = 1 },
+    { .name = "unclosed xmp", .doc = "<xmp></body>", .needle = NULL, .nowhere = 1 },
+    { .name = "unclosed iframe", .doc = "<iframe>", .needle = NULL, .nowhere = 1 },
+    { .name = "unclosed noembed", .doc = "<noembed>x", .needle = NULL, .nowhere = 1 },
+    { .name = "unclosed noframes", .doc = "<noframes></body>", .needle = NULL, .nowhere = 1 },
+    { .name = "unclosed noscript", .doc = "<noscript></body>", .needle = NULL, .nowhere = 1 },
+    { .name = "textarea end tag cut short",
+      .doc = "<textarea>x</texta",
+      .needle = NULL,
+      .nowhere = 1 },
+    { .name = "textarea end tag without follower",
+      .doc = "<textarea>x</textarea",
+      .needle = NULL,
+      .nowhere = 1 },
+    { .name = "noscript end tag cut short",
+      .doc = "<noscript></noscr",
+      .needle = NULL,
+      .nowhere = 1 },
+    { .name = "script escape open", .doc = "<script><!--", .needle = NULL, .nowhere = 1 },
+    { .name = "closed textarea at the end", .doc = "<textarea></body></textarea>", .needle = NULL },
+    { .name = "closed noscript at the end", .doc = "<noscript>x</noscript >", .needle = NULL },
+    { .name = "text at the end", .doc = "<p>hello", .needle = NULL },
+    { .name = "< then space at the end", .doc = "a < b", .needle = NULL },
+    { .name = "bare < at the end", .doc = "<p>a<", .needle = NULL, .nowhere = 1 },
+    { .name = "<! at the end", .doc = "<p><!", .needle = NULL, .nowhere = 1 },
+    { .name = "<!- at the end", .doc = "<p><!-", .needle = NULL, .nowhere = 1 },
+    { .name = "<![CDA at the end", .doc = "<p><![CDA", .needle = NULL, .nowhere = 1 },
+    { .name = "</ at the end", .doc = "<p></", .needle = NULL, .nowhere = 1 },
+    { .name = "</bo at the end", .doc = "<p></bo", .needle = NULL, .nowhere = 1 },
+    { .name = "</div at the end", .doc = "<p></div", .needle = NULL, .nowhere = 1 },
+    { .name = "start tag name at the end", .doc = "<p><di", .needle = NULL, .nowhere = 1 },
+    { .name = "start tag at the end", .doc = "<p><div ", .needle = NULL, .nowhere = 1 },
+    { .name = "attribute name at the end", .doc = "<a href", .needle = NULL, .nowhere = 1 },
+    { .name = "unquoted value at the end", .doc = "<a href=x", .needle = NULL, .nowhere = 1 },
+    { .name = "quoted value at the end",
+      .doc = "<a title=\"</body>",
+      .needle = NULL,
+      .nowhere = 1 },
+    { .name = "unclosed doctype", .doc = "<!DOCTYPE html", .needle = NULL, .nowhere = 1 },
+    { .name = "unclosed processing instruction", .doc = "<?xml", .needle = NULL, .nowhere = 1 },
+    { .name = "comment ending --", .doc = "<!-- a --", .needle = NULL, .nowhere = 1 },
+    { .name = "closed comment at the end", .doc = "<!-- a -->", .needle = NULL },
+    { .name = "closed cdata at the end", .doc = "<![CDATA[x]]>", .needle = NULL },
 };
 
 #define NFIXTURES (sizeof(fixtures) / sizeof(fixtures[0]))
@@ -368,7 +558,127 @@ static void test_fixture(void **state)
 {
     const fixture_t *f = *state;
 
-    run_all_splits(f->doc, strlen(f->doc), nth_offset(f->doc, f->needle, f->nth));
+    long expect = nth_offset(f->doc, f->needle, f->nth);
+
+    if (f->needle == NULL) {
+        expect = f->nowhere ? NOWHERE : AT_END;
+    }
+    run_all_splits(f->doc, strlen(f->doc), expect);
+}
+
+/* Upper-case a copy of s (the test's own, independent of the scanner). */
+static char *upper(const char *s)
+{
+    char *u = apr_pstrdup(pool, s), *p;
+
+    for (p = u; *p; p++) {
+        if (*p >= 'a' && *p <= 'z') {
+            *p = (char)(*p - 'a' + 'A');
+        }
+    }
+    return u;
+}
+
+/* Every raw-text and escapable raw-text element of the HTML standard, in lower and upper case:
+ * its content hides `</body>`, only its own end tag (name + whitespace, `/` or `>`) ends it,
+ * longer names and prefixes are ordinary tags, and an unclosed one leaves no place for the
+ * tags at the end. */
+static void test_every_raw_element(void **state)
+{
+    static const char *const names[] = { "script",   "style",    "xmp",      "iframe", "noembed",
+                                         "noframes", "noscript", "textarea", "title" };
+    size_t i, k;
+
+    (void)state;
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        for (k = 0; k < 2; k++) {
+            const char *n = k ? upper(names[i]) : names[i];
+            char *shorter = apr_pstrndup(pool, n, strlen(n) - 1);
+            const char *doc;
+
+            doc = apr_pstrcat(pool, "<", n, "></body></", n, "></body>", NULL);
+            run_all_splits(doc, strlen(doc), nth_offset(doc, "</body>", 2));
+            doc = apr_pstrcat(pool, "<p><", n, " a='>'></body></", n, "\t></body>", NULL);
+            run_all_splits(doc, strlen(doc), nth_offset(doc, "</body>", 2));
+            doc = apr_pstrcat(pool, "<", n, "/></body></", n, "/></body>", NULL);
+            run_all_splits(doc, strlen(doc), nth_offset(doc, "</body>", 2));
+            /* the end tag needs its follower: `</namex>`, `</name1>`, `</name<` are text */
+            doc = apr_pstrcat(pool, "<", n, "></", n, "x></", n, "1></", n, "<</body>", NULL);
+            run_all_splits(doc, strlen(doc), NOWHERE);
+            doc = apr_pstrcat(pool, "<", n, "></", shorter, "></body>", NULL);
+            run_all_splits(doc, strlen(doc), NOWHERE);
+            /* other names */
+            doc = apr_pstrcat(pool, "<", n, "x></body>", NULL);
+            run_all_splits(doc, strlen(doc), nth_offset(doc, "</body>", 1));
+            doc = apr_pstrcat(pool, "<", n, n, "></body>", NULL);
+            run_all_splits(doc, strlen(doc), nth_offset(doc, "</body>", 1));
+            doc = apr_pstrcat(pool, "<", shorter, "></body>", NULL);
+            run_all_splits(doc, strlen(doc), nth_offset(doc, "</body>", 1));
+            /* the end of the document */
+            doc = apr_pstrcat(pool, "<body><", n, ">", NULL);
+            run_all_splits(doc, strlen(doc), NOWHERE);
+            doc = apr_pstrcat(pool, "<body><", n, "></", n, NULL);
+            run_all_splits(doc, strlen(doc), NOWHERE);
+            doc = apr_pstrcat(pool, "<body><", n, "></", n, ">", NULL);
+            run_all_splits(doc, strlen(doc), AT_END);
+        }
+    }
+}
+
+/* <plaintext>: everything after it is text, whatever follows. */
+static void test_plaintext(void **state)
+{
+    static const char *const docs[] = {
+        "<plaintext></body>",
+        "<PlainText></plaintext></body>",
+        "<plaintext a=\"</body>\" b></plaintext ></body></html>",
+        "<plaintext><script></script></body>",
+        "<plaintext><!-- --></body>",
+        "<plaintext>",
+        "<body><p><plaintext/>x",
+    };
+    static const char *const not_plaintext[] = {
+        "<plaintextx></body>",
+        "<PLAINTEXTX></body>",
+        "<plaintext1></body>",
+        "<plaintextplaintext></body>",
+        "<plaintex></body>",
+        "<plaintex t></body>",
+        "<x-plaintext></body>",
+        "<a plaintext></body>",
+        "</plaintext></body>",
+        "<!--<plaintext>--></body>",
+        "<title><plaintext></title></body>",
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        run_all_splits(docs[i], strlen(docs[i]), NOWHERE);
+    }
+    for (i = 0; i < sizeof(not_plaintext) / sizeof(not_plaintext[0]); i++) {
+        run_all_splits(not_plaintext[i], strlen(not_plaintext[i]),
+                       nth_offset(not_plaintext[i], "</body>", 1));
+    }
+}
+
+/* After <plaintext> a whole buffer is passed over at once; a long one still gives the same
+ * result as small chunks. */
+static void test_plaintext_long(void **state)
+{
+    size_t n = 100000, i;
+    char *doc = malloc(n + 1);
+    size_t sizes[3] = { 5, 4093, 0 };
+
+    (void)state;
+    assert_non_null(doc);
+    memcpy(doc, "<plaintext>", 11);
+    for (i = 11; i < n; i++) {
+        doc[i] = "</body>\n<!--"[i % 12];
+    }
+    doc[n] = '\0';
+    assert_int_equal(run_split(doc, n, sizes, 3, NOWHERE), NOWHERE);
+    free(doc);
 }
 
 /* A NUL byte is an ordinary byte for the scanner. */
@@ -403,13 +713,17 @@ static void test_long_document(void **state)
  * provide that.) */
 static void test_random_documents(void **state)
 {
-    static const char *const pieces[] = { "<",          "</",    "/",       "body",    "BoDy",
-                                          ">",          " ",     "\n",      "!",       "--",
-                                          "-",          "<!--",  "-->",     "script",  "<script>",
-                                          "</script>",  "style", "<title>", "</title", "\"",
-                                          "'",          "=",     "a",       "x",       "]]",
-                                          "<![CDATA[",  "?",     "</body",  "</body>", "<textarea ",
-                                          "</textarea>" };
+    static const char *const pieces[] = {
+        "<",           "</",         "/",          "body",       "BoDy",
+        ">",           " ",          "\n",         "!",          "--",
+        "-",           "<!--",       "-->",        "script",     "<script>",
+        "</script>",   "style",      "<title>",    "</title",    "\"",
+        "'",           "=",          "a",          "x",          "]]",
+        "<![CDATA[",   "?",          "</body",     "</body>",    "<textarea ",
+        "</textarea>", "<xmp>",      "</xmp",      "<iframe ",   "</iframe>",
+        "noembed",     "<noframes>", "</noframes", "<noscript>", "</noscript>",
+        "<plaintext",  "plaintext",  "x"
+    };
     char doc[256];
     size_t d, k, n;
 
@@ -418,7 +732,7 @@ static void test_random_documents(void **state)
         shs_html_scan_t s;
         apr_ssize_t at;
         apr_size_t hold;
-        long whole = -1;
+        long whole;
 
         n = 0;
         for (k = rng() % 24; k > 0; k--) {
@@ -433,6 +747,9 @@ static void test_random_documents(void **state)
             assert_true(at >= 0 && (size_t)at + 7 <= n);
             whole = (long)at;
             assert_memory_equal(doc + whole, "</", 2);
+        }
+        else {
+            whole = shs_html_scan_can_append(&s) ? AT_END : NOWHERE;
         }
         run_all_splits(doc, n, whole);
     }
@@ -663,19 +980,14 @@ static int group_teardown(void **state)
 int main(void)
 {
     static const struct CMUnitTest fixed[] = {
-        cmocka_unit_test(test_nul_bytes),
-        cmocka_unit_test(test_long_document),
-        cmocka_unit_test(test_random_documents),
-        cmocka_unit_test(test_hold_values),
-        cmocka_unit_test(test_found_offsets),
-        cmocka_unit_test(test_null_and_empty),
-        cmocka_unit_test(test_state_is_small),
-        cmocka_unit_test(test_escape_each_char),
-        cmocka_unit_test(test_escape_drops_controls),
-        cmocka_unit_test(test_tag_img),
-        cmocka_unit_test(test_tag_script),
-        cmocka_unit_test(test_tag_breakout),
-        cmocka_unit_test(test_tag_bad_arguments),
+        cmocka_unit_test(test_every_raw_element), cmocka_unit_test(test_plaintext),
+        cmocka_unit_test(test_plaintext_long),    cmocka_unit_test(test_nul_bytes),
+        cmocka_unit_test(test_long_document),     cmocka_unit_test(test_random_documents),
+        cmocka_unit_test(test_hold_values),       cmocka_unit_test(test_found_offsets),
+        cmocka_unit_test(test_null_and_empty),    cmocka_unit_test(test_state_is_small),
+        cmocka_unit_test(test_escape_each_char),  cmocka_unit_test(test_escape_drops_controls),
+        cmocka_unit_test(test_tag_img),           cmocka_unit_test(test_tag_script),
+        cmocka_unit_test(test_tag_breakout),      cmocka_unit_test(test_tag_bad_arguments),
     };
     struct CMUnitTest tests[NFIXTURES + sizeof(fixed) / sizeof(fixed[0])];
     size_t i;
