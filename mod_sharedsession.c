@@ -68,6 +68,12 @@ static const command_rec shs_cmds[] = {
     /* server config and virtual host */
     AP_INIT_FLAG("SharedSessionReplace", shs_cmd_replace, NULL, RSRC_CONF,
                  "On: a session pushed from another site replaces a non-empty local one"),
+    AP_INIT_TAKE_ARGV("SharedSessionIdentityKeys", shs_cmd_identity_keys, NULL, RSRC_CONF,
+                      "session keys naming the logged-in identity (default: user *-user); a "
+                      "change of one gives the session a new id"),
+    AP_INIT_FLAG("SharedSessionCookieRemove", shs_cmd_cookie_remove, NULL, RSRC_CONF,
+                 "On (default): hide the session cookie from the application; always on for "
+                 "the sites of a group"),
     /* per directory, and .htaccess with AllowOverride AuthConfig */
     AP_INIT_FLAG("SharedSessionInject", shs_cmd_inject, NULL, PER_DIR,
                  "On (default): add loader tags for the other sites of the group to HTML pages"),
@@ -78,8 +84,6 @@ static const command_rec shs_cmds[] = {
                  "On: store this directory's mod_session session in memcached"),
     AP_INIT_TAKE12("SharedSessionCookieName", shs_cmd_cookie_name, NULL, PER_DIR,
                    "name of the session id cookie, and optionally its attributes"),
-    AP_INIT_FLAG("SharedSessionCookieRemove", shs_cmd_cookie_remove, NULL, PER_DIR,
-                 "On (default): hide the session cookie from the application"),
     AP_INIT_TAKE1("SharedSessionStoreDown", shs_cmd_store_down, NULL, PER_DIR,
                   "what a request gets while memcached is unavailable: anonymous or 503"),
     AP_INIT_TAKE1("SharedSessionTTL", shs_cmd_ttl, NULL, PER_DIR,
@@ -128,7 +132,15 @@ static void shs_register_hooks(apr_pool_t *p)
     /* the cross-domain endpoints answer before any mapping, like a cache would */
     ap_hook_quick_handler(shs_endpoint_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_insert_filter(shs_filter_insert, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_insert_filter(shs_provider_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
     ap_register_output_filter(SHS_FILTER_NAME, shs_filter_inject, NULL, AP_FTYPE_RESOURCE);
+    /* before mod_session's MOD_SESSION_OUT (AP_FTYPE_CONTENT_SET) saves the session */
+    ap_register_output_filter(SHS_PROVIDER_FILTER, shs_provider_out_filter, NULL,
+                              AP_FTYPE_RESOURCE);
+    /* after mod_headers and mod_expires (AP_FTYPE_CONTENT_SET), before the response headers
+     * are written: a tagged page stays uncacheable whatever was configured for it */
+    ap_register_output_filter(SHS_NOSTORE_FILTER_NAME, shs_filter_nostore, NULL,
+                              AP_FTYPE_PROTOCOL - 1);
     ap_hook_session_load(shs_provider_load, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_session_save(shs_provider_save, NULL, NULL, APR_HOOK_MIDDLE);
 }

@@ -264,7 +264,35 @@ const char *shs_cmd_cookie_name(cmd_parms *cmd, void *dc, const char *name, cons
 
 const char *shs_cmd_cookie_remove(cmd_parms *cmd, void *dc, int flag)
 {
-    ((shs_dir_conf_t *)dc)->cookie_remove = flag ? 1 : 0;
+    /* server and virtual host only: an .htaccess must not expose the id to an application */
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+
+    if (!err) {
+        ((shs_dir_conf_t *)dc)->cookie_remove = flag ? 1 : 0;
+    }
+    return err;
+}
+
+const char *shs_cmd_identity_keys(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+    apr_array_header_t *keys;
+    int i;
+
+    if (err) {
+        return err;
+    }
+    if (argc < 1) {
+        return "SharedSessionIdentityKeys: at least one session key (e.g. user *-user)";
+    }
+    keys = apr_array_make(cmd->pool, argc, sizeof(const char *));
+    for (i = 0; i < argc; i++) {
+        if ((err = shs_parse_identity_key(argv[i]))) {
+            return apr_psprintf(cmd->pool, "SharedSessionIdentityKeys: '%s': %s", argv[i], err);
+        }
+        APR_ARRAY_PUSH(keys, const char *) = apr_pstrdup(cmd->pool, argv[i]);
+    }
+    srv_conf(cmd)->identity_keys = keys;
     return NULL;
 }
 

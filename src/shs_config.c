@@ -57,6 +57,7 @@ void *shs_srv_conf_merge(apr_pool_t *p, void *basev, void *addv)
     s->push_retry = add->push_retry >= 0 ? add->push_retry : base->push_retry;
     s->replace = add->replace >= 0 ? add->replace : base->replace;
     s->pull_retry = add->pull_retry >= 0 ? add->pull_retry : base->pull_retry;
+    s->identity_keys = add->identity_keys ? add->identity_keys : base->identity_keys;
     /* group and self are resolved per virtual host at post_config */
     return s;
 }
@@ -352,6 +353,69 @@ const shs_member_t *shs_group_member(const shs_group_t *g, const char *host)
         if (!strcasecmp(m->host, host)) {
             return m;
         }
+    }
+    return NULL;
+}
+
+const shs_member_t *shs_group_member_named(apr_pool_t *p, const shs_group_t *g, const char *name)
+{
+    int j;
+
+    for (j = 0; g && name && j < g->members->nelts; j++) {
+        const shs_member_t *m = &APR_ARRAY_IDX(g->members, j, shs_member_t);
+        if (!strcasecmp(shs_member_name(p, m), name)) {
+            return m;
+        }
+    }
+    return NULL;
+}
+
+int shs_identity_key_match(const apr_array_header_t *patterns, const char *key)
+{
+    static const char *const defaults[] = { "user", "*-user" };
+    apr_size_t klen = key ? strlen(key) : 0;
+    int i, n = patterns ? patterns->nelts : 2;
+
+    for (i = 0; key && i < n; i++) {
+        const char *pat = patterns ? APR_ARRAY_IDX(patterns, i, const char *) : defaults[i];
+        apr_size_t plen = strlen(pat);
+        if (plen > 0 && pat[0] == '*') {
+            /* "*-user": a suffix; the key must have something before it */
+            if (klen > plen - 1 && !strcmp(key + klen - (plen - 1), pat + 1)) {
+                return 1;
+            }
+        }
+        else if (plen > 0 && pat[plen - 1] == '*') {
+            if (klen > plen - 1 && !strncmp(key, pat, plen - 1)) {
+                return 1;
+            }
+        }
+        else if (!strcmp(key, pat)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+const char *shs_parse_identity_key(const char *arg)
+{
+    apr_size_t len = strlen(arg), i;
+
+    if (len == 0 || len > 128) {
+        return "an identity key has 1 to 128 characters";
+    }
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)arg[i];
+        if (c == '*' && (i == 0 || i == len - 1) && len > 1) {
+            continue;
+        }
+        if (c <= 0x20 || c >= 0x7f || c == '*' || c == '=' || c == '&') {
+            return "an identity key is printable ASCII without spaces, '=' or '&', with at most "
+                   "one '*' at its start or end (e.g. user, *-user, login_*)";
+        }
+    }
+    if (arg[0] == '*' && arg[len - 1] == '*') {
+        return "an identity key pattern has its '*' at the start or at the end, not both";
     }
     return NULL;
 }

@@ -91,6 +91,7 @@ typedef struct shs_srv_conf_t {
     apr_int64_t push_retry;     /* seconds; -1 unset */
     int replace;                /* -1 unset; 1: a pushed session replaces a local one */
     apr_int64_t pull_retry;     /* seconds; -1 unset */
+    apr_array_header_t *identity_keys; /* const char *: SharedSessionIdentityKeys; NULL unset */
     /* resolved at post_config, per virtual host (not merged): */
     const shs_group_t *group; /* the group this virtual host belongs to, or NULL */
     const shs_member_t *self; /* its own entry in that group */
@@ -146,6 +147,17 @@ const shs_group_t *shs_group_find_host(const shs_srv_conf_t *s, const char *host
 
 /* A group's member entry for host, or NULL. */
 const shs_member_t *shs_group_member(const shs_group_t *g, const char *host);
+
+/* A group's member entry for a site name as tokens carry it (host, or host:port), or NULL. */
+const shs_member_t *shs_group_member_named(apr_pool_t *p, const shs_group_t *g, const char *name);
+
+/* Does session key `key` name the authenticated identity?  patterns: SharedSessionIdentityKeys
+ * (exact names, "*suffix" or "prefix*"); NULL means the defaults "user" and "*-user"
+ * (mod_auth_form's <AuthName>-user). */
+int shs_identity_key_match(const apr_array_header_t *patterns, const char *key);
+
+/* NULL when arg is a valid SharedSessionIdentityKeys pattern, else why not. */
+const char *shs_parse_identity_key(const char *arg);
 
 /* The name a site goes by in tokens: host, or host:port when a port was configured. */
 const char *shs_member_name(apr_pool_t *p, const shs_member_t *m);

@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include <apr_strings.h>
+#include <apr_lib.h>
 
 #include <httpd.h>
 #include <http_config.h>
@@ -53,6 +54,7 @@
 #include "shs_store.h"
 #include "shs_token.h"
 #include "shs_status.h"
+#include "shs_url.h"
 
 /* A transparent 1x1 GIF89a: header, screen descriptor with a 2-colour table, a graphic control
  * extension marking colour 0 transparent, one image of one pixel, trailer. */
@@ -61,8 +63,6 @@ static const unsigned char gif1x1[] = {
     0x00, 0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00,
     0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
 };
-
-#define RET_MAX 2048
 
 void shs_ep_parse_args(request_rec *r, shs_ep_args_t *a)
 {
@@ -88,21 +88,6 @@ void shs_ep_parse_args(request_rec *r, shs_ep_args_t *a)
             a->script = 1;
         }
     }
-}
-
-int shs_ep_local_path_ok(const char *path)
-{
-    const char *c;
-
-    if (!path || path[0] != '/' || path[1] == '/' || path[1] == '\\' || strlen(path) > RET_MAX) {
-        return 0;
-    }
-    for (c = path; *c; c++) {
-        if ((unsigned char)*c < 0x20 || *c == 0x7f || *c == '\\') {
-            return 0;
-        }
-    }
-    return 1;
 }
 
 typedef struct scan_baton_t {
@@ -175,6 +160,30 @@ const char *shs_ep_group_of(const shs_srv_conf_t *sc, const char *site, apr_pool
     return NULL;
 }
 
+const char *shs_ep_state(request_rec *r)
+{
+    const char *name = shs_ep_state_cookie(r->pool, shs_dir_cookie_name(SHS_DIR_CONF(r)));
+    const char *v = shs_ep_cookie(r, name, 4096);
+    apr_size_t i;
+
+    if (!v) {
+        return NULL;
+    }
+    for (i = 0; v[i]; i++) {
+        if (!apr_isalnum(v[i]) && v[i] != '-' && v[i] != '_') {
+            break;
+        }
+    }
+    if (i != SHS_EP_NONCE_LEN || v[i]) {
+        shs_stats_add(shs_status_block(), SHS_C_CLIENT_ERRORS, 1);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "SHS00403: ignoring a malformed %s cookie (%" APR_SIZE_T_FMT " bytes)", name,
+                      strlen(v));
+        return NULL;
+    }
+    return v;
+}
+
 const char *shs_ep_state_cookie(apr_pool_t *p, const char *name)
 {
     return apr_pstrcat(p, name, "_state", NULL);
@@ -214,47 +223,110 @@ static apr_uint32_t expiry_for(request_rec *r)
     return shs_ttl_to_memcache(shs_provider_ttl(r), apr_time_sec(apr_time_now()));
 }
 
-/* The checks of the pull token (the state nonce, the hub, once per token id). */
-static const char *check_pull(request_rec *r, const shs_srv_conf_t *sc, const shs_token_t *t)
+/* Use the token up, before any check that may still refuse it: whoever later reads its URL
+ * (a log, a proxy, the browser's history) finds it spent.  The push's single-use key is the
+ * confirmation of (session, this site), which the pushing site reads back; its value is the
+ * token's issue time (see planted_before()).  The pull's is the token id. */
+static const char *burn(request_rec *r, const shs_srv_conf_t *sc, const shs_token_t *t,
+                        const char *ckey, int pull)
 {
-    const char *state =
-        shs_ep_cookie(r, shs_ep_state_cookie(r->pool, shs_dir_cookie_name(SHS_DIR_CONF(r))), 64);
-    const char *tid;
+    shs_store_t *st = shs_provider_store();
+    const char *key = ckey, *tid;
+    apr_uint32_t ttl = expiry_for(r);
     apr_status_t rv;
 
+    if (pull) {
+        if (shs_b64url_encode(r->pool, t->tid, sizeof(t->tid), &tid) != APR_SUCCESS) {
+            return "malformed";
+        }
+        key = apr_pstrcat(r->pool, shs_srv_key_prefix(sc), "t.", tid, NULL);
+        ttl = (apr_uint32_t)(shs_srv_token_lifetime(sc) + 2 * SHS_TOKEN_SKEW);
+    }
+    rv = shs_store_add(st, key, "1", 1, ttl);
+    if (!pull && rv == APR_SUCCESS) {
+        const char *when = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, t->issued);
+        rv = shs_store_set(st, ckey, when, strlen(when), ttl);
+    }
+    return rv == APR_SUCCESS ? NULL : rv == APR_EEXIST ? "replayed" : "store-unavailable";
+}
+
+/* A push is a hidden image (or script) on a page of its source site, loaded by the browser
+ * that got the page: its tags ask for the source's origin as Referer.  A token lifted from a
+ * page and planted in another browser comes from another page (another Referer, or none), or
+ * as a navigation. */
+static const char *check_push_context(request_rec *r, const shs_member_t *src, int script)
+{
+    const char *dest = apr_table_get(r->headers_in, "Sec-Fetch-Dest");
+    const char *mode = apr_table_get(r->headers_in, "Sec-Fetch-Mode");
+    const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
+    const char *referer = apr_table_get(r->headers_in, "Referer");
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+
+    if ((dest && strcasecmp(dest, script ? "script" : "image")) ||
+        (mode && strcasecmp(mode, "no-cors")) || (site && !strcasecmp(site, "none"))) {
+        return "wrong-context";
+    }
+    if (origin && !shs_url_same_origin(origin, src->origin)) {
+        return "wrong-referer";
+    }
+    if (!referer) {
+        return "no-referer";
+    }
+    return shs_url_same_origin(referer, src->origin) ? NULL : "wrong-referer";
+}
+
+/* The checks of the pull token: a navigation, with this browser's state nonce, from the hub. */
+static const char *check_pull(request_rec *r, const shs_srv_conf_t *sc, const shs_token_t *t)
+{
+    const char *state = shs_ep_state(r);
+    const char *mode = apr_table_get(r->headers_in, "Sec-Fetch-Mode");
+
+    if (mode && strcasecmp(mode, "navigate")) {
+        return "wrong-context";
+    }
     if (!state || strcmp(state, t->nonce)) {
         return "state-mismatch";
     }
     if (!sc->group->hub || strcasecmp(t->src, shs_member_name(r->pool, sc->group->hub))) {
         return "not-from-hub";
     }
-    if (shs_b64url_encode(r->pool, t->tid, sizeof(t->tid), &tid) != APR_SUCCESS) {
-        return "malformed";
+    return NULL;
+}
+
+/* Did this site get `id` from a callback (the module planted it here, the visitor did not log
+ * in here), from a token issued no later than `issued`?  Then a newer hand-over for the same
+ * browser may replace it: after a login on another site, this site follows. */
+static int planted_before(request_rec *r, const shs_srv_conf_t *sc, const char *id,
+                          const char *self, apr_int64_t issued)
+{
+    char *val = NULL;
+    apr_size_t len = 0;
+
+    if (shs_store_get(shs_provider_store(),
+                      shs_id_confirm_key(r->pool, shs_srv_key_prefix(sc), id, self), r->pool, &val,
+                      &len) != APR_SUCCESS) {
+        return 0;
     }
-    rv = shs_store_add(shs_provider_store(),
-                       apr_pstrcat(r->pool, shs_srv_key_prefix(sc), "t.", tid, NULL), "1", 1,
-                       (apr_uint32_t)(shs_srv_token_lifetime(sc) + 2 * SHS_TOKEN_SKEW));
-    if (rv == APR_EEXIST) {
-        return "replayed";
-    }
-    return rv == APR_SUCCESS ? NULL : "store-unavailable";
+    return apr_atoi64(apr_pstrmemdup(r->pool, val, len)) <= issued;
 }
 
 /* Check the token and hand the session over.  Returns NULL on success, else the reason. */
-static const char *accept_token(request_rec *r, const shs_srv_conf_t *sc, const char *token,
+static const char *accept_token(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_t *a,
                                 int pull, accepted_t *acc)
 {
     shs_store_t *st = shs_provider_store();
-    const char *self = shs_member_name(r->pool, sc->self), *have, *ckey, *group, *why;
+    const char *self = shs_member_name(r->pool, sc->self), *have, *ckey, *why;
+    const shs_member_t *src;
     shs_token_err_e err = SHS_TOKEN_OK;
     shs_token_t *t = NULL;
+    apr_size_t len = 0;
     apr_status_t rv;
 
-    if (!token || !*token) {
+    if (!a->token || !*a->token) {
         return "no-token";
     }
-    if (shs_token_open(r->pool, sc->keys, token, apr_time_sec(apr_time_now()), SHS_TOKEN_SKEW, &t,
-                       &err) != APR_SUCCESS) {
+    if (shs_token_open(r->pool, sc->keys, a->token, apr_time_sec(apr_time_now()), SHS_TOKEN_SKEW,
+                       &t, &err) != APR_SUCCESS) {
         return shs_token_err_str(err);
     }
     acc->from = t->src;
@@ -264,12 +336,9 @@ static const char *accept_token(request_rec *r, const shs_srv_conf_t *sc, const 
     if (!strcasecmp(t->src, self)) {
         return "source-is-destination";
     }
-    group = shs_ep_group_of(sc, t->src, r->pool);
-    if (!group) {
-        return "source-not-in-group";
-    }
-    if (strcmp(group, sc->group->name)) {
-        return "source-in-other-group";
+    if (!(src = shs_group_member_named(r->pool, sc->group, t->src))) {
+        return shs_ep_group_of(sc, t->src, r->pool) ? "source-in-other-group"
+                                                      : "source-not-in-group";
     }
     if (shs_b64url_encode(r->pool, t->sid, SHS_SID_BYTES, &acc->sid) != APR_SUCCESS) {
         return "malformed";
@@ -281,15 +350,19 @@ static const char *accept_token(request_rec *r, const shs_srv_conf_t *sc, const 
         return "store-unavailable";
     }
     ckey = shs_id_confirm_key(r->pool, shs_srv_key_prefix(sc), acc->sid, self);
+    if ((why = burn(r, sc, t, ckey, pull))) {
+        return why;
+    }
+    if ((why = pull ? check_pull(r, sc, t) : check_push_context(r, src, a->script))) {
+        return why;
+    }
     have = shs_ep_cookie_id(r, shs_dir_cookie_name(SHS_DIR_CONF(r)));
     if (have && !strcmp(have, acc->sid)) {
-        /* already here: the token only confirms it, once like any other */
-        rv = shs_store_add(st, ckey, "1", 1, expiry_for(r));
-        return rv == APR_SUCCESS ? NULL : rv == APR_EEXIST ? "replayed" : "store-unavailable";
+        return NULL; /* already here: the token only confirmed it */
     }
     if (have && !shs_srv_replace(sc)) {
-        rv = shs_provider_lookup(r, have);
-        if (rv == APR_SUCCESS) {
+        rv = shs_provider_lookup(r, have, NULL);
+        if (rv == APR_SUCCESS && !planted_before(r, sc, have, self, t->issued)) {
             return "local-session-kept";
         }
         if (SHS_STORE_FAILED(rv)) {
@@ -297,46 +370,46 @@ static const char *accept_token(request_rec *r, const shs_srv_conf_t *sc, const 
         }
     }
     if (pull) {
-        if ((why = check_pull(r, sc, t))) {
-            return why;
-        }
-        rv = shs_store_set(st, ckey, "1", 1, expiry_for(r));
-    }
-    else {
-        rv = shs_store_add(st, ckey, "1", 1, expiry_for(r));
-        if (rv == APR_EEXIST) {
-            return "replayed";
+        const char *when = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, t->issued);
+        if (shs_store_set(st, ckey, when, strlen(when), expiry_for(r)) != APR_SUCCESS) {
+            return "store-unavailable";
         }
     }
+    rv = shs_provider_lookup(r, acc->sid, &len);
     if (rv != APR_SUCCESS) {
-        return "store-unavailable";
-    }
-    rv = shs_provider_lookup(r, acc->sid);
-    if (rv != APR_SUCCESS) {
-        shs_store_del(st, ckey);
         return rv == APR_NOTFOUND ? "unknown-session" : "store-unavailable";
+    }
+    if (len == 0) {
+        /* the hub's new empty session, short-lived until a site takes it: now it is shared */
+        shs_provider_keep_empty(r, acc->sid);
     }
     return NULL;
 }
 
-static int callback(request_rec *r, const shs_srv_conf_t *sc)
+/* Problems of the operator, not of the client: logged where an operator looks. */
+static int refusal_level(const char *reason)
+{
+    return !strcmp(reason, "store-unavailable") || !strcmp(reason, "not-configured")
+               ? APLOG_WARNING
+               : APLOG_INFO;
+}
+
+static int callback(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_t *a)
 {
     const shs_dir_conf_t *d = SHS_DIR_CONF(r);
     const char *reason;
     accepted_t acc = { NULL, "?" };
-    shs_ep_args_t a;
     int pull;
 
     if (r->method_number != M_GET) {
         ap_allow_methods(r, 1, "GET", "HEAD", NULL);
         return HTTP_METHOD_NOT_ALLOWED;
     }
-    shs_ep_parse_args(r, &a);
-    pull = a.ret != NULL;
-    reason = !sc->keys ? "not-configured" : accept_token(r, sc, a.token, pull, &acc);
+    pull = a->ret != NULL;
+    reason = !sc->keys ? "not-configured" : accept_token(r, sc, a, pull, &acc);
     if (reason) {
         shs_stats_refused(shs_status_block(), reason);
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+        ap_log_rerror(APLOG_MARK, refusal_level(reason), 0, r,
                       "SHS00401: cross-domain token refused (%s); from %s, session %s", reason,
                       acc.from, acc.sid ? shs_id_fingerprint(r->pool, acc.sid) : "-");
     }
@@ -347,11 +420,11 @@ static int callback(request_rec *r, const shs_srv_conf_t *sc)
     }
     if (!pull) {
         if (!reason) {
-            /* a cross-site image or script response: only SameSite=None; Secure is kept */
-            ap_cookie_write(r, shs_dir_cookie_name(d), acc.sid,
-                            "Path=/; HttpOnly; Secure; SameSite=None", 0, r->err_headers_out, NULL);
+            /* a cross-site image or script response: only SameSite=None; Secure is kept; the
+             * site puts its own attributes back at the next first-party request */
+            shs_provider_set_pushed_cookie(r, acc.sid);
         }
-        return answer_push(r, a.script);
+        return answer_push(r, a->script);
     }
     /* the pull: back to where the visitor was going, whatever happened */
     if (!reason) {
@@ -360,8 +433,24 @@ static int callback(request_rec *r, const shs_srv_conf_t *sc)
     ap_cookie_remove(r, shs_ep_state_cookie(r->pool, shs_dir_cookie_name(d)),
                      apr_pstrcat(r->pool, "Path=", shs_srv_endpoint(sc), NULL), r->err_headers_out,
                      NULL);
-    return shs_ep_redirect(
-        r, apr_pstrcat(r->pool, sc->self->origin, shs_ep_local_path_ok(a.ret) ? a.ret : "/", NULL));
+    return shs_ep_redirect(r, apr_pstrcat(r->pool, sc->self->origin,
+                                          shs_url_local_path_ok(a->ret) ? a->ret : "/", NULL));
+}
+
+/* Tokens stay out of the access log, mod_status and error-log lines that quote the request:
+ * a logged token is one anybody who reads the log could redeem within its lifetime. */
+static void redact_request(request_rec *r)
+{
+    const char *red;
+
+    if (!r->args || !(red = shs_url_redact_param(r->pool, r->args, "t", "-"))) {
+        return;
+    }
+    r->args = (char *)red;
+    r->unparsed_uri = apr_pstrcat(r->pool, r->uri, "?", red, NULL);
+    r->parsed_uri.query = r->args;
+    r->the_request =
+        apr_pstrcat(r->pool, r->method, " ", r->unparsed_uri, " ", r->protocol, NULL);
 }
 
 int shs_endpoint_handler(request_rec *r, int lookup)
@@ -380,8 +469,10 @@ int shs_endpoint_handler(request_rec *r, int lookup)
         return DECLINED;
     }
     what = r->uri + plen;
+    shs_ep_parse_args(r, &a);
+    redact_request(r);
     if (!strcmp(what, "cb")) {
-        return callback(r, sc);
+        return callback(r, sc, &a);
     }
     if (strcmp(what, "pull") && strcmp(what, "attach")) {
         return HTTP_NOT_FOUND;
@@ -390,6 +481,5 @@ int shs_endpoint_handler(request_rec *r, int lookup)
         ap_allow_methods(r, 1, "GET", "HEAD", NULL);
         return HTTP_METHOD_NOT_ALLOWED;
     }
-    shs_ep_parse_args(r, &a);
     return !strcmp(what, "pull") ? shs_pull_start(r, sc, &a) : shs_pull_attach(r, sc, &a);
 }

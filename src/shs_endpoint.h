@@ -26,6 +26,13 @@
 
 #include "shs_config.h"
 
+#define SHS_EP_NONCE_BYTES 16 /* the pull's state nonce */
+#define SHS_EP_NONCE_LEN 22   /* ... in base64url */
+
+/* The query parameter that tells a page not to bounce: the pull sends a client that keeps no
+ * cookies back to its page with it (the marker cookie cannot stop a loop for such a client). */
+#define SHS_EP_NOPULL_PARAM "shs_nopull"
+
 /* quick_handler: answers requests under the endpoint prefix of a virtual host in a group. */
 int shs_endpoint_handler(request_rec *r, int lookup);
 
@@ -38,10 +45,6 @@ typedef struct shs_ep_args_t {
 
 void shs_ep_parse_args(request_rec *r, shs_ep_args_t *a);
 
-/* A return URL is only ever a path on this site: "/..." but not "//..." nor "/\...", no control
- * characters, no backslash, at most 2 KiB. */
-int shs_ep_local_path_ok(const char *path);
-
 /* The well-formed id this browser sends in cookie `name`, or NULL. */
 const char *shs_ep_cookie_id(request_rec *r, const char *name);
 
@@ -53,6 +56,11 @@ int shs_ep_redirect(request_rec *r, const char *url);
 
 /* The name of the group a site (host[:port] as in the group) belongs to, or NULL. */
 const char *shs_ep_group_of(const shs_srv_conf_t *sc, const char *site, apr_pool_t *p);
+
+/* The pull's state nonce as this browser sends it back, or NULL when absent; a value that is
+ * not a nonce the module made (22 base64url characters) counts as absent, logged at info and
+ * counted as a client error. */
+const char *shs_ep_state(request_rec *r);
 
 /* Names of the pull's cookies, derived from the session cookie's name. */
 const char *shs_ep_state_cookie(apr_pool_t *p, const char *name);

@@ -25,10 +25,13 @@
  * an exact Content-Length. */
 
 #include <pthread.h>
+#include <unistd.h>
 #include <string.h>
 
 #include <apr_buckets.h>
 #include <apr_strings.h>
+#include <apr_lib.h>
+#include <apr_portable.h>
 
 #include <httpd.h>
 #include <http_config.h>
@@ -43,28 +46,49 @@
 #include "shs_provider.h"
 #include "shs_push.h"
 
-static int is_html(const char *ct)
+/* text/html, in a charset where the tags' ASCII bytes are characters (not UTF-16/32).  XHTML
+ * (application/xhtml+xml) is parsed as XML, where the tags would have to be well-formed XML
+ * and the scanner's HTML rules do not hold: it gets none. */
+static const char *html_unsuitable(const char *ct)
 {
-    return ct &&
-           (!strncasecmp(ct, "text/html", 9) || !strncasecmp(ct, "application/xhtml+xml", 21));
+    const char *cs;
+
+    if (!ct || strncasecmp(ct, "text/html", 9) || (ct[9] && ct[9] != ';' && ct[9] != ' ')) {
+        return "not HTML";
+    }
+    if ((cs = ap_strcasestr(ct, "charset="))) {
+        cs += 8;
+        cs += *cs == '"';
+        if (!strncasecmp(cs, "utf-16", 6) || !strncasecmp(cs, "utf-32", 6) ||
+            !strncasecmp(cs, "ucs-2", 5) || !strncasecmp(cs, "ucs-4", 5) ||
+            !strncasecmp(cs, "utf-7", 5)) {
+            return "charset not ASCII-compatible";
+        }
+    }
+    return NULL;
 }
 
-/* Why this response gets no tags, or NULL when it may. */
+/* Why this response gets no tags, or NULL when it may.  A HEAD request passes: it gets the
+ * headers a GET would get with tags, and no body. */
 static const char *unsuitable(request_rec *r)
 {
-    const char *enc;
+    const char *enc, *why;
 
     if (r->main) {
         return "sub-request";
     }
-    if (r->header_only || r->method_number != M_GET) {
+    if (r->method_number != M_GET) {
         return "not GET";
     }
     if (r->status != HTTP_OK) {
         return "status not 200";
     }
-    if (!is_html(r->content_type)) {
-        return "not HTML";
+    if ((why = html_unsuitable(r->content_type))) {
+        return why;
+    }
+    /* the byte ranges would be counted in the tagged body, against the untagged length */
+    if (apr_table_get(r->headers_in, "Range")) {
+        return "range request";
     }
     /* mod_mime (AddEncoding) sets r->content_encoding; the header is only made from it later */
     enc = r->content_encoding;
@@ -100,7 +124,8 @@ typedef struct file_slot_t {
     apr_dev_t device;
     apr_off_t size;
     apr_time_t mtime;
-    apr_off_t at; /* offset of the insertion point, -1: none (tags before EOS) */
+    apr_time_t ctime; /* changes at every write, and cannot be set back like mtime */
+    apr_off_t at; /* insertion point, -1: before EOS, SHS_INJECT_NONE: no tags at all */
     int used;
 } file_slot_t;
 
@@ -119,7 +144,7 @@ static int file_lookup(const apr_finfo_t *fi, apr_off_t *at)
 
     pthread_mutex_lock(&file_lock);
     hit = slot->used && slot->inode == fi->inode && slot->device == fi->device &&
-          slot->size == fi->size && slot->mtime == fi->mtime;
+          slot->size == fi->size && slot->mtime == fi->mtime && slot->ctime == fi->ctime;
     if (hit) {
         *at = slot->at;
     }
@@ -136,16 +161,39 @@ static void file_remember(const apr_finfo_t *fi, apr_off_t at)
     slot->device = fi->device;
     slot->size = fi->size;
     slot->mtime = fi->mtime;
+    slot->ctime = fi->ctime;
     slot->at = at;
     slot->used = 1;
     pthread_mutex_unlock(&file_lock);
 }
 
+/* Does the open file still have `</body` + a follower at `at`?  A remembered offset is only
+ * used when it does (read with pread: the file position the buckets use is left alone). */
+static int still_body_end(apr_file_t *fd, apr_off_t at)
+{
+    static const char want[] = "</body";
+    char buf[sizeof(want)];
+    apr_os_file_t os;
+    apr_size_t i;
+
+    if (at < 0 || apr_os_file_get(&os, fd) != APR_SUCCESS ||
+        pread(os, buf, sizeof(buf), (off_t)at) != (ssize_t)sizeof(buf)) {
+        return 0;
+    }
+    for (i = 0; i < sizeof(want) - 1; i++) {
+        if (apr_tolower(buf[i]) != want[i]) {
+            return 0;
+        }
+    }
+    return buf[i] == '>' || buf[i] == '/' || apr_isspace(buf[i]);
+}
+
 /* Is bb one whole regular file, from offset 0 to its end, then EOS (metadata buckets aside)?
  * Then fi describes the open file itself (fstat), not a path that may have changed. */
-static int whole_file(apr_bucket_brigade *bb, apr_finfo_t *fi)
+static int whole_file(apr_bucket_brigade *bb, apr_finfo_t *fi, apr_file_t **fdp)
 {
-    const apr_int32_t wanted = APR_FINFO_IDENT | APR_FINFO_SIZE | APR_FINFO_MTIME | APR_FINFO_TYPE;
+    const apr_int32_t wanted =
+        APR_FINFO_IDENT | APR_FINFO_SIZE | APR_FINFO_MTIME | APR_FINFO_CTIME | APR_FINFO_TYPE;
     apr_file_t *fd = NULL;
     apr_off_t next = 0;
     apr_bucket *b;
@@ -153,6 +201,7 @@ static int whole_file(apr_bucket_brigade *bb, apr_finfo_t *fi)
     for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb); b = APR_BUCKET_NEXT(b)) {
         const apr_bucket_file *bf;
         if (APR_BUCKET_IS_EOS(b)) {
+            *fdp = fd;
             return fd != NULL && next == fi->size;
         }
         if (APR_BUCKET_IS_METADATA(b)) {
@@ -179,53 +228,111 @@ static int whole_file(apr_bucket_brigade *bb, apr_finfo_t *fi)
     return 0; /* not all of it in this brigade */
 }
 
+/* The response is per visitor from now on and carries tokens: no shared cache may keep it
+ * (mod_cache reads r->no_cache), no validator may bring it back, and SHS_NOSTORE_FILTER_NAME
+ * puts this back after any later header edit. */
+static void make_private(request_rec *r)
+{
+    r->no_cache = 1;
+    apr_table_unset(r->headers_out, "ETag");
+    apr_table_unset(r->headers_out, "Last-Modified");
+    apr_table_unset(r->headers_out, "Expires");
+    apr_table_setn(r->headers_out, "Cache-Control", "private, no-store");
+    apr_table_unset(r->err_headers_out, "Cache-Control");
+    apr_table_unset(r->err_headers_out, "Expires");
+    ap_add_output_filter(SHS_NOSTORE_FILTER_NAME, NULL, r, r->connection);
+}
+
+apr_status_t shs_filter_nostore(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+
+    r->no_cache = 1;
+    apr_table_unset(r->headers_out, "ETag");
+    apr_table_unset(r->headers_out, "Last-Modified");
+    apr_table_unset(r->headers_out, "Expires");
+    apr_table_unset(r->err_headers_out, "ETag");
+    apr_table_unset(r->err_headers_out, "Last-Modified");
+    apr_table_unset(r->err_headers_out, "Expires");
+    apr_table_unset(r->err_headers_out, "Cache-Control");
+    apr_table_setn(r->headers_out, "Cache-Control", "private, no-store");
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}
+
+/* The first brigade: decide whether this response gets tags.  NULL when it does (ctx made),
+ * else why not. */
+static const char *start(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    inject_ctx_t *ctx;
+    const char *why = unsuitable(r), *id = NULL, *tags;
+    apr_file_t *fd = NULL;
+    apr_finfo_t fi;
+    apr_off_t at = 0;
+    int whole, known = 0;
+
+    if (!why && !(id = shs_provider_id(r))) {
+        why = "no session";
+    }
+    if (why) {
+        return why;
+    }
+    if (r->header_only) {
+        /* what a GET would get, minus the body whose length is not known here */
+        make_private(r);
+        apr_table_unset(r->headers_out, "Content-Length");
+        return "HEAD";
+    }
+    whole = whole_file(bb, &fi, &fd);
+    if (whole && file_lookup(&fi, &at)) {
+        if (at == SHS_INJECT_NONE) {
+            return "this version of the file cannot take tags";
+        }
+        known = at < 0 || still_body_end(fd, at);
+    }
+    if (!(tags = shs_push_tags(r, id))) {
+        return "nothing to push";
+    }
+    f->ctx = ctx = apr_pcalloc(r->pool, sizeof(*ctx));
+    ctx->ij = shs_inject_create(r->pool, tags, strlen(tags));
+    ctx->out = apr_brigade_create(r->pool, f->c->bucket_alloc);
+    ctx->whole_file = whole;
+    ctx->fi = fi;
+    if (known) {
+        shs_inject_set_offset(ctx->ij, at);
+        ctx->known = 1;
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r,
+                      "SHS00505: loader tags at byte %" APR_OFF_T_FMT
+                      " of %s (remembered, not scanned)",
+                      at, r->filename ? r->filename : "the file");
+        /* the file and the tags, exactly */
+        ap_set_content_length(r, fi.size + (apr_off_t)strlen(tags));
+    }
+    else {
+        /* a scan may still find that the page cannot take tags: length unknown until then */
+        apr_table_unset(r->headers_out, "Content-Length");
+    }
+    make_private(r);
+    return NULL;
+}
+
 apr_status_t shs_filter_inject(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
-    inject_ctx_t *ctx = f->ctx;
+    inject_ctx_t *ctx;
     apr_status_t rv;
     int done = 0;
 
-    if (!ctx) {
-        const char *why = unsuitable(r), *id = NULL, *tags = NULL;
-        if (!why && !(id = shs_provider_id(r))) {
-            why = "no session";
-        }
-        if (!why && !(tags = shs_push_tags(r, id))) {
-            why = "nothing to push";
-        }
+    if (!f->ctx) {
+        const char *why = start(f, bb);
         if (why) {
             ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "SHS00504: no loader tags: %s", why);
             ap_remove_output_filter(f);
             return ap_pass_brigade(f->next, bb);
         }
-        f->ctx = ctx = apr_pcalloc(r->pool, sizeof(*ctx));
-        ctx->ij = shs_inject_create(r->pool, tags, strlen(tags));
-        ctx->out = apr_brigade_create(r->pool, f->c->bucket_alloc);
-        ctx->whole_file = whole_file(bb, &ctx->fi);
-        if (ctx->whole_file) {
-            apr_off_t at;
-            if (file_lookup(&ctx->fi, &at)) {
-                shs_inject_set_offset(ctx->ij, at);
-                ctx->known = 1;
-                ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r,
-                              "SHS00505: loader tags at byte %" APR_OFF_T_FMT
-                              " of %s (remembered, not scanned)",
-                              at, r->filename ? r->filename : "the file");
-            }
-            /* the file and the tags, exactly (tags before EOS when there is no </body>) */
-            ap_set_content_length(r, ctx->fi.size + (apr_off_t)strlen(tags));
-        }
-        else {
-            apr_table_unset(r->headers_out, "Content-Length");
-        }
-        /* the page now differs per visitor and carries tokens */
-        apr_table_unset(r->headers_out, "ETag");
-        apr_table_unset(r->headers_out, "Last-Modified");
-        apr_table_unset(r->headers_out, "Expires");
-        apr_table_setn(r->headers_out, "Cache-Control", "private, no-store");
-        apr_table_unset(r->err_headers_out, "Cache-Control");
     }
+    ctx = f->ctx;
     /* bucket by bucket: what was read goes on before the next read, memory stays constant */
     do {
         rv = shs_inject_brigade(ctx->ij, bb, ctx->out, &done);
@@ -239,6 +346,11 @@ apr_status_t shs_filter_inject(ap_filter_t *f, apr_bucket_brigade *bb)
     if (done) {
         if (ctx->whole_file && !ctx->known && rv == APR_SUCCESS) {
             file_remember(&ctx->fi, shs_inject_offset(ctx->ij));
+        }
+        if (shs_inject_offset(ctx->ij) == SHS_INJECT_NONE) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                          "SHS00506: no loader tags: the page ends inside an element whose "
+                          "content is text (or is not ASCII-compatible)");
         }
         ap_remove_output_filter(f);
     }

@@ -23,8 +23,13 @@
 #include <util_filter.h>
 
 #define SHS_FILTER_NAME "SHARED_SESSION_INJECT"
+#define SHS_NOSTORE_FILTER_NAME "SHARED_SESSION_NOSTORE"
 
 apr_status_t shs_filter_inject(ap_filter_t *f, apr_bucket_brigade *bb);
+
+/* Added behind every tagged response, after the filters that edit headers (mod_headers,
+ * mod_expires): the page carries tokens and stays uncacheable whatever they set. */
+apr_status_t shs_filter_nostore(ap_filter_t *f, apr_bucket_brigade *bb);
 
 /* insert_filter hook: add the filter where injection can apply. */
 void shs_filter_insert(request_rec *r);

@@ -784,11 +784,11 @@ const char *shs_html_tag(apr_pool_t *p, shs_tag_kind_e kind, const char *url, co
     case SHS_TAG_IMG:
         return apr_pstrcat(p, "<img src=\"", shs_html_escape_attr(p, url),
                            "\" alt=\"\" width=\"1\" height=\"1\" style=\"display:none\""
-                           " referrerpolicy=\"no-referrer\"",
+                           " referrerpolicy=\"origin\"",
                            nonce_attr, ">", NULL);
     case SHS_TAG_SCRIPT:
         return apr_pstrcat(p, "<script async src=\"", shs_html_escape_attr(p, url),
-                           "\" referrerpolicy=\"no-referrer\"", nonce_attr, "></script>", NULL);
+                           "\" referrerpolicy=\"origin\"", nonce_attr, "></script>", NULL);
     default:
         return NULL;
     }

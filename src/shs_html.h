@@ -110,8 +110,8 @@ typedef enum { SHS_TAG_IMG = 0, SHS_TAG_SCRIPT = 1 } shs_tag_kind_e;
 
 /* One loader tag for `url` (already fully formed; it is escaped here):
  *  IMG:    <img src="URL" alt="" width="1" height="1" style="display:none"
- *          referrerpolicy="no-referrer"[ nonce="N"]>          (on one line)
- *  SCRIPT: <script async src="URL" referrerpolicy="no-referrer"[ nonce="N"]></script>
+ *          referrerpolicy="origin"[ nonce="N"]>          (on one line)
+ *  SCRIPT: <script async src="URL" referrerpolicy="origin"[ nonce="N"]></script>
  * The CSP nonce is optional: NULL or "" means none; it is escaped too.  Returns NULL when url
  * is NULL or kind is unknown. */
 const char *shs_html_tag(apr_pool_t *p, shs_tag_kind_e kind, const char *url, const char *nonce);

@@ -33,6 +33,7 @@
 #include <http_ssl.h>
 #include <ap_mpm.h>
 #include <util_cookies.h>
+#include <util_filter.h>
 #include <mod_session.h>
 
 #include "shs_private.h"
@@ -42,6 +43,7 @@
 #include "shs_status.h"
 #include "shs_id.h"
 #include "shs_store.h"
+#include "shs_token.h"
 
 /* memcached refuses items over 1 MB; keep a margin for the key and item header. */
 #define SHS_VALUE_MAX (1024 * 1024 - 512)
@@ -58,6 +60,8 @@ typedef struct shs_req_t {
     const char *cookie_id;       /* the well-formed id the browser sent, if any */
     const char *sync;            /* the push's sync cookie as sent */
     const char *marker;          /* the pull's marker cookie as sent */
+    int pushed;                  /* the id cookie came from a push (SameSite=None): rewrite it */
+    int rotate;                  /* the application asked for a new id (SHS_ROTATE_HEADER) */
     int loaded;                  /* the store was asked (once per request) */
     const char *id;              /* the id the session lives under; NULL while it has none */
     const char *loaded_value;    /* the encoded session as it came from the store */
@@ -65,6 +69,8 @@ typedef struct shs_req_t {
     int store_failed;            /* the store did not answer when the session was loaded */
     apr_status_t load_rv;
 } shs_req_t;
+
+static long cookie_maxage(request_rec *r);
 
 static request_rec *top_of(request_rec *r)
 {
@@ -93,36 +99,56 @@ static const char *fp(request_rec *r, const char *id)
     return shs_id_fingerprint(r->pool, id);
 }
 
-/* Our id from the Cookie header(s), or NULL.  When strip is set the cookie is removed from
- * r->headers_in, so the application (CGI, PHP, a proxied backend) never sees it. */
+/* The names of the module's own cookies for the id cookie `name`: the id, the push's sync
+ * cookie, the pull's marker, the pushed-cookie flag. */
+static void own_cookie_names(apr_pool_t *p, const char *name, apr_array_header_t *out)
+{
+    APR_ARRAY_PUSH(out, const char *) = shs_push_sync_name(p, name);
+    APR_ARRAY_PUSH(out, const char *) = shs_ep_marker_cookie(p, name);
+    APR_ARRAY_PUSH(out, const char *) = shs_provider_pushed_name(p, name);
+}
+
+/* Our id from the Cookie header(s), or NULL.  When strip is set the module's cookies are
+ * removed from r->headers_in, so the application (CGI, PHP, a proxied backend) never sees
+ * them: those of this scope's cookie name and of the virtual host's (an .htaccess that renames
+ * the cookie must not expose the real one). */
 static const char *read_cookie(request_rec *r, const shs_dir_conf_t *d, int strip)
 {
     const char *name = shs_dir_cookie_name(d);
-    const char *sync = shs_push_sync_name(r->pool, name);
-    const char *marker = shs_ep_marker_cookie(r->pool, name);
+    const shs_dir_conf_t *vd =
+        ap_get_module_config(r->server->lookup_defaults, &sharedsession_module);
+    const char *vname = vd ? shs_dir_cookie_name(vd) : name;
     const apr_array_header_t *arr = apr_table_elts(r->headers_in);
     const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    apr_array_header_t *others = apr_array_make(r->pool, 8, sizeof(const char *));
     shs_cookie_scan_t res = { 0 };
     apr_array_header_t *kept = apr_array_make(r->pool, 2, sizeof(const char *));
-    int i, changed = 0;
+    int i, j, changed = 0;
 
+    own_cookie_names(r->pool, name, others);
+    if (strcmp(vname, name)) {
+        APR_ARRAY_PUSH(others, const char *) = vname;
+        own_cookie_names(r->pool, vname, others);
+    }
     for (i = 0; i < arr->nelts; i++) {
         const char *rest;
-        int before = res.seen, had_sync = 0;
+        int before = res.seen, had = 0;
         if (!e[i].key || strcasecmp(e[i].key, "Cookie")) {
             continue;
         }
         shs_cookie_scan(r->pool, e[i].val, name, &res);
         rest = res.seen != before ? res.stripped : e[i].val;
-        rest = shs_cookie_strip(r->pool, rest, sync, &had_sync);
-        changed |= had_sync;
-        rest = shs_cookie_strip(r->pool, rest, marker, &had_sync);
-        changed |= res.seen != before || had_sync;
+        changed |= res.seen != before;
+        for (j = 0; rest && j < others->nelts; j++) {
+            rest = shs_cookie_strip(r->pool, rest, APR_ARRAY_IDX(others, j, const char *), &had);
+            changed |= had;
+        }
         if (rest) {
             APR_ARRAY_PUSH(kept, const char *) = rest;
         }
     }
     if (res.malformed) {
+        shs_stats_add(shs_status_block(), SHS_C_CLIENT_ERRORS, 1);
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "SHS00101: ignoring %d malformed value(s) of cookie %s", res.malformed, name);
     }
@@ -131,7 +157,7 @@ static const char *read_cookie(request_rec *r, const shs_dir_conf_t *d, int stri
                       "SHS00102: cookie %s sent %d times; using the first well-formed one", name,
                       res.seen);
     }
-    /* our cookies (the id and the push bookkeeping) are not the application's business */
+    /* our cookies (the id and the bookkeeping) are not the application's business */
     if (strip && changed) {
         apr_table_unset(r->headers_in, "Cookie");
         for (i = 0; i < kept->nelts; i++) {
@@ -187,7 +213,7 @@ static shs_req_t *request_state(request_rec *r, const shs_dir_conf_t *d)
 {
     request_rec *m = top_of(r);
     shs_req_t *rq = ap_get_module_config(m->request_config, &sharedsession_module);
-    int strip = shs_dir_cookie_remove(d);
+    int strip = shs_dir_cookie_remove(d) || SHS_SRV_CONF(r->server)->group;
     const char *id;
 
     if (rq) {
@@ -204,6 +230,7 @@ static shs_req_t *request_state(request_rec *r, const shs_dir_conf_t *d)
     /* our bookkeeping cookies are read before read_cookie hides them from the application */
     rq->sync = shs_ep_cookie(r, shs_push_sync_name(m->pool, shs_dir_cookie_name(d)), 64);
     rq->marker = shs_ep_cookie(r, shs_ep_marker_cookie(m->pool, shs_dir_cookie_name(d)), 64);
+    rq->pushed = shs_ep_cookie(r, shs_provider_pushed_name(m->pool, shs_dir_cookie_name(d)), 8) != NULL;
     id = read_cookie(r, d, strip);
     rq->cookie_id = id ? apr_pstrdup(m->pool, id) : NULL;
     return rq;
@@ -313,23 +340,15 @@ static void remove_cookie(request_rec *r, const shs_dir_conf_t *d)
                      r->err_headers_out, NULL);
 }
 
-/* Keys that name the authenticated identity: "user" (the usual legacy choice) and any key
- * ending in "-user" (mod_auth_form's <AuthName>-user). */
-static int is_identity_key(const char *key)
-{
-    apr_size_t len = strlen(key);
-
-    return !strcmp(key, "user") || (len > 5 && !strcmp(key + len - 5, "-user"));
-}
-
-static int identity_differs(apr_table_t *a, apr_table_t *b)
+/* Does an identity key (SharedSessionIdentityKeys) of a differ in b? */
+static int identity_differs(const apr_array_header_t *keys, apr_table_t *a, apr_table_t *b)
 {
     const apr_array_header_t *arr = apr_table_elts(a);
     const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
     int i;
 
     for (i = 0; i < arr->nelts; i++) {
-        if (e[i].key && is_identity_key(e[i].key)) {
+        if (e[i].key && shs_identity_key_match(keys, e[i].key)) {
             const char *other = apr_table_get(b, e[i].key);
             if (!other || strcmp(other, e[i].val ? e[i].val : "")) {
                 return 1;
@@ -365,7 +384,10 @@ static int identity_changed(request_rec *r, shs_req_t *rq, session_rec *z)
 {
     apr_table_t *old = loaded_entries(r, rq);
 
-    return old && (identity_differs(old, z->entries) || identity_differs(z->entries, old));
+    const apr_array_header_t *keys = SHS_SRV_CONF(r->server)->identity_keys;
+
+    return old &&
+           (identity_differs(keys, old, z->entries) || identity_differs(keys, z->entries, old));
 }
 
 /* Did this request empty a session that held something (a logout)?  A session that was
@@ -485,7 +507,7 @@ apr_status_t shs_provider_save(request_rec *r, session_rec *z)
     exptime = shs_ttl_to_memcache(z->maxage > 0 ? z->maxage : shs_dir_ttl(d),
                                   apr_time_sec(apr_time_now()));
 
-    if (rq->id && identity_changed(r, rq, z)) {
+    if (rq->id && (rq->rotate || identity_changed(r, rq, z))) {
         /* Login, logout or user switch: the session moves to a fresh id, so an id known
          * before (planted by an attacker, or seen by another site) is worth nothing now. */
         const char *old = rq->id;
@@ -497,8 +519,10 @@ apr_status_t shs_provider_save(request_rec *r, session_rec *z)
         shs_stats_add(shs_status_block(), SHS_C_ROTATIONS, 1);
         rv = shs_store_del(store, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), old));
         ap_log_rerror(APLOG_MARK, rv == APR_SUCCESS ? APLOG_DEBUG : APLOG_INFO, SHS_LOG_RV(rv), r,
-                      "SHS00117: identity changed: session %s moved to %s%s", fp(r, old),
-                      fp(r, rq->id), rv == APR_SUCCESS ? "" : " (the old entry expires by itself)");
+                      "SHS00117: %s: session %s moved to %s%s",
+                      rq->rotate ? "the application asked for a new id" : "identity changed",
+                      fp(r, old), fp(r, rq->id),
+                      rv == APR_SUCCESS ? "" : " (the old entry expires by itself)");
         return OK;
     }
     if (rq->id) {
@@ -525,6 +549,38 @@ apr_status_t shs_provider_save(request_rec *r, session_rec *z)
     return OK;
 }
 
+/* A browser that got its id cookie from a push holds it with SameSite=None (the only kind a
+ * cross-site image response may set): give it the site's own attributes now, on a request
+ * where the browser takes them (a navigation, or a same-site request). */
+static void fix_pushed_cookie(request_rec *r, const shs_dir_conf_t *d, shs_req_t *rq)
+{
+    const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
+    const char *mode = apr_table_get(r->headers_in, "Sec-Fetch-Mode");
+    APR_OPTIONAL_FN_TYPE(ap_session_load) *session_load;
+    session_rec *z = NULL;
+
+    if (r->main || r->prev ||
+        (site && !strcasecmp(site, "cross-site") && !(mode && !strcasecmp(mode, "navigate")))) {
+        return;
+    }
+    session_load = APR_RETRIEVE_OPTIONAL_FN(ap_session_load);
+    if (session_load) {
+        session_load(r, &z);
+    }
+    if (rq->store_failed) {
+        return; /* ask again when the store answers */
+    }
+    if (rq->id) {
+        write_cookie(r, d, rq->id, cookie_maxage(r));
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "SHS00119: session %s: the pushed cookie now has this site's attributes",
+                      fp(r, rq->id));
+    }
+    ap_cookie_remove(r, shs_provider_pushed_name(r->pool, shs_dir_cookie_name(d)),
+                     "Path=/; HttpOnly; Secure; SameSite=None", r->err_headers_out, NULL);
+    rq->pushed = 0;
+}
+
 int shs_provider_header_parser(request_rec *r)
 {
     const shs_dir_conf_t *d = SHS_DIR_CONF(r);
@@ -533,6 +589,11 @@ int shs_provider_header_parser(request_rec *r)
     shs_req_t *rq;
 
     if (!shs_dir_enabled(d)) {
+        if (SHS_SRV_CONF(r->server)->group) {
+            /* the id is valid on every site of the group: no scope of a site may show it to an
+             * application, whatever an .htaccess says */
+            read_cookie(r, d, 1);
+        }
         return DECLINED;
     }
     if (!session_enabled(r)) {
@@ -543,10 +604,14 @@ int shs_provider_header_parser(request_rec *r)
                           "session (logged once per process)",
                           d->enabled_where);
         }
+        read_cookie(r, d, shs_dir_cookie_remove(d) || SHS_SRV_CONF(r->server)->group);
         return DECLINED;
     }
     /* read the cookie now, and hide it from the handler whatever happens next */
-    request_state(r, d);
+    rq = request_state(r, d);
+    if (rq->pushed) {
+        fix_pushed_cookie(r, d, rq);
+    }
     if (shs_dir_down_policy(d) != SHS_DOWN_REFUSE) {
         return DECLINED;
     }
@@ -555,14 +620,52 @@ int shs_provider_header_parser(request_rec *r)
     if (session_load) {
         session_load(r, &z);
     }
-    rq = ap_get_module_config(top_of(r)->request_config, &sharedsession_module);
-    if (rq && rq->store_failed) {
+    if (rq->store_failed) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, SHS_LOG_RV(rq->load_rv), r,
                       "SHS00116: answering 503: the "
                       "session store is unavailable (SharedSessionStoreDown 503)");
         return HTTP_SERVICE_UNAVAILABLE;
     }
     return DECLINED;
+}
+
+/* ------------------------------------------------------------------ asked by the application */
+
+/* Before mod_session saves (its filter is AP_FTYPE_CONTENT_SET, this one RESOURCE): an
+ * application that answers with SHS_ROTATE_HEADER gets a new session id, as at a change of an
+ * identity key; the header never reaches the browser. */
+apr_status_t shs_provider_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    const char *asked = apr_table_get(r->headers_out, SHS_ROTATE_HEADER);
+
+    if (!asked) {
+        asked = apr_table_get(r->err_headers_out, SHS_ROTATE_HEADER);
+    }
+    if (asked) {
+        const shs_dir_conf_t *d = SHS_DIR_CONF(r);
+        APR_OPTIONAL_FN_TYPE(ap_session_load) *session_load =
+            APR_RETRIEVE_OPTIONAL_FN(ap_session_load);
+        session_rec *z = NULL;
+
+        apr_table_unset(r->headers_out, SHS_ROTATE_HEADER);
+        apr_table_unset(r->err_headers_out, SHS_ROTATE_HEADER);
+        if (shs_dir_enabled(d) && session_load && session_load(r, &z) == APR_SUCCESS && z) {
+            request_state(r, d)->rotate = 1;
+            z->dirty = 1; /* so that mod_session saves it */
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                          "SHS00120: the application asks for a new session id");
+        }
+    }
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}
+
+void shs_provider_insert_filter(request_rec *r)
+{
+    if (!r->main && shs_dir_enabled(SHS_DIR_CONF(r))) {
+        ap_add_output_filter(SHS_PROVIDER_FILTER, NULL, r, r->connection);
+    }
 }
 
 /* ------------------------------------------------------------------ the per-process store */
@@ -710,17 +813,22 @@ void shs_provider_child_init(apr_pool_t *pchild, server_rec *s)
 
 /* ------------------------------------------------------------------ for the endpoints */
 
-apr_status_t shs_provider_lookup(request_rec *r, const char *id)
+apr_status_t shs_provider_lookup(request_rec *r, const char *id, apr_size_t *len)
 {
     const shs_srv_conf_t *sc = SHS_SRV_CONF(r->server);
     char *val;
-    apr_size_t len;
+    apr_size_t vlen = 0;
+    apr_status_t rv;
 
     if (!store) {
         return SHS_STORE_EDOWN;
     }
-    return shs_store_get(store, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), id), r->pool,
-                         &val, &len);
+    rv = shs_store_get(store, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), id), r->pool, &val,
+                       &vlen);
+    if (len) {
+        *len = vlen;
+    }
+    return rv;
 }
 
 apr_int64_t shs_provider_ttl(request_rec *r)
@@ -737,6 +845,14 @@ static long cookie_maxage(request_rec *r)
     return sd && sd->maxage > 0 ? sd->maxage : 0;
 }
 
+/* How long the hub's new empty session lives before a site took it: long enough for the
+ * browser to reach the site's callback with it (a token lifetime and the clock skew, twice).
+ * Replayed or forged attach requests therefore cannot fill the store for long. */
+static apr_int64_t unconfirmed_ttl(request_rec *r)
+{
+    return 2 * (shs_srv_token_lifetime(SHS_SRV_CONF(r->server)) + SHS_TOKEN_SKEW);
+}
+
 apr_status_t shs_provider_new_empty(request_rec *r, const char **id)
 {
     const shs_srv_conf_t *sc = SHS_SRV_CONF(r->server);
@@ -750,7 +866,7 @@ apr_status_t shs_provider_new_empty(request_rec *r, const char **id)
         return rv;
     }
     rv = shs_store_add(store, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), fresh), "", 0,
-                       shs_ttl_to_memcache(shs_provider_ttl(r), apr_time_sec(apr_time_now())));
+                       shs_ttl_to_memcache(unconfirmed_ttl(r), apr_time_sec(apr_time_now())));
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -761,7 +877,38 @@ apr_status_t shs_provider_new_empty(request_rec *r, const char **id)
     return APR_SUCCESS;
 }
 
+void shs_provider_keep_empty(request_rec *r, const char *id)
+{
+    const shs_srv_conf_t *sc = SHS_SRV_CONF(r->server);
+    apr_status_t rv;
+
+    if (!store) {
+        return;
+    }
+    /* add would fail (it exists): set, with the lifetime of a session of this scope */
+    rv = shs_store_set(store, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), id), "", 0,
+                       shs_ttl_to_memcache(shs_provider_ttl(r), apr_time_sec(apr_time_now())));
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, SHS_LOG_RV(rv), r,
+                  "SHS00121: empty shared session %s taken by this site%s", fp(r, id),
+                  rv == APR_SUCCESS ? "" : "; its lifetime was not extended");
+}
+
 void shs_provider_set_cookie(request_rec *r, const char *id)
 {
     write_cookie(r, SHS_DIR_CONF(r), id, cookie_maxage(r));
+}
+
+const char *shs_provider_pushed_name(apr_pool_t *p, const char *name)
+{
+    return apr_pstrcat(p, name, "_pushed", NULL);
+}
+
+void shs_provider_set_pushed_cookie(request_rec *r, const char *id)
+{
+    static const char attrs[] = "Path=/; HttpOnly; Secure; SameSite=None";
+    const char *name = shs_dir_cookie_name(SHS_DIR_CONF(r));
+
+    ap_cookie_write(r, name, id, attrs, 0, r->err_headers_out, NULL);
+    ap_cookie_write(r, shs_provider_pushed_name(r->pool, name), "1", attrs, 0, r->err_headers_out,
+                    NULL);
 }

@@ -21,6 +21,7 @@
 
 #include <httpd.h>
 #include <mod_session.h>
+#include <util_filter.h>
 
 apr_status_t shs_provider_load(request_rec *r, session_rec **z);
 apr_status_t shs_provider_save(request_rec *r, session_rec *z);
@@ -42,18 +43,36 @@ const char *shs_provider_marker_cookie(request_rec *r);
 /* The id the browser sent in the cookie (well-formed, not checked against the store). */
 const char *shs_provider_cookie_id(request_rec *r);
 
-/* Is `id` a session memcached knows?  APR_SUCCESS, APR_NOTFOUND, or a store failure. */
-apr_status_t shs_provider_lookup(request_rec *r, const char *id);
+/* Is `id` a session memcached knows?  APR_SUCCESS, APR_NOTFOUND, or a store failure.  len
+ * (may be NULL) gets the length of the session's encoding. */
+apr_status_t shs_provider_lookup(request_rec *r, const char *id, apr_size_t *len);
 
-/* A new, empty shared session (the hub's, for a browser that has none yet): stored, and its
- * cookie set on this response.  *id gets the new id. */
+/* A new, empty shared session (the hub's, for a browser that has none yet): stored for a short
+ * time only (until a site takes it, shs_provider_keep_empty), and its cookie set on this
+ * response.  *id gets the new id. */
 apr_status_t shs_provider_new_empty(request_rec *r, const char **id);
+
+/* A site took the empty session `id`: it now lives as long as any session of this scope. */
+void shs_provider_keep_empty(request_rec *r, const char *id);
 
 /* Lifetime in memcached of sessions of this scope: SessionMaxAge, else SharedSessionTTL. */
 apr_int64_t shs_provider_ttl(request_rec *r);
 
 /* Set the session cookie on this response, with the attributes configured for the scope. */
 void shs_provider_set_cookie(request_rec *r, const char *id);
+
+/* The id cookie set by a push callback (SameSite=None; Secure), with a flag cookie so that the
+ * site gives it its own attributes at the next first-party request. */
+void shs_provider_set_pushed_cookie(request_rec *r, const char *id);
+const char *shs_provider_pushed_name(apr_pool_t *p, const char *name);
+
+/* The response header by which an application asks for a new session id (after its own login,
+ * for identities kept under keys SharedSessionIdentityKeys does not name).  Removed from every
+ * response. */
+#define SHS_ROTATE_HEADER "X-SharedSession-Rotate"
+#define SHS_PROVIDER_FILTER "SHAREDSESSION_APP"
+apr_status_t shs_provider_out_filter(ap_filter_t *f, apr_bucket_brigade *bb);
+void shs_provider_insert_filter(request_rec *r);
 
 /* This process's store (NULL when memcached is not configured or the client failed). */
 struct shs_store_t *shs_provider_store(void);

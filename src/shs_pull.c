@@ -18,10 +18,13 @@
  *   B/page    a top-level navigation, no live session: 302 B/_shs/pull?r=/page, and two cookies:
  *             the state nonce (Path=/_shs/, minutes) and the pull marker (see below)
  *   B/pull    the state cookie came back (the browser keeps cookies): 302 H/_shs/attach with a
- *             token B -> H carrying the nonce; it did not (curl, a bot): the page is served
- *             right there, so such a client sees one redirect and never loops
- *   H/attach  the hub's live session, or a new empty shared one: 302 B/_shs/cb with a token
- *             H -> B carrying that id and the same nonce
+ *             token B -> H carrying the nonce; it did not (curl, a bot): 302 back to /page with
+ *             ?shs_nopull=1, which B/page never bounces, so such a client sees two redirects
+ *             and never loops.  The page is never served from here (an internal redirect to a
+ *             path the client chose would skip the access checks of that path)
+ *   H/attach  the token is used up first (once only); the hub's live session, or a new empty
+ *             shared one (short-lived until B confirms it): 302 B/_shs/cb with a token H -> B
+ *             carrying that id and the same nonce
  *   B/cb      nonce == state cookie, from the hub, once, known to the store: the cookie is set
  *             (SameSite=Lax: a top-level navigation), 302 back to /page
  *
@@ -50,8 +53,7 @@
 #include "shs_store.h"
 #include "shs_token.h"
 #include "shs_status.h"
-
-#define NONCE_BYTES 16
+#include "shs_url.h"
 
 static const char *cookie_attrs(request_rec *r, const char *path, apr_int64_t maxage)
 {
@@ -80,6 +82,22 @@ static int is_navigation(request_rec *r)
     return accept && ap_strcasestr(accept, "text/html");
 }
 
+/* Does the query carry the no-pull marker (SHS_EP_NOPULL_PARAM=1)? */
+static int asks_no_pull(request_rec *r)
+{
+    static const char want[] = SHS_EP_NOPULL_PARAM "=1";
+    const char *q = r->args;
+
+    while (q && *q) {
+        apr_size_t n = strcspn(q, "&");
+        if (n == sizeof(want) - 1 && !strncmp(q, want, n)) {
+            return 1;
+        }
+        q += n + (q[n] == '&');
+    }
+    return 0;
+}
+
 /* The local URL of this request, raw (as the browser sent it). */
 static const char *here(request_rec *r)
 {
@@ -95,13 +113,13 @@ int shs_pull_header_parser(request_rec *r)
     APR_OPTIONAL_FN_TYPE(ap_session_load) * session_load;
     session_rec *z = NULL;
     const char *name, *held, *fp, *marker, *dot, *ret;
-    unsigned char raw[NONCE_BYTES];
+    unsigned char raw[SHS_EP_NONCE_BYTES];
     const char *nonce;
     apr_int64_t now = apr_time_sec(apr_time_now());
 
     if (r->main || r->prev || r->method_number != M_GET || !shs_dir_enabled(d) ||
         !shs_dir_pull(d) || !sc->group || !sc->group->hub || !sc->self ||
-        sc->self == sc->group->hub || !sc->keys || !is_navigation(r)) {
+        sc->self == sc->group->hub || !sc->keys || !is_navigation(r) || asks_no_pull(r)) {
         return DECLINED;
     }
     /* Through mod_session, so that SessionInclude/SessionExclude are honoured. */
@@ -161,25 +179,33 @@ static const char *seal(request_rec *r, const shs_srv_conf_t *sc, const char *sr
     return out;
 }
 
+/* url with the no-pull marker added to its query (before any fragment). */
+static const char *with_no_pull(apr_pool_t *p, const char *url)
+{
+    apr_size_t n = strcspn(url, "#");
+
+    return apr_pstrcat(p, apr_pstrmemdup(p, url, n), strchr(url, '?') && strchr(url, '?') < url + n ? "&" : "?",
+                       SHS_EP_NOPULL_PARAM "=1", url + n, NULL);
+}
+
 int shs_pull_start(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_t *a)
 {
-    const shs_dir_conf_t *d = SHS_DIR_CONF(r);
-    const char *ret = shs_ep_local_path_ok(a->ret) ? a->ret : "/";
+    const char *ret = shs_url_local_path_ok(a->ret) ? a->ret : "/";
     const char *state, *token, *hub;
 
     if (!sc->group->hub || !sc->self || sc->self == sc->group->hub || !sc->keys) {
         return HTTP_NOT_FOUND;
     }
-    state = shs_ep_cookie(r, shs_ep_state_cookie(r->pool, shs_dir_cookie_name(d)), 64);
+    state = shs_ep_state(r);
     if (!state) {
-        /* the browser did not keep the state cookie: no pull for it, just the page */
+        /* the browser did not keep the state cookie: back to its page, marked so that the page
+         * does not bounce it again (no cookie can say so for such a client) */
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "SHS00603: client keeps no cookies: "
-                      "serving %s without a pull",
+                      "sending it back to %s without a pull",
                       ret);
         shs_stats_add(shs_status_block(), SHS_C_NO_COOKIES, 1);
-        ap_internal_redirect(ret, r);
-        return OK;
+        return shs_ep_redirect(r, with_no_pull(r->pool, apr_pstrcat(r->pool, sc->self->origin, ret, NULL)));
     }
     hub = shs_member_name(r->pool, sc->group->hub);
     token = seal(r, sc, shs_member_name(r->pool, sc->self), hub, NULL, state);
@@ -191,24 +217,28 @@ int shs_pull_start(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_t
                                           "&r=", ap_escape_urlencoded(r->pool, ret), NULL));
 }
 
-/* The group's entry of a site name (host[:port]). */
-static const shs_member_t *member_named(request_rec *r, const shs_group_t *g, const char *name)
+/* Use the attach token up before anything is handed out: one token, one session at most. */
+static const char *burn(request_rec *r, const shs_srv_conf_t *sc, const shs_token_t *t)
 {
-    int i;
+    shs_store_t *st = shs_provider_store();
+    const char *tid;
+    apr_status_t rv;
 
-    for (i = 0; i < g->members->nelts; i++) {
-        const shs_member_t *m = &APR_ARRAY_IDX(g->members, i, shs_member_t);
-        if (!strcasecmp(shs_member_name(r->pool, m), name)) {
-            return m;
-        }
+    if (!st) {
+        return "store-unavailable";
     }
-    return NULL;
+    if (shs_b64url_encode(r->pool, t->tid, sizeof(t->tid), &tid) != APR_SUCCESS) {
+        return "malformed";
+    }
+    rv = shs_store_add(st, apr_pstrcat(r->pool, shs_srv_key_prefix(sc), "a.", tid, NULL), "1", 1,
+                       (apr_uint32_t)(shs_srv_token_lifetime(sc) + 2 * SHS_TOKEN_SKEW));
+    return rv == APR_SUCCESS ? NULL : rv == APR_EEXIST ? "replayed" : "store-unavailable";
 }
 
 int shs_pull_attach(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_t *a)
 {
     const shs_dir_conf_t *d = SHS_DIR_CONF(r);
-    const char *ret = shs_ep_local_path_ok(a->ret) ? a->ret : "/";
+    const char *ret = shs_url_local_path_ok(a->ret) ? a->ret : "/";
     const char *self, *have, *sid = NULL, *token, *why = NULL;
     const shs_member_t *peer = NULL;
     shs_token_err_e err = SHS_TOKEN_OK;
@@ -228,20 +258,26 @@ int shs_pull_attach(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_
     else if (strcasecmp(t->dst, self)) {
         why = "wrong-destination";
     }
-    else if (!(peer = member_named(r, sc->group, t->src)) || peer == sc->self) {
+    else if (!(peer = shs_group_member_named(r->pool, sc->group, t->src)) || peer == sc->self) {
         why = "source-not-in-group";
     }
     else if (!t->nonce || !*t->nonce) {
         why = "no-nonce";
     }
+    else if ((why = burn(r, sc, t)) && !strcmp(why, "store-unavailable")) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "SHS00607: attach for %s without a session: the store is unavailable",
+                      t->src);
+        return shs_ep_redirect(r, apr_pstrcat(r->pool, peer->origin, ret, NULL));
+    }
     if (why) {
         /* nowhere trustworthy to send the browser back to */
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "SHS00604: attach request refused (%s)",
-                      why);
+        shs_stats_add(shs_status_block(), SHS_C_ATTACH_REFUSED, 1);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "SHS00604: attach request refused (%s)", why);
         return HTTP_BAD_REQUEST;
     }
     have = shs_ep_cookie_id(r, shs_dir_cookie_name(d));
-    rv = have ? shs_provider_lookup(r, have) : APR_NOTFOUND;
+    rv = have ? shs_provider_lookup(r, have, NULL) : APR_NOTFOUND;
     if (rv == APR_SUCCESS) {
         sid = have;
     }

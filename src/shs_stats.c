@@ -42,6 +42,8 @@ static const counter_info_t counters[SHS_C_COUNT] = {
     [SHS_C_BOUNCES] = { "pull_bounces", "navigations bounced through the hub" },
     [SHS_C_NO_COOKIES] = { "pull_no_cookies", "bounced clients that kept no cookies" },
     [SHS_C_ATTACHES] = { "hub_attaches", "sessions handed out by the hub" },
+    [SHS_C_ATTACH_REFUSED] = { "hub_attaches_refused", "attach requests refused" },
+    [SHS_C_CLIENT_ERRORS] = { "client_errors", "malformed cookies and requests ignored" },
 };
 
 static const char *const reasons[SHS_R_COUNT] = {
@@ -64,6 +66,9 @@ static const char *const reasons[SHS_R_COUNT] = {
     [SHS_R_STATE_MISMATCH] = "state-mismatch",
     [SHS_R_NOT_FROM_HUB] = "not-from-hub",
     [SHS_R_STORE_UNAVAILABLE] = "store-unavailable",
+    [SHS_R_WRONG_CONTEXT] = "wrong-context",
+    [SHS_R_NO_REFERER] = "no-referer",
+    [SHS_R_WRONG_REFERER] = "wrong-referer",
     [SHS_R_OTHER] = "other",
 };
 

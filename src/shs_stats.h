@@ -42,6 +42,8 @@ typedef enum {
     SHS_C_BOUNCES,       /* navigations bounced through the hub */
     SHS_C_NO_COOKIES,    /* ... whose client kept no cookies */
     SHS_C_ATTACHES,      /* sessions handed out by the hub */
+    SHS_C_ATTACH_REFUSED, /* attach requests refused (bad or replayed token) */
+    SHS_C_CLIENT_ERRORS,  /* malformed cookies and requests of clients, ignored */
     SHS_C_COUNT
 } shs_counter_e;
 
@@ -66,6 +68,9 @@ typedef enum {
     SHS_R_STATE_MISMATCH,
     SHS_R_NOT_FROM_HUB,
     SHS_R_STORE_UNAVAILABLE,
+    SHS_R_WRONG_CONTEXT, /* a push not loaded as an image/script, a pull not a navigation */
+    SHS_R_NO_REFERER,    /* a push without the Referer its tag asks for */
+    SHS_R_WRONG_REFERER, /* a push from a page of another site than the token's source */
     SHS_R_OTHER,
     SHS_R_COUNT
 } shs_reason_e;

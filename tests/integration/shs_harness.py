@@ -375,10 +375,11 @@ def cookie_expires_now(value):
 class Browser:
     """A simulated browser for one host: a cookie jar fed by Set-Cookie."""
 
-    def __init__(self, httpd, host="a.test"):
+    def __init__(self, httpd, host="a.test", visitor=None):
         self.httpd = httpd
         self.host = host
         self.cookies = {}
+        self.visitor = visitor
 
     def request(self, method, path, body=None, headers=None, cookies=True, timeout=30):
         hdrs = {"Host": self.host}
@@ -387,8 +388,14 @@ class Browser:
         if body is not None and isinstance(body, dict):
             body = urllib.parse.urlencode(body)
             hdrs["Content-Type"] = "application/x-www-form-urlencoded"
+        if self.visitor is not None and path.startswith("/_shs/cb?") and "r=" not in path:
+            hdrs.update(self.visitor.push_headers(path))
         hdrs.update(headers or {})
+        hdrs = {k: v for k, v in hdrs.items() if v is not None}  # None: leave that header out
         r = self.httpd.request(method, path, body=body, headers=hdrs, timeout=timeout)
+        if self.visitor is not None and b"/_shs/cb?t" in (r.body or b""):
+            # the page whose loader tags this visitor loads next (their Referer)
+            self.visitor.page_origin = f"http://{hdrs['Host'].split(':')[0]}:{self.httpd.port}"
         for sc in r.set_cookies():
             name, val, _ = parse_set_cookie(sc)
             if cookie_expires_now(sc):
@@ -872,8 +879,8 @@ def confirm_key(sid, site, prefix="shs:"):
 
 _TAG_RE = re.compile(
     r'<img src="(?P<img>[^"]*)" alt="" width="1" height="1" style="display:none" '
-    r'referrerpolicy="no-referrer">'
-    r'|<script async src="(?P<js>[^"]*)" referrerpolicy="no-referrer"></script>')
+    r'referrerpolicy="origin">'
+    r'|<script async src="(?P<js>[^"]*)" referrerpolicy="origin"></script>')
 _ANY_CB_RE = re.compile(r"<(?:img|script)\b[^>]*/_shs/[^>]*>")
 
 
@@ -921,20 +928,38 @@ class Visitor:
     def __init__(self, httpd):
         self.httpd = httpd
         self.jars = {}
+        self.page_origin = None  # the site of the last page with loader tags
 
     def at(self, host):
         if host not in self.jars:
-            self.jars[host] = Browser(self.httpd, host)
+            self.jars[host] = Browser(self.httpd, host, visitor=self)
         return self.jars[host]
 
     def sid(self, host):
         return self.at(host).cookies.get(COOKIE)
 
-    def load_tag(self, tag, **kw):
-        """What the browser does with a loader tag: GET its URL on its host, with that host's
-        cookies (Host header with the port, as a browser sends it)."""
-        b = self.at(tag.host)
-        return b.get(tag.target, headers={"Host": tag.netloc}, **kw)
+    def push_headers(self, path):
+        """The headers a browser sends with a loader tag's request (path: /_shs/cb?t=...): the
+        Referer its referrerpolicy="origin" asks for, the origin of the page that had the tag
+        (the token's source site where a codec of this test can read it, else the last page
+        with tags), and the Sec-Fetch-* of a cross-site image or script."""
+        q = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
+        src = TokenCodec.source_of(q.get("t", [""])[0])
+        referer = f"http://{src}/" if src else (self.page_origin + "/" if self.page_origin
+                                                 else None)
+        return {"Referer": referer,
+                "Sec-Fetch-Dest": "script" if q.get("k") == ["js"] else "image",
+                "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Site": "cross-site"}
+
+    def load_tag(self, tag, referer=None, headers=None, **kw):
+        """What the browser does with a loader tag of the last page it fetched: GET its URL on
+        its host, with that host's cookies (Host header with the port, as a browser sends it);
+        Browser.request adds the Referer and Sec-Fetch-* headers of an image or script load."""
+        hdrs = {"Host": tag.netloc}
+        if referer is not None:
+            hdrs["Referer"] = referer or None
+        hdrs.update(headers or {})
+        return self.at(tag.host).get(tag.target, headers=hdrs, **kw)
 
 
 class TokenCodec:
@@ -942,6 +967,17 @@ class TokenCodec:
     ones the module never makes.  keys: {id: secret bytes}; the first one seals."""
 
     VERSION = 1
+    _known = []  # every codec made: load_tag() reads a token's source site with them
+
+    @classmethod
+    def source_of(cls, token):
+        """The source site (host:port) of a token any codec made so far can open, or None."""
+        for c in cls._known:
+            try:
+                return c.open(token)["src"]
+            except Exception:
+                continue
+        return None
 
     def __init__(self, keys):
         from cryptography.hazmat.primitives import hashes
@@ -954,6 +990,7 @@ class TokenCodec:
             self.keys[kid] = k
             if self.first is None:
                 self.first = kid
+        TokenCodec._known.append(self)
 
     @staticmethod
     def _b64d(s):

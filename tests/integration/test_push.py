@@ -86,7 +86,7 @@ TRACE = "LogLevel warn sharedsession:trace1\n"
 
 
 def refused_rx(reason):
-    return r"\[sharedsession:warn\].*SHS00401: cross-domain token refused \(" + re.escape(reason) \
+    return r"\[sharedsession:(?:info|warn)\].*SHS00401: cross-domain token refused \(" + re.escape(reason) \
         + r"\)"
 
 

@@ -892,10 +892,10 @@ static void test_tag_img(void **state)
     assert_string_equal(shs_html_tag(pool, SHS_TAG_IMG, "https://id.example/s?a=1&b=2", NULL),
                         "<img src=\"https://id.example/s?a&#61;1&amp;b&#61;2\" alt=\"\" "
                         "width=\"1\" height=\"1\" style=\"display:none\" "
-                        "referrerpolicy=\"no-referrer\">");
+                        "referrerpolicy=\"origin\">");
     assert_string_equal(shs_html_tag(pool, SHS_TAG_IMG, "/p.gif", "n0nce+/="),
                         "<img src=\"/p.gif\" alt=\"\" width=\"1\" height=\"1\" "
-                        "style=\"display:none\" referrerpolicy=\"no-referrer\" "
+                        "style=\"display:none\" referrerpolicy=\"origin\" "
                         "nonce=\"n0nce+/&#61;\">");
 }
 
@@ -904,13 +904,13 @@ static void test_tag_script(void **state)
     (void)state;
     assert_string_equal(shs_html_tag(pool, SHS_TAG_SCRIPT, "https://id.example/s.js", NULL),
                         "<script async src=\"https://id.example/s.js\" "
-                        "referrerpolicy=\"no-referrer\"></script>");
+                        "referrerpolicy=\"origin\"></script>");
     assert_string_equal(shs_html_tag(pool, SHS_TAG_SCRIPT, "/s.js", "abc"),
-                        "<script async src=\"/s.js\" referrerpolicy=\"no-referrer\" "
+                        "<script async src=\"/s.js\" referrerpolicy=\"origin\" "
                         "nonce=\"abc\"></script>");
     /* an empty nonce is no nonce */
     assert_string_equal(shs_html_tag(pool, SHS_TAG_SCRIPT, "/s.js", ""),
-                        "<script async src=\"/s.js\" referrerpolicy=\"no-referrer\"></script>");
+                        "<script async src=\"/s.js\" referrerpolicy=\"origin\"></script>");
 }
 
 static size_t count_char(const char *s, char c)
@@ -930,7 +930,7 @@ static void test_tag_breakout(void **state)
     (void)state;
     img = shs_html_tag(pool, SHS_TAG_IMG, "x\" onerror=\"alert(1)", NULL);
     assert_string_equal(img, "<img src=\"x&quot; onerror&#61;&quot;alert(1)\" alt=\"\" width=\"1\" "
-                             "height=\"1\" style=\"display:none\" referrerpolicy=\"no-referrer\">");
+                             "height=\"1\" style=\"display:none\" referrerpolicy=\"origin\">");
     /* six attributes, two quotes each: nothing got out of src="..." */
     assert_int_equal(count_char(img, '"'), 12);
     assert_null(strstr(img, "onerror="));
@@ -939,14 +939,14 @@ static void test_tag_breakout(void **state)
                           "n\"><script>alert(2)</script>");
     assert_string_equal(script,
                         "<script async src=\"x&#39;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\" "
-                        "referrerpolicy=\"no-referrer\" "
+                        "referrerpolicy=\"origin\" "
                         "nonce=\"n&quot;&gt;&lt;script&gt;alert(2)&lt;/script&gt;\"></script>");
     assert_int_equal(count_char(script, '<'), 2);
     assert_int_equal(count_char(script, '>'), 2);
 
     /* newlines and other controls cannot split the tag */
     assert_string_equal(shs_html_tag(pool, SHS_TAG_SCRIPT, "/a\r\nb\tc", "x\ny"),
-                        "<script async src=\"/abc\" referrerpolicy=\"no-referrer\" "
+                        "<script async src=\"/abc\" referrerpolicy=\"origin\" "
                         "nonce=\"xy\"></script>");
 }
 
