@@ -278,12 +278,6 @@ static const char *start(ap_filter_t *f, apr_bucket_brigade *bb)
     if (why) {
         return why;
     }
-    if (r->header_only) {
-        /* what a GET would get, minus the body whose length is not known here */
-        make_private(r);
-        apr_table_unset(r->headers_out, "Content-Length");
-        return "HEAD";
-    }
     whole = whole_file(bb, &fi, &fd);
     if (whole && file_lookup(&fi, &at)) {
         if (at == SHS_INJECT_NONE) {
@@ -291,7 +285,9 @@ static const char *start(ap_filter_t *f, apr_bucket_brigade *bb)
         }
         known = at < 0 || still_body_end(fd, at);
     }
-    if (!(tags = shs_push_tags(r, id))) {
+    /* HEAD: the same tags, unrecorded, spliced into a body that is not sent, so that the
+     * length and the other headers are the GET's */
+    if (!(tags = shs_push_tags(r, id, r->header_only))) {
         return "nothing to push";
     }
     f->ctx = ctx = apr_pcalloc(r->pool, sizeof(*ctx));

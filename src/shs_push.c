@@ -125,7 +125,7 @@ static const char *tag_for(request_rec *r, const shs_srv_conf_t *sc, shs_push_e 
     return shs_html_tag(r->pool, kind == SHS_PUSH_SCRIPT ? SHS_TAG_SCRIPT : SHS_TAG_IMG, url, NULL);
 }
 
-const char *shs_push_tags(request_rec *r, const char *id)
+const char *shs_push_tags(request_rec *r, const char *id, int dry)
 {
     const shs_srv_conf_t *sc = SHS_SRV_CONF(r->server);
     const shs_dir_conf_t *d = SHS_DIR_CONF(r);
@@ -168,6 +168,9 @@ const char *shs_push_tags(request_rec *r, const char *id)
             tags = apr_pstrcat(r->pool, tags, tag, NULL);
             n++;
         }
+    }
+    if (dry) {
+        return n ? tags : NULL; /* HEAD: what a GET would get, nothing recorded */
     }
     sync_write(r, sync_name, fp, now, check && n == 0);
     if (n == 0) {

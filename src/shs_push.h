@@ -23,8 +23,9 @@
 
 /* The loader tags to put into this HTML page, or NULL when no site needs one now.  Records
  * (in the sync cookie, on this site) that they were sent, so that an unconfirmed site is
- * tried again only after SharedSessionPushRetry. */
-const char *shs_push_tags(request_rec *r, const char *id);
+ * tried again only after SharedSessionPushRetry.  dry: the same tags (same length), nothing
+ * recorded (for a HEAD request, which must get the headers of the GET). */
+const char *shs_push_tags(request_rec *r, const char *id, int dry);
 
 /* The name of the sync cookie that goes with session cookie `name`. */
 const char *shs_push_sync_name(apr_pool_t *p, const char *name);

@@ -852,6 +852,10 @@ def write_keyfile(path, keys=None, mode=0o600):
         for kid, secret in keys:
             f.write(f"{kid} {base64.b64encode(secret).decode()}\n")
     os.chmod(path, mode)
+    try:
+        TokenCodec(dict(keys))  # so that Visitor.push_headers can read the tokens' source
+    except ImportError:
+        pass
     return dict(keys)
 
 

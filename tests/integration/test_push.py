@@ -566,7 +566,7 @@ def test_threat_host_header_spoofing(push_httpd, expect_log):
     log.wait(refused_rx(r_a))
 
     log = Log(httpd)
-    r = httpd.request("GET", tb.target, headers={"Host": "b.test:1"})
+    r = httpd.request("GET", tb.target, headers={"Host": "b.test:1", **v.push_headers(tb.target)})
     assert_accepted(r, sid)
     log.wait(r"SHS00402")
 
@@ -726,7 +726,13 @@ def test_threat_forced_session_fixation(push_httpd, mc, expect_log):
     assert victim.sid("b.test") == vsid
     assert whoami(victim, "b.test") == {"k": "victim"}
 
-    # a victim with no session on b.test: the token is accepted
+    # a victim with no session on b.test: a token of the attacker's (the first one was used
+    # up by the refusal) is accepted when it reaches the victim's browser from a page of a.test
+    # (a push is single-use per session and site: a second session of the attacker's)
+    attacker = visitor_with_session(httpd, "a.test", k="attacker", user="mallory")
+    asid = attacker.sid("a.test")
+    r, tags = page(attacker)
+    tb = tag_for(tags, "b.test")
     victim2 = Visitor(httpd)
     log = Log(httpd)
     r = victim2.load_tag(tb)
@@ -793,8 +799,10 @@ def test_threat_unknown_session(push_httpd, mc):
     print(r)
     assert_refused(r)
     log.wait(refused_rx("unknown-session") + rf".*session {H.fingerprint(sid)}")
-    assert mc.get(confirm_key(sid, site(httpd, "b.test"))) is None, \
-        "a refused token leaves no confirmation"
+    # the token was used up before the check that refused it: loading it again is a replay
+    assert mc.get(confirm_key(sid, site(httpd, "b.test"))) is not None
+    assert_refused(v.load_tag(tb))
+    log.wait(refused_rx("replayed") + rf".*session {H.fingerprint(sid)}")
     assert whoami(v, "b.test") == {}
 
 
@@ -917,7 +925,10 @@ def test_filter_static_file_without_body_end_remembered(push_httpd):
         r, tags = page(visitor_with_session(httpd, k="v"), path="/nobody.html")
         assert len(tags) == 2, r
         assert r.text == NO_BODY_END + "".join(t.raw for t in tags), r.text
-        assert r.header("Content-Length") == str(len(r.body)), r
+        # the first view is scanned (its length is known only at the end: chunked); later
+        # views splice at the remembered point with the exact length
+        # (per process: a view may be another process's first)
+        assert r.header("Content-Length") in (str(len(r.body)), None), r
 
 
 def test_filter_php_page(push_httpd):
@@ -928,14 +939,25 @@ def test_filter_php_page(push_httpd):
     assert r.text.endswith("".join(t.raw for t in tags) + "</body></html>\n"), r.text
 
 
+def _tag_len(httpd):
+    """The length of one loader tag of this group (every token has the same length)."""
+    v = visitor_with_session(httpd, k="w")
+    return len(page(v)[1][0].raw)
+
+
 def test_filter_head(push_httpd):
+    """HEAD gets the headers the tagged GET gets (no validator, no length of the untagged
+    file, uncacheable), without using up the push."""
     httpd = push_httpd()
+    tag_len = _tag_len(httpd)
     v = visitor_with_session(httpd, k="v")
     log = Log(httpd)
     r = v.at("a.test").request("HEAD", "/page.html")
     assert r.status == 200 and r.body == b"", r
-    assert not r.set_cookies(SYNC_COOKIE) and r.header("Cache-Control") != "private, no-store", r
-    log.wait(r"SHS00504: no loader tags: not GET")
+    assert not r.set_cookies(SYNC_COOKIE), r
+    assert r.header("Cache-Control") == "private, no-store", r
+    assert r.header("ETag") is None and r.header("Last-Modified") is None, r
+    assert r.header("Content-Length") in (None, str(len(PAGE) + 2 * tag_len)), r
     log.absent("SHS00502")
     r, tags = page(v)
     assert len(tags) == 2, "HEAD did not use up the push"
