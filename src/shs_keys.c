@@ -30,6 +30,7 @@
 #define SHS_HKDF_SALT "mod_sharedsession"
 #define SHS_HKDF_INFO_AEAD "token-aead-v1"
 #define SHS_HKDF_INFO_MAC "mac-v1"
+#define SHS_HKDF_INFO_STORE "store-aead-v1"
 
 #define SHS_KEYFILE_SYNTAX "expected '<key-id> <base64 secret>'"
 
@@ -322,7 +323,8 @@ apr_status_t shs_keyring_parse(apr_pool_t *p, const char *text, apr_size_t len, 
         key = &ring->keys[ring->nkeys];
         key->id = id;
         if (derive_key(secret, slen, SHS_HKDF_INFO_AEAD, key->aead) != APR_SUCCESS ||
-            derive_key(secret, slen, SHS_HKDF_INFO_MAC, key->mac) != APR_SUCCESS) {
+            derive_key(secret, slen, SHS_HKDF_INFO_MAC, key->mac) != APR_SUCCESS ||
+            derive_key(secret, slen, SHS_HKDF_INFO_STORE, key->store) != APR_SUCCESS) {
             *err = apr_psprintf(p,
                                 "line %" APR_SIZE_T_FMT ": key derivation (HKDF-SHA256) "
                                 "failed in OpenSSL",

@@ -47,10 +47,12 @@
 #define SHS_KEY_DERIVED_BYTES 32    /* length of each derived key */
 
 typedef struct shs_key_t {
-    unsigned int id;        /* 0..255, from the file */
-    unsigned char aead[32]; /* AES-256-GCM key: HKDF-SHA256(secret, salt
-                                     * "mod_sharedsession", info "token-aead-v1") */
-    unsigned char mac[32];  /* second derived key for later use, info "mac-v1" */
+    unsigned int id; /* 0..255, from the file */
+    /* Each derived key is HKDF-SHA256(secret, salt "mod_sharedsession", info), one info string
+     * per use, so no key serves two purposes. */
+    unsigned char aead[32];  /* AES-256-GCM key of transfer tokens, info "token-aead-v1" */
+    unsigned char mac[32];   /* HMAC-SHA256 key of stored values (shs_value.c), info "mac-v1" */
+    unsigned char store[32]; /* AES-256-GCM key of stored values, info "store-aead-v1" */
 } shs_key_t;
 
 typedef struct shs_keyring_t {

@@ -38,8 +38,9 @@
 
 /* HKDF-SHA256(key = 00..1f, salt "mod_sharedsession", info ...), 32 bytes, computed once with
  * `openssl kdf -keylen 32 -kdfopt digest:SHA256 -kdfopt hexkey:000102...1f
- *  -kdfopt salt:mod_sharedsession -kdfopt info:token-aead-v1 HKDF` (and info:mac-v1), and
- * cross-checked with a hand-written HMAC-SHA256 HKDF in Python. */
+ *  -kdfopt salt:mod_sharedsession -kdfopt info:token-aead-v1 HKDF` (and info:mac-v1,
+ * info:store-aead-v1), and cross-checked with a hand-written HMAC-SHA256 HKDF in Python and
+ * with the HKDF of the Python `cryptography` package. */
 static const unsigned char hkdf_aead_vector[32] = {
     0xaf, 0xd9, 0x1c, 0xb2, 0xda, 0x96, 0x49, 0xed, 0x1a, 0x72, 0x43, 0xd1, 0x5d, 0xe9, 0x50, 0xfd,
     0x3b, 0x68, 0x06, 0xef, 0xf0, 0xdb, 0xea, 0x31, 0xe9, 0xad, 0x89, 0xc5, 0x8e, 0x0c, 0xdb, 0x80
@@ -48,6 +49,10 @@ static const unsigned char hkdf_mac_vector[32] = { 0x37, 0xb1, 0x32, 0x10, 0x75,
                                                    0x53, 0x13, 0xd4, 0x25, 0x4d, 0x8d, 0xf3, 0xa7,
                                                    0x4a, 0x27, 0x06, 0x66, 0x0a, 0xd4, 0x31, 0x1c,
                                                    0x3c, 0x8c, 0x29, 0xa3, 0x59, 0xbe, 0xa5, 0x7e };
+static const unsigned char hkdf_store_vector[32] = {
+    0x59, 0x14, 0x47, 0xfb, 0x91, 0xb1, 0x61, 0xa5, 0x7d, 0x4a, 0xef, 0x57, 0x19, 0x3f, 0x8c, 0x42,
+    0xdb, 0xb2, 0xc4, 0xa1, 0xda, 0x70, 0xde, 0x1b, 0xa4, 0x10, 0x20, 0xd4, 0x74, 0x55, 0x30, 0x6d
+};
 
 static apr_pool_t *root;
 
@@ -194,6 +199,7 @@ static void test_parse_valid_mixed_file(void **state)
     assert_memory_equal(k2->keys[0].aead, kr->keys[1].aead, 32);
     assert_memory_equal(k3->keys[0].aead, kr->keys[2].aead, 32);
     assert_memory_equal(k3->keys[0].mac, kr->keys[2].mac, 32);
+    assert_memory_equal(k3->keys[0].store, kr->keys[2].store, 32);
 }
 
 static void test_parse_not_nul_terminated(void **state)
@@ -269,6 +275,7 @@ static void test_derivation_known_vector(void **state)
     assert_int_equal(kr->keys[0].id, 42);
     assert_memory_equal(kr->keys[0].aead, hkdf_aead_vector, 32);
     assert_memory_equal(kr->keys[0].mac, hkdf_mac_vector, 32);
+    assert_memory_equal(kr->keys[0].store, hkdf_store_vector, 32);
 }
 
 static void test_derivation_deterministic_and_distinct(void **state)
@@ -291,11 +298,15 @@ static void test_derivation_deterministic_and_distinct(void **state)
         assert_int_equal(a->keys[i].id, (unsigned int)i * 30);
         assert_memory_equal(a->keys[i].aead, b->keys[i].aead, 32);
         assert_memory_equal(a->keys[i].mac, b->keys[i].mac, 32);
-        /* The two derived keys of one secret differ, and neither is the secret. */
+        assert_memory_equal(a->keys[i].store, b->keys[i].store, 32);
+        /* The three derived keys of one secret differ from each other. */
         assert_memory_not_equal(a->keys[i].aead, a->keys[i].mac, 32);
+        assert_memory_not_equal(a->keys[i].store, a->keys[i].aead, 32);
+        assert_memory_not_equal(a->keys[i].store, a->keys[i].mac, 32);
         for (j = 0; j < i; j++) {
             assert_memory_not_equal(a->keys[i].aead, a->keys[j].aead, 32);
             assert_memory_not_equal(a->keys[i].mac, a->keys[j].mac, 32);
+            assert_memory_not_equal(a->keys[i].store, a->keys[j].store, 32);
         }
     }
 }
@@ -331,6 +342,7 @@ static void test_keys_wiped_on_pool_cleanup(void **state)
     assert_int_equal(parse_str(sub, "1 " SECRET_SEQ_B64 "\n2 " SECRET_SEQ_B64 "\n", &kr, &err),
                      APR_SUCCESS);
     assert_memory_equal(kr->keys[1].aead, hkdf_aead_vector, 32);
+    assert_memory_equal(kr->keys[1].store, hkdf_store_vector, 32);
     wipe_check_keys = kr->keys;
     wipe_check_ok = -1;
     apr_pool_destroy(sub);
