@@ -61,6 +61,9 @@ static const command_rec shs_cmds[] = {
                   "seconds a cross-domain token is valid (default 30)"),
     AP_INIT_TAKE1("SharedSessionPushRetry", shs_cmd_push_retry, NULL, RSRC_CONF,
                   "seconds before tags are sent again to a site that did not confirm (default 300)"),
+    AP_INIT_FLAG("SharedSessionStoreEncrypt", shs_cmd_store_encrypt, NULL, RSRC_CONF,
+                 "On: sessions are encrypted in memcached (they are always authenticated "
+                 "with the key file)"),
     AP_INIT_TAKE2("SharedSessionHub", shs_cmd_hub, NULL, RSRC_CONF,
                   "GROUP site: the site of the group where users log in; enables the redirect pull"),
     AP_INIT_TAKE1("SharedSessionPullRetry", shs_cmd_pull_retry, NULL, RSRC_CONF,

@@ -273,6 +273,16 @@ const char *shs_cmd_cookie_remove(cmd_parms *cmd, void *dc, int flag)
     return err;
 }
 
+const char *shs_cmd_store_encrypt(cmd_parms *cmd, void *dc, int flag)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    if (!err) {
+        srv_conf(cmd)->store_encrypt = flag ? 1 : 0;
+    }
+    return err;
+}
+
 const char *shs_cmd_identity_keys(cmd_parms *cmd, void *dc, int argc, char *const argv[])
 {
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);

@@ -34,6 +34,7 @@ void *shs_srv_conf_create(apr_pool_t *p)
     s->push_retry = -1;
     s->replace = -1;
     s->pull_retry = -1;
+    s->store_encrypt = -1;
     return s;
 }
 
@@ -58,6 +59,7 @@ void *shs_srv_conf_merge(apr_pool_t *p, void *basev, void *addv)
     s->replace = add->replace >= 0 ? add->replace : base->replace;
     s->pull_retry = add->pull_retry >= 0 ? add->pull_retry : base->pull_retry;
     s->identity_keys = add->identity_keys ? add->identity_keys : base->identity_keys;
+    s->store_encrypt = add->store_encrypt >= 0 ? add->store_encrypt : base->store_encrypt;
     /* group and self are resolved per virtual host at post_config */
     return s;
 }
@@ -176,6 +178,11 @@ int shs_dir_inject(const shs_dir_conf_t *d)
 int shs_dir_pull(const shs_dir_conf_t *d)
 {
     return d->pull != 0;
+}
+
+int shs_srv_store_encrypt(const shs_srv_conf_t *s)
+{
+    return s->store_encrypt > 0;
 }
 
 apr_int64_t shs_srv_pull_retry(const shs_srv_conf_t *s)

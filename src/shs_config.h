@@ -92,6 +92,7 @@ typedef struct shs_srv_conf_t {
     int replace;                /* -1 unset; 1: a pushed session replaces a local one */
     apr_int64_t pull_retry;     /* seconds; -1 unset */
     apr_array_header_t *identity_keys; /* const char *: SharedSessionIdentityKeys; NULL unset */
+    int store_encrypt;                 /* -1 unset; SharedSessionStoreEncrypt */
     /* resolved at post_config, per virtual host (not merged): */
     const shs_group_t *group; /* the group this virtual host belongs to, or NULL */
     const shs_member_t *self; /* its own entry in that group */
@@ -130,6 +131,7 @@ const char *shs_srv_endpoint(const shs_srv_conf_t *s);
 apr_int64_t shs_srv_token_lifetime(const shs_srv_conf_t *s);
 apr_int64_t shs_srv_push_retry(const shs_srv_conf_t *s);
 int shs_srv_replace(const shs_srv_conf_t *s);
+int shs_srv_store_encrypt(const shs_srv_conf_t *s);
 int shs_dir_inject(const shs_dir_conf_t *d);
 int shs_dir_pull(const shs_dir_conf_t *d);
 apr_int64_t shs_srv_pull_retry(const shs_srv_conf_t *s);

@@ -44,9 +44,10 @@
 #include "shs_id.h"
 #include "shs_store.h"
 #include "shs_token.h"
+#include "shs_value.h"
 
 /* memcached refuses items over 1 MB; keep a margin for the key and item header. */
-#define SHS_VALUE_MAX (1024 * 1024 - 512)
+#define SHS_STORED_MAX (1024 * 1024 - 512)
 #define SHS_SESSION_EXPIRY_KEY "expiry" /* what mod_session adds to every encoding */
 #define SHS_REMIND_INTERVAL apr_time_from_sec(60)
 
@@ -167,6 +168,58 @@ static const char *read_cookie(request_rec *r, const shs_dir_conf_t *d, int stri
     return res.value;
 }
 
+/* ------------------------------------------------------------------ sealed values
+ * With a key file, every session value goes to the store sealed (shs_value.c): authenticated
+ * under the key file's MAC key and bound to its store key, encrypted too with
+ * SharedSessionStoreEncrypt On.  Whoever can write to memcached cannot forge or move a
+ * session; a value that does not open is not adopted. */
+
+static apr_size_t sealed_len(const shs_srv_conf_t *sc, apr_size_t len)
+{
+    return sc->keys ? shs_value_sealed_len(shs_srv_store_encrypt(sc), len) : len;
+}
+
+static apr_status_t put(request_rec *r, const shs_srv_conf_t *sc, int add, const char *key,
+                        const char *value, apr_size_t len, apr_uint32_t exptime)
+{
+    apr_status_t rv;
+
+    if (sc->keys) {
+        rv = shs_value_seal(r->pool, sc->keys, shs_srv_store_encrypt(sc), key, value, len, &value,
+                            &len);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    return add ? shs_store_add(store, key, value, len, exptime)
+               : shs_store_set(store, key, value, len, exptime);
+}
+
+/* get, and open what came back: APR_NOTFOUND for a value that does not open (logged). */
+static apr_status_t fetch(request_rec *r, const shs_srv_conf_t *sc, const char *key,
+                          apr_pool_t *pool, char **val, apr_size_t *len)
+{
+    const char *opened;
+    apr_status_t rv = store ? shs_store_get(store, key, pool, val, len) : SHS_STORE_EDOWN;
+
+    if (rv != APR_SUCCESS || !sc->keys) {
+        return rv;
+    }
+    rv = shs_value_open(pool, sc->keys, key, *val, *len, &opened, len);
+    if (rv == APR_SUCCESS) {
+        *val = (char *)opened;
+        return APR_SUCCESS;
+    }
+    shs_stats_add(shs_status_block(), SHS_C_STORE_REFUSED, 1);
+    ap_log_rerror(APLOG_MARK, rv == SHS_VALUE_EUNSEALED ? APLOG_INFO : APLOG_WARNING, 0, r,
+                  "SHS00122: a stored session was refused (%s): it is not adopted%s",
+                  shs_value_strerror(rv),
+                  rv == SHS_VALUE_EUNSEALED
+                      ? " (written without a key file, or before the module sealed values)"
+                      : "; someone who is not this group's servers wrote it, or it was altered");
+    return APR_NOTFOUND;
+}
+
 static void load_from_store(request_rec *r, const shs_srv_conf_t *sc, shs_req_t *rq, const char *id,
                             apr_pool_t *pool)
 {
@@ -176,7 +229,7 @@ static void load_from_store(request_rec *r, const shs_srv_conf_t *sc, shs_req_t 
     apr_status_t rv;
     char buf[120];
 
-    rv = store ? shs_store_get(store, key, pool, &val, &len) : SHS_STORE_EDOWN;
+    rv = fetch(r, sc, key, pool, &val, &len);
     shs_stats_add(shs_status_block(), SHS_C_LOADS, 1);
     shs_stats_add(shs_status_block(), rv == APR_SUCCESS ? SHS_C_HITS : SHS_C_MISSES,
                   rv == APR_SUCCESS || rv == APR_NOTFOUND);
@@ -438,8 +491,8 @@ static apr_status_t create_session(request_rec *r, const shs_dir_conf_t *d,
         if ((rv = shs_id_generate(id)) != APR_SUCCESS) {
             break;
         }
-        rv = shs_store_add(store, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), id), value, len,
-                           exptime);
+        rv = put(r, sc, 1, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), id), value, len,
+                 exptime);
         if (rv != APR_EEXIST) {
             break;
         }
@@ -497,11 +550,11 @@ apr_status_t shs_provider_save(request_rec *r, session_rec *z)
 
     value = z->encoded ? z->encoded : "";
     len = strlen(value);
-    if (len > SHS_VALUE_MAX) {
+    if (sealed_len(sc, len) > SHS_STORED_MAX) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "SHS00110: session %s not saved: its "
-                      "encoding has %" APR_SIZE_T_FMT " bytes, memcached takes at most %d",
-                      fp(r, rq->id), len, SHS_VALUE_MAX);
+                      "encoding has %" APR_SIZE_T_FMT " bytes as stored, memcached takes at most %d",
+                      fp(r, rq->id), sealed_len(sc, len), SHS_STORED_MAX);
         return OK;
     }
     exptime = shs_ttl_to_memcache(z->maxage > 0 ? z->maxage : shs_dir_ttl(d),
@@ -527,7 +580,7 @@ apr_status_t shs_provider_save(request_rec *r, session_rec *z)
     }
     if (rq->id) {
         key = shs_id_store_key(r->pool, shs_srv_key_prefix(sc), rq->id);
-        rv = shs_store_set(store, key, value, len, exptime);
+        rv = put(r, sc, 0, key, value, len, exptime);
         if (rv != APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, store_level(rv), SHS_LOG_RV(rv), r,
                           "SHS00111: session %s not saved to "
@@ -823,8 +876,7 @@ apr_status_t shs_provider_lookup(request_rec *r, const char *id, apr_size_t *len
     if (!store) {
         return SHS_STORE_EDOWN;
     }
-    rv = shs_store_get(store, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), id), r->pool, &val,
-                       &vlen);
+    rv = fetch(r, sc, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), id), r->pool, &val, &vlen);
     if (len) {
         *len = vlen;
     }
@@ -865,7 +917,7 @@ apr_status_t shs_provider_new_empty(request_rec *r, const char **id)
     if ((rv = shs_id_generate(fresh)) != APR_SUCCESS) {
         return rv;
     }
-    rv = shs_store_add(store, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), fresh), "", 0,
+    rv = put(r, sc, 1, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), fresh), "", 0,
                        shs_ttl_to_memcache(unconfirmed_ttl(r), apr_time_sec(apr_time_now())));
     if (rv != APR_SUCCESS) {
         return rv;
@@ -886,7 +938,7 @@ void shs_provider_keep_empty(request_rec *r, const char *id)
         return;
     }
     /* add would fail (it exists): set, with the lifetime of a session of this scope */
-    rv = shs_store_set(store, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), id), "", 0,
+    rv = put(r, sc, 0, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), id), "", 0,
                        shs_ttl_to_memcache(shs_provider_ttl(r), apr_time_sec(apr_time_now())));
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, SHS_LOG_RV(rv), r,
                   "SHS00121: empty shared session %s taken by this site%s", fp(r, id),

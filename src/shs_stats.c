@@ -44,6 +44,7 @@ static const counter_info_t counters[SHS_C_COUNT] = {
     [SHS_C_ATTACHES] = { "hub_attaches", "sessions handed out by the hub" },
     [SHS_C_ATTACH_REFUSED] = { "hub_attaches_refused", "attach requests refused" },
     [SHS_C_CLIENT_ERRORS] = { "client_errors", "malformed cookies and requests ignored" },
+    [SHS_C_STORE_REFUSED] = { "store_values_refused", "stored sessions that did not open" },
 };
 
 static const char *const reasons[SHS_R_COUNT] = {

@@ -44,6 +44,7 @@ typedef enum {
     SHS_C_ATTACHES,      /* sessions handed out by the hub */
     SHS_C_ATTACH_REFUSED, /* attach requests refused (bad or replayed token) */
     SHS_C_CLIENT_ERRORS,  /* malformed cookies and requests of clients, ignored */
+    SHS_C_STORE_REFUSED,  /* stored values that did not open (forged, altered, unsealed) */
     SHS_C_COUNT
 } shs_counter_e;
 

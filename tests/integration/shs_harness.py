@@ -159,6 +159,10 @@ def chmod_tree(path, dirmode=0o755, filemode=0o644):
 
 # ------------------------------------------------------------------ memcached
 
+# a value sealed by shs_value.c in MAC mode: header, base64url HMAC, ':' (then the value)
+SEALED_MAC_RE = re.compile(r"^shs1:m:\d{3}:[A-Za-z0-9_-]{43}:")
+
+
 class McClient:
     """A tiny memcached text-protocol client (one connection per command)."""
 
@@ -181,7 +185,15 @@ class McClient:
             return buf
 
     def get(self, key):
-        """The value as str, or None when memcached has no such key."""
+        """The value as str, or None when memcached has no such key.  A session value the
+        module sealed in MAC mode (a key file is configured) is given without its seal: the
+        session as mod_session encoded it.  get_raw() gives what memcached holds."""
+        raw = self.get_raw(key)
+        m = SEALED_MAC_RE.match(raw) if raw is not None else None
+        return raw[m.end():] if m else raw
+
+    def get_raw(self, key):
+        """The value as str, exactly as memcached holds it, or None."""
         buf = self._cmd(f"get {key}\r\n".encode(), [b"END\r\n"])
         if buf == b"END\r\n":
             return None
