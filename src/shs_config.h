@@ -85,12 +85,12 @@ typedef struct shs_srv_conf_t {
     const char *key_prefix;
     const char *keyfile;
     shs_keyring_t *keys;
-    apr_array_header_t *groups; /* shs_group_t */
-    const char *endpoint;       /* path prefix of the endpoints, "/.../" */
-    apr_int64_t token_lifetime; /* seconds; -1 unset */
-    apr_int64_t push_retry;     /* seconds; -1 unset */
-    int replace;                /* -1 unset; 1: a pushed session replaces a local one */
-    apr_int64_t pull_retry;     /* seconds; -1 unset */
+    apr_array_header_t *groups;        /* shs_group_t */
+    const char *endpoint;              /* path prefix of the endpoints, "/.../" */
+    apr_int64_t token_lifetime;        /* seconds; -1 unset */
+    apr_int64_t push_retry;            /* seconds; -1 unset */
+    int replace;                       /* -1 unset; 1: a pushed session replaces a local one */
+    apr_int64_t pull_retry;            /* seconds; -1 unset */
     apr_array_header_t *identity_keys; /* const char *: SharedSessionIdentityKeys; NULL unset */
     int store_encrypt;                 /* -1 unset; SharedSessionStoreEncrypt */
     /* resolved at post_config, per virtual host (not merged): */

@@ -338,7 +338,7 @@ static const char *accept_token(request_rec *r, const shs_srv_conf_t *sc, const 
     }
     if (!(src = shs_group_member_named(r->pool, sc->group, t->src))) {
         return shs_ep_group_of(sc, t->src, r->pool) ? "source-in-other-group"
-                                                      : "source-not-in-group";
+                                                    : "source-not-in-group";
     }
     if (shs_b64url_encode(r->pool, t->sid, SHS_SID_BYTES, &acc->sid) != APR_SUCCESS) {
         return "malformed";
@@ -389,9 +389,8 @@ static const char *accept_token(request_rec *r, const shs_srv_conf_t *sc, const 
 /* Problems of the operator, not of the client: logged where an operator looks. */
 static int refusal_level(const char *reason)
 {
-    return !strcmp(reason, "store-unavailable") || !strcmp(reason, "not-configured")
-               ? APLOG_WARNING
-               : APLOG_INFO;
+    return !strcmp(reason, "store-unavailable") || !strcmp(reason, "not-configured") ? APLOG_WARNING
+                                                                                     : APLOG_INFO;
 }
 
 static int callback(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_t *a)
@@ -449,8 +448,7 @@ static void redact_request(request_rec *r)
     r->args = (char *)red;
     r->unparsed_uri = apr_pstrcat(r->pool, r->uri, "?", red, NULL);
     r->parsed_uri.query = r->args;
-    r->the_request =
-        apr_pstrcat(r->pool, r->method, " ", r->unparsed_uri, " ", r->protocol, NULL);
+    r->the_request = apr_pstrcat(r->pool, r->method, " ", r->unparsed_uri, " ", r->protocol, NULL);
 }
 
 int shs_endpoint_handler(request_rec *r, int lookup)

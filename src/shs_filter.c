@@ -125,7 +125,7 @@ typedef struct file_slot_t {
     apr_off_t size;
     apr_time_t mtime;
     apr_time_t ctime; /* changes at every write, and cannot be set back like mtime */
-    apr_off_t at; /* insertion point, -1: before EOS, SHS_INJECT_NONE: no tags at all */
+    apr_off_t at;     /* insertion point, -1: before EOS, SHS_INJECT_NONE: no tags at all */
     int used;
 } file_slot_t;
 

@@ -283,7 +283,8 @@ static shs_req_t *request_state(request_rec *r, const shs_dir_conf_t *d)
     /* our bookkeeping cookies are read before read_cookie hides them from the application */
     rq->sync = shs_ep_cookie(r, shs_push_sync_name(m->pool, shs_dir_cookie_name(d)), 64);
     rq->marker = shs_ep_cookie(r, shs_ep_marker_cookie(m->pool, shs_dir_cookie_name(d)), 64);
-    rq->pushed = shs_ep_cookie(r, shs_provider_pushed_name(m->pool, shs_dir_cookie_name(d)), 8) != NULL;
+    rq->pushed =
+        shs_ep_cookie(r, shs_provider_pushed_name(m->pool, shs_dir_cookie_name(d)), 8) != NULL;
     id = read_cookie(r, d, strip);
     rq->cookie_id = id ? apr_pstrdup(m->pool, id) : NULL;
     return rq;
@@ -553,7 +554,8 @@ apr_status_t shs_provider_save(request_rec *r, session_rec *z)
     if (sealed_len(sc, len) > SHS_STORED_MAX) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "SHS00110: session %s not saved: its "
-                      "encoding has %" APR_SIZE_T_FMT " bytes as stored, memcached takes at most %d",
+                      "encoding has %" APR_SIZE_T_FMT
+                      " bytes as stored, memcached takes at most %d",
                       fp(r, rq->id), sealed_len(sc, len), SHS_STORED_MAX);
         return OK;
     }
@@ -609,7 +611,7 @@ static void fix_pushed_cookie(request_rec *r, const shs_dir_conf_t *d, shs_req_t
 {
     const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
     const char *mode = apr_table_get(r->headers_in, "Sec-Fetch-Mode");
-    APR_OPTIONAL_FN_TYPE(ap_session_load) *session_load;
+    APR_OPTIONAL_FN_TYPE(ap_session_load) * session_load;
     session_rec *z = NULL;
 
     if (r->main || r->prev ||
@@ -918,7 +920,7 @@ apr_status_t shs_provider_new_empty(request_rec *r, const char **id)
         return rv;
     }
     rv = put(r, sc, 1, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), fresh), "", 0,
-                       shs_ttl_to_memcache(unconfirmed_ttl(r), apr_time_sec(apr_time_now())));
+             shs_ttl_to_memcache(unconfirmed_ttl(r), apr_time_sec(apr_time_now())));
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -939,7 +941,7 @@ void shs_provider_keep_empty(request_rec *r, const char *id)
     }
     /* add would fail (it exists): set, with the lifetime of a session of this scope */
     rv = put(r, sc, 0, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), id), "", 0,
-                       shs_ttl_to_memcache(shs_provider_ttl(r), apr_time_sec(apr_time_now())));
+             shs_ttl_to_memcache(shs_provider_ttl(r), apr_time_sec(apr_time_now())));
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, SHS_LOG_RV(rv), r,
                   "SHS00121: empty shared session %s taken by this site%s", fp(r, id),
                   rv == APR_SUCCESS ? "" : "; its lifetime was not extended");

@@ -184,7 +184,8 @@ static const char *with_no_pull(apr_pool_t *p, const char *url)
 {
     apr_size_t n = strcspn(url, "#");
 
-    return apr_pstrcat(p, apr_pstrmemdup(p, url, n), strchr(url, '?') && strchr(url, '?') < url + n ? "&" : "?",
+    return apr_pstrcat(p, apr_pstrmemdup(p, url, n),
+                       strchr(url, '?') && strchr(url, '?') < url + n ? "&" : "?",
                        SHS_EP_NOPULL_PARAM "=1", url + n, NULL);
 }
 
@@ -205,7 +206,8 @@ int shs_pull_start(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_t
                       "sending it back to %s without a pull",
                       ret);
         shs_stats_add(shs_status_block(), SHS_C_NO_COOKIES, 1);
-        return shs_ep_redirect(r, with_no_pull(r->pool, apr_pstrcat(r->pool, sc->self->origin, ret, NULL)));
+        return shs_ep_redirect(
+            r, with_no_pull(r->pool, apr_pstrcat(r->pool, sc->self->origin, ret, NULL)));
     }
     hub = shs_member_name(r->pool, sc->group->hub);
     token = seal(r, sc, shs_member_name(r->pool, sc->self), hub, NULL, state);

@@ -35,13 +35,13 @@ typedef enum {
     SHS_C_STORE_OPS,    /* memcached operations */
     SHS_C_STORE_ERRORS, /* ... that failed */
     SHS_C_STORE_TIMEOUTS,
-    SHS_C_STORE_SKIPPED, /* refused at once: the server's breaker was open */
-    SHS_C_PAGES_TAGGED,  /* HTML pages that got loader tags */
-    SHS_C_TAGS,          /* loader tags injected */
-    SHS_C_CB_ACCEPTED,   /* sessions received by the callback */
-    SHS_C_BOUNCES,       /* navigations bounced through the hub */
-    SHS_C_NO_COOKIES,    /* ... whose client kept no cookies */
-    SHS_C_ATTACHES,      /* sessions handed out by the hub */
+    SHS_C_STORE_SKIPPED,  /* refused at once: the server's breaker was open */
+    SHS_C_PAGES_TAGGED,   /* HTML pages that got loader tags */
+    SHS_C_TAGS,           /* loader tags injected */
+    SHS_C_CB_ACCEPTED,    /* sessions received by the callback */
+    SHS_C_BOUNCES,        /* navigations bounced through the hub */
+    SHS_C_NO_COOKIES,     /* ... whose client kept no cookies */
+    SHS_C_ATTACHES,       /* sessions handed out by the hub */
     SHS_C_ATTACH_REFUSED, /* attach requests refused (bad or replayed token) */
     SHS_C_CLIENT_ERRORS,  /* malformed cookies and requests of clients, ignored */
     SHS_C_STORE_REFUSED,  /* stored values that did not open (forged, altered, unsealed) */
