@@ -223,30 +223,25 @@ static apr_uint32_t expiry_for(request_rec *r)
     return shs_ttl_to_memcache(shs_provider_ttl(r), apr_time_sec(apr_time_now()));
 }
 
-/* Use the token up, before any check that may still refuse it: whoever later reads its URL
- * (a log, a proxy, the browser's history) finds it spent.  The push's single-use key is the
- * confirmation of (session, this site), which the pushing site reads back; its value is the
- * token's issue time (see planted_before()).  The pull's is the token id. */
-static const char *burn(request_rec *r, const shs_srv_conf_t *sc, const shs_token_t *t,
-                        const char *ckey, int pull)
+const char *shs_ep_spend(request_rec *r, const shs_srv_conf_t *sc, const shs_token_t *t,
+                         const char *key, const char *kind)
 {
     shs_store_t *st = shs_provider_store();
-    const char *key = ckey, *tid;
+    const char *tid, *when = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, t->issued);
     apr_uint32_t ttl = expiry_for(r);
     apr_status_t rv;
 
-    if (pull) {
+    if (!st) {
+        return "store-unavailable";
+    }
+    if (!key) {
         if (shs_b64url_encode(r->pool, t->tid, sizeof(t->tid), &tid) != APR_SUCCESS) {
             return "malformed";
         }
-        key = apr_pstrcat(r->pool, shs_srv_key_prefix(sc), "t.", tid, NULL);
+        key = apr_pstrcat(r->pool, shs_srv_key_prefix(sc), kind, tid, NULL);
         ttl = (apr_uint32_t)(shs_srv_token_lifetime(sc) + 2 * SHS_TOKEN_SKEW);
     }
-    rv = shs_store_add(st, key, "1", 1, ttl);
-    if (!pull && rv == APR_SUCCESS) {
-        const char *when = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, t->issued);
-        rv = shs_store_set(st, ckey, when, strlen(when), ttl);
-    }
+    rv = shs_store_add(st, key, when, strlen(when), ttl);
     return rv == APR_SUCCESS ? NULL : rv == APR_EEXIST ? "replayed" : "store-unavailable";
 }
 
@@ -350,7 +345,11 @@ static const char *accept_token(request_rec *r, const shs_srv_conf_t *sc, const 
         return "store-unavailable";
     }
     ckey = shs_id_confirm_key(r->pool, shs_srv_key_prefix(sc), acc->sid, self);
-    if ((why = burn(r, sc, t, ckey, pull))) {
+    /* use the token up, before any check that may still refuse it: whoever later reads its URL
+     * (a log, a proxy, the browser's history) finds it spent.  The push's single-use key is
+     * the confirmation of (session, this site), which the pushing site reads back; the pull's
+     * is the token id */
+    if ((why = shs_ep_spend(r, sc, t, pull ? NULL : ckey, "t."))) {
         return why;
     }
     if ((why = pull ? check_pull(r, sc, t) : check_push_context(r, src, a->script))) {

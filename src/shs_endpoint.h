@@ -25,6 +25,7 @@
 #include <httpd.h>
 
 #include "shs_config.h"
+#include "shs_token.h"
 
 #define SHS_EP_NONCE_BYTES 16 /* the pull's state nonce */
 #define SHS_EP_NONCE_LEN 22   /* ... in base64url */
@@ -61,6 +62,13 @@ const char *shs_ep_group_of(const shs_srv_conf_t *sc, const char *site, apr_pool
  * not a nonce the module made (22 base64url characters) counts as absent, logged at info and
  * counted as a client error. */
 const char *shs_ep_state(request_rec *r);
+
+/* Use token t up: memcached `add` of key (or, when key is NULL, of prefix + kind + its token
+ * id, for the token's lifetime), whose value is the token's issue time (see planted_before()
+ * in shs_endpoint.c).  NULL when it was fresh, else "replayed", "store-unavailable" or
+ * "malformed". */
+const char *shs_ep_spend(request_rec *r, const shs_srv_conf_t *sc, const shs_token_t *t,
+                         const char *key, const char *kind);
 
 /* Names of the pull's cookies, derived from the session cookie's name. */
 const char *shs_ep_state_cookie(apr_pool_t *p, const char *name);

@@ -229,32 +229,24 @@ static int whole_file(apr_bucket_brigade *bb, apr_finfo_t *fi, apr_file_t **fdp)
 }
 
 /* The response is per visitor from now on and carries tokens: no shared cache may keep it
- * (mod_cache reads r->no_cache), no validator may bring it back, and SHS_NOSTORE_FILTER_NAME
- * puts this back after any later header edit. */
+ * (mod_cache reads r->no_cache), and no validator may bring it back.  The headers are set by
+ * SHS_NOSTORE_FILTER_NAME, after any filter that edits headers (mod_headers, mod_expires). */
 static void make_private(request_rec *r)
 {
     r->no_cache = 1;
-    apr_table_unset(r->headers_out, "ETag");
-    apr_table_unset(r->headers_out, "Last-Modified");
-    apr_table_unset(r->headers_out, "Expires");
-    apr_table_setn(r->headers_out, "Cache-Control", "private, no-store");
-    apr_table_unset(r->err_headers_out, "Cache-Control");
-    apr_table_unset(r->err_headers_out, "Expires");
     ap_add_output_filter(SHS_NOSTORE_FILTER_NAME, NULL, r, r->connection);
 }
 
 apr_status_t shs_filter_nostore(ap_filter_t *f, apr_bucket_brigade *bb)
 {
+    static const char *const drop[] = { "ETag", "Last-Modified", "Expires", "Cache-Control" };
     request_rec *r = f->r;
+    apr_size_t i;
 
-    r->no_cache = 1;
-    apr_table_unset(r->headers_out, "ETag");
-    apr_table_unset(r->headers_out, "Last-Modified");
-    apr_table_unset(r->headers_out, "Expires");
-    apr_table_unset(r->err_headers_out, "ETag");
-    apr_table_unset(r->err_headers_out, "Last-Modified");
-    apr_table_unset(r->err_headers_out, "Expires");
-    apr_table_unset(r->err_headers_out, "Cache-Control");
+    for (i = 0; i < sizeof(drop) / sizeof(drop[0]); i++) {
+        apr_table_unset(r->headers_out, drop[i]);
+        apr_table_unset(r->err_headers_out, drop[i]);
+    }
     apr_table_setn(r->headers_out, "Cache-Control", "private, no-store");
     ap_remove_output_filter(f);
     return ap_pass_brigade(f->next, bb);

@@ -219,24 +219,6 @@ int shs_pull_start(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_t
                                           "&r=", ap_escape_urlencoded(r->pool, ret), NULL));
 }
 
-/* Use the attach token up before anything is handed out: one token, one session at most. */
-static const char *burn(request_rec *r, const shs_srv_conf_t *sc, const shs_token_t *t)
-{
-    shs_store_t *st = shs_provider_store();
-    const char *tid;
-    apr_status_t rv;
-
-    if (!st) {
-        return "store-unavailable";
-    }
-    if (shs_b64url_encode(r->pool, t->tid, sizeof(t->tid), &tid) != APR_SUCCESS) {
-        return "malformed";
-    }
-    rv = shs_store_add(st, apr_pstrcat(r->pool, shs_srv_key_prefix(sc), "a.", tid, NULL), "1", 1,
-                       (apr_uint32_t)(shs_srv_token_lifetime(sc) + 2 * SHS_TOKEN_SKEW));
-    return rv == APR_SUCCESS ? NULL : rv == APR_EEXIST ? "replayed" : "store-unavailable";
-}
-
 int shs_pull_attach(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_t *a)
 {
     const shs_dir_conf_t *d = SHS_DIR_CONF(r);
@@ -266,7 +248,8 @@ int shs_pull_attach(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_
     else if (!t->nonce || !*t->nonce) {
         why = "no-nonce";
     }
-    else if ((why = burn(r, sc, t)) && !strcmp(why, "store-unavailable")) {
+    /* used up before anything is handed out: one token, one session at most */
+    else if ((why = shs_ep_spend(r, sc, t, NULL, "a.")) && !strcmp(why, "store-unavailable")) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "SHS00607: attach for %s without a session: the store is unavailable",
                       t->src);

@@ -983,12 +983,12 @@ class TokenCodec:
     ones the module never makes.  keys: {id: secret bytes}; the first one seals."""
 
     VERSION = 1
-    _known = []  # every codec made: load_tag() reads a token's source site with them
+    _known = {}  # key ring -> codec: push_headers() reads a token's source site with them
 
     @classmethod
     def source_of(cls, token):
         """The source site (host:port) of a token any codec made so far can open, or None."""
-        for c in cls._known:
+        for c in cls._known.values():
             try:
                 return c.open(token)["src"]
             except Exception:
@@ -1006,7 +1006,7 @@ class TokenCodec:
             self.keys[kid] = k
             if self.first is None:
                 self.first = kid
-        TokenCodec._known.append(self)
+        TokenCodec._known.setdefault(tuple(sorted(keys.items())), self)
 
     @staticmethod
     def _b64d(s):

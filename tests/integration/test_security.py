@@ -442,3 +442,18 @@ def test_client_garbage_logged_at_info(sec_httpd):
     assert r.status == 400, r
     status = httpd.request("GET", "/_shs/cb", headers={"Host": "b.test"})
     assert status.status == 200
+
+
+def test_push_callback_costs_two_round_trips(sec_httpd, mc):
+    """Using the token up costs nothing extra: the push's one `add` is both the single-use
+    guard and the confirmation (with the issue time in it), then one `get` of the session."""
+    httpd = sec_httpd()
+    v = visitor_with_session(httpd, "a.test", k="v")
+    r, tags = page(v)
+    tb = tag_for(tags, "b.test")
+    before = mc.stats()
+    r = v.load_tag(tb)
+    assert r.set_cookies(COOKIE), r
+    after = mc.stats()
+    ops = {k: int(after[k]) - int(before[k]) for k in ("cmd_get", "cmd_set", "cmd_touch")}
+    assert ops == {"cmd_get": 1, "cmd_set": 1, "cmd_touch": 0}, ops
