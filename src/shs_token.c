@@ -52,10 +52,11 @@
 #include <openssl/rand.h>
 
 #include "shs_token.h"
+#include "shs_aead.h"
 
 #define TOK_HDR_LEN 2
-#define TOK_IV_LEN 12
-#define TOK_TAG_LEN 16
+#define TOK_IV_LEN SHS_AEAD_IV_LEN
+#define TOK_TAG_LEN SHS_AEAD_TAG_LEN
 #define TOK_TID_LEN 16
 #define TOK_BODY_FIXED (8 + 2 + TOK_TID_LEN + SHS_SID_BYTES + 3)
 #define TOK_BODY_MIN (TOK_BODY_FIXED + 2)
@@ -158,66 +159,6 @@ static apr_uint64_t get_u64(const unsigned char *b)
     return v;
 }
 
-/* ---------------------------------------------------------------- AES-256-GCM */
-
-static apr_status_t gcm_seal(const unsigned char *key, const unsigned char *iv,
-                             const unsigned char *aad, int aadlen, const unsigned char *pt,
-                             int ptlen, unsigned char *ct, unsigned char *tag)
-{
-    apr_status_t rv = APR_EGENERAL;
-    EVP_CIPHER_CTX *ctx;
-    int n = 0, fin = 0;
-
-    ctx = EVP_CIPHER_CTX_new();
-    if (!ctx) {
-        goto leave;
-    }
-    if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, TOK_IV_LEN, NULL) != 1 ||
-        EVP_EncryptInit_ex(ctx, NULL, NULL, key, iv) != 1 ||
-        EVP_EncryptUpdate(ctx, NULL, &n, aad, aadlen) != 1 ||
-        EVP_EncryptUpdate(ctx, ct, &n, pt, ptlen) != 1 ||
-        EVP_EncryptFinal_ex(ctx, ct + n, &fin) != 1 || n + fin != ptlen ||
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TOK_TAG_LEN, tag) != 1) {
-        goto leave;
-    }
-    rv = APR_SUCCESS;
-
-leave:
-    EVP_CIPHER_CTX_free(ctx);
-    return rv;
-}
-
-/* APR_SUCCESS when the tag verifies; pt (ctlen bytes) is wiped on failure. */
-static apr_status_t gcm_open(const unsigned char *key, const unsigned char *iv,
-                             const unsigned char *aad, int aadlen, const unsigned char *ct,
-                             int ctlen, unsigned char *tag, unsigned char *pt)
-{
-    apr_status_t rv = APR_EGENERAL;
-    EVP_CIPHER_CTX *ctx;
-    int n = 0, fin = 0;
-
-    ctx = EVP_CIPHER_CTX_new();
-    if (!ctx) {
-        goto leave;
-    }
-    if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, TOK_IV_LEN, NULL) != 1 ||
-        EVP_DecryptInit_ex(ctx, NULL, NULL, key, iv) != 1 ||
-        EVP_DecryptUpdate(ctx, NULL, &n, aad, aadlen) != 1 ||
-        EVP_DecryptUpdate(ctx, pt, &n, ct, ctlen) != 1 ||
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TOK_TAG_LEN, tag) != 1 ||
-        EVP_DecryptFinal_ex(ctx, pt + n, &fin) <= 0 || n + fin != ctlen) {
-        OPENSSL_cleanse(pt, (size_t)ctlen);
-        goto leave;
-    }
-    rv = APR_SUCCESS;
-
-leave:
-    EVP_CIPHER_CTX_free(ctx);
-    return rv;
-}
-
 /* ---------------------------------------------------------------- seal / open */
 
 apr_status_t shs_token_seal(apr_pool_t *p, const shs_keyring_t *kr, shs_token_t *t,
@@ -287,8 +228,8 @@ apr_status_t shs_token_seal(apr_pool_t *p, const shs_keyring_t *kr, shs_token_t 
     }
 
     rlen = TOK_HDR_LEN + TOK_IV_LEN + blen + TOK_TAG_LEN;
-    rv = gcm_seal(key->aead, raw + TOK_HDR_LEN, raw, TOK_HDR_LEN, body, (int)blen,
-                  raw + TOK_HDR_LEN + TOK_IV_LEN, raw + TOK_HDR_LEN + TOK_IV_LEN + blen);
+    rv = shs_aead_seal(key->aead, raw + TOK_HDR_LEN, raw, TOK_HDR_LEN, NULL, 0, body, blen,
+                       raw + TOK_HDR_LEN + TOK_IV_LEN, raw + TOK_HDR_LEN + TOK_IV_LEN + blen);
     if (rv != APR_SUCCESS) {
         goto leave;
     }
@@ -342,8 +283,9 @@ apr_status_t shs_token_open(apr_pool_t *p, const shs_keyring_t *kr, const char *
     }
 
     blen = rlen - TOK_RAW_OVERHEAD;
-    if (gcm_open(key->aead, raw + TOK_HDR_LEN, raw, TOK_HDR_LEN, raw + TOK_HDR_LEN + TOK_IV_LEN,
-                 (int)blen, raw + TOK_HDR_LEN + TOK_IV_LEN + blen, body) != APR_SUCCESS) {
+    if (shs_aead_open(key->aead, raw + TOK_HDR_LEN, raw, TOK_HDR_LEN, NULL, 0,
+                      raw + TOK_HDR_LEN + TOK_IV_LEN, blen, raw + TOK_HDR_LEN + TOK_IV_LEN + blen,
+                      body) != APR_SUCCESS) {
         res = SHS_TOKEN_BAD_AUTH;
         goto leave;
     }

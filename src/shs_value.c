@@ -23,6 +23,7 @@
 #include <openssl/rand.h>
 
 #include "shs_value.h"
+#include "shs_aead.h"
 #include "shs_b64.h"
 
 #define VAL_MAGIC "shs1:"
@@ -32,8 +33,8 @@
 #define VAL_MAC_LABEL "mod_sharedsession/store-mac/v1" /* followed by its NUL in the MAC */
 #define VAL_MAC_BYTES 32
 #define VAL_MAC_CHARS 43 /* shs_b64url_encoded_len(VAL_MAC_BYTES) */
-#define VAL_IV_LEN 12
-#define VAL_TAG_LEN 16
+#define VAL_IV_LEN SHS_AEAD_IV_LEN
+#define VAL_TAG_LEN SHS_AEAD_TAG_LEN
 
 const char *shs_value_strerror(apr_status_t rv)
 {
@@ -136,90 +137,6 @@ leave:
     return rv;
 }
 
-/* ---------------------------------------------------------------- AES-256-GCM */
-
-/* Encrypt ptlen bytes of pt into ct with the additional data header || store_key. */
-static apr_status_t gcm_seal(const unsigned char *key, const unsigned char *iv, const char *header,
-                             const char *store_key, apr_size_t klen, const unsigned char *pt,
-                             apr_size_t ptlen, unsigned char *ct, unsigned char *tag)
-{
-    apr_status_t rv = APR_EGENERAL;
-    EVP_CIPHER_CTX *ctx;
-    int n = 0, fin = 0;
-
-    ctx = EVP_CIPHER_CTX_new();
-    if (!ctx) {
-        goto leave;
-    }
-    if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, VAL_IV_LEN, NULL) != 1 ||
-        EVP_EncryptInit_ex(ctx, NULL, NULL, key, iv) != 1 ||
-        EVP_EncryptUpdate(ctx, NULL, &n, (const unsigned char *)header, SHS_VALUE_HEADER_LEN) !=
-            1 ||
-        EVP_EncryptUpdate(ctx, NULL, &n, (const unsigned char *)store_key, (int)klen) != 1) {
-        goto leave;
-    }
-    n = 0;
-    if (ptlen && EVP_EncryptUpdate(ctx, ct, &n, pt, (int)ptlen) != 1) {
-        goto leave;
-    }
-    if (EVP_EncryptFinal_ex(ctx, ct + n, &fin) != 1 || (apr_size_t)n + (apr_size_t)fin != ptlen ||
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, VAL_TAG_LEN, tag) != 1) {
-        goto leave;
-    }
-    rv = APR_SUCCESS;
-
-leave:
-    EVP_CIPHER_CTX_free(ctx);
-    return rv;
-}
-
-/* Decrypt ctlen bytes of ct into pt (which may be ct itself) and check the tag.  Returns
- * APR_SUCCESS, SHS_VALUE_EDECRYPT when the tag does not verify, APR_EGENERAL when OpenSSL
- * fails otherwise; pt is wiped on any failure. */
-static apr_status_t gcm_open(const unsigned char *key, const unsigned char *iv, const char *header,
-                             const char *store_key, apr_size_t klen, const unsigned char *ct,
-                             apr_size_t ctlen, const unsigned char *tag, unsigned char *pt)
-{
-    apr_status_t rv = APR_EGENERAL;
-    EVP_CIPHER_CTX *ctx;
-    unsigned char tagbuf[VAL_TAG_LEN];
-    int n = 0, fin = 0;
-
-    memcpy(tagbuf, tag, VAL_TAG_LEN); /* the ctrl wants a non-const buffer */
-    ctx = EVP_CIPHER_CTX_new();
-    if (!ctx) {
-        goto leave;
-    }
-    if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, VAL_IV_LEN, NULL) != 1 ||
-        EVP_DecryptInit_ex(ctx, NULL, NULL, key, iv) != 1 ||
-        EVP_DecryptUpdate(ctx, NULL, &n, (const unsigned char *)header, SHS_VALUE_HEADER_LEN) !=
-            1 ||
-        EVP_DecryptUpdate(ctx, NULL, &n, (const unsigned char *)store_key, (int)klen) != 1) {
-        goto leave;
-    }
-    n = 0;
-    if (ctlen && EVP_DecryptUpdate(ctx, pt, &n, ct, (int)ctlen) != 1) {
-        goto leave;
-    }
-    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, VAL_TAG_LEN, tagbuf) != 1) {
-        goto leave;
-    }
-    if (EVP_DecryptFinal_ex(ctx, pt + n, &fin) <= 0 || (apr_size_t)n + (apr_size_t)fin != ctlen) {
-        rv = SHS_VALUE_EDECRYPT;
-        goto leave;
-    }
-    rv = APR_SUCCESS;
-
-leave:
-    if (rv != APR_SUCCESS && ctlen) {
-        OPENSSL_cleanse(pt, ctlen);
-    }
-    EVP_CIPHER_CTX_free(ctx);
-    return rv;
-}
-
 /* ---------------------------------------------------------------- seal */
 
 static apr_status_t seal_mac(apr_pool_t *p, const shs_key_t *key, const char *store_key,
@@ -269,8 +186,8 @@ static apr_status_t seal_enc(apr_pool_t *p, const shs_key_t *key, const char *st
         rv = APR_EGENERAL;
         goto leave;
     }
-    rv = gcm_seal(key->store, raw, buf, store_key, klen, (const unsigned char *)value, len,
-                  raw + VAL_IV_LEN, raw + VAL_IV_LEN + len);
+    rv = shs_aead_seal(key->store, raw, buf, SHS_VALUE_HEADER_LEN, store_key, klen,
+                       (const unsigned char *)value, len, raw + VAL_IV_LEN, raw + VAL_IV_LEN + len);
     if (rv != APR_SUCCESS) {
         goto leave;
     }
@@ -392,10 +309,10 @@ static apr_status_t open_enc(apr_pool_t *p, const shs_keyring_t *kr, unsigned in
         return SHS_VALUE_EMALFORMED;
     }
     ctlen = rawlen - SHS_VALUE_ENC_RAW_OVERHEAD;
-    rv = gcm_open(key->store, raw, stored, store_key, klen, raw + VAL_IV_LEN, ctlen,
-                  raw + VAL_IV_LEN + ctlen, raw + VAL_IV_LEN);
+    rv = shs_aead_open(key->store, raw, stored, SHS_VALUE_HEADER_LEN, store_key, klen,
+                       raw + VAL_IV_LEN, ctlen, raw + VAL_IV_LEN + ctlen, raw + VAL_IV_LEN);
     if (rv != APR_SUCCESS) {
-        return rv;
+        return rv == SHS_AEAD_EAUTH ? SHS_VALUE_EDECRYPT : rv;
     }
     raw[VAL_IV_LEN + ctlen] = '\0';
     *value = (const char *)raw + VAL_IV_LEN;
