@@ -573,6 +573,12 @@ int shs_cmd_check(apr_pool_t *ptemp, server_rec *s)
                      g->name, g->where);
         return !OK;
     }
+    if (conf->store_encrypt > 0 && !conf->keys) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT | APLOG_STARTUP, 0, s,
+                     "SHS00206: SharedSessionStoreEncrypt On needs SharedSessionKeyFile: the "
+                     "sessions are encrypted with a key derived from it");
+        return !OK;
+    }
     if (!enabled_where) {
         return OK;
     }

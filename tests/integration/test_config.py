@@ -144,6 +144,20 @@ def test_push_group_without_keyfile(configtest):
     assert "SHS00205" in out and "SharedSessionKeyFile" in out, out
 
 
+def test_store_encrypt_without_keyfile(configtest):
+    """Encryption asked for with nothing to derive its key from: refused at start-up, rather
+    than sessions stored in clear."""
+    rc, out, _ = configtest(global_conf="SharedSessionStoreEncrypt On")
+    assert rc != 0, out
+    assert "SHS00206" in out and "SharedSessionKeyFile" in out, out
+
+
+def test_store_encrypt_with_keyfile(configtest, base_dir):
+    rc, out, _ = configtest(global_conf=f"SharedSessionStoreEncrypt On\n"
+                                        f"SharedSessionKeyFile {keyfile(base_dir)}")
+    assert rc == 0 and "Syntax OK" in out, out
+
+
 @pytest.mark.parametrize("snippet,word", [
     ("SharedSessionEndpoint _shs/", "SharedSessionEndpoint"),
     ("SharedSessionEndpoint /_shs", "SharedSessionEndpoint"),
