@@ -17,19 +17,25 @@
  *                GET <prefix>cb?t=TOKEN&r=URL          (pull: answered by a redirect to URL)
  *
  * A token is accepted only when all of these hold, cheap checks first; any failure answers
- * like a success minus the cookie (the GIF, or the redirect back), and logs the reason at warn:
+ * like a success minus the cookie (the GIF, or the redirect back), and logs the reason at info:
  *   - it decrypts and authenticates under a known key, inside its validity window;
  *   - its destination is this virtual host's own entry in the group (the Host header only
  *     picked the virtual host), its source another site of the same group;
  *   - push tokens (no nonce) only by the push, pull tokens (with the state nonce) only by the
- *     pull; a pull token must come from the hub and carry the nonce of this browser's state
- *     cookie (so nobody can make a browser adopt a session it did not ask for);
+ *     pull;
+ *   - it is used once: memcached `add` of its token id, before any check below can refuse it;
+ *   - a push arrives as the browser's CORS request of a loader tag of the source site's own
+ *     page, through the source's go endpoint: Origin is the source's origin (a browser sets
+ *     it, and sets "null" after a redirect through any other origin), Sec-Fetch-* say a
+ *     cross-site image or script in cors mode;
+ *   - a pull token comes from the hub and carries the nonce of this browser's state cookie
+ *     (so nobody can make a browser adopt a session it did not ask for), in a navigation;
  *   - the replace policy: a browser that already has a live, different session here keeps
- *     it unless SharedSessionReplace On;
- *   - it is used once: push, memcached `add` of the confirmation key of (session, this site),
- *     which is also what the pushing site reads back; pull, `add` of the token id;
+ *     it unless SharedSessionReplace On, or unless the module itself planted that session
+ *     here from an older token;
  *   - the session exists in memcached (strict mode: never adopt an id the store never issued).
- * The push sets the cookie SameSite=None; Secure (the only kind a browser keeps from a
+ * On success the confirmation key of (session, this site) is set, which the pushing site reads
+ * back.  The push sets the cookie SameSite=None; Secure (the only kind a browser keeps from a
  * cross-site image or script response); the pull, a top-level navigation, sets it with the
  * site's own attributes (SameSite=Lax). */
 
@@ -51,6 +57,7 @@
 #include "shs_id.h"
 #include "shs_provider.h"
 #include "shs_pull.h"
+#include "shs_push.h"
 #include "shs_store.h"
 #include "shs_token.h"
 #include "shs_status.h"
@@ -83,6 +90,10 @@ void shs_ep_parse_args(request_rec *r, shs_ep_args_t *a)
             else {
                 a->ret = ""; /* present but undecodable: refused as not local */
             }
+        }
+        else if (!strncmp(pair, "to=", 3) && !a->to) {
+            char *v = pair + 3;
+            a->to = ap_unescape_urlencoded(v) == OK ? v : "";
         }
         else if (!strcmp(pair, "k=js")) {
             a->script = 1;
@@ -194,7 +205,7 @@ const char *shs_ep_marker_cookie(apr_pool_t *p, const char *name)
     return apr_pstrcat(p, name, "_pull", NULL);
 }
 
-static int answer_push(request_rec *r, int script)
+int shs_ep_answer_push(request_rec *r, int script)
 {
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     apr_table_setn(r->headers_out, "Referrer-Policy", "no-referrer");
@@ -224,31 +235,29 @@ static apr_uint32_t expiry_for(request_rec *r)
 }
 
 const char *shs_ep_spend(request_rec *r, const shs_srv_conf_t *sc, const shs_token_t *t,
-                         const char *key, const char *kind)
+                         const char *kind)
 {
     shs_store_t *st = shs_provider_store();
-    const char *tid, *when = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, t->issued);
-    apr_uint32_t ttl = expiry_for(r);
+    const char *tid, *key;
     apr_status_t rv;
 
     if (!st) {
         return "store-unavailable";
     }
-    if (!key) {
-        if (shs_b64url_encode(r->pool, t->tid, sizeof(t->tid), &tid) != APR_SUCCESS) {
-            return "malformed";
-        }
-        key = apr_pstrcat(r->pool, shs_srv_key_prefix(sc), kind, tid, NULL);
-        ttl = (apr_uint32_t)(shs_srv_token_lifetime(sc) + 2 * SHS_TOKEN_SKEW);
+    if (shs_b64url_encode(r->pool, t->tid, sizeof(t->tid), &tid) != APR_SUCCESS) {
+        return "malformed";
     }
-    rv = shs_store_add(st, key, when, strlen(when), ttl);
+    key = apr_pstrcat(r->pool, shs_srv_key_prefix(sc), kind, tid, NULL);
+    rv = shs_store_add(st, key, "1", 1,
+                       (apr_uint32_t)(shs_srv_token_lifetime(sc) + 2 * SHS_TOKEN_SKEW));
     return rv == APR_SUCCESS ? NULL : rv == APR_EEXIST ? "replayed" : "store-unavailable";
 }
 
-/* A push is a hidden image (or script) on a page of its source site, loaded by the browser
- * that got the page: its tags ask for the source's origin as Referer.  A token lifted from a
- * page and planted in another browser comes from another page (another Referer, or none), or
- * as a navigation. */
+/* A push is a loader tag of a page of its source site: the browser that got the page asks the
+ * source's go endpoint, which redirects to here.  The tag is a credentialed CORS request, so
+ * the browser itself names the page's origin in Origin; after a hop through any other origin
+ * (an attacker's image URL that redirects here) it says "null".  A token planted in another
+ * browser by a plain image, a link or a form arrives without Origin, or in another mode. */
 static const char *check_push_context(request_rec *r, const shs_member_t *src, int script)
 {
     const char *dest = apr_table_get(r->headers_in, "Sec-Fetch-Dest");
@@ -258,16 +267,19 @@ static const char *check_push_context(request_rec *r, const shs_member_t *src, i
     const char *origin = apr_table_get(r->headers_in, "Origin");
 
     if ((dest && strcasecmp(dest, script ? "script" : "image")) ||
-        (mode && strcasecmp(mode, "no-cors")) || (site && !strcasecmp(site, "none"))) {
+        (mode && strcasecmp(mode, "cors")) || (site && !strcasecmp(site, "none"))) {
         return "wrong-context";
     }
-    if (origin && !shs_url_same_origin(origin, src->origin)) {
+    if (!origin) {
+        return "no-origin";
+    }
+    if (!shs_url_same_origin(origin, src->origin)) {
+        return "wrong-origin";
+    }
+    if (referer && !shs_url_same_origin(referer, src->origin)) {
         return "wrong-referer";
     }
-    if (!referer) {
-        return "no-referer";
-    }
-    return shs_url_same_origin(referer, src->origin) ? NULL : "wrong-referer";
+    return NULL;
 }
 
 /* The checks of the pull token: a navigation, with this browser's state nonce, from the hub. */
@@ -310,7 +322,7 @@ static const char *accept_token(request_rec *r, const shs_srv_conf_t *sc, const 
                                 int pull, accepted_t *acc)
 {
     shs_store_t *st = shs_provider_store();
-    const char *self = shs_member_name(r->pool, sc->self), *have, *ckey, *why;
+    const char *self = shs_member_name(r->pool, sc->self), *have, *ckey, *why, *when;
     const shs_member_t *src;
     shs_token_err_e err = SHS_TOKEN_OK;
     shs_token_t *t = NULL;
@@ -345,42 +357,39 @@ static const char *accept_token(request_rec *r, const shs_srv_conf_t *sc, const 
         return "store-unavailable";
     }
     ckey = shs_id_confirm_key(r->pool, shs_srv_key_prefix(sc), acc->sid, self);
+    when = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, t->issued);
     /* use the token up, before any check that may still refuse it: whoever later reads its URL
-     * (a log, a proxy, the browser's history) finds it spent.  The push's single-use key is
-     * the confirmation of (session, this site), which the pushing site reads back; the pull's
-     * is the token id */
-    if ((why = shs_ep_spend(r, sc, t, pull ? NULL : ckey, "t."))) {
+     * (a log, a proxy, the browser's history) finds it spent */
+    if ((why = shs_ep_spend(r, sc, t, pull ? "t." : "p."))) {
         return why;
     }
     if ((why = pull ? check_pull(r, sc, t) : check_push_context(r, src, a->script))) {
         return why;
     }
     have = shs_ep_cookie_id(r, shs_dir_cookie_name(SHS_DIR_CONF(r)));
-    if (have && !strcmp(have, acc->sid)) {
-        return NULL; /* already here: the token only confirmed it */
-    }
-    if (have && !shs_srv_replace(sc)) {
-        rv = shs_provider_lookup(r, have, NULL);
-        if (rv == APR_SUCCESS && !planted_before(r, sc, have, self, t->issued)) {
-            return "local-session-kept";
+    if (!have || strcmp(have, acc->sid)) {
+        if (have && !shs_srv_replace(sc)) {
+            rv = shs_provider_lookup(r, have, NULL);
+            if (rv == APR_SUCCESS && !planted_before(r, sc, have, self, t->issued)) {
+                return "local-session-kept";
+            }
+            if (SHS_STORE_FAILED(rv)) {
+                return "store-unavailable";
+            }
         }
-        if (SHS_STORE_FAILED(rv)) {
-            return "store-unavailable";
+        rv = shs_provider_lookup(r, acc->sid, &len);
+        if (rv != APR_SUCCESS) {
+            return rv == APR_NOTFOUND ? "unknown-session" : "store-unavailable";
+        }
+        if (len == 0) {
+            /* the hub's new empty session, short-lived until a site takes it: now shared */
+            shs_provider_keep_empty(r, acc->sid);
         }
     }
-    if (pull) {
-        const char *when = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, t->issued);
-        if (shs_store_set(st, ckey, when, strlen(when), expiry_for(r)) != APR_SUCCESS) {
-            return "store-unavailable";
-        }
-    }
-    rv = shs_provider_lookup(r, acc->sid, &len);
-    if (rv != APR_SUCCESS) {
-        return rv == APR_NOTFOUND ? "unknown-session" : "store-unavailable";
-    }
-    if (len == 0) {
-        /* the hub's new empty session, short-lived until a site takes it: now it is shared */
-        shs_provider_keep_empty(r, acc->sid);
+    /* confirmed (also when it was already here): the pushing site stops asking, and the id is
+     * marked as planted here by a token of this age */
+    if (shs_store_set(st, ckey, when, strlen(when), expiry_for(r)) != APR_SUCCESS) {
+        return "store-unavailable";
     }
     return NULL;
 }
@@ -421,8 +430,14 @@ static int callback(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_
             /* a cross-site image or script response: only SameSite=None; Secure is kept; the
              * site puts its own attributes back at the next first-party request */
             shs_provider_set_pushed_cookie(r, acc.sid);
+            /* the tag's CORS request: let the page see its image load (the Origin was
+             * checked to be the source's) */
+            apr_table_setn(r->headers_out, "Access-Control-Allow-Origin",
+                           apr_table_get(r->headers_in, "Origin"));
+            apr_table_setn(r->headers_out, "Access-Control-Allow-Credentials", "true");
         }
-        return answer_push(r, a->script);
+        apr_table_mergen(r->headers_out, "Vary", "Origin");
+        return shs_ep_answer_push(r, a->script);
     }
     /* the pull: back to where the visitor was going, whatever happened */
     if (!reason) {
@@ -470,6 +485,9 @@ int shs_endpoint_handler(request_rec *r, int lookup)
     redact_request(r);
     if (!strcmp(what, "cb")) {
         return callback(r, sc, &a);
+    }
+    if (!strcmp(what, "go")) {
+        return shs_push_go(r, sc, &a);
     }
     if (strcmp(what, "pull") && strcmp(what, "attach")) {
         return HTTP_NOT_FOUND;

@@ -15,7 +15,10 @@
 
 /* The endpoints every site of a group answers under SharedSessionEndpoint (default /_shs/),
  * without any <Location> block:
- *   cb      the landing of a session: from a loader tag (push) or from the hub (pull)
+ *   go      the first step of a push, on the pushing site: a loader tag of its own page asks
+ *           for it; it mints the token for one peer from the visitor's id cookie and
+ *           redirects to that peer's cb (the token is never in the page)
+ *   cb      the landing of a session: from go (push) or from the hub (pull)
  *   pull    a peer's first step of the pull: checks that the browser keeps cookies
  *   attach  the hub's step of the pull: hands its session to the peer */
 
@@ -41,6 +44,7 @@ int shs_endpoint_handler(request_rec *r, int lookup);
 typedef struct shs_ep_args_t {
     const char *token; /* t= */
     const char *ret;   /* r=, decoded: the local URL to return to (pull) */
+    const char *to;    /* to=, decoded: the site a push goes to (go) */
     int script;        /* k=js */
 } shs_ep_args_t;
 
@@ -51,6 +55,9 @@ const char *shs_ep_cookie_id(request_rec *r, const char *name);
 
 /* The value of any cookie `name` (at most max bytes), or NULL. */
 const char *shs_ep_cookie(request_rec *r, const char *name, apr_size_t max);
+
+/* The answer of a push step, whatever happened: a 1x1 GIF, or an empty script. */
+int shs_ep_answer_push(request_rec *r, int script);
 
 /* Answer 302 to url, uncacheable, without referrer. */
 int shs_ep_redirect(request_rec *r, const char *url);
@@ -63,12 +70,10 @@ const char *shs_ep_group_of(const shs_srv_conf_t *sc, const char *site, apr_pool
  * counted as a client error. */
 const char *shs_ep_state(request_rec *r);
 
-/* Use token t up: memcached `add` of key (or, when key is NULL, of prefix + kind + its token
- * id, for the token's lifetime), whose value is the token's issue time (see planted_before()
- * in shs_endpoint.c).  NULL when it was fresh, else "replayed", "store-unavailable" or
- * "malformed". */
+/* Use token t up: memcached `add` of prefix + kind + its token id, for the token's lifetime.
+ * NULL when it was fresh, else "replayed", "store-unavailable" or "malformed". */
 const char *shs_ep_spend(request_rec *r, const shs_srv_conf_t *sc, const shs_token_t *t,
-                         const char *key, const char *kind);
+                         const char *kind);
 
 /* Names of the pull's cookies, derived from the session cookie's name. */
 const char *shs_ep_state_cookie(apr_pool_t *p, const char *name);

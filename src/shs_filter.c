@@ -68,6 +68,31 @@ static const char *html_unsuitable(const char *ct)
     return NULL;
 }
 
+/* Tags are for pages a browser shows: a document or a frame.  A fetch()/XMLHttpRequest
+ * (JSON, fragments served as text/html), a prefetch or a subresource gets none: the tags would
+ * corrupt it, or push from a page nobody sees.  Without Sec-Fetch-Dest (older browsers) only
+ * the explicit markers count. */
+static const char *not_a_page_load(request_rec *r)
+{
+    const char *dest = apr_table_get(r->headers_in, "Sec-Fetch-Dest");
+    const char *purpose = apr_table_get(r->headers_in, "Sec-Purpose");
+
+    if (dest && strcasecmp(dest, "document") && strcasecmp(dest, "iframe") &&
+        strcasecmp(dest, "frame")) {
+        return "not a page load";
+    }
+    if (!purpose) {
+        purpose = apr_table_get(r->headers_in, "Purpose");
+    }
+    if (purpose && ap_strcasestr(purpose, "prefetch")) {
+        return "prefetch";
+    }
+    if (apr_table_get(r->headers_in, "X-Requested-With")) {
+        return "XMLHttpRequest";
+    }
+    return NULL;
+}
+
 /* Why this response gets no tags, or NULL when it may.  A HEAD request passes: it gets the
  * headers a GET would get with tags, and no body. */
 static const char *unsuitable(request_rec *r)
@@ -82,6 +107,9 @@ static const char *unsuitable(request_rec *r)
     }
     if (r->status != HTTP_OK) {
         return "status not 200";
+    }
+    if ((why = not_a_page_load(r))) {
+        return why;
     }
     if ((why = html_unsuitable(r->content_type))) {
         return why;

@@ -33,7 +33,10 @@
  *                'single' quoted values.  A `>` inside a quoted value does not end the tag.
  *   M_BOGUS      `<!DOCTYPE`, `<?xml`, `</ x`, ...: up to the next `>`.
  *   M_COMMENT    up to `-->` or `--!>`; `<!-->` and `<!--->` are empty comments.
- *   M_CDATA      up to `]]>`.
+ *   M_CDATA      up to `]]>`, in foreign content (SVG, MathML).  In HTML content the same
+ *                `<![CDATA[` is a bogus comment that the first `>` ends.  No tree is built,
+ *                so a `>` before `]]>` leaves the scanner unsure which one the browser ends it
+ *                at: it stops there (as M_PLAINTEXT: no insertion point, no appending).
  *   M_RAW        content of a raw-text element (script, style, xmp, iframe, noembed,
  *                noframes, noscript) or an escapable raw-text element (textarea, title), up
  *                to `</name` + follower: the standard's RAWTEXT, RCDATA and script data
@@ -512,6 +515,9 @@ static int scan_byte(shs_html_scan_t *s, unsigned char c)
             else if (c == '>' && s->run >= 2) {
                 s->mode = M_DATA;
             }
+            else if (c == '>') {
+                s->mode = M_PLAINTEXT; /* HTML and foreign content disagree: give up */
+            }
             else {
                 s->run = 0;
             }
@@ -582,7 +588,7 @@ static apr_size_t next_significant(const shs_html_scan_t *s, const char *buf, ap
         break;
     case M_CDATA:
         if (s->run == 0) {
-            c1 = ']';
+            stop = 1; /* `]` or `>` */
         }
         break;
     case M_RAW:
@@ -620,7 +626,12 @@ static apr_size_t next_significant(const shs_html_scan_t *s, const char *buf, ap
         hit = memchr(buf + i, c1, len - i);
         return hit ? (apr_size_t)(hit - buf) : len;
     }
-    if (stop) {
+    if (s->mode == M_CDATA && stop) {
+        while (i < len && buf[i] != ']' && buf[i] != '>') {
+            i++;
+        }
+    }
+    else if (stop) {
         while (i < len && !(tag_class((unsigned char)buf[i]) & stop)) {
             i++;
         }
@@ -784,11 +795,12 @@ const char *shs_html_tag(apr_pool_t *p, shs_tag_kind_e kind, const char *url, co
     case SHS_TAG_IMG:
         return apr_pstrcat(p, "<img src=\"", shs_html_escape_attr(p, url),
                            "\" alt=\"\" width=\"1\" height=\"1\" style=\"display:none\""
-                           " referrerpolicy=\"origin\"",
+                           " crossorigin=\"use-credentials\" referrerpolicy=\"origin\"",
                            nonce_attr, ">", NULL);
     case SHS_TAG_SCRIPT:
         return apr_pstrcat(p, "<script async src=\"", shs_html_escape_attr(p, url),
-                           "\" referrerpolicy=\"origin\"", nonce_attr, "></script>", NULL);
+                           "\" crossorigin=\"use-credentials\" referrerpolicy=\"origin\"",
+                           nonce_attr, "></script>", NULL);
     default:
         return NULL;
     }

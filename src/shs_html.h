@@ -32,8 +32,9 @@
  *    inside <svg>/<math> foreign content) still matches; raw-text elements inside foreign
  *    content (<svg><style>, <math><title>) are treated as in HTML, and `<script/>` or
  *    `<textarea/>` starts raw text as in HTML;
- *  - <![CDATA[ ... ]]> is skipped up to `]]>` everywhere, although outside foreign content
- *    the HTML parser ends it at the first `>` (bogus comment);
+ *  - <![CDATA[ ... ]]> is skipped up to `]]>` when no `>` comes before it (there HTML and
+ *    foreign content agree); a `>` before `]]>` stops the scan: no insertion point, no
+ *    appending (HTML ends it at that `>`, foreign content at `]]>`);
  *  - <noscript> is raw text, as parsed with scripting enabled (browsers); with scripting
  *    disabled its content would be markup;
  *  - a raw-text start tag is honoured wherever it appears, also where the tree builder would

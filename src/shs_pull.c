@@ -249,7 +249,7 @@ int shs_pull_attach(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_
         why = "no-nonce";
     }
     /* used up before anything is handed out: one token, one session at most */
-    else if ((why = shs_ep_spend(r, sc, t, NULL, "a.")) && !strcmp(why, "store-unavailable")) {
+    else if ((why = shs_ep_spend(r, sc, t, "a.")) && !strcmp(why, "store-unavailable")) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "SHS00607: attach for %s without a session: the store is unavailable",
                       t->src);

@@ -22,7 +22,12 @@
  *   other site at once, without asking memcached anything.
  * - After SharedSessionPushRetry the confirmations are read back: a site's callback creates
  *   the key shs_id_confirm_key(id, site) when it accepts the id.  Confirmed sites get no more
- *   tags; the others are tried again. */
+ *   tags; the others are tried again.
+ *
+ * A tag carries no token: it asks this site's own go endpoint, as a credentialed CORS request
+ * (crossorigin="use-credentials"), and go mints the token from the visitor's id cookie and
+ * redirects to the peer's callback.  So no script of the page ever sees a token, and the
+ * callback gets the page's origin in the Origin header, which no other page can produce. */
 
 #include <string.h>
 
@@ -31,10 +36,13 @@
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
 #include <http_ssl.h>
 #include <util_cookies.h>
 
 #include "shs_private.h"
+#include "shs_endpoint.h"
 #include "shs_push.h"
 #include "shs_provider.h"
 #include "shs_html.h"
@@ -101,28 +109,92 @@ static int confirmed(request_rec *r, const shs_srv_conf_t *sc, const char *id, c
 }
 
 static const char *tag_for(request_rec *r, const shs_srv_conf_t *sc, shs_push_e kind,
-                           const unsigned char *sid, const char *self, const shs_member_t *peer,
-                           apr_int64_t now)
+                           const shs_member_t *peer)
 {
+    const char *url =
+        apr_pstrcat(r->pool, shs_srv_endpoint(sc),
+                    "go?to=", ap_escape_urlencoded(r->pool, shs_member_name(r->pool, peer)),
+                    kind == SHS_PUSH_SCRIPT ? "&k=js" : "", NULL);
+
+    return shs_html_tag(r->pool, kind == SHS_PUSH_SCRIPT ? SHS_TAG_SCRIPT : SHS_TAG_IMG, url, NULL);
+}
+
+/* The callback URL, with a fresh token, that hands session `id` (base64url) to `peer`. */
+static const char *callback_url(request_rec *r, const shs_srv_conf_t *sc, const char *id,
+                                const shs_member_t *peer, int script)
+{
+    apr_int64_t now = apr_time_sec(apr_time_now());
     shs_token_t t = {
         .issued = now,
         .expires = now + shs_srv_token_lifetime(sc),
-        .src = self,
+        .src = shs_member_name(r->pool, sc->self),
         .dst = shs_member_name(r->pool, peer),
         .nonce = NULL,
     };
-    const char *token, *url;
+    const char *token;
+    unsigned char *sid;
+    apr_size_t sidlen;
     apr_status_t rv;
 
+    if (shs_b64url_decode(r->pool, id, strlen(id), &sid, &sidlen) != APR_SUCCESS ||
+        sidlen != SHS_SID_BYTES) {
+        return NULL;
+    }
     memcpy(t.sid, sid, SHS_SID_BYTES);
     rv = shs_token_seal(r->pool, sc->keys, &t, &token);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "SHS00501: cannot make a token for %s", t.dst);
         return NULL;
     }
-    url = apr_pstrcat(r->pool, peer->origin, shs_srv_endpoint(sc), "cb?t=", token,
-                      kind == SHS_PUSH_SCRIPT ? "&k=js" : "", NULL);
-    return shs_html_tag(r->pool, kind == SHS_PUSH_SCRIPT ? SHS_TAG_SCRIPT : SHS_TAG_IMG, url, NULL);
+    return apr_pstrcat(r->pool, peer->origin, shs_srv_endpoint(sc), "cb?t=", token,
+                       script ? "&k=js" : "", NULL);
+}
+
+int shs_push_go(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_t *a)
+{
+    const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
+    const char *dest = apr_table_get(r->headers_in, "Sec-Fetch-Dest");
+    const shs_member_t *peer = NULL;
+    const char *why = NULL, *id = NULL, *url = NULL;
+
+    if (r->method_number != M_GET) {
+        ap_allow_methods(r, 1, "GET", "HEAD", NULL);
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    if (!sc->keys || !sc->self) {
+        why = "not-configured";
+    }
+    /* a tag of this site's own page; elsewhere the Lax id cookie is not even sent */
+    else if ((site && strcasecmp(site, "same-origin")) ||
+             (dest && strcasecmp(dest, a->script ? "script" : "image"))) {
+        why = "wrong-context";
+    }
+    else if (!a->to || !(peer = shs_group_member_named(r->pool, sc->group, a->to)) ||
+             peer == sc->self) {
+        why = "unknown-site";
+    }
+    else if (!(id = shs_ep_cookie_id(r, shs_dir_cookie_name(SHS_DIR_CONF(r))))) {
+        why = "no-session";
+    }
+    else if (!(url = callback_url(r, sc, id, peer, a->script))) {
+        why = "no-token";
+    }
+    if (why) {
+        shs_stats_add(shs_status_block(), SHS_C_CLIENT_ERRORS, 1);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "SHS00507: push step refused (%s)", why);
+        return shs_ep_answer_push(r, a->script);
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "SHS00508: pushing session %s to %s",
+                  shs_id_fingerprint(r->pool, id), a->to);
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    /* the next hop keeps the tag's policy: the peer sees this page's origin as Referer */
+    apr_table_setn(r->headers_out, "Referrer-Policy", "origin");
+    apr_table_setn(r->headers_out, "Location", url);
+    /* answered as a normal response, not through the error path: no other module's error
+     * filter (mod_session's loads the session) runs for this hop */
+    r->status = HTTP_MOVED_TEMPORARILY;
+    ap_set_content_length(r, 0);
+    return OK;
 }
 
 const char *shs_push_tags(request_rec *r, const char *id, int dry)
@@ -130,9 +202,7 @@ const char *shs_push_tags(request_rec *r, const char *id, int dry)
     const shs_srv_conf_t *sc = SHS_SRV_CONF(r->server);
     const shs_dir_conf_t *d = SHS_DIR_CONF(r);
     shs_push_e kind = shs_dir_push(d);
-    const char *sync_name, *fp, *self, *tags = "";
-    unsigned char *sid;
-    apr_size_t sidlen;
+    const char *sync_name, *fp, *tags = "";
     apr_int64_t now = apr_time_sec(apr_time_now());
     sync_t sync;
     int i, check = 0, n = 0;
@@ -149,11 +219,6 @@ const char *shs_push_tags(request_rec *r, const char *id, int dry)
         }
         check = 1; /* a retry: skip the sites that confirmed meanwhile */
     }
-    if (shs_b64url_decode(r->pool, id, strlen(id), &sid, &sidlen) != APR_SUCCESS ||
-        sidlen != SHS_SID_BYTES) {
-        return NULL;
-    }
-    self = shs_member_name(r->pool, sc->self);
     for (i = 0; i < sc->group->members->nelts; i++) {
         const shs_member_t *m = &APR_ARRAY_IDX(sc->group->members, i, shs_member_t);
         const char *tag, *name;
@@ -164,7 +229,7 @@ const char *shs_push_tags(request_rec *r, const char *id, int dry)
         if (check && confirmed(r, sc, id, name)) {
             continue;
         }
-        if ((tag = tag_for(r, sc, kind, sid, self, m, now))) {
+        if ((tag = tag_for(r, sc, kind, m))) {
             tags = apr_pstrcat(r->pool, tags, tag, NULL);
             n++;
         }

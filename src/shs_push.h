@@ -21,11 +21,19 @@
 
 #include <httpd.h>
 
+#include "shs_config.h"
+#include "shs_endpoint.h"
+
 /* The loader tags to put into this HTML page, or NULL when no site needs one now.  Records
  * (in the sync cookie, on this site) that they were sent, so that an unconfirmed site is
  * tried again only after SharedSessionPushRetry.  dry: the same tags (same length), nothing
  * recorded (for a HEAD request, which must get the headers of the GET). */
 const char *shs_push_tags(request_rec *r, const char *id, int dry);
+
+/* The go endpoint (<prefix>go?to=SITE[&k=js]) on the pushing site: a loader tag of one of its
+ * pages asks it; it answers a redirect to SITE's callback with a fresh token for the id in
+ * this browser's id cookie, or, when it cannot, the push's empty answer. */
+int shs_push_go(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_t *a);
 
 /* The name of the sync cookie that goes with session cookie `name`. */
 const char *shs_push_sync_name(apr_pool_t *p, const char *name);

@@ -402,12 +402,15 @@ class Browser:
             hdrs["Content-Type"] = "application/x-www-form-urlencoded"
         if self.visitor is not None and path.startswith("/_shs/cb?") and "r=" not in path:
             hdrs.update(self.visitor.push_headers(path))
+        if self.visitor is not None and path.startswith("/_shs/go?"):
+            hdrs.update(self.visitor.go_headers(path))
         hdrs.update(headers or {})
         hdrs = {k: v for k, v in hdrs.items() if v is not None}  # None: leave that header out
         r = self.httpd.request(method, path, body=body, headers=hdrs, timeout=timeout)
-        if self.visitor is not None and b"/_shs/cb?t" in (r.body or b""):
-            # the page whose loader tags this visitor loads next (their Referer)
-            self.visitor.page_origin = f"http://{hdrs['Host'].split(':')[0]}:{self.httpd.port}"
+        if self.visitor is not None and b"/_shs/go?" in (r.body or b""):
+            # the page whose loader tags this visitor loads next (their Origin and Referer)
+            self.visitor.page_host = hdrs["Host"].split(":")[0]
+            self.visitor.page_origin = f"http://{self.visitor.page_host}:{self.httpd.port}"
         for sc in r.set_cookies():
             name, val, _ = parse_set_cookie(sc)
             if cookie_expires_now(sc):
@@ -895,21 +898,40 @@ def confirm_key(sid, site, prefix="shs:"):
 
 _TAG_RE = re.compile(
     r'<img src="(?P<img>[^"]*)" alt="" width="1" height="1" style="display:none" '
-    r'referrerpolicy="origin">'
-    r'|<script async src="(?P<js>[^"]*)" referrerpolicy="origin"></script>')
+    r'crossorigin="use-credentials" referrerpolicy="origin">'
+    r'|<script async src="(?P<js>[^"]*)" crossorigin="use-credentials" '
+    r'referrerpolicy="origin"></script>')
 _ANY_CB_RE = re.compile(r"<(?:img|script)\b[^>]*/_shs/[^>]*>")
 
 
 class Tag:
-    """One loader tag found in a page."""
+    """One loader tag found in a page.  Its src is the page's own go endpoint
+    (/_shs/go?to=SITE[&k=js]), which answers a redirect to SITE's callback with a fresh token:
+    Visitor.resolve() follows that step, after which url/host/target/token are the callback's.
+    Until then host/port/netloc name the destination site, and token is None."""
 
     def __init__(self, m):
         import html as _html
         self.raw = m.group(0)
         self.kind = "img" if m.group("img") is not None else "script"
         self.src_attr = m.group("img") if self.kind == "img" else m.group("js")
-        self.url = _html.unescape(self.src_attr)
-        u = urllib.parse.urlsplit(self.url)
+        self.go = _html.unescape(self.src_attr)
+        u = urllib.parse.urlsplit(self.go)
+        q = urllib.parse.parse_qs(u.query, keep_blank_values=True)
+        self.to = q.get("to", [None])[0]
+        self.k = q.get("k", [None])[0]
+        self.url = None
+        self.scheme = None
+        self.netloc = self.to
+        d = urllib.parse.urlsplit("//" + (self.to or ""))
+        self.host, self.port = d.hostname, d.port
+        self.path, self.target, self.token = None, None, None
+        self.start, self.end = m.start(), m.end()
+
+    def set_callback(self, url):
+        """The callback URL the go step redirected to."""
+        self.url = url
+        u = urllib.parse.urlsplit(url)
         self.scheme, self.netloc, self.host = u.scheme, u.netloc, u.hostname
         self.port = u.port
         self.path = u.path
@@ -917,10 +939,9 @@ class Tag:
         q = urllib.parse.parse_qs(u.query, keep_blank_values=True)
         self.token = q.get("t", [None])[0]
         self.k = q.get("k", [None])[0]
-        self.start, self.end = m.start(), m.end()
 
     def __repr__(self):
-        return f"<Tag {self.kind} {self.url[:90]}...>"
+        return f"<Tag {self.kind} {self.go} -> {(self.url or '?')[:90]}>"
 
 
 def find_tags(html_text):
@@ -945,6 +966,7 @@ class Visitor:
         self.httpd = httpd
         self.jars = {}
         self.page_origin = None  # the site of the last page with loader tags
+        self.page_host = None  # ... its host name
 
     def at(self, host):
         if host not in self.jars:
@@ -955,22 +977,46 @@ class Visitor:
         return self.at(host).cookies.get(COOKIE)
 
     def push_headers(self, path):
-        """The headers a browser sends with a loader tag's request (path: /_shs/cb?t=...): the
-        Referer its referrerpolicy="origin" asks for, the origin of the page that had the tag
-        (the token's source site where a codec of this test can read it, else the last page
-        with tags), and the Sec-Fetch-* of a cross-site image or script."""
+        """The headers a browser sends with a loader tag's request once go redirected it to
+        the callback (path: /_shs/cb?t=...): a credentialed CORS image (or script) request of
+        the page that had the tag: Origin and Referer (referrerpolicy="origin") are that page's
+        origin (the token's source site where a codec of this test can read it, else the last
+        page with tags), Sec-Fetch-* those of a cross-site CORS image or script."""
         q = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
         src = TokenCodec.source_of(q.get("t", [""])[0])
-        referer = f"http://{src}/" if src else (self.page_origin + "/" if self.page_origin
-                                                 else None)
-        return {"Referer": referer,
+        origin = f"http://{src}" if src else self.page_origin
+        return {"Origin": origin, "Referer": origin + "/" if origin else None,
                 "Sec-Fetch-Dest": "script" if q.get("k") == ["js"] else "image",
-                "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Site": "cross-site"}
+                "Sec-Fetch-Mode": "cors", "Sec-Fetch-Site": "cross-site"}
+
+    def go_headers(self, path):
+        """The headers of a loader tag's first request, to the page's own go endpoint: a
+        same-origin CORS GET (a browser sends no Origin with a same-origin GET)."""
+        q = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
+        return {"Referer": self.page_origin + "/" if self.page_origin else None,
+                "Sec-Fetch-Dest": "script" if q.get("k") == ["js"] else "image",
+                "Sec-Fetch-Mode": "cors", "Sec-Fetch-Site": "same-origin"}
+
+    def resolve(self, tag, headers=None):
+        """The browser's first step of a loader tag of the last page with tags: GET its go URL
+        on that page's host; the 302's Location (the peer's callback, with a token) becomes the
+        tag's url/target/token.  Returns the go response (None when already resolved)."""
+        if tag.token is not None:
+            return None
+        assert self.page_host, "resolve(): no page with loader tags fetched yet"
+        r = self.at(self.page_host).get(tag.go, headers=headers)
+        if r.status == 302 and r.header("Location"):
+            tag.set_callback(r.header("Location"))
+        return r
 
     def load_tag(self, tag, referer=None, headers=None, **kw):
-        """What the browser does with a loader tag of the last page it fetched: GET its URL on
-        its host, with that host's cookies (Host header with the port, as a browser sends it);
-        Browser.request adds the Referer and Sec-Fetch-* headers of an image or script load."""
+        """What the browser does with a loader tag of the last page it fetched: the go step on
+        the page's host, then GET the callback on its host, with that host's cookies (Host
+        header with the port, as a browser sends it); Browser.request adds the Origin, Referer
+        and Sec-Fetch-* headers of a CORS image or script load."""
+        if tag.token is None:
+            r = self.resolve(tag)
+            assert tag.token, f"go step gave no callback: {r}"
         hdrs = {"Host": tag.netloc}
         if referer is not None:
             hdrs["Referer"] = referer or None

@@ -94,10 +94,20 @@ def _attacker_tag(httpd, host="b.test"):
     return attacker.sid("a.test"), tag_for(tags, host)
 
 
+NO_SEC_FETCH = {"Sec-Fetch-Dest": None, "Sec-Fetch-Mode": None, "Sec-Fetch-Site": None}
+
+
 @pytest.mark.parametrize("headers,reason", [
-    ({"Referer": None}, "no-referer"),
+    # a plain <img src=TOKEN URL> anywhere (a forum post, a mail): no CORS, no Origin
+    ({"Origin": None, "Sec-Fetch-Mode": "no-cors"}, "wrong-context"),
+    # ... seen by a browser without Sec-Fetch-*
+    ({"Origin": None, **NO_SEC_FETCH}, "no-origin"),
+    # an image URL of the attacker's on a group page that redirects to the token URL: after a
+    # hop through another origin the browser sends Origin: null
+    ({"Origin": "null"}, "wrong-origin"),
+    ({"Origin": "null", **NO_SEC_FETCH}, "wrong-origin"),
+    ({"Origin": "https://evil.example", "Referer": "https://evil.example/"}, "wrong-origin"),
     ({"Referer": "https://evil.example/"}, "wrong-referer"),
-    ({"Origin": "https://evil.example"}, "wrong-referer"),
     ({"Sec-Fetch-Dest": "document", "Sec-Fetch-Mode": "navigate"}, "wrong-context"),
     ({"Sec-Fetch-Site": "none"}, "wrong-context"),
 ])
@@ -444,16 +454,149 @@ def test_client_garbage_logged_at_info(sec_httpd):
     assert status.status == 200
 
 
-def test_push_callback_costs_two_round_trips(sec_httpd, mc):
-    """Using the token up costs nothing extra: the push's one `add` is both the single-use
-    guard and the confirmation (with the issue time in it), then one `get` of the session."""
+def test_push_callback_costs_three_round_trips(sec_httpd, mc):
+    """The callback: one `add` uses the token up, one `get` finds the session, one `set`
+    confirms (session, site) with the token's issue time, only once it was accepted.  The go
+    step before it costs nothing: it reads the id cookie only."""
     httpd = sec_httpd()
     v = visitor_with_session(httpd, "a.test", k="v")
-    r, tags = page(v)
+    r, tags = page(v, resolve=False)
     tb = tag_for(tags, "b.test")
+    counted = ("cmd_get", "cmd_set", "cmd_touch")
+    before = mc.stats()
+    go = v.resolve(tb)
+    after = mc.stats()
+    assert go.status == 302 and tb.token, go
+    assert {k: int(after[k]) - int(before[k]) for k in counted} == dict.fromkeys(counted, 0)
     before = mc.stats()
     r = v.load_tag(tb)
     assert r.set_cookies(COOKIE), r
     after = mc.stats()
-    ops = {k: int(after[k]) - int(before[k]) for k in ("cmd_get", "cmd_set", "cmd_touch")}
-    assert ops == {"cmd_get": 1, "cmd_set": 1, "cmd_touch": 0}, ops
+    ops = {k: int(after[k]) - int(before[k]) for k in counted}
+    assert ops == {"cmd_get": 1, "cmd_set": 2, "cmd_touch": 0}, ops
+
+
+# ------------------------------------------------------------------ second attack pass (ba5076a)
+# Each test below failed on ba5076a.
+
+TOKEN_RX = re.compile(r"[?&]t=[A-Za-z0-9_-]{40,}")
+
+
+def test_page_carries_no_token(sec_httpd):
+    """The loader tags name the page's own go endpoint, never a token: a script of the page (or
+    an XSS) cannot read a token and redeem it elsewhere."""
+    httpd = sec_httpd()
+    v = visitor_with_session(httpd, "a.test", k="v")
+    r, tags = page(v, resolve=False)
+    assert len(tags) == 2, r
+    assert not TOKEN_RX.search(r.text) and "/_shs/cb" not in r.text, r.text
+    for t in tags:
+        assert t.go.startswith("/_shs/go?to=") and t.token is None, t
+        assert 'crossorigin="use-credentials"' in t.raw, t.raw
+
+
+def test_go_mints_and_redirects(sec_httpd, keyfile):
+    """go: a 302 to the peer's callback with a fresh token for this browser's id, uncached,
+    asking the next hop to keep sending the page's origin as Referer."""
+    httpd = sec_httpd()
+    v = visitor_with_session(httpd, "a.test", k="v")
+    sid = v.sid("a.test")
+    r, tags = page(v, resolve=False)
+    tb = tag_for(tags, "b.test")
+    go = v.resolve(tb)
+    assert go.status == 302 and go.header("Cache-Control") == "no-store", go
+    assert go.header("Referrer-Policy") == "origin", go
+    assert tb.url.startswith(f"http://b.test:{httpd.port}/_shs/cb?t="), tb
+    tok = keyfile.codec.open(tb.token)
+    assert tok["sid"] == sid and tok["dst"] == H.site_name("b.test", httpd.port), tok
+    # every go is a new token
+    tb2 = tag_for(find_tags(r.text), "b.test")
+    v.resolve(tb2)
+    assert tb2.token != tb.token
+
+
+@pytest.mark.parametrize("path,headers,why", [
+    ("/_shs/go?to=b.test:{port}", {"Sec-Fetch-Site": "cross-site"}, "wrong-context"),
+    ("/_shs/go?to=b.test:{port}", {"Sec-Fetch-Site": "same-site"}, "wrong-context"),
+    ("/_shs/go?to=b.test:{port}", {"Sec-Fetch-Dest": "document"}, "wrong-context"),
+    ("/_shs/go?to=evil.example", {}, "unknown-site"),
+    ("/_shs/go?to=x.test:{port}", {}, "unknown-site"),
+    ("/_shs/go?to=a.test:{port}", {}, "unknown-site"),
+    ("/_shs/go", {}, "unknown-site"),
+    ("/_shs/go?to=b.test:{port}", {"Cookie": None}, "no-session"),
+])
+def test_go_refuses(sec_httpd, path, headers, why):
+    """go answers the push's empty GIF, without Location or cookie, when the request is not a
+    tag of this site's own page, names no peer, or comes without a session."""
+    httpd = sec_httpd()
+    v = visitor_with_session(httpd, "a.test", k="v")
+    page(v, resolve=False)
+    log = Log(httpd)
+    r = v.at("a.test").get(path.format(port=httpd.port), headers=headers)
+    assert r.status == 200 and r.header("Content-Type") == "image/gif", r
+    assert r.header("Location") is None and not r.set_cookies(), r
+    log.wait(rf"SHS00507: push step refused \({why}\)")
+
+
+def test_go_is_get_only(sec_httpd):
+    httpd = sec_httpd()
+    v = visitor_with_session(httpd, "a.test", k="v")
+    r = v.at("a.test").post(f"/_shs/go?to=b.test:{httpd.port}", "x=1")
+    assert r.status == 405 and r.header("Location") is None, r
+
+
+def test_callback_answers_cors_only_when_accepted(sec_httpd):
+    """The tag's request is credentialed CORS: an accepted push allows the page's origin
+    (exactly the Origin sent), a refused one allows nobody."""
+    httpd = sec_httpd()
+    v = visitor_with_session(httpd, "a.test", k="v")
+    r, tags = page(v)
+    tb, tc = tag_for(tags, "b.test"), tag_for(tags, "c.test")
+    r = v.load_tag(tb)
+    assert r.set_cookies(COOKIE), r
+    assert r.header("Access-Control-Allow-Origin") == f"http://a.test:{httpd.port}", r
+    assert r.header("Access-Control-Allow-Credentials") == "true", r
+    assert "Origin" in (r.header("Vary") or ""), r
+    r = v.load_tag(tc, headers={"Origin": "null"})
+    assert not r.set_cookies(COOKIE) and r.header("Access-Control-Allow-Origin") is None, r
+
+
+def test_refused_push_leaves_the_site_due(sec_httpd, mc):
+    """A push refused after its token was spent (here: no Origin) confirms nothing: the next
+    page pushes to that site again, and that push lands.  Before, the spend itself was the
+    confirmation, and the site was never tried again."""
+    httpd = sec_httpd(extra="SharedSessionPushRetry 0\n")
+    v = visitor_with_session(httpd, "a.test", k="v")
+    sid = v.sid("a.test")
+    r, tags = page(v)
+    log = Log(httpd)
+    r = v.load_tag(tag_for(tags, "b.test"), headers={"Origin": None})
+    assert not r.set_cookies(COOKIE), r
+    log.wait(refused_rx("no-origin"))
+    assert mc.get(H.confirm_key(sid, H.site_name("b.test", httpd.port))) is None
+    r, tags = page(v)
+    assert "b.test" in [t.host for t in tags], "b.test must be pushed to again"
+    r = v.load_tag(tag_for(tags, "b.test"))
+    assert parse_set_cookie(r.set_cookies(COOKIE)[0])[1] == sid, r
+    assert mc.get(H.confirm_key(sid, H.site_name("b.test", httpd.port))) is not None
+
+
+@pytest.mark.parametrize("headers,tagged", [
+    ({"Sec-Fetch-Dest": "document", "Sec-Fetch-Mode": "navigate"}, True),
+    ({"Sec-Fetch-Dest": "iframe", "Sec-Fetch-Mode": "navigate"}, True),
+    ({}, True),  # a browser without Sec-Fetch-*
+    ({"Sec-Fetch-Dest": "empty", "Sec-Fetch-Mode": "cors"}, False),  # fetch() / XHR
+    ({"X-Requested-With": "XMLHttpRequest"}, False),
+    ({"Sec-Fetch-Dest": "document", "Sec-Purpose": "prefetch"}, False),
+    ({"Purpose": "prefetch"}, False),
+    ({"Sec-Fetch-Dest": "script"}, False),
+])
+def test_tags_only_in_pages_a_browser_shows(sec_httpd, headers, tagged):
+    """HTML fetched by a script, prefetched, or loaded as a subresource gets no tags."""
+    httpd = sec_httpd()
+    v = visitor_with_session(httpd, "a.test", k="v")
+    r, tags = page(v, resolve=False, headers=headers)
+    assert r.status == 200, r
+    assert bool(tags) == tagged, r.text
+    if not tagged:
+        assert loose_tags(r.text) == [], r.text
