@@ -6,6 +6,7 @@ import { SLOW } from './browsers.mjs';
 
 export const COOKIE = 'shs_session';
 const CALLBACK = '/_shs/cb';
+const GO = '/_shs/go'; // a loader tag's src: the page's own go step, ?to=SITE
 const PULL = '/_shs/pull';
 // The pull's chain is page 302 -> pull 302 -> hub attach 302 -> cb 302 -> page: four.
 export const MAX_REDIRECTS = 4;
@@ -53,16 +54,17 @@ export class Harness {
   }
 
   // State of the page now shown: status of its document, #user, #cart, and the loader tags
-  // the module injected (one hidden <img> per other site that should get the session).
+  // the module injected (one hidden <img> per other site that should get the session: its src
+  // is this site's go step, which redirects to that site's callback).
   async pageState(response) {
     const page = this.page;
-    const dom = await page.evaluate((cb) => ({
+    const dom = await page.evaluate((go) => ({
       user: document.querySelector('#user')?.textContent.trim() ?? null,
       cart: document.querySelector('#cart')?.textContent.trim() ?? null,
       loaders: [...document.querySelectorAll('img')]
-        .filter((i) => new URL(i.src, location.href).pathname === cb)
-        .map((i) => ({ host: new URL(i.src).host, complete: i.complete, width: i.naturalWidth })),
-    }), CALLBACK);
+        .filter((i) => new URL(i.src, location.href).pathname === go)
+        .map((i) => ({ host: new URL(i.src, location.href).searchParams.get('to'), complete: i.complete, width: i.naturalWidth })),
+    }), GO);
     return { status: response ? response.status() : null, url: page.url(), ...dom };
   }
 
