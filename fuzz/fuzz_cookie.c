@@ -30,6 +30,7 @@
 
 #include "fuzz_common.h"
 #include "shs_id.h"
+#include "shs_cookie.h"
 #include "shs_token.h" /* shs_b64url_decode, directly or through shs_b64.h */
 
 static int is_ows(char c)

@@ -30,6 +30,7 @@
 #include "shs_private.h"
 #include "shs_cmd.h"
 #include "shs_id.h"
+#include "shs_cookie.h"
 #include "shs_keys.h"
 
 /* Where the configuration being read switched SharedSession On first (for check_config). */

@@ -54,6 +54,8 @@
 
 #include "shs_private.h"
 #include "shs_endpoint.h"
+#include "shs_ep.h"
+#include "shs_cookies.h"
 #include "shs_id.h"
 #include "shs_provider.h"
 #include "shs_pull.h"
@@ -62,166 +64,6 @@
 #include "shs_token.h"
 #include "shs_status.h"
 #include "shs_url.h"
-
-/* A transparent 1x1 GIF89a: header, screen descriptor with a 2-colour table, a graphic control
- * extension marking colour 0 transparent, one image of one pixel, trailer. */
-static const unsigned char gif1x1[] = {
-    'G',  'I',  'F',  '8',  '9',  'a',  0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00,
-    0x00, 0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00,
-    0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
-};
-
-void shs_ep_parse_args(request_rec *r, shs_ep_args_t *a)
-{
-    char *args = r->args ? apr_pstrdup(r->pool, r->args) : NULL;
-    char *last = NULL, *pair;
-
-    memset(a, 0, sizeof(*a));
-    for (pair = args ? apr_strtok(args, "&", &last) : NULL; pair;
-         pair = apr_strtok(NULL, "&", &last)) {
-        if (!strncmp(pair, "t=", 2) && !a->token) {
-            a->token = pair + 2;
-        }
-        else if (!strncmp(pair, "r=", 2) && !a->ret) {
-            char *v = pair + 2;
-            if (ap_unescape_urlencoded(v) == OK) {
-                a->ret = v;
-            }
-            else {
-                a->ret = ""; /* present but undecodable: refused as not local */
-            }
-        }
-        else if (!strncmp(pair, "to=", 3) && !a->to) {
-            char *v = pair + 3;
-            a->to = ap_unescape_urlencoded(v) == OK ? v : "";
-        }
-        else if (!strcmp(pair, "k=js")) {
-            a->script = 1;
-        }
-    }
-}
-
-typedef struct scan_baton_t {
-    apr_pool_t *p;
-    const char *name;
-    shs_cookie_scan_t *res;
-} scan_baton_t;
-
-static int scan_cookie(void *baton, const char *key, const char *val)
-{
-    scan_baton_t *b = baton;
-
-    shs_cookie_scan(b->p, val, b->name, b->res);
-    return 1;
-}
-
-const char *shs_ep_cookie_id(request_rec *r, const char *name)
-{
-    shs_cookie_scan_t res = { 0 };
-    scan_baton_t b = { r->pool, name, &res };
-
-    apr_table_do(scan_cookie, &b, r->headers_in, "Cookie", NULL);
-    return res.value;
-}
-
-typedef struct get_baton_t {
-    apr_pool_t *p;
-    const char *name;
-    apr_size_t max;
-    const char *value;
-} get_baton_t;
-
-static int get_cookie(void *baton, const char *key, const char *val)
-{
-    get_baton_t *b = baton;
-
-    b->value = shs_cookie_get(b->p, val, b->name, b->max);
-    return b->value == NULL;
-}
-
-const char *shs_ep_cookie(request_rec *r, const char *name, apr_size_t max)
-{
-    get_baton_t b = { r->pool, name, max, NULL };
-
-    apr_table_do(get_cookie, &b, r->headers_in, "Cookie", NULL);
-    return b.value;
-}
-
-int shs_ep_redirect(request_rec *r, const char *url)
-{
-    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
-    apr_table_setn(r->err_headers_out, "Referrer-Policy", "no-referrer");
-    apr_table_setn(r->headers_out, "Location", url);
-    return HTTP_MOVED_TEMPORARILY;
-}
-
-const char *shs_ep_group_of(const shs_srv_conf_t *sc, const char *site, apr_pool_t *p)
-{
-    int i, j;
-
-    for (i = 0; sc->groups && i < sc->groups->nelts; i++) {
-        const shs_group_t *g = &APR_ARRAY_IDX(sc->groups, i, shs_group_t);
-        for (j = 0; j < g->members->nelts; j++) {
-            if (!strcasecmp(shs_member_name(p, &APR_ARRAY_IDX(g->members, j, shs_member_t)),
-                            site)) {
-                return g->name;
-            }
-        }
-    }
-    return NULL;
-}
-
-const char *shs_ep_state(request_rec *r)
-{
-    const char *name = shs_ep_state_cookie(r->pool, shs_dir_cookie_name(SHS_DIR_CONF(r)));
-    const char *v = shs_ep_cookie(r, name, 4096);
-    apr_size_t i;
-
-    if (!v) {
-        return NULL;
-    }
-    for (i = 0; v[i]; i++) {
-        if (!apr_isalnum(v[i]) && v[i] != '-' && v[i] != '_') {
-            break;
-        }
-    }
-    if (i != SHS_EP_NONCE_LEN || v[i]) {
-        shs_stats_add(shs_status_block(), SHS_C_CLIENT_ERRORS, 1);
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      "SHS00403: ignoring a malformed %s cookie (%" APR_SIZE_T_FMT " bytes)", name,
-                      strlen(v));
-        return NULL;
-    }
-    return v;
-}
-
-const char *shs_ep_state_cookie(apr_pool_t *p, const char *name)
-{
-    return apr_pstrcat(p, name, "_state", NULL);
-}
-
-const char *shs_ep_marker_cookie(apr_pool_t *p, const char *name)
-{
-    return apr_pstrcat(p, name, "_pull", NULL);
-}
-
-int shs_ep_answer_push(request_rec *r, int script)
-{
-    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
-    apr_table_setn(r->headers_out, "Referrer-Policy", "no-referrer");
-    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
-    if (script) {
-        ap_set_content_type(r, "text/javascript");
-        ap_set_content_length(r, 0);
-        return OK;
-    }
-    ap_set_content_type(r, "image/gif");
-    ap_set_content_length(r, sizeof(gif1x1));
-    if (!r->header_only) {
-        ap_rwrite(gif1x1, sizeof(gif1x1), r);
-    }
-    return OK;
-}
 
 /* What a token gave, when accepted. */
 typedef struct accepted_t {
@@ -232,25 +74,6 @@ typedef struct accepted_t {
 static apr_uint32_t expiry_for(request_rec *r)
 {
     return shs_ttl_to_memcache(shs_provider_ttl(r), apr_time_sec(apr_time_now()));
-}
-
-const char *shs_ep_spend(request_rec *r, const shs_srv_conf_t *sc, const shs_token_t *t,
-                         const char *kind)
-{
-    shs_store_t *st = shs_provider_store();
-    const char *tid, *key;
-    apr_status_t rv;
-
-    if (!st) {
-        return "store-unavailable";
-    }
-    if (shs_b64url_encode(r->pool, t->tid, sizeof(t->tid), &tid) != APR_SUCCESS) {
-        return "malformed";
-    }
-    key = apr_pstrcat(r->pool, shs_srv_key_prefix(sc), kind, tid, NULL);
-    rv = shs_store_add(st, key, "1", 1,
-                       (apr_uint32_t)(shs_srv_token_lifetime(sc) + 2 * SHS_TOKEN_SKEW));
-    return rv == APR_SUCCESS ? NULL : rv == APR_EEXIST ? "replayed" : "store-unavailable";
 }
 
 /* A push is a loader tag of a page of its source site: the browser that got the page asks the
@@ -366,7 +189,7 @@ static const char *accept_token(request_rec *r, const shs_srv_conf_t *sc, const 
     if ((why = pull ? check_pull(r, sc, t) : check_push_context(r, src, a->script))) {
         return why;
     }
-    have = shs_ep_cookie_id(r, shs_dir_cookie_name(SHS_DIR_CONF(r)));
+    have = shs_cookies_id(r, shs_dir_cookie_name(SHS_DIR_CONF(r)));
     if (!have || strcmp(have, acc->sid)) {
         if (have && !shs_srv_replace(sc)) {
             rv = shs_provider_lookup(r, have, NULL);
@@ -429,7 +252,7 @@ static int callback(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_
         if (!reason) {
             /* a cross-site image or script response: only SameSite=None; Secure is kept; the
              * site puts its own attributes back at the next first-party request */
-            shs_provider_set_pushed_cookie(r, acc.sid);
+            shs_cookies_set_pushed(r, acc.sid);
             /* the tag's CORS request: let the page see its image load (the Origin was
              * checked to be the source's) */
             apr_table_setn(r->headers_out, "Access-Control-Allow-Origin",
@@ -443,9 +266,9 @@ static int callback(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_
     if (!reason) {
         shs_provider_set_cookie(r, acc.sid);
     }
-    ap_cookie_remove(r, shs_ep_state_cookie(r->pool, shs_dir_cookie_name(d)),
-                     apr_pstrcat(r->pool, "Path=", shs_srv_endpoint(sc), NULL), r->err_headers_out,
-                     NULL);
+    shs_cookies_remove_lax(r,
+                           shs_cookie_own_name(r->pool, shs_dir_cookie_name(d), SHS_COOKIE_STATE),
+                           shs_srv_endpoint(sc));
     return shs_ep_redirect(r, apr_pstrcat(r->pool, sc->self->origin,
                                           shs_url_local_path_ok(a->ret) ? a->ret : "/", NULL));
 }

@@ -27,56 +27,7 @@
 
 #include <httpd.h>
 
-#include "shs_config.h"
-#include "shs_token.h"
-
-#define SHS_EP_NONCE_BYTES 16 /* the pull's state nonce */
-#define SHS_EP_NONCE_LEN 22   /* ... in base64url */
-
-/* The query parameter that tells a page not to bounce: the pull sends a client that keeps no
- * cookies back to its page with it (the marker cookie cannot stop a loop for such a client). */
-#define SHS_EP_NOPULL_PARAM "shs_nopull"
-
 /* quick_handler: answers requests under the endpoint prefix of a virtual host in a group. */
 int shs_endpoint_handler(request_rec *r, int lookup);
-
-/* The query of an endpoint request. */
-typedef struct shs_ep_args_t {
-    const char *token; /* t= */
-    const char *ret;   /* r=, decoded: the local URL to return to (pull) */
-    const char *to;    /* to=, decoded: the site a push goes to (go) */
-    int script;        /* k=js */
-} shs_ep_args_t;
-
-void shs_ep_parse_args(request_rec *r, shs_ep_args_t *a);
-
-/* The well-formed id this browser sends in cookie `name`, or NULL. */
-const char *shs_ep_cookie_id(request_rec *r, const char *name);
-
-/* The value of any cookie `name` (at most max bytes), or NULL. */
-const char *shs_ep_cookie(request_rec *r, const char *name, apr_size_t max);
-
-/* The answer of a push step, whatever happened: a 1x1 GIF, or an empty script. */
-int shs_ep_answer_push(request_rec *r, int script);
-
-/* Answer 302 to url, uncacheable, without referrer. */
-int shs_ep_redirect(request_rec *r, const char *url);
-
-/* The name of the group a site (host[:port] as in the group) belongs to, or NULL. */
-const char *shs_ep_group_of(const shs_srv_conf_t *sc, const char *site, apr_pool_t *p);
-
-/* The pull's state nonce as this browser sends it back, or NULL when absent; a value that is
- * not a nonce the module made (22 base64url characters) counts as absent, logged at info and
- * counted as a client error. */
-const char *shs_ep_state(request_rec *r);
-
-/* Use token t up: memcached `add` of prefix + kind + its token id, for the token's lifetime.
- * NULL when it was fresh, else "replayed", "store-unavailable" or "malformed". */
-const char *shs_ep_spend(request_rec *r, const shs_srv_conf_t *sc, const shs_token_t *t,
-                         const char *kind);
-
-/* Names of the pull's cookies, derived from the session cookie's name. */
-const char *shs_ep_state_cookie(apr_pool_t *p, const char *name);
-const char *shs_ep_marker_cookie(apr_pool_t *p, const char *name);
 
 #endif /* SHS_ENDPOINT_H */

@@ -13,7 +13,7 @@
  * limitations under the License.
  */
 
-/* Session ids, the memcached keys derived from them, and the cookie header.
+/* Session ids and the memcached keys derived from them.
  * Pure C over APR and OpenSSL: no httpd calls, so it is unit-tested and fuzzed. */
 
 #ifndef SHS_ID_H
@@ -54,29 +54,5 @@ int shs_key_prefix_is_valid(const char *prefix);
 /* Expiry as memcached wants it: 0 stays 0 (no expiry); up to 30 days it is relative; beyond,
  * memcached reads the number as an absolute Unix time, so now + ttl is returned. */
 apr_uint32_t shs_ttl_to_memcache(apr_int64_t ttl, apr_int64_t now);
-
-/* Result of looking for one cookie in the Cookie request header(s). */
-typedef struct shs_cookie_scan_t {
-    const char *value;    /* first well-formed id found under the name, or NULL */
-    int seen;             /* how many times the name occurred */
-    int malformed;        /* how many of those values were not well-formed ids */
-    const char *stripped; /* the header without our cookie; NULL when nothing remains */
-} shs_cookie_scan_t;
-
-/* Scan one Cookie header value for `name`.  Pairs are separated by ';', whitespace around them
- * is ignored, a value may be double-quoted.  Can be called on several headers in turn with the
- * same result struct (results accumulate); stripped is for the last header scanned. */
-void shs_cookie_scan(apr_pool_t *p, const char *header, const char *name, shs_cookie_scan_t *res);
-
-/* The first value of cookie `name` in one Cookie header, unquoted, or NULL.  Values longer than
- * max are ignored. */
-const char *shs_cookie_get(apr_pool_t *p, const char *header, const char *name, apr_size_t max);
-
-/* The header without any pair named `name`; NULL when nothing remains.  *found tells whether
- * there was one. */
-const char *shs_cookie_strip(apr_pool_t *p, const char *header, const char *name, int *found);
-
-/* True when name is a valid cookie name (RFC 6265 token). */
-int shs_cookie_name_is_valid(const char *name);
 
 #endif /* SHS_ID_H */

@@ -38,8 +38,7 @@
 
 #include "shs_private.h"
 #include "shs_provider.h"
-#include "shs_push.h"
-#include "shs_endpoint.h"
+#include "shs_cookies.h"
 #include "shs_status.h"
 #include "shs_id.h"
 #include "shs_store.h"
@@ -98,74 +97,6 @@ static int session_enabled(request_rec *r)
 static const char *fp(request_rec *r, const char *id)
 {
     return shs_id_fingerprint(r->pool, id);
-}
-
-/* The names of the module's own cookies for the id cookie `name`: the id, the push's sync
- * cookie, the pull's marker, the pushed-cookie flag. */
-static void own_cookie_names(apr_pool_t *p, const char *name, apr_array_header_t *out)
-{
-    APR_ARRAY_PUSH(out, const char *) = shs_push_sync_name(p, name);
-    APR_ARRAY_PUSH(out, const char *) = shs_ep_marker_cookie(p, name);
-    APR_ARRAY_PUSH(out, const char *) = shs_provider_pushed_name(p, name);
-}
-
-/* Our id from the Cookie header(s), or NULL.  When strip is set the module's cookies are
- * removed from r->headers_in, so the application (CGI, PHP, a proxied backend) never sees
- * them: those of this scope's cookie name and of the virtual host's (an .htaccess that renames
- * the cookie must not expose the real one). */
-static const char *read_cookie(request_rec *r, const shs_dir_conf_t *d, int strip)
-{
-    const char *name = shs_dir_cookie_name(d);
-    const shs_dir_conf_t *vd =
-        ap_get_module_config(r->server->lookup_defaults, &sharedsession_module);
-    const char *vname = vd ? shs_dir_cookie_name(vd) : name;
-    const apr_array_header_t *arr = apr_table_elts(r->headers_in);
-    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
-    apr_array_header_t *others = apr_array_make(r->pool, 8, sizeof(const char *));
-    shs_cookie_scan_t res = { 0 };
-    apr_array_header_t *kept = apr_array_make(r->pool, 2, sizeof(const char *));
-    int i, j, changed = 0;
-
-    own_cookie_names(r->pool, name, others);
-    if (strcmp(vname, name)) {
-        APR_ARRAY_PUSH(others, const char *) = vname;
-        own_cookie_names(r->pool, vname, others);
-    }
-    for (i = 0; i < arr->nelts; i++) {
-        const char *rest;
-        int before = res.seen, had = 0;
-        if (!e[i].key || strcasecmp(e[i].key, "Cookie")) {
-            continue;
-        }
-        shs_cookie_scan(r->pool, e[i].val, name, &res);
-        rest = res.seen != before ? res.stripped : e[i].val;
-        changed |= res.seen != before;
-        for (j = 0; rest && j < others->nelts; j++) {
-            rest = shs_cookie_strip(r->pool, rest, APR_ARRAY_IDX(others, j, const char *), &had);
-            changed |= had;
-        }
-        if (rest) {
-            APR_ARRAY_PUSH(kept, const char *) = rest;
-        }
-    }
-    if (res.malformed) {
-        shs_stats_add(shs_status_block(), SHS_C_CLIENT_ERRORS, 1);
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      "SHS00101: ignoring %d malformed value(s) of cookie %s", res.malformed, name);
-    }
-    if (res.seen > 1) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      "SHS00102: cookie %s sent %d times; using the first well-formed one", name,
-                      res.seen);
-    }
-    /* our cookies (the id and the bookkeeping) are not the application's business */
-    if (strip && changed) {
-        apr_table_unset(r->headers_in, "Cookie");
-        for (i = 0; i < kept->nelts; i++) {
-            apr_table_addn(r->headers_in, "Cookie", APR_ARRAY_IDX(kept, i, const char *));
-        }
-    }
-    return res.value;
 }
 
 /* ------------------------------------------------------------------ sealed values
@@ -267,11 +198,11 @@ static shs_req_t *request_state(request_rec *r, const shs_dir_conf_t *d)
     request_rec *m = top_of(r);
     shs_req_t *rq = ap_get_module_config(m->request_config, &sharedsession_module);
     int strip = shs_dir_cookie_remove(d) || SHS_SRV_CONF(r->server)->group;
-    const char *id;
+    const char *id, *name;
 
     if (rq) {
         if (strip) {
-            read_cookie(r, d, 1);
+            shs_cookies_read_id(r, d, 1);
         }
         return rq;
     }
@@ -281,11 +212,12 @@ static shs_req_t *request_state(request_rec *r, const shs_dir_conf_t *d)
     rq->z->entries = apr_table_make(m->pool, 10);
     ap_set_module_config(m->request_config, &sharedsession_module, rq);
     /* our bookkeeping cookies are read before read_cookie hides them from the application */
-    rq->sync = shs_ep_cookie(r, shs_push_sync_name(m->pool, shs_dir_cookie_name(d)), 64);
-    rq->marker = shs_ep_cookie(r, shs_ep_marker_cookie(m->pool, shs_dir_cookie_name(d)), 64);
+    name = shs_dir_cookie_name(d);
+    rq->sync = shs_cookies_get(r, shs_cookie_own_name(m->pool, name, SHS_COOKIE_SYNC), 64);
+    rq->marker = shs_cookies_get(r, shs_cookie_own_name(m->pool, name, SHS_COOKIE_MARKER), 64);
     rq->pushed =
-        shs_ep_cookie(r, shs_provider_pushed_name(m->pool, shs_dir_cookie_name(d)), 8) != NULL;
-    id = read_cookie(r, d, strip);
+        shs_cookies_get(r, shs_cookie_own_name(m->pool, name, SHS_COOKIE_PUSHED), 8) != NULL;
+    id = shs_cookies_read_id(r, d, strip);
     rq->cookie_id = id ? apr_pstrdup(m->pool, id) : NULL;
     return rq;
 }
@@ -377,23 +309,6 @@ static int store_level(apr_status_t rv)
     return SHS_STORE_FAILED(rv) ? APLOG_INFO : APLOG_ERR;
 }
 
-static int is_secure(request_rec *r)
-{
-    return ap_ssl_conn_is_ssl(r->connection);
-}
-
-static void write_cookie(request_rec *r, const shs_dir_conf_t *d, const char *id, long maxage)
-{
-    ap_cookie_write(r, shs_dir_cookie_name(d), id, shs_dir_cookie_attrs(r->pool, d, is_secure(r)),
-                    maxage, r->err_headers_out, NULL);
-}
-
-static void remove_cookie(request_rec *r, const shs_dir_conf_t *d)
-{
-    ap_cookie_remove(r, shs_dir_cookie_name(d), shs_dir_cookie_attrs(r->pool, d, is_secure(r)),
-                     r->err_headers_out, NULL);
-}
-
 /* Does an identity key (SharedSessionIdentityKeys) of a differ in b? */
 static int identity_differs(const apr_array_header_t *keys, apr_table_t *a, apr_table_t *b)
 {
@@ -475,7 +390,7 @@ static void save_empty(request_rec *r, const shs_dir_conf_t *d, shs_req_t *rq, c
                       "memcached entry could not be deleted (%s); it expires after its TTL",
                       fp(r, rq->id), shs_store_strerror(rv, buf, sizeof(buf)));
     }
-    remove_cookie(r, d);
+    shs_cookies_remove_id(r, d);
     rq->id = NULL;
 }
 
@@ -505,7 +420,7 @@ static apr_status_t create_session(request_rec *r, const shs_dir_conf_t *d,
         return rv;
     }
     rq->id = apr_pstrdup(top_of(r)->pool, id);
-    write_cookie(r, d, rq->id, z->maxage);
+    shs_cookies_set_id(r, d, rq->id, z->maxage);
     shs_stats_add(shs_status_block(), SHS_C_CREATES, 1);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   "SHS00114: new session %s created, %" APR_SIZE_T_FMT " bytes", fp(r, rq->id),
@@ -592,7 +507,7 @@ apr_status_t shs_provider_save(request_rec *r, session_rec *z)
             return OK;
         }
         if (z->maxage > 0) {
-            write_cookie(r, d, rq->id, z->maxage); /* slide the cookie's expiry too */
+            shs_cookies_set_id(r, d, rq->id, z->maxage); /* slide the cookie's expiry too */
         }
         shs_stats_add(shs_status_block(), SHS_C_SAVES, 1);
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
@@ -626,13 +541,12 @@ static void fix_pushed_cookie(request_rec *r, const shs_dir_conf_t *d, shs_req_t
         return; /* ask again when the store answers */
     }
     if (rq->id) {
-        write_cookie(r, d, rq->id, cookie_maxage(r));
+        shs_cookies_set_id(r, d, rq->id, cookie_maxage(r));
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "SHS00119: session %s: the pushed cookie now has this site's attributes",
                       fp(r, rq->id));
     }
-    ap_cookie_remove(r, shs_provider_pushed_name(r->pool, shs_dir_cookie_name(d)),
-                     "Path=/; HttpOnly; Secure; SameSite=None", r->err_headers_out, NULL);
+    shs_cookies_drop_pushed_flag(r, d);
     rq->pushed = 0;
 }
 
@@ -647,7 +561,7 @@ int shs_provider_header_parser(request_rec *r)
         if (SHS_SRV_CONF(r->server)->group) {
             /* the id is valid on every site of the group: no scope of a site may show it to an
              * application, whatever an .htaccess says */
-            read_cookie(r, d, 1);
+            shs_cookies_read_id(r, d, 1);
         }
         return DECLINED;
     }
@@ -659,7 +573,7 @@ int shs_provider_header_parser(request_rec *r)
                           "session (logged once per process)",
                           d->enabled_where);
         }
-        read_cookie(r, d, shs_dir_cookie_remove(d) || SHS_SRV_CONF(r->server)->group);
+        shs_cookies_read_id(r, d, shs_dir_cookie_remove(d) || SHS_SRV_CONF(r->server)->group);
         return DECLINED;
     }
     /* read the cookie now, and hide it from the handler whatever happens next */
@@ -949,20 +863,5 @@ void shs_provider_keep_empty(request_rec *r, const char *id)
 
 void shs_provider_set_cookie(request_rec *r, const char *id)
 {
-    write_cookie(r, SHS_DIR_CONF(r), id, cookie_maxage(r));
-}
-
-const char *shs_provider_pushed_name(apr_pool_t *p, const char *name)
-{
-    return apr_pstrcat(p, name, "_pushed", NULL);
-}
-
-void shs_provider_set_pushed_cookie(request_rec *r, const char *id)
-{
-    static const char attrs[] = "Path=/; HttpOnly; Secure; SameSite=None";
-    const char *name = shs_dir_cookie_name(SHS_DIR_CONF(r));
-
-    ap_cookie_write(r, name, id, attrs, 0, r->err_headers_out, NULL);
-    ap_cookie_write(r, shs_provider_pushed_name(r->pool, name), "1", attrs, 0, r->err_headers_out,
-                    NULL);
+    shs_cookies_set_id(r, SHS_DIR_CONF(r), id, cookie_maxage(r));
 }

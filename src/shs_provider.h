@@ -61,11 +61,6 @@ apr_int64_t shs_provider_ttl(request_rec *r);
 /* Set the session cookie on this response, with the attributes configured for the scope. */
 void shs_provider_set_cookie(request_rec *r, const char *id);
 
-/* The id cookie set by a push callback (SameSite=None; Secure), with a flag cookie so that the
- * site gives it its own attributes at the next first-party request. */
-void shs_provider_set_pushed_cookie(request_rec *r, const char *id);
-const char *shs_provider_pushed_name(apr_pool_t *p, const char *name);
-
 /* The response header by which an application asks for a new session id (after its own login,
  * for identities kept under keys SharedSessionIdentityKeys does not name).  Removed from every
  * response. */

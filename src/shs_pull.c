@@ -48,18 +48,14 @@
 
 #include "shs_private.h"
 #include "shs_pull.h"
+#include "shs_ep.h"
+#include "shs_cookies.h"
 #include "shs_id.h"
 #include "shs_provider.h"
 #include "shs_store.h"
 #include "shs_token.h"
 #include "shs_status.h"
 #include "shs_url.h"
-
-static const char *cookie_attrs(request_rec *r, const char *path, apr_int64_t maxage)
-{
-    return apr_psprintf(r->pool, "Path=%s; HttpOnly; SameSite=Lax%s; Max-Age=%" APR_INT64_T_FMT,
-                        path, ap_ssl_conn_is_ssl(r->connection) ? "; Secure" : "", maxage);
-}
 
 /* A top-level navigation of a browser: where the browser says so (Sec-Fetch-*), and else an
  * HTML Accept.  Never a prefetch. */
@@ -140,12 +136,11 @@ int shs_pull_header_parser(request_rec *r)
         shs_b64url_encode(r->pool, raw, sizeof(raw), &nonce) != APR_SUCCESS) {
         return DECLINED;
     }
-    ap_cookie_write(r, shs_ep_state_cookie(r->pool, name), nonce,
-                    cookie_attrs(r, shs_srv_endpoint(sc), shs_srv_token_lifetime(sc) + 60), 0,
-                    r->err_headers_out, NULL);
-    ap_cookie_write(r, shs_ep_marker_cookie(r->pool, name),
-                    apr_psprintf(r->pool, "%s.%" APR_INT64_T_FMT, fp, now),
-                    cookie_attrs(r, "/", shs_srv_pull_retry(sc)), 0, r->err_headers_out, NULL);
+    shs_cookies_set_lax(r, shs_cookie_own_name(r->pool, name, SHS_COOKIE_STATE), nonce,
+                        shs_srv_endpoint(sc), shs_srv_token_lifetime(sc) + 60);
+    shs_cookies_set_lax(r, shs_cookie_own_name(r->pool, name, SHS_COOKIE_MARKER),
+                        apr_psprintf(r->pool, "%s.%" APR_INT64_T_FMT, fp, now), "/",
+                        shs_srv_pull_retry(sc));
     ret = here(r);
     shs_stats_add(shs_status_block(), SHS_C_BOUNCES, 1);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
@@ -261,7 +256,7 @@ int shs_pull_attach(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "SHS00604: attach request refused (%s)", why);
         return HTTP_BAD_REQUEST;
     }
-    have = shs_ep_cookie_id(r, shs_dir_cookie_name(d));
+    have = shs_cookies_id(r, shs_dir_cookie_name(d));
     rv = have ? shs_provider_lookup(r, have, NULL) : APR_NOTFOUND;
     if (rv == APR_SUCCESS) {
         sid = have;

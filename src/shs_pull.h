@@ -22,7 +22,7 @@
 
 #include <httpd.h>
 
-#include "shs_endpoint.h"
+#include "shs_ep.h"
 
 /* header_parser: bounce this navigation through the hub when it should. */
 int shs_pull_header_parser(request_rec *r);

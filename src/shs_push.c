@@ -42,7 +42,8 @@
 #include <util_cookies.h>
 
 #include "shs_private.h"
-#include "shs_endpoint.h"
+#include "shs_ep.h"
+#include "shs_cookies.h"
 #include "shs_push.h"
 #include "shs_provider.h"
 #include "shs_html.h"
@@ -58,11 +59,6 @@ typedef struct sync_t {
     apr_int64_t last; /* when */
     int done;         /* every site confirmed it */
 } sync_t;
-
-const char *shs_push_sync_name(apr_pool_t *p, const char *name)
-{
-    return apr_pstrcat(p, name, "_sync", NULL);
-}
 
 static void sync_read(request_rec *r, sync_t *out)
 {
@@ -90,10 +86,7 @@ static void sync_write(request_rec *r, const char *name, const char *fp, apr_int
     const char *val = done ? apr_pstrcat(r->pool, fp, ".", SYNC_DONE, NULL)
                            : apr_psprintf(r->pool, "%s.%" APR_INT64_T_FMT, fp, now);
 
-    ap_cookie_write(r, name, val,
-                    ap_ssl_conn_is_ssl(r->connection) ? "Path=/; HttpOnly; SameSite=Lax; Secure"
-                                                      : "Path=/; HttpOnly; SameSite=Lax",
-                    0, r->err_headers_out, NULL);
+    shs_cookies_set_lax(r, name, val, "/", 0);
 }
 
 /* Has `peer` confirmed `id`?  Any failure counts as "not confirmed": one tag too many is
@@ -173,7 +166,7 @@ int shs_push_go(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_t *a
              peer == sc->self) {
         why = "unknown-site";
     }
-    else if (!(id = shs_ep_cookie_id(r, shs_dir_cookie_name(SHS_DIR_CONF(r))))) {
+    else if (!(id = shs_cookies_id(r, shs_dir_cookie_name(SHS_DIR_CONF(r))))) {
         why = "no-session";
     }
     else if (!(url = callback_url(r, sc, id, peer, a->script))) {
@@ -210,7 +203,7 @@ const char *shs_push_tags(request_rec *r, const char *id, int dry)
     if (kind == SHS_PUSH_NONE || !sc->group || !sc->self || !sc->keys || !id) {
         return NULL;
     }
-    sync_name = shs_push_sync_name(r->pool, shs_dir_cookie_name(d));
+    sync_name = shs_cookie_own_name(r->pool, shs_dir_cookie_name(d), SHS_COOKIE_SYNC);
     fp = shs_id_fingerprint(r->pool, id);
     sync_read(r, &sync);
     if (sync.fp && !strcmp(sync.fp, fp)) {

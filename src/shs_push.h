@@ -22,7 +22,7 @@
 #include <httpd.h>
 
 #include "shs_config.h"
-#include "shs_endpoint.h"
+#include "shs_ep.h"
 
 /* The loader tags to put into this HTML page, or NULL when no site needs one now.  Records
  * (in the sync cookie, on this site) that they were sent, so that an unconfirmed site is
@@ -34,8 +34,5 @@ const char *shs_push_tags(request_rec *r, const char *id, int dry);
  * pages asks it; it answers a redirect to SITE's callback with a fresh token for the id in
  * this browser's id cookie, or, when it cannot, the push's empty answer. */
 int shs_push_go(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_t *a);
-
-/* The name of the sync cookie that goes with session cookie `name`. */
-const char *shs_push_sync_name(apr_pool_t *p, const char *name);
 
 #endif /* SHS_PUSH_H */

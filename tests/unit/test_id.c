@@ -26,6 +26,7 @@
 #include <apr_strings.h>
 
 #include "shs_id.h"
+#include "shs_cookie.h"
 
 static apr_pool_t *pool;
 

@@ -1,0 +1,423 @@
+/* Copyright 2026 The mod_sharedsession authors
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+#include <string.h>
+
+#include <apr_date.h>
+#include <apr_lib.h>
+#include <apr_strings.h>
+
+#include "shs_cookie.h"
+#include "shs_id.h"
+
+const char *shs_cookie_own_name(apr_pool_t *p, const char *name, shs_cookie_kind_e kind)
+{
+    static const char *const suffix[SHS_COOKIE_KINDS] = { "", "_sync", "_state", "_pull",
+                                                          "_pushed" };
+
+    return kind == SHS_COOKIE_ID ? name : apr_pstrcat(p, name, suffix[kind], NULL);
+}
+
+/* RFC 6265 token characters (RFC 7230 tchar). */
+static int is_tchar(unsigned char c)
+{
+    if (c >= 'a' && c <= 'z') {
+        return 1;
+    }
+    if (c >= 'A' && c <= 'Z') {
+        return 1;
+    }
+    if (c >= '0' && c <= '9') {
+        return 1;
+    }
+    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+int shs_cookie_name_is_valid(const char *name)
+{
+    const char *c;
+
+    if (!name || !*name) {
+        return 0;
+    }
+    for (c = name; *c; c++) {
+        if (!is_tchar((unsigned char)*c)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+const char *shs_cookie_pattern_check(const char *pattern)
+{
+    apr_size_t len = pattern ? strlen(pattern) : 0, i;
+
+    if (len == 0) {
+        return "an empty name";
+    }
+    if (!strcmp(pattern, "*")) {
+        return "'*' alone would take every cookie of the application";
+    }
+    for (i = 0; i < len; i++) {
+        if (pattern[i] == '*' && i != len - 1) {
+            return "'*' is only allowed at the end (a name prefix)";
+        }
+        if (pattern[i] != '*' && !is_tchar((unsigned char)pattern[i])) {
+            return "not a cookie name (RFC 6265 token characters only)";
+        }
+    }
+    return NULL;
+}
+
+int shs_cookie_patterns_match(const apr_array_header_t *patterns, const char *name, apr_size_t len)
+{
+    int i;
+
+    for (i = 0; patterns && i < patterns->nelts; i++) {
+        const char *pat = APR_ARRAY_IDX(patterns, i, const char *);
+        apr_size_t plen = strlen(pat);
+        if (plen && pat[plen - 1] == '*') {
+            if (len >= plen - 1 && !memcmp(name, pat, plen - 1)) {
+                return 1;
+            }
+        }
+        else if (len == plen && !memcmp(name, pat, len)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int is_ows(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* The names a pair may be looked for by: one name, or patterns. */
+typedef struct want_t {
+    const char *name;
+    apr_size_t nlen;
+    const apr_array_header_t *patterns;
+} want_t;
+
+static int wanted(const want_t *w, const char *name, apr_size_t len)
+{
+    if (w->name) {
+        return len == w->nlen && !memcmp(name, w->name, len);
+    }
+    return shs_cookie_patterns_match(w->patterns, name, len);
+}
+
+/* After a ',' at s: does a pair of a wanted name start here (a joined second header line)? */
+static int wanted_pair_starts(const char *s, const want_t *w)
+{
+    const char *n;
+
+    while (is_ows(*s)) {
+        s++;
+    }
+    for (n = s; is_tchar((unsigned char)*s); s++) {
+    }
+    if (s == n) {
+        return 0;
+    }
+    {
+        apr_size_t len = (apr_size_t)(s - n);
+        while (is_ows(*s)) {
+            s++;
+        }
+        return *s == '=' && wanted(w, n, len);
+    }
+}
+
+/* One "name=value" pair of a Cookie header: the whole pair (for re-joining), its name and
+ * its value (unquoted), all without surrounding whitespace.  A pair without '=' has no name. */
+typedef struct cookie_pair_t {
+    const char *pair, *pair_end;
+    const char *name, *name_end;
+    const char *val, *val_end;
+} cookie_pair_t;
+
+/* Advance *s to the next pair; 0 at the end of the header. */
+static int cookie_next(const char **s, cookie_pair_t *cp, const want_t *w)
+{
+    const char *end, *eq;
+
+    while (is_ows(**s) || **s == ';' || **s == ',') {
+        (*s)++;
+    }
+    if (!**s) {
+        return 0;
+    }
+    cp->pair = *s;
+    for (end = *s; *end && *end != ';'; end++) {
+        if (*end == ',' && wanted_pair_starts(end + 1, w)) {
+            break;
+        }
+    }
+    *s = end;
+    while (end > cp->pair && is_ows(end[-1])) {
+        end--;
+    }
+    cp->pair_end = end;
+    cp->name = cp->name_end = cp->val = cp->val_end = NULL;
+    eq = memchr(cp->pair, '=', (apr_size_t)(end - cp->pair));
+    if (eq) {
+        cp->name = cp->pair;
+        cp->name_end = eq;
+        while (cp->name_end > cp->name && is_ows(cp->name_end[-1])) {
+            cp->name_end--;
+        }
+        cp->val = eq + 1;
+        cp->val_end = end;
+        while (cp->val < cp->val_end && is_ows(*cp->val)) {
+            cp->val++;
+        }
+        if (cp->val_end - cp->val >= 2 && *cp->val == '"' && cp->val_end[-1] == '"') {
+            cp->val++;
+            cp->val_end--;
+        }
+    }
+    return 1;
+}
+
+static int pair_wanted(const cookie_pair_t *cp, const want_t *w)
+{
+    return cp->name && wanted(w, cp->name, (apr_size_t)(cp->name_end - cp->name));
+}
+
+/* Appends a kept pair to the header being rebuilt ("; " between pairs). */
+static char *put_pair(char *o, const char *out, const char *pair, apr_size_t len)
+{
+    if (o != out) {
+        *o++ = ';';
+        *o++ = ' ';
+    }
+    memcpy(o, pair, len);
+    return o + len;
+}
+
+void shs_cookie_scan(apr_pool_t *p, const char *header, const char *name, shs_cookie_scan_t *res)
+{
+    want_t w = { name, strlen(name), NULL };
+    const char *s = header;
+    cookie_pair_t cp;
+    char *out, *o;
+
+    res->stripped = NULL;
+    if (!header) {
+        return;
+    }
+    /* Pairs are re-joined with "; ": at most one more byte per separator than the input. */
+    o = out = apr_palloc(p, 2 * strlen(header) + 1);
+    while (cookie_next(&s, &cp, &w)) {
+        if (pair_wanted(&cp, &w)) {
+            apr_size_t vlen = (apr_size_t)(cp.val_end - cp.val);
+            res->seen++;
+            if (shs_id_is_valid(cp.val, vlen)) {
+                if (!res->value) {
+                    res->value = apr_pstrmemdup(p, cp.val, vlen);
+                }
+            }
+            else {
+                res->malformed++;
+            }
+            continue; /* our pair is left out of the stripped header */
+        }
+        o = put_pair(o, out, cp.pair, (apr_size_t)(cp.pair_end - cp.pair));
+    }
+    *o = '\0';
+    res->stripped = (o != out) ? out : NULL;
+}
+
+const char *shs_cookie_get(apr_pool_t *p, const char *header, const char *name, apr_size_t max)
+{
+    want_t w = { name, strlen(name), NULL };
+    const char *s = header;
+    cookie_pair_t cp;
+
+    while (s && cookie_next(&s, &cp, &w)) {
+        if (pair_wanted(&cp, &w) && (apr_size_t)(cp.val_end - cp.val) <= max) {
+            return apr_pstrmemdup(p, cp.val, (apr_size_t)(cp.val_end - cp.val));
+        }
+    }
+    return NULL;
+}
+
+static const char *rebuild(apr_pool_t *p, const char *header, const want_t *w, const char *add,
+                           int *dropped)
+{
+    apr_size_t alen = add ? strlen(add) : 0;
+    const char *s = header;
+    cookie_pair_t cp;
+    char *out, *o;
+
+    *dropped = 0;
+    o = out = apr_palloc(p, 2 * (header ? strlen(header) : 0) + alen + 3);
+    while (s && cookie_next(&s, &cp, w)) {
+        if (pair_wanted(&cp, w)) {
+            (*dropped)++;
+            continue;
+        }
+        o = put_pair(o, out, cp.pair, (apr_size_t)(cp.pair_end - cp.pair));
+    }
+    if (alen) {
+        o = put_pair(o, out, add, alen);
+    }
+    *o = '\0';
+    return o != out ? out : NULL;
+}
+
+const char *shs_cookie_strip(apr_pool_t *p, const char *header, const char *name, int *found)
+{
+    want_t w = { name, strlen(name), NULL };
+    int n;
+    const char *out = header ? rebuild(p, header, &w, NULL, &n) : NULL;
+
+    *found = header && n > 0;
+    return out;
+}
+
+const char *shs_cookie_rewrite(apr_pool_t *p, const char *header,
+                               const apr_array_header_t *patterns, const char *add, int *dropped)
+{
+    want_t w = { NULL, 0, patterns };
+
+    return rebuild(p, header, &w, add, dropped);
+}
+
+/* ------------------------------------------------------------------ Set-Cookie */
+
+static const char *trimmed(apr_pool_t *p, const char *b, const char *e)
+{
+    while (b < e && is_ows(*b)) {
+        b++;
+    }
+    while (e > b && is_ows(e[-1])) {
+        e--;
+    }
+    return apr_pstrmemdup(p, b, (apr_size_t)(e - b));
+}
+
+/* Max-Age as RFC 6265 5.2.2 reads it: an optional '-' then digits; else the attribute is
+ * ignored (returns 0).  Large values are capped. */
+static int parse_max_age(const char *v, apr_int64_t *out)
+{
+    apr_int64_t n = 0;
+    int neg = 0;
+
+    if (*v == '-') {
+        neg = 1;
+        v++;
+    }
+    if (!apr_isdigit(*v)) {
+        return 0;
+    }
+    for (; *v; v++) {
+        if (!apr_isdigit(*v)) {
+            return 0;
+        }
+        if (n < APR_INT64_C(100000000000)) {
+            n = n * 10 + (*v - '0');
+        }
+    }
+    *out = neg ? -n : n;
+    return 1;
+}
+
+apr_status_t shs_set_cookie_parse(apr_pool_t *p, const char *header, apr_time_t now,
+                                  shs_set_cookie_t *out)
+{
+    const char *semi, *eq, *s, *c;
+    apr_int64_t max_age = 0;
+    apr_time_t expires = 0;
+    int have_max_age = 0, have_expires = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (!header) {
+        return APR_EINVAL;
+    }
+    for (c = header; *c; c++) {
+        if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7f) {
+            return APR_EINVAL;
+        }
+    }
+    semi = strchr(header, ';');
+    if (!semi) {
+        semi = header + strlen(header);
+    }
+    eq = memchr(header, '=', (apr_size_t)(semi - header));
+    if (!eq) {
+        return APR_EINVAL;
+    }
+    out->name = trimmed(p, header, eq);
+    out->value = trimmed(p, eq + 1, semi);
+    if (!shs_cookie_name_is_valid(out->name)) {
+        return APR_EINVAL;
+    }
+    for (s = semi; *s == ';';) {
+        const char *attr = s + 1, *end = strchr(attr, ';'), *aeq, *name, *val;
+        if (!end) {
+            end = attr + strlen(attr);
+        }
+        s = end;
+        aeq = memchr(attr, '=', (apr_size_t)(end - attr));
+        name = trimmed(p, attr, aeq ? aeq : end);
+        val = aeq ? trimmed(p, aeq + 1, end) : "";
+        if (!strcasecmp(name, "Max-Age")) {
+            have_max_age = parse_max_age(val, &max_age) || have_max_age;
+        }
+        else if (!strcasecmp(name, "Expires")) {
+            apr_time_t t = apr_date_parse_rfc(val);
+            if (t != APR_DATE_BAD) {
+                expires = t;
+                have_expires = 1;
+            }
+        }
+        else if (!strcasecmp(name, "Path")) {
+            out->path = *val == '/' ? val : NULL;
+        }
+    }
+    if (have_max_age) {
+        out->removes = max_age <= 0;
+        out->expires = out->removes ? now : now + apr_time_from_sec(max_age);
+    }
+    else if (have_expires) {
+        out->removes = expires <= now;
+        out->expires = expires;
+    }
+    return APR_SUCCESS;
+}
+
+int shs_cookie_path_match(const char *req_path, const char *cookie_path)
+{
+    apr_size_t clen = strlen(cookie_path);
+
+    if (!strncmp(req_path, cookie_path, clen)) {
+        return req_path[clen] == '\0' || (clen && cookie_path[clen - 1] == '/') ||
+               req_path[clen] == '/';
+    }
+    return 0;
+}
+
+const char *shs_cookie_default_path(apr_pool_t *p, const char *req_path)
+{
+    const char *last;
+
+    if (!req_path || *req_path != '/' || !(last = strrchr(req_path, '/')) || last == req_path) {
+        return "/";
+    }
+    return apr_pstrmemdup(p, req_path, (apr_size_t)(last - req_path));
+}

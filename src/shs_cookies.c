@@ -1,0 +1,198 @@
+/* Copyright 2026 The mod_sharedsession authors
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <http_ssl.h>
+#include <util_cookies.h>
+
+#include "shs_private.h"
+#include "shs_cookies.h"
+#include "shs_status.h"
+
+#define PUSHED_ATTRS "Path=/; HttpOnly; Secure; SameSite=None"
+
+int shs_cookies_secure(request_rec *r)
+{
+    return ap_ssl_conn_is_ssl(r->connection);
+}
+
+const char *shs_cookies_name(request_rec *r, shs_cookie_kind_e kind)
+{
+    return shs_cookie_own_name(r->pool, shs_dir_cookie_name(SHS_DIR_CONF(r)), kind);
+}
+
+typedef struct get_baton_t {
+    apr_pool_t *p;
+    const char *name;
+    apr_size_t max;
+    const char *value;
+} get_baton_t;
+
+static int get_one(void *baton, const char *key, const char *val)
+{
+    get_baton_t *b = baton;
+
+    b->value = shs_cookie_get(b->p, val, b->name, b->max);
+    return b->value == NULL;
+}
+
+const char *shs_cookies_get(request_rec *r, const char *name, apr_size_t max)
+{
+    get_baton_t b = { r->pool, name, max, NULL };
+
+    apr_table_do(get_one, &b, r->headers_in, "Cookie", NULL);
+    return b.value;
+}
+
+typedef struct scan_baton_t {
+    apr_pool_t *p;
+    const char *name;
+    shs_cookie_scan_t *res;
+} scan_baton_t;
+
+static int scan_one(void *baton, const char *key, const char *val)
+{
+    scan_baton_t *b = baton;
+
+    shs_cookie_scan(b->p, val, b->name, b->res);
+    return 1;
+}
+
+const char *shs_cookies_id(request_rec *r, const char *name)
+{
+    shs_cookie_scan_t res = { 0 };
+    scan_baton_t b = { r->pool, name, &res };
+
+    apr_table_do(scan_one, &b, r->headers_in, "Cookie", NULL);
+    return res.value;
+}
+
+/* The bookkeeping cookies that go with id cookie `name`. */
+static void own_names(apr_pool_t *p, const char *name, apr_array_header_t *out)
+{
+    APR_ARRAY_PUSH(out, const char *) = shs_cookie_own_name(p, name, SHS_COOKIE_SYNC);
+    APR_ARRAY_PUSH(out, const char *) = shs_cookie_own_name(p, name, SHS_COOKIE_MARKER);
+    APR_ARRAY_PUSH(out, const char *) = shs_cookie_own_name(p, name, SHS_COOKIE_PUSHED);
+}
+
+const char *shs_cookies_read_id(request_rec *r, const shs_dir_conf_t *d, int strip)
+{
+    const char *name = shs_dir_cookie_name(d);
+    const shs_dir_conf_t *vd =
+        ap_get_module_config(r->server->lookup_defaults, &sharedsession_module);
+    const char *vname = vd ? shs_dir_cookie_name(vd) : name;
+    const apr_array_header_t *arr = apr_table_elts(r->headers_in);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    apr_array_header_t *others = apr_array_make(r->pool, 8, sizeof(const char *));
+    shs_cookie_scan_t res = { 0 };
+    apr_array_header_t *kept = apr_array_make(r->pool, 2, sizeof(const char *));
+    int i, j, changed = 0;
+
+    own_names(r->pool, name, others);
+    if (strcmp(vname, name)) {
+        APR_ARRAY_PUSH(others, const char *) = vname;
+        own_names(r->pool, vname, others);
+    }
+    for (i = 0; i < arr->nelts; i++) {
+        const char *rest;
+        int before = res.seen, had = 0;
+        if (!e[i].key || strcasecmp(e[i].key, "Cookie")) {
+            continue;
+        }
+        shs_cookie_scan(r->pool, e[i].val, name, &res);
+        rest = res.seen != before ? res.stripped : e[i].val;
+        changed |= res.seen != before;
+        for (j = 0; rest && j < others->nelts; j++) {
+            rest = shs_cookie_strip(r->pool, rest, APR_ARRAY_IDX(others, j, const char *), &had);
+            changed |= had;
+        }
+        if (rest) {
+            APR_ARRAY_PUSH(kept, const char *) = rest;
+        }
+    }
+    if (res.malformed) {
+        shs_stats_add(shs_status_block(), SHS_C_CLIENT_ERRORS, 1);
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "SHS00101: ignoring %d malformed value(s) of cookie %s", res.malformed, name);
+    }
+    if (res.seen > 1) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "SHS00102: cookie %s sent %d times; using the first well-formed one", name,
+                      res.seen);
+    }
+    /* our cookies (the id and the bookkeeping) are not the application's business */
+    if (strip && changed) {
+        apr_table_unset(r->headers_in, "Cookie");
+        for (i = 0; i < kept->nelts; i++) {
+            apr_table_addn(r->headers_in, "Cookie", APR_ARRAY_IDX(kept, i, const char *));
+        }
+    }
+    return res.value;
+}
+
+void shs_cookies_set_id(request_rec *r, const shs_dir_conf_t *d, const char *id, long maxage)
+{
+    ap_cookie_write(r, shs_dir_cookie_name(d), id,
+                    shs_dir_cookie_attrs(r->pool, d, shs_cookies_secure(r)), maxage,
+                    r->err_headers_out, NULL);
+}
+
+void shs_cookies_remove_id(request_rec *r, const shs_dir_conf_t *d)
+{
+    ap_cookie_remove(r, shs_dir_cookie_name(d),
+                     shs_dir_cookie_attrs(r->pool, d, shs_cookies_secure(r)), r->err_headers_out,
+                     NULL);
+}
+
+void shs_cookies_set_pushed(request_rec *r, const char *id)
+{
+    const char *name = shs_dir_cookie_name(SHS_DIR_CONF(r));
+
+    ap_cookie_write(r, name, id, PUSHED_ATTRS, 0, r->err_headers_out, NULL);
+    ap_cookie_write(r, shs_cookie_own_name(r->pool, name, SHS_COOKIE_PUSHED), "1", PUSHED_ATTRS, 0,
+                    r->err_headers_out, NULL);
+}
+
+void shs_cookies_drop_pushed_flag(request_rec *r, const shs_dir_conf_t *d)
+{
+    ap_cookie_remove(r, shs_cookie_own_name(r->pool, shs_dir_cookie_name(d), SHS_COOKIE_PUSHED),
+                     PUSHED_ATTRS, r->err_headers_out, NULL);
+}
+
+static const char *lax_attrs(request_rec *r, const char *path, apr_int64_t maxage)
+{
+    const char *attrs = apr_pstrcat(r->pool, "Path=", path, "; HttpOnly; SameSite=Lax",
+                                    shs_cookies_secure(r) ? "; Secure" : "", NULL);
+
+    return maxage > 0 ? apr_psprintf(r->pool, "%s; Max-Age=%" APR_INT64_T_FMT, attrs, maxage)
+                      : attrs;
+}
+
+void shs_cookies_set_lax(request_rec *r, const char *name, const char *value, const char *path,
+                         apr_int64_t maxage)
+{
+    ap_cookie_write(r, name, value, lax_attrs(r, path, maxage), 0, r->err_headers_out, NULL);
+}
+
+void shs_cookies_remove_lax(request_rec *r, const char *name, const char *path)
+{
+    ap_cookie_remove(r, name, apr_pstrcat(r->pool, "Path=", path, NULL), r->err_headers_out, NULL);
+}

@@ -1,0 +1,62 @@
+/* Copyright 2026 The mod_sharedsession authors
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/* What the steps of the cross-domain endpoints share (see shs_ep.c). */
+
+#ifndef SHS_EP_H
+#define SHS_EP_H
+
+#include <httpd.h>
+
+#include "shs_config.h"
+#include "shs_token.h"
+
+#define SHS_EP_NONCE_BYTES 16 /* the pull's state nonce */
+#define SHS_EP_NONCE_LEN 22   /* ... in base64url */
+
+/* The query parameter that tells a page not to bounce: the pull sends a client that keeps no
+ * cookies back to its page with it (the marker cookie cannot stop a loop for such a client). */
+#define SHS_EP_NOPULL_PARAM "shs_nopull"
+
+/* The query of an endpoint request. */
+typedef struct shs_ep_args_t {
+    const char *token; /* t= */
+    const char *ret;   /* r=, decoded: the local URL to return to (pull) */
+    const char *to;    /* to=, decoded: the site a push goes to (go) */
+    int script;        /* k=js */
+} shs_ep_args_t;
+
+void shs_ep_parse_args(request_rec *r, shs_ep_args_t *a);
+
+/* The answer of a push step, whatever happened: a 1x1 GIF, or an empty script. */
+int shs_ep_answer_push(request_rec *r, int script);
+
+/* Answer 302 to url, uncacheable, without referrer. */
+int shs_ep_redirect(request_rec *r, const char *url);
+
+/* The name of the group a site (host[:port] as in the group) belongs to, or NULL. */
+const char *shs_ep_group_of(const shs_srv_conf_t *sc, const char *site, apr_pool_t *p);
+
+/* The pull's state nonce as this browser sends it back, or NULL when absent; a value that is
+ * not a nonce the module made (22 base64url characters) counts as absent, logged at info and
+ * counted as a client error. */
+const char *shs_ep_state(request_rec *r);
+
+/* Use token t up: memcached `add` of prefix + kind + its token id, for the token's lifetime.
+ * NULL when it was fresh, else "replayed", "store-unavailable" or "malformed". */
+const char *shs_ep_spend(request_rec *r, const shs_srv_conf_t *sc, const shs_token_t *t,
+                         const char *kind);
+
+#endif /* SHS_EP_H */
