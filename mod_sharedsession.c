@@ -24,6 +24,7 @@
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
+#include <http_protocol.h>
 #include <http_request.h>
 #include <mod_session.h>
 
@@ -34,6 +35,7 @@
 #include "src/shs_filter.h"
 #include "src/shs_endpoint.h"
 #include "src/shs_pull.h"
+#include "src/shs_jar.h"
 #include "src/shs_status.h"
 
 #define PER_DIR (RSRC_CONF | OR_AUTHCFG)
@@ -91,6 +93,9 @@ static const command_rec shs_cmds[] = {
                   "what a request gets while memcached is unavailable: anonymous or 503"),
     AP_INIT_TAKE1("SharedSessionTTL", shs_cmd_ttl, NULL, PER_DIR,
                   "memcached lifetime in seconds of sessions without SessionMaxAge"),
+    AP_INIT_TAKE_ARGV("SharedSessionAppCookie", shs_cmd_app_cookie, NULL, PER_DIR,
+                      "NAME ...: the application's own cookies (PHPSESSID, prefix*) kept in the "
+                      "shared session instead of the browser; None: none here"),
     { NULL }
 };
 /* clang-format on */
@@ -132,14 +137,17 @@ static void shs_register_hooks(apr_pool_t *p)
     ap_hook_header_parser(shs_provider_header_parser, NULL, NULL, APR_HOOK_FIRST);
     /* right after: a navigation without a live session bounces through the hub */
     ap_hook_header_parser(shs_pull_header_parser, NULL, NULL, APR_HOOK_FIRST + 1);
+    /* then the application's cookies from the jar, before any handler builds a CGI
+     * environment or a proxied request */
+    ap_hook_header_parser(shs_jar_header_parser, NULL, NULL, APR_HOOK_FIRST + 2);
     /* the cross-domain endpoints answer before any mapping, like a cache would */
     ap_hook_quick_handler(shs_endpoint_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_insert_filter(shs_filter_insert, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_insert_filter(shs_provider_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_insert_filter(shs_jar_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_insert_error_filter(shs_jar_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
     ap_register_output_filter(SHS_FILTER_NAME, shs_filter_inject, NULL, AP_FTYPE_RESOURCE);
     /* before mod_session's MOD_SESSION_OUT (AP_FTYPE_CONTENT_SET) saves the session */
-    ap_register_output_filter(SHS_PROVIDER_FILTER, shs_provider_out_filter, NULL,
-                              AP_FTYPE_RESOURCE);
+    ap_register_output_filter(SHS_JAR_FILTER, shs_jar_out_filter, NULL, AP_FTYPE_RESOURCE);
     /* after mod_headers and mod_expires (AP_FTYPE_CONTENT_SET), before the response headers
      * are written: a tagged page stays uncacheable whatever was configured for it */
     ap_register_output_filter(SHS_NOSTORE_FILTER_NAME, shs_filter_nostore, NULL,

@@ -307,6 +307,31 @@ const char *shs_cmd_identity_keys(cmd_parms *cmd, void *dc, int argc, char *cons
     return NULL;
 }
 
+const char *shs_cmd_app_cookie(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    shs_dir_conf_t *d = dc;
+    apr_array_header_t *pats;
+    const char *err;
+    int i;
+
+    if (argc < 1) {
+        return "SharedSessionAppCookie: at least one cookie name (e.g. PHPSESSID), or None";
+    }
+    pats = apr_array_make(cmd->pool, argc, sizeof(const char *));
+    if (argc == 1 && !strcasecmp(argv[0], "None")) {
+        d->app_cookies = pats; /* set, and empty: no application cookie is shared here */
+        return NULL;
+    }
+    for (i = 0; i < argc; i++) {
+        if ((err = shs_cookie_pattern_check(argv[i]))) {
+            return apr_psprintf(cmd->pool, "SharedSessionAppCookie: '%s': %s", argv[i], err);
+        }
+        APR_ARRAY_PUSH(pats, const char *) = apr_pstrdup(cmd->pool, argv[i]);
+    }
+    d->app_cookies = pats;
+    return NULL;
+}
+
 const char *shs_cmd_store_down(cmd_parms *cmd, void *dc, const char *arg)
 {
     shs_dir_conf_t *d = dc;

@@ -99,7 +99,13 @@ void *shs_dir_conf_merge(apr_pool_t *p, void *basev, void *addv)
     d->inject = add->inject >= 0 ? add->inject : base->inject;
     d->push = add->push != SHS_PUSH_UNSET ? add->push : base->push;
     d->pull = add->pull >= 0 ? add->pull : base->pull;
+    d->app_cookies = add->app_cookies ? add->app_cookies : base->app_cookies;
     return d;
+}
+
+const apr_array_header_t *shs_dir_app_cookies(const shs_dir_conf_t *d)
+{
+    return d && d->app_cookies && d->app_cookies->nelts ? d->app_cookies : NULL;
 }
 
 int shs_dir_enabled(const shs_dir_conf_t *d)

@@ -99,16 +99,17 @@ typedef struct shs_srv_conf_t {
 } shs_srv_conf_t;
 
 typedef struct shs_dir_conf_t {
-    int enabled;               /* -1 unset, 0 off, 1 on */
-    const char *enabled_where; /* file:line of SharedSession On */
-    const char *cookie_name;   /* NULL: unset */
-    const char *cookie_attrs;  /* NULL: unset; "" when a name was given without attributes */
-    int cookie_remove;         /* -1 unset */
-    int down_policy;           /* shs_down_policy_e */
-    apr_int64_t ttl;           /* seconds; -1 unset */
-    int inject;                /* -1 unset; SharedSessionInject */
-    int push;                  /* shs_push_e */
-    int pull;                  /* -1 unset (on where a hub exists), 0 off, 1 on */
+    int enabled;                     /* -1 unset, 0 off, 1 on */
+    const char *enabled_where;       /* file:line of SharedSession On */
+    const char *cookie_name;         /* NULL: unset */
+    const char *cookie_attrs;        /* NULL: unset; "" when a name was given without attributes */
+    int cookie_remove;               /* -1 unset */
+    int down_policy;                 /* shs_down_policy_e */
+    apr_int64_t ttl;                 /* seconds; -1 unset */
+    int inject;                      /* -1 unset; SharedSessionInject */
+    int push;                        /* shs_push_e */
+    int pull;                        /* -1 unset (on where a hub exists), 0 off, 1 on */
+    apr_array_header_t *app_cookies; /* SharedSessionAppCookie patterns; NULL unset, empty: None */
 } shs_dir_conf_t;
 
 void *shs_srv_conf_create(apr_pool_t *p);
@@ -136,6 +137,8 @@ int shs_dir_inject(const shs_dir_conf_t *d);
 int shs_dir_pull(const shs_dir_conf_t *d);
 apr_int64_t shs_srv_pull_retry(const shs_srv_conf_t *s);
 shs_push_e shs_dir_push(const shs_dir_conf_t *d);
+/* The application cookies shared in this scope (patterns), or NULL when none. */
+const apr_array_header_t *shs_dir_app_cookies(const shs_dir_conf_t *d);
 const char *shs_parse_endpoint(apr_pool_t *p, const char *arg, const char **out);
 
 /* Parsers: NULL on success, else a message naming the bad value. */

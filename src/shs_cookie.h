@@ -43,6 +43,13 @@ typedef enum {
 /* The name of the module's cookie of `kind` for id cookie name `name`. */
 const char *shs_cookie_own_name(apr_pool_t *p, const char *name, shs_cookie_kind_e kind);
 
+/* The application cookie jar inside the shared session (SharedSessionAppCookie): the value
+ * of the application's cookie NAME lives under session key SHS_JAR_VALUE_KEY NAME, and
+ * "EXPIRES PATH" (unix seconds, 0 for a browser-session cookie) under SHS_JAR_META_KEY NAME.
+ * A change of a value key is a change of identity (the session gets a new id). */
+#define SHS_JAR_VALUE_KEY "shs-cookie:"
+#define SHS_JAR_META_KEY "shs-cookie-meta:"
+
 /* True when name is a valid cookie name (RFC 6265 token). */
 int shs_cookie_name_is_valid(const char *name);
 

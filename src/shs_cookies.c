@@ -15,6 +15,7 @@
 
 #include <string.h>
 
+#include <apr_atomic.h>
 #include <apr_strings.h>
 
 #include <httpd.h>
@@ -195,4 +196,29 @@ void shs_cookies_set_lax(request_rec *r, const char *name, const char *value, co
 void shs_cookies_remove_lax(request_rec *r, const char *name, const char *path)
 {
     ap_cookie_remove(r, name, apr_pstrcat(r->pool, "Path=", path, NULL), r->err_headers_out, NULL);
+}
+
+request_rec *shs_cookies_top(request_rec *r)
+{
+    while (r->main || r->prev) {
+        r = r->main ? r->main : r->prev;
+    }
+    return r;
+}
+
+static apr_uint32_t passed_logged_at; /* unix seconds of the last SHS00806 */
+
+void shs_cookies_note_passed(request_rec *r, const char *why)
+{
+    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
+    apr_uint32_t last = apr_atomic_read32(&passed_logged_at);
+
+    if (now - last < 60 || apr_atomic_cas32(&passed_logged_at, now, last) != last) {
+        return;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                  "SHS00806: the application's cookies go to the browser, not to the shared "
+                  "session (%s): this site works on its own until the store answers (logged at "
+                  "most once a minute)",
+                  why);
 }

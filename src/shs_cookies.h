@@ -63,4 +63,16 @@ void shs_cookies_set_lax(request_rec *r, const char *name, const char *value, co
                          apr_int64_t maxage);
 void shs_cookies_remove_lax(request_rec *r, const char *name, const char *path);
 
+/* The top-level request of r (the one the browser sent). */
+request_rec *shs_cookies_top(request_rec *r);
+
+/* The note (of the top-level request) under which the application's Set-Cookie headers taken
+ * for the jar are kept, so that they go to the browser after all if the session cannot be
+ * stored. */
+#define SHS_NOTE_HELD_COOKIE "shs-held-set-cookie"
+
+/* The application's cookies went to the browser instead of the jar (why): logged at warn at
+ * most once a minute per process. */
+void shs_cookies_note_passed(request_rec *r, const char *why);
+
 #endif /* SHS_COOKIES_H */

@@ -317,7 +317,10 @@ static int identity_differs(const apr_array_header_t *keys, apr_table_t *a, apr_
     int i;
 
     for (i = 0; i < arr->nelts; i++) {
-        if (e[i].key && shs_identity_key_match(keys, e[i].key)) {
+        /* the application's cookies in the jar are identities too: a new PHPSESSID at a
+         * login, or none at a logout */
+        if (e[i].key && (shs_identity_key_match(keys, e[i].key) ||
+                         !strncmp(e[i].key, SHS_JAR_VALUE_KEY, sizeof(SHS_JAR_VALUE_KEY) - 1))) {
             const char *other = apr_table_get(b, e[i].key);
             if (!other || strcmp(other, e[i].val ? e[i].val : "")) {
                 return 1;
@@ -374,7 +377,7 @@ static int emptied(request_rec *r, shs_req_t *rq)
 }
 
 /* The session was emptied (logout): its key goes, and so does the cookie. */
-static void save_empty(request_rec *r, const shs_dir_conf_t *d, shs_req_t *rq, const char *key)
+static int save_empty(request_rec *r, const shs_dir_conf_t *d, shs_req_t *rq, const char *key)
 {
     apr_status_t rv = shs_store_del(store, key);
     char buf[120];
@@ -392,6 +395,7 @@ static void save_empty(request_rec *r, const shs_dir_conf_t *d, shs_req_t *rq, c
     }
     shs_cookies_remove_id(r, d);
     rq->id = NULL;
+    return rv == APR_SUCCESS || rv == APR_NOTFOUND;
 }
 
 /* A new session: a fresh id, stored with add so that an existing key is never replaced. */
@@ -428,9 +432,9 @@ static apr_status_t create_session(request_rec *r, const shs_dir_conf_t *d,
     return APR_SUCCESS;
 }
 
-apr_status_t shs_provider_save(request_rec *r, session_rec *z)
+/* Store z; 0 when it could not be stored (the store keeps what it had). */
+static int save(request_rec *r, const shs_dir_conf_t *d, session_rec *z)
 {
-    const shs_dir_conf_t *d = SHS_DIR_CONF(r);
     const shs_srv_conf_t *sc = SHS_SRV_CONF(r->server);
     shs_req_t *rq;
     const char *key, *value;
@@ -439,9 +443,6 @@ apr_status_t shs_provider_save(request_rec *r, session_rec *z)
     apr_status_t rv;
     char buf[120];
 
-    if (!shs_dir_enabled(d)) {
-        return DECLINED;
-    }
     rq = loaded_state(r, d);
     if (rq->store_failed) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, SHS_LOG_RV(rq->load_rv), r,
@@ -449,19 +450,17 @@ apr_status_t shs_provider_save(request_rec *r, session_rec *z)
                       "saved: memcached did not answer when it was loaded, so the stored session "
                       "is kept as it was and the visitor keeps their cookie",
                       fp(r, rq->id));
-        return OK;
+        return 0;
     }
     if (!store) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "SHS00109: session not saved: no memcached "
                       "client in this process (see the start-up errors)");
-        return OK;
+        return 0;
     }
     if (session_is_empty(z) && (!rq->id || emptied(r, rq))) {
-        if (rq->id) {
-            save_empty(r, d, rq, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), rq->id));
-        }
-        return OK;
+        return !rq->id ||
+               save_empty(r, d, rq, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), rq->id));
     }
 
     value = z->encoded ? z->encoded : "";
@@ -472,7 +471,7 @@ apr_status_t shs_provider_save(request_rec *r, session_rec *z)
                       "encoding has %" APR_SIZE_T_FMT
                       " bytes as stored, memcached takes at most %d",
                       fp(r, rq->id), sealed_len(sc, len), SHS_STORED_MAX);
-        return OK;
+        return 0;
     }
     exptime = shs_ttl_to_memcache(z->maxage > 0 ? z->maxage : shs_dir_ttl(d),
                                   apr_time_sec(apr_time_now()));
@@ -484,7 +483,7 @@ apr_status_t shs_provider_save(request_rec *r, session_rec *z)
         rq->id = NULL;
         if (create_session(r, d, sc, rq, z, value, len, exptime) != APR_SUCCESS) {
             rq->id = old;
-            return OK;
+            return 0;
         }
         shs_stats_add(shs_status_block(), SHS_C_ROTATIONS, 1);
         rv = shs_store_del(store, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), old));
@@ -493,7 +492,7 @@ apr_status_t shs_provider_save(request_rec *r, session_rec *z)
                       rq->rotate ? "the application asked for a new id" : "identity changed",
                       fp(r, old), fp(r, rq->id),
                       rv == APR_SUCCESS ? "" : " (the old entry expires by itself)");
-        return OK;
+        return 1;
     }
     if (rq->id) {
         key = shs_id_store_key(r->pool, shs_srv_key_prefix(sc), rq->id);
@@ -504,7 +503,7 @@ apr_status_t shs_provider_save(request_rec *r, session_rec *z)
                           "memcached %s: %s",
                           fp(r, rq->id), shs_store_slot_name(store, key),
                           shs_store_strerror(rv, buf, sizeof(buf)));
-            return OK;
+            return 0;
         }
         if (z->maxage > 0) {
             shs_cookies_set_id(r, d, rq->id, z->maxage); /* slide the cookie's expiry too */
@@ -512,10 +511,35 @@ apr_status_t shs_provider_save(request_rec *r, session_rec *z)
         shs_stats_add(shs_status_block(), SHS_C_SAVES, 1);
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "SHS00112: session %s saved, %" APR_SIZE_T_FMT " bytes", fp(r, rq->id), len);
-        return OK;
+        return 1;
     }
 
-    create_session(r, d, sc, rq, z, value, len, exptime);
+    return create_session(r, d, sc, rq, z, value, len, exptime) == APR_SUCCESS;
+}
+
+static int give_back(void *baton, const char *key, const char *val)
+{
+    request_rec *r = baton;
+
+    apr_table_addn(r->err_headers_out, "Set-Cookie", val);
+    return 1;
+}
+
+apr_status_t shs_provider_save(request_rec *r, session_rec *z)
+{
+    const shs_dir_conf_t *d = SHS_DIR_CONF(r);
+    apr_table_t *notes = top_of(r)->notes;
+
+    if (!shs_dir_enabled(d)) {
+        return DECLINED;
+    }
+    if (!save(r, d, z) && apr_table_get(notes, SHS_NOTE_HELD_COOKIE)) {
+        /* the application's cookies were taken for the jar, and the jar is not stored: the
+         * browser gets them after all, so that this site works on its own */
+        apr_table_do(give_back, r, notes, SHS_NOTE_HELD_COOKIE, NULL);
+        apr_table_unset(notes, SHS_NOTE_HELD_COOKIE);
+        shs_cookies_note_passed(r, "the session could not be stored");
+    }
     return OK;
 }
 
@@ -600,41 +624,18 @@ int shs_provider_header_parser(request_rec *r)
 
 /* ------------------------------------------------------------------ asked by the application */
 
-/* Before mod_session saves (its filter is AP_FTYPE_CONTENT_SET, this one RESOURCE): an
- * application that answers with SHS_ROTATE_HEADER gets a new session id, as at a change of an
- * identity key; the header never reaches the browser. */
-apr_status_t shs_provider_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+int shs_provider_ask_rotation(request_rec *r)
 {
-    request_rec *r = f->r;
-    const char *asked = apr_table_get(r->headers_out, SHS_ROTATE_HEADER);
+    const shs_dir_conf_t *d = SHS_DIR_CONF(r);
+    APR_OPTIONAL_FN_TYPE(ap_session_load) *session_load = APR_RETRIEVE_OPTIONAL_FN(ap_session_load);
+    session_rec *z = NULL;
 
-    if (!asked) {
-        asked = apr_table_get(r->err_headers_out, SHS_ROTATE_HEADER);
+    if (shs_dir_enabled(d) && session_load && session_load(r, &z) == APR_SUCCESS && z) {
+        request_state(r, d)->rotate = 1;
+        z->dirty = 1; /* so that mod_session saves it */
+        return 1;
     }
-    if (asked) {
-        const shs_dir_conf_t *d = SHS_DIR_CONF(r);
-        APR_OPTIONAL_FN_TYPE(ap_session_load) *session_load =
-            APR_RETRIEVE_OPTIONAL_FN(ap_session_load);
-        session_rec *z = NULL;
-
-        apr_table_unset(r->headers_out, SHS_ROTATE_HEADER);
-        apr_table_unset(r->err_headers_out, SHS_ROTATE_HEADER);
-        if (shs_dir_enabled(d) && session_load && session_load(r, &z) == APR_SUCCESS && z) {
-            request_state(r, d)->rotate = 1;
-            z->dirty = 1; /* so that mod_session saves it */
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                          "SHS00120: the application asks for a new session id");
-        }
-    }
-    ap_remove_output_filter(f);
-    return ap_pass_brigade(f->next, bb);
-}
-
-void shs_provider_insert_filter(request_rec *r)
-{
-    if (!r->main && shs_dir_enabled(SHS_DIR_CONF(r))) {
-        ap_add_output_filter(SHS_PROVIDER_FILTER, NULL, r, r->connection);
-    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------ the per-process store */

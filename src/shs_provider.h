@@ -61,13 +61,9 @@ apr_int64_t shs_provider_ttl(request_rec *r);
 /* Set the session cookie on this response, with the attributes configured for the scope. */
 void shs_provider_set_cookie(request_rec *r, const char *id);
 
-/* The response header by which an application asks for a new session id (after its own login,
- * for identities kept under keys SharedSessionIdentityKeys does not name).  Removed from every
- * response. */
-#define SHS_ROTATE_HEADER "X-SharedSession-Rotate"
-#define SHS_PROVIDER_FILTER "SHAREDSESSION_APP"
-apr_status_t shs_provider_out_filter(ap_filter_t *f, apr_bucket_brigade *bb);
-void shs_provider_insert_filter(request_rec *r);
+/* Give the session a new id when it is saved, as at a change of an identity key (the
+ * application asked for it).  0 when this scope has no session to rotate. */
+int shs_provider_ask_rotation(request_rec *r);
 
 /* This process's store (NULL when memcached is not configured or the client failed). */
 struct shs_store_t *shs_provider_store(void);
