@@ -1,19 +1,24 @@
 #!/bin/sh
 # The demo: memcached and httpd on 127.0.0.1 serving one legacy PHP shop (run by php-cgi,
-# untouched) as https://a.test, b.test and c.test, one group sharing one session through
-# mod_sharedsession.  It logs in on a.test with curl playing the browser, shows the login on
-# the other two sites, then leaves everything running for a real browser.
+# untouched: PHP's own sessions behind PHPSESSID) as https://a.test, b.test and c.test, one
+# group sharing one session through mod_sharedsession (SharedSessionAppCookie PHPSESSID).  It
+# logs in on a.test with curl playing the browser, shows the login on the other two sites,
+# then leaves everything running for a real browser.
 #
 #   scripts/demo.sh          set up (packages, build), start, walk through; Ctrl-C stops
 #   scripts/demo.sh stop     stop a running demo from another terminal
 #
 # Ports: DEMO_PORT (httpd, https, default 8443), DEMO_MC_PORT (memcached, default 11311).
+# DEMO_APP=http-session serves demo/app-http-session instead: a shop that reads mod_session's
+# session from HTTP_SESSION and writes it back with X-Replace-Session.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 run="$top/demo-run"
 port=${DEMO_PORT:-8443}
 mcport=${DEMO_MC_PORT:-11311}
 mods=/usr/lib/apache2/modules
+app_src=$top/demo/app
+[ "${DEMO_APP:-native}" = http-session ] && app_src=$top/demo/app-http-session
 
 stop() {
     if [ -f "$run/httpd.pid" ]; then
@@ -42,7 +47,12 @@ make -s
 [ -f "$run/httpd.pid" ] && stop
 
 mkdir -p "$run/logs"
-rm -rf "$run/app" && cp -r "$top/demo/app" "$run/app"
+rm -rf "$run/app" && cp -r "$app_src" "$run/app"
+# PHP's sessions in PHP's default files store, in a directory of the demo (one server: every
+# site's php-cgi reads the same files)
+mkdir -p "$run/php" "$run/php-sessions"
+printf 'session.save_path = "%s"\nsession.use_strict_mode = 1\nsession.cookie_httponly = 1\n' \
+    "$run/php-sessions" > "$run/php/php.ini"
 # a throwaway CA and one certificate for the three sites (the push needs https: browsers
 # keep a cookie set by a cross-site image only when it is SameSite=None; Secure)
 if [ ! -f "$run/tls/site.crt" ]; then
@@ -64,8 +74,8 @@ if [ "$(id -u)" -eq 0 ]; then
     # httpd drops to www-data: it must be able to read the app and write its logs
     user_lines="User www-data
 Group www-data"
-    chmod 755 "$top" "$run" "$run/app"
-    chown www-data "$run/logs"
+    chmod 755 "$top" "$run" "$run/app" "$run/php"
+    chown www-data "$run/logs" "$run/php-sessions"
     chown -R www-data "$run/logs"
 fi
 # in the background of this shell (not -d), so that its pid is known whatever user it runs as
@@ -86,11 +96,14 @@ for h in a.test b.test c.test; do
     SSLEngine on
     DocumentRoot $run/app
     SetEnv DEMO_SITES \"$sites\"
+    SetEnv PHPRC \"$run/php\"
     Session On
     SessionEnv On
     SessionHeader X-Replace-Session
     SessionMaxAge 3600
     SharedSession On
+    # the shop's own session cookie lives in the shared session, not in the browser
+    SharedSessionAppCookie PHPSESSID
 </VirtualHost>"
 done
 
@@ -157,15 +170,18 @@ browse() {  # browse HOST PATH [curl args...]
     curl -sk -b "$jar" -c "$jar" --resolve "a.test:$port:127.0.0.1" \
         --resolve "b.test:$port:127.0.0.1" --resolve "c.test:$port:127.0.0.1" "$@" "https://$h:$port$p"
 }
-user_on() {
-    browse "$1" /whoami.php | sed -n 's/.*"user":"\([^"]*\)".*/\1/p'
+user_on() {  # what the shop on HOST says, opened as a browser would (a navigation)
+    browse "$1" /whoami.php -L -H 'Accept: text/html' -H 'Sec-Fetch-Mode: navigate' \
+        -H 'Sec-Fetch-Dest: document' | sed -n 's/.*"user":"\([^"]*\)".*/\1/p'
 }
-load_images() {  # fetch the loader images of a page, as a browser would
-    grep -o 'src="https://[^"]*/_shs/cb[^"]*"' | sed -e 's/^src="//' -e 's/"$//' \
-        -e 's/&#61;/=/g' -e 's/&amp;/\&/g' | while read -r url; do
-        h=$(echo "$url" | sed 's|https://\([^:/]*\).*|\1|')
-        curl -sk -o /dev/null -b "$jar" -c "$jar" --resolve "$h:$port:127.0.0.1" "$url"
-        echo "  loader image for $h fetched"
+load_images() {  # load_images HOST: fetch the loader images of HOST's page, as a browser would
+    src=$1
+    # each is the page's own /_shs/go?to=SITE, redirecting to SITE's callback; a browser sends
+    # the page's origin as Origin (crossorigin="use-credentials")
+    grep -o 'src="/_shs/go[^"]*"' | sed -e 's/^src="//' -e 's/"$//' \
+        -e 's/&#61;/=/g' -e 's/&amp;/\&/g' | while read -r path; do
+        browse "$src" "$path" -L -o /dev/null -H "Origin: https://$src:$port"
+        echo "  loader image for $(echo "$path" | sed 's/.*to=\([^%&]*\).*/\1/') fetched"
     done
 }
 echo
@@ -173,7 +189,7 @@ echo "Walkthrough (curl as the browser):"
 echo "  before: a.test='$(user_on a.test)' b.test='$(user_on b.test)' c.test='$(user_on c.test)'"
 browse a.test /login.php -d user=alice -o /dev/null
 echo "  logged in as alice on a.test"
-browse a.test / | load_images
+browse a.test / | load_images a.test
 echo "  now:    a.test='$(user_on a.test)' b.test='$(user_on b.test)' c.test='$(user_on c.test)'"
 browse c.test /logout.php -X POST -o /dev/null
 echo "  logged out on c.test"
@@ -195,8 +211,9 @@ echo "  logged out on a.test; opening b.test: $(navigate b.test /) redirects, th
 
 cat <<MSG
 
-mod_sharedsession demo is running: one legacy PHP shop served as https://a.test:$port,
-https://b.test:$port and https://c.test:$port, sessions in memcached on 127.0.0.1:$mcport.
+mod_sharedsession demo is running: one legacy PHP shop (PHP's own sessions, unchanged) served
+as https://a.test:$port, https://b.test:$port and https://c.test:$port; the shared session
+(with the shop's PHPSESSID inside) in memcached on 127.0.0.1:$mcport.
 
 Open it in a browser that resolves *.test to this machine and accepts the demo's
 certificate, for example:

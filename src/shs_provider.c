@@ -317,12 +317,29 @@ static int identity_differs(const apr_array_header_t *keys, apr_table_t *a, apr_
     int i;
 
     for (i = 0; i < arr->nelts; i++) {
-        /* the application's cookies in the jar are identities too: a new PHPSESSID at a
-         * login, or none at a logout */
-        if (e[i].key && (shs_identity_key_match(keys, e[i].key) ||
-                         !strncmp(e[i].key, SHS_JAR_VALUE_KEY, sizeof(SHS_JAR_VALUE_KEY) - 1))) {
+        if (e[i].key && shs_identity_key_match(keys, e[i].key)) {
             const char *other = apr_table_get(b, e[i].key);
             if (!other || strcmp(other, e[i].val ? e[i].val : "")) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Did the application replace or delete a cookie of its own that the jar held (a new
+ * PHPSESSID at a login, none at a logout)?  That is a change of identity.  A first value is
+ * not: an anonymous visitor's first page must not move the session the sites already share. */
+static int app_cookie_replaced(apr_table_t *old, apr_table_t *now)
+{
+    const apr_array_header_t *arr = apr_table_elts(old);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    int i;
+
+    for (i = 0; i < arr->nelts; i++) {
+        if (e[i].key && !strncmp(e[i].key, SHS_JAR_VALUE_KEY, sizeof(SHS_JAR_VALUE_KEY) - 1)) {
+            const char *v = apr_table_get(now, e[i].key);
+            if (!v || strcmp(v, e[i].val ? e[i].val : "")) {
                 return 1;
             }
         }
@@ -359,7 +376,8 @@ static int identity_changed(request_rec *r, shs_req_t *rq, session_rec *z)
     const apr_array_header_t *keys = SHS_SRV_CONF(r->server)->identity_keys;
 
     return old &&
-           (identity_differs(keys, old, z->entries) || identity_differs(keys, z->entries, old));
+           (identity_differs(keys, old, z->entries) || identity_differs(keys, z->entries, old) ||
+            app_cookie_replaced(old, z->entries));
 }
 
 /* Did this request empty a session that held something (a logout)?  A session that was
