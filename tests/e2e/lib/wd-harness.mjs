@@ -173,9 +173,9 @@ export class WebDriverHarness {
     return `${host}: ${st.status} user=${JSON.stringify(st.user)} cart=${st.cart}, ${tags}`;
   }
 
-  // A chain's facts: status of the last document, redirects, hops, pulled, and the id the
-  // first request carried.
-  chainFacts(chain) {
+  // A chain's facts: status of the last document, redirects, hops, pulled, the id the first
+  // request carried, and FROM: where the requests of this page view begin in this.requests.
+  chainFacts(chain, from) {
     const last = chain[chain.length - 1];
     return {
       status: last.status,
@@ -183,6 +183,7 @@ export class WebDriverHarness {
       hops: this.describeChain(chain),
       pulled: chain.some((r) => new URL(r.target, 'https://x').pathname === PULL),
       sent: chain[0].id,
+      from,
       chainStart: this.requests.indexOf(chain[0]),
     };
   }
@@ -193,15 +194,16 @@ export class WebDriverHarness {
     const from = this.drain();
     await this.driver.navigate(`${this.site(host)}${urlPath}`);
     const chain = await this.waitChain(from, (r) => r.host === host && r.method === 'GET' && sameTarget(r.target, urlPath), `${host}${urlPath}`);
-    const st = { ...(await this.pageState()), ...this.chainFacts(chain) };
+    const st = { ...(await this.pageState()), ...this.chainFacts(chain, from) };
     this.navigations.push({ host, target: urlPath, status: st.status });
     this.step(`open  ${this.describe(host, st)}; sent ${st.sent ? 'an id' : 'no id'}${st.redirects ? `; chain ${st.hops.join(' -> ')}` : ''}`);
     this.expect(st.redirects <= MAX_REDIRECTS, `${host}${urlPath}: ${st.redirects} redirects (a loop?): ${st.hops.join(' -> ')}`);
     return st;
   }
 
-  // Whether HOST's own pages had already received ID before the request at index BEFORE (a
-  // request other than the push's callbacks carried it: those can carry a pushed cookie).
+  // Whether HOST's own pages had already received ID before index BEFORE: the start of the
+  // page view (its document's line can come after its subresources' ones: httpd logs a request
+  // when it ends), a request other than the push's callbacks (they carry a pushed cookie).
   heldBefore(host, id, before) {
     return this.requests.some((r, k) => k < before && r.host === host && r.id === id && !isPushCallback(r));
   }
@@ -211,7 +213,7 @@ export class WebDriverHarness {
     let how;
     if (st.pulled) how = 'pull';
     else if (!st.sent) how = 'none: no bounce, no cookie';
-    else if (this.heldBefore(new URL(st.url).hostname, st.sent, st.chainStart)) how = held;
+    else if (this.heldBefore(new URL(st.url).hostname, st.sent, st.from)) how = held;
     else {
       const h = new URL(st.url).hostname;
       const cbs = this.requests.slice(0, st.chainStart).filter((r) => r.host === h && isPushCallback(r)).length;
@@ -243,7 +245,7 @@ export class WebDriverHarness {
     const from = this.drain();
     await this.driver.click(button);
     const chain = await this.waitChain(from, (r) => r.host === host && r.method === 'POST', `"${buttonName}" on ${host}`);
-    const st = { ...(await this.pageState(true)), ...this.chainFacts(chain) };
+    const st = { ...(await this.pageState(true)), ...this.chainFacts(chain, from) };
     st.chain = chain.map((r) => `${r.method} ${new URL(r.target, 'https://x').pathname} ${r.status}`);
     this.navigations.push({ host, target: chain[0].target, status: st.status });
     this.step(`click "${buttonName}" on ${host}: ${st.chain.join(' -> ')}`);
@@ -258,7 +260,7 @@ export class WebDriverHarness {
     const from = this.drain();
     await this.driver.navigate(`${this.site(host)}/whoami.php`);
     const chain = await this.waitChain(from, (r) => r.host === host && r.method === 'GET' && sameTarget(r.target, '/whoami.php'), `whoami on ${host}`);
-    const facts = this.chainFacts(chain);
+    const facts = this.chainFacts(chain, from);
     this.navigations.push({ host, target: '/whoami.php', status: facts.status });
     this.expect(facts.status === 200, `whoami on ${host}: status ${facts.status}`);
     this.expect(facts.redirects <= MAX_REDIRECTS, `whoami on ${host}: ${facts.redirects} redirects: ${facts.hops.join(' -> ')}`);
