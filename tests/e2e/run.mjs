@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { BROWSERS, SLOW } from './lib/browsers.mjs';
 import { Harness } from './lib/harness.mjs';
 import { BAD_LINE, LogTail, Server, WARN_LINE, serverRequirements } from './lib/server.mjs';
+import { WebDriverHarness } from './lib/wd-harness.mjs';
 import { SCENARIOS } from './scenarios.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -33,6 +34,11 @@ const results = []; // { name, outcome: 'passed'|'failed'|'skipped', why }
 const transports = []; // { name, list: [{ what, how }] }: how each scenario's sites got the session
 let server = null;
 const openBrowsers = new Set();
+// Last resort, synchronous: the processes a WebDriver browser started, by pid (Playwright
+// stops its own browsers when this process ends).
+function stopBrowsersNow() {
+  for (const b of openBrowsers) b.stopNow?.();
+}
 
 function record(name, outcome, why = '') {
   results.push({ name, outcome, why });
@@ -81,7 +87,7 @@ function summarizeLog(lines, indent = '  ') {
   return lines.filter((l) => BAD_LINE.test(l));
 }
 
-// The module's endpoint requests in access-log lines ("%v %h \"%r\" %>s"), counted by host,
+// The module's endpoint requests in access-log lines ("%v %h \"%r\" %>s ..."), counted by host,
 // endpoint and status: "b.test pull 302 x2, a.test attach 302 x2, b.test cb(pull) 302 x2, ...".
 function endpointSummary(lines) {
   const counts = new Map();
@@ -96,39 +102,80 @@ function endpointSummary(lines) {
   return `/_shs/ requests: ${[...counts].map(([k, n]) => `${k} x${n}`).join(', ')}`;
 }
 
+// The module's refusals in error-log lines (SHS00401 tokens refused, SHS00403 malformed state
+// cookies, SHS00603 clients keeping no cookies, SHS00604 attaches refused, SHS00605/SHS00607
+// attaches without a session), as "SHS00401 replayed"-style keys, each with its first line.
+const REFUSAL = /(SHS00401): cross-domain token refused \(([^)]*)\)|(SHS0040[3]|SHS0060[357])\b|(SHS00604): attach request refused \(([^)]*)\)/;
+function refusals(lines) {
+  const out = new Map();
+  for (const l of lines) {
+    const m = REFUSAL.exec(l);
+    if (!m) continue;
+    const key = m[1] ? `${m[1]} ${m[2].split(':')[0]}` : m[4] ? `${m[4]} ${m[5].split(':')[0]}` : m[3];
+    if (!out.has(key)) out.set(key, { n: 0, line: l });
+    out.get(key).n++;
+  }
+  return out;
+}
+
 async function runScenario(sc, pw, errTail, accessTail) {
   const browser = BROWSERS[sc.browser];
   log(`\n== ${sc.name}: ${browser.label}`);
   const started = Date.now();
   const profile = fs.mkdtempSync(path.join(server.root, `profile-${sc.name}-`));
   let b = null;
+  let launching = null;
   let harness = null;
   let failure = null;
   try {
     await withTimeout((async () => {
-      b = await browser.launch(pw, profile, { ca: server.tls.ca });
+      launching = browser.launch(pw, profile, { ca: server.tls.ca, log });
+      b = await launching;
       openBrowsers.add(b);
       if (b.tls) log(`  TLS: ${b.tls}`);
-      b.context.setDefaultTimeout(10000 * SLOW);
-      b.context.setDefaultNavigationTimeout(15000 * SLOW);
-      const page = b.context.pages()[0] || await b.context.newPage();
-      const cookies = await b.observeCookies(page);
-      harness = new Harness({ server, browser, context: b.context, page, cookies, log });
+      if (browser.protocol === 'webdriver') {
+        log(`  browser: ${b.version}; ${b.processes}`);
+        harness = new WebDriverHarness({ server, browser, session: b, log });
+      } else {
+        b.context.setDefaultTimeout(10000 * SLOW);
+        b.context.setDefaultNavigationTimeout(15000 * SLOW);
+        const page = b.context.pages()[0] || await b.context.newPage();
+        const cookies = await b.observeCookies(page);
+        harness = new Harness({ server, browser, context: b.context, page, cookies, log });
+      }
       await sc.flow(harness);
     })(), SCENARIO_TIMEOUT_MS, sc.name);
   } catch (e) {
     failure = e.message.split('\n')[0];
     if (e.name !== 'AssertionError' && e.stack) log(`  ${e.stack.split('\n').slice(0, 4).join('\n  ')}`);
   } finally {
+    if (!b && launching) {
+      // the time bound struck during the start: close the browser if it still comes up
+      b = await withTimeout(launching, 60000 * SLOW, 'the browser start').catch(() => null);
+      if (b) openBrowsers.add(b);
+    }
     if (b) {
-      await withTimeout(b.close(), 10000, 'closing the browser').catch((e) => log(`  ${e.message}`));
+      // a WebDriver browser's close() stops several processes, each within a bound
+      const bound = browser.protocol === 'webdriver' ? 30000 * SLOW : 10000;
+      await withTimeout(b.close(), bound, 'closing the browser').catch((e) => log(`  ${e.message}`));
       openBrowsers.delete(b);
+      const report = b.report?.() || [];
+      for (const l of report) log(`  ${l}`);
+      if (!failure && report.some((l) => /STILL RUNNING/.test(l))) failure = 'a process of the browser outlived close()';
     }
   }
   await new Promise((r) => setTimeout(r, 200)); // let httpd flush the last log lines
   log(`  access log: ${endpointSummary(accessTail.read())}`);
-  const bad = summarizeLog(errTail.read());
+  const errLines = errTail.read();
+  const bad = summarizeLog(errLines);
   if (!failure && bad.length) failure = `error log: ${bad[0]}`;
+  if (sc.refusals) {
+    // the scenario names the refusals it expects; any other one fails it
+    const seen = refusals(errLines);
+    log(`  refusals in the error log: ${[...seen].map(([k, v]) => `${k} x${v.n}`).join(', ') || 'none'} (expected at most: ${sc.refusals.join(', ') || 'none'})`);
+    const unexpected = [...seen].filter(([k]) => !sc.refusals.includes(k));
+    if (!failure && unexpected.length) failure = `unexpected refusal in the error log: ${unexpected[0][1].line}`;
+  }
   if (harness?.reason) log(`  blocked-cookie reason reported by the browser: ${harness.reason}`);
   if (harness?.transports.length) {
     transports.push({ name: sc.name, list: harness.transports });
@@ -158,11 +205,11 @@ async function main() {
     finish();
   }
   const pw = await loadPlaywright();
-  if (!pw) common.push(`tests/e2e/node_modules/playwright-core (run: npm ci --prefix ${path.relative(process.cwd(), HERE) || '.'})`);
   const runnable = [];
   for (const s of selected) {
     const browser = BROWSERS[s.browser];
-    const gaps = [...common, ...missing([{ what: browser.executable, pkg: browser.pkg }])];
+    const gaps = [...common, ...missing(browser.requirements || [{ what: browser.executable, pkg: browser.pkg }])];
+    if (!pw && browser.protocol !== 'webdriver') gaps.push(`tests/e2e/node_modules/playwright-core (run: npm ci --prefix ${path.relative(process.cwd(), HERE) || '.'})`);
     if (!gaps.length) runnable.push(s);
     else record(s.name, CI ? 'failed' : 'skipped', `missing ${gaps.join('; ')}`);
   }
@@ -215,6 +262,7 @@ const watchdog = setTimeout(() => {
       results.push({ name: s.name, outcome: 'failed', why: 'run timed out' });
     }
   }
+  stopBrowsersNow();
   server?.stopNow();
   if (server?.root) log(`left ${server.root} for inspection`);
   finish(1);
@@ -223,14 +271,19 @@ watchdog.unref();
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
     log(`\n${sig}: stopping`);
+    stopBrowsersNow();
     server?.stopNow();
     process.exit(130);
   });
 }
-process.on('exit', () => server?.stopNow());
+process.on('exit', () => {
+  stopBrowsersNow();
+  server?.stopNow();
+});
 
 main().catch((e) => {
   log(e.stack || String(e));
+  stopBrowsersNow();
   server?.stopNow();
   results.push({ name: 'runner', outcome: 'failed', why: e.message });
   finish(1);

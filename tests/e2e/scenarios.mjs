@@ -170,6 +170,75 @@ async function hubMatrix(t) {
   t.step(`page views: ${Object.entries(visits).map(([u, n]) => `${new URL(u).host.split(':')[0]}${new URL(u).pathname} x${n}`).join(', ')}`);
 }
 
+// The browser matrix's flow (hubMatrix above, step for step) in a browser driven over plain
+// WebDriver (lib/wd-harness.mjs), which tells neither a page's status nor its redirect chain
+// nor another site's cookies: statuses, chains and transports come from httpd's access log
+// (each request's Location and the id cookie it carried), and the session is checked with
+// whoami on every site after the login as well as after the logout.
+async function hubMatrixWebDriver(t) {
+  t.step(`browser command line: MiniBrowser ${t.session.browserArgs.join(' ')}`);
+
+  // 1. the anonymous cart, in the fresh profile: no login anywhere
+  let st = await t.home(B);
+  t.transport('b.test, anonymous, first view', st);
+  t.equal([st.status, st.user, st.cart], [200, NOT_LOGGED_IN, '0'], 'b.test first view, anonymous');
+  st = await t.submit('Add an item');
+  t.equal([st.status, st.cart], [200, '1'], 'cart on b.test after adding an item');
+  st = await t.home(C);
+  t.transport('c.test, anonymous cart from b.test', st);
+  t.equal([st.status, st.user, st.cart], [200, NOT_LOGGED_IN, '1'], 'c.test opened directly after the anonymous cart on b.test');
+  st = await t.home(A);
+  t.equal([st.status, st.user, st.cart, st.redirects], [200, NOT_LOGGED_IN, '1', 0], 'a.test (the hub: never bounced) after the anonymous cart');
+
+  // a fresh cookie jar for the rest (WebDriver deletes one site's cookies at a time)
+  const left = await t.clearCookies([A, B, C]);
+  t.equal(left, { [A]: [], [B]: [], [C]: [] }, 'cookies left after clearing the jar');
+  t.step('cookie jar cleared');
+
+  // 2. log in on the hub, with the form (a real click)
+  st = await t.home(A);
+  t.equal([st.status, st.user, st.redirects, st.sent], [200, NOT_LOGGED_IN, 0, null], 'a.test before login (the hub is never bounced; no id sent after clearing the jar)');
+  const cbFrom = t.requests.length;
+  st = await t.submit('Log in', { 'input[name=user]': 'alice' });
+  t.equal(st.chain, ['POST /login.php 303', 'GET / 200'], 'login redirect chain (no loop)');
+  t.equal(st.user, 'alice', '#user on a.test after login');
+  const hubId = await t.currentSessionCookie();
+  t.expect(hubId, 'a.test has no session cookie after login');
+  t.step(`push: loader tags -> ${st.loaders.map((l) => `${l.at}${l.complete && l.width > 0 ? '' : ' (NOT loaded)'}`).join(', ') || 'none'}; `
+    + `callbacks answered (access log): ${t.callbacksSince(cbFrom).map((c) => `${c.host} ${c.status}`).join(', ') || 'none'}`);
+
+  // b.test and c.test typed in the address bar: logged in on the first page view; third-party
+  // cookies allowed: the push alone must have done it, the id it carried is the hub's
+  for (const h of [B, C]) {
+    st = await t.home(h);
+    t.transport(`${h}, first view after the login on the hub`, st);
+    t.equal([st.status, st.user], [200, 'alice'], `${h} opened directly, first page view after the login on a.test`);
+    if (t.browser.thirdPartyCookies === 'allowed') {
+      t.equal([st.pulled, st.sent], [false, hubId.slice(0, st.sent?.length ?? 16)], `${h}: bounced, or another id than the hub's, although the push gave it the id`);
+    }
+  }
+  st = await t.home(A);
+  t.equal([st.status, st.user, st.redirects], [200, 'alice', 0], 'a.test after visiting b.test and c.test');
+  for (const h of [A, B, C]) t.equal(await t.whoami(h), { user: 'alice' }, `whoami on ${h} after the login`);
+  st = await t.home(B);
+  t.equal([st.status, st.user, st.pulled], [200, 'alice', false], 'b.test second view (live session: no bounce)');
+
+  // 3. log out on b.test: the id dies everywhere
+  st = await t.submit('Log out');
+  t.equal([st.status, st.user], [200, NOT_LOGGED_IN], 'b.test after logout');
+  for (const h of [A, C]) {
+    st = await t.home(h);
+    if (h !== A) t.transport(`${h}, first view after the logout on b.test`, st, 'no bounce (dead or replaced id)');
+    t.equal([st.status, st.user], [200, NOT_LOGGED_IN], `${h} on the next navigation after the logout on b.test`);
+  }
+  for (const h of [A, B, C]) t.equal(await t.whoami(h), {}, `whoami on ${h} after the logout`);
+
+  const views = {};
+  for (const n of t.navigations) views[`${n.host}${n.target.split('?')[0]} ${n.status}`] = (views[`${n.host}${n.target.split('?')[0]} ${n.status}`] || 0) + 1;
+  t.step(`page views: ${Object.entries(views).map(([k, n]) => `${k} x${n}`).join(', ')}`);
+  t.equal(t.navigations.filter((n) => n.status !== 200), [], 'page views that did not end in a 200');
+}
+
 // Chromium's bounce-tracking mitigation (DIPS/BTM) deletes the state of sites that a redirect
 // chain passed through (the hub, in the pull) unless the user interacted with them.  The grace
 // period and timer are cut to 1 s / 2 s (lib/browsers.mjs); a chain is judged when it ends,
@@ -223,6 +292,14 @@ export const SCENARIOS = [
   { name: 'firefox-cb5', browser: 'firefox-cb5', flow: hubMatrix },
   { name: 'firefox-cb1', browser: 'firefox-cb1', flow: hubMatrix },
   { name: 'chromium-dips', browser: 'chromium-3p-blocked-dips', flow: dipsHub },
+  // WebKit over WebDriver, ITP on.  refusals: the module's refusals it may cause in the error
+  // log, any other one fails it.  "replayed": a site that already received the session through
+  // the pull refuses the same session pushed again from another site, as in every browser that
+  // refuses the push's cookies (chromium-3p-blocked, firefox-*).
+  { name: 'webkit-itp', browser: 'webkit-itp', flow: hubMatrixWebDriver, refusals: ['SHS00401 replayed'] },
+  // the control for it: WebKit keeping the push's cookies, told apart from the pull by the same
+  // access-log reading (extra: name it to run it)
+  { name: 'webkit-3p-allowed', browser: 'webkit-3p-allowed', flow: hubMatrixWebDriver, refusals: ['SHS00401 replayed'], extra: true },
   // the push alone in more detail (anonymous id, rotation at login, cart and logout on the
   // other sites); not in the default run, to keep it under 3 minutes: name it to run it
   { name: 'chromium-push', browser: 'chromium-3p-allowed', flow: pushWorks, extra: true },

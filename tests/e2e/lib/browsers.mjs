@@ -1,15 +1,20 @@
 // The browsers the scenarios run in.  A browser here is a named profile: an engine, the
-// Debian package and executable that provide it, and its cookie policy.  To add one, add an
-// entry to BROWSERS and a scenario that names it in scenarios.mjs.
+// Debian package and executable that provide it (or, as `requirements`, every file it needs
+// with its package), and its cookie policy.  To add one, add an entry to BROWSERS and a
+// scenario that names it in scenarios.mjs.
 //
-// launch(pw, dir, { ca }) returns { context, close(), observeCookies(page) }: observeCookies
-// resolves to a recorder of the cookies the browser refused and why ({ events }) and of the
-// bounce-tracking mitigation's reports ({ bounceIssues }), or to null where the engine cannot
-// tell (it is CDP-only).
+// Playwright browsers: launch(pw, dir, { ca }) returns { context, close(), observeCookies(page) }:
+// observeCookies resolves to a recorder of the cookies the browser refused and why ({ events })
+// and of the bounce-tracking mitigation's reports ({ bounceIssues }), or to null where the
+// engine cannot tell (it is CDP-only).  WebDriver browsers (protocol 'webdriver',
+// lib/webkit.mjs): launch() returns { driver, close(), stopNow(), report(), ... } and their
+// scenarios get lib/wd-harness.mjs instead of lib/harness.mjs.
 
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+
+import { webkitProfile } from './webkit.mjs';
 
 const isRoot = process.getuid && process.getuid() === 0;
 
@@ -171,5 +176,20 @@ export const BROWSERS = {
   'firefox-cb1': firefoxProfile({
     label: 'Firefox ESR, cookieBehavior 1: third-party cookies blocked',
     cookieBehavior: 1,
+  }),
+  // WebKit, Safari's engine: WebKitGTK's MiniBrowser over W3C WebDriver (lib/webkit.mjs), with
+  // Intelligent Tracking Prevention on (--enable-itp): third-party cookies blocked, as in Safari
+  'webkit-itp': webkitProfile({
+    label: "WebKitGTK's MiniBrowser over WebDriver, Intelligent Tracking Prevention on (Safari's engine and cookie policy)",
+    itp: true,
+    slow: SLOW,
+  }),
+  // the control: no ITP, MiniBrowser's cookie policy "always" (third-party cookies allowed):
+  // WebKit then keeps the push's cookies
+  'webkit-3p-allowed': webkitProfile({
+    label: "WebKitGTK's MiniBrowser over WebDriver, no ITP, third-party cookies allowed (--cookies-policy=always)",
+    itp: false,
+    cookiesPolicy: 'always',
+    slow: SLOW,
   }),
 };

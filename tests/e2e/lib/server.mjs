@@ -35,6 +35,7 @@ const MODULES = [
   ['ssl_module', 'mod_ssl.so'],
   ['socache_shmcb_module', 'mod_socache_shmcb.so'],
   ['session_module', 'mod_session.so'],
+  ['setenvif_module', 'mod_setenvif.so'],
 ];
 
 // What the server needs, with the Debian package that provides it.
@@ -43,6 +44,7 @@ export function serverRequirements() {
     { what: APACHE2, pkg: 'apache2' },
     { what: path.join(MODULES_DIR, 'mod_ssl.so'), pkg: 'apache2' },
     { what: path.join(MODULES_DIR, 'mod_session.so'), pkg: 'apache2' },
+    { what: path.join(MODULES_DIR, 'mod_setenvif.so'), pkg: 'apache2' },
     { what: MEMCACHED, pkg: 'memcached' },
     { what: PHP_CGI, pkg: 'php-cgi' },
     { what: OPENSSL, pkg: 'openssl' },
@@ -242,7 +244,13 @@ ${MODULES.map(([name, file]) => `LoadModule ${name} ${path.join(MODULES_DIR, fil
 LoadModule sharedsession_module ${this.module}
 TypesConfig /etc/mime.types
 ScriptSock "${r}/logs/cgid.sock"
-CustomLog "${r}/logs/access.log" "%v %h \\"%r\\" %>s"
+# Two fields for the WebDriver harness (lib/wd-harness.mjs), which rebuilds redirect chains
+# and transports from them: the Location of redirects, and the start of the id cookie the
+# request carried, read when the request arrives (the module then takes its cookies out of the
+# request, so %{shs_session}C would never show it).  Throwaway server: tokens and ids in its
+# logs do not matter.
+SetEnvIf Cookie "(?:^|;\\s*)shs_session=([^;]{1,16})" SHS_E2E_SENT_ID=$1
+CustomLog "${r}/logs/access.log" "%v %h \\"%r\\" %>s \\"%{Location}o\\" %<{SHS_E2E_SENT_ID}e"
 SSLSessionCache "shmcb:${r}/logs/ssl_scache(512000)"
 Mutex "file:${r}/logs" default
 DirectoryIndex index.php
