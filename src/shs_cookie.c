@@ -242,6 +242,24 @@ void shs_cookie_scan(apr_pool_t *p, const char *header, const char *name, shs_co
     res->stripped = (o != out) ? out : NULL;
 }
 
+const char *shs_cookie_find_id(apr_pool_t *p, const char *header, const char *name, const char *fp)
+{
+    want_t w = { name, strlen(name), NULL };
+    const char *s = header;
+    cookie_pair_t cp;
+
+    while (s && fp && cookie_next(&s, &cp, &w)) {
+        apr_size_t vlen = (apr_size_t)(cp.val_end - cp.val);
+        if (pair_wanted(&cp, &w) && shs_id_is_valid(cp.val, vlen)) {
+            const char *id = apr_pstrmemdup(p, cp.val, vlen);
+            if (!strcmp(shs_id_fingerprint(p, id), fp)) {
+                return id;
+            }
+        }
+    }
+    return NULL;
+}
+
 const char *shs_cookie_get(apr_pool_t *p, const char *header, const char *name, apr_size_t max)
 {
     want_t w = { name, strlen(name), NULL };

@@ -73,6 +73,11 @@ typedef struct shs_cookie_scan_t {
  * (results accumulate); stripped is for the last header scanned. */
 void shs_cookie_scan(apr_pool_t *p, const char *header, const char *name, shs_cookie_scan_t *res);
 
+/* The first well-formed id under cookie `name` in one Cookie header whose fingerprint
+ * (shs_id_fingerprint) is fp, or NULL: when a browser sends several cookies of that name (one
+ * with a narrower Path comes first), the one a page was made for. */
+const char *shs_cookie_find_id(apr_pool_t *p, const char *header, const char *name, const char *fp);
+
 /* The first value of cookie `name` in one Cookie header, unquoted, or NULL.  Values longer than
  * max are ignored. */
 const char *shs_cookie_get(apr_pool_t *p, const char *header, const char *name, apr_size_t max);

@@ -86,6 +86,27 @@ const char *shs_cookies_id(request_rec *r, const char *name)
     return res.value;
 }
 
+typedef struct find_baton_t {
+    apr_pool_t *p;
+    const char *name, *fp, *id;
+} find_baton_t;
+
+static int find_one(void *baton, const char *key, const char *val)
+{
+    find_baton_t *b = baton;
+
+    b->id = shs_cookie_find_id(b->p, val, b->name, b->fp);
+    return b->id == NULL;
+}
+
+const char *shs_cookies_id_with_fp(request_rec *r, const char *name, const char *fp)
+{
+    find_baton_t b = { r->pool, name, fp, NULL };
+
+    apr_table_do(find_one, &b, r->headers_in, "Cookie", NULL);
+    return b.id;
+}
+
 /* The bookkeeping cookies that go with id cookie `name`. */
 static void own_names(apr_pool_t *p, const char *name, apr_array_header_t *out)
 {

@@ -39,6 +39,9 @@ const char *shs_cookies_get(request_rec *r, const char *name, apr_size_t max);
 /* The well-formed id this browser sends in cookie `name`, or NULL. */
 const char *shs_cookies_id(request_rec *r, const char *name);
 
+/* The well-formed id this browser sends in cookie `name` whose fingerprint is fp, or NULL. */
+const char *shs_cookies_id_with_fp(request_rec *r, const char *name, const char *fp);
+
 /* Our id from the Cookie header(s) of this scope (cookie name of d), or NULL.  When strip is
  * set the module's cookies are removed from r->headers_in, so the application (CGI, PHP, a
  * proxied backend) never sees them: those of this scope's cookie name and of the virtual

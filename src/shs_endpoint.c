@@ -49,6 +49,7 @@
 #include <http_log.h>
 #include <http_protocol.h>
 #include <http_request.h>
+#include <scoreboard.h>
 #include <http_ssl.h>
 #include <util_cookies.h>
 
@@ -256,7 +257,7 @@ static int callback(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_
             /* the tag's CORS request: let the page see its image load (the Origin was
              * checked to be the source's) */
             apr_table_setn(r->headers_out, "Access-Control-Allow-Origin",
-                           apr_table_get(r->headers_in, "Origin"));
+                           shs_group_member_named(r->pool, sc->group, acc.from)->origin);
             apr_table_setn(r->headers_out, "Access-Control-Allow-Credentials", "true");
         }
         apr_table_mergen(r->headers_out, "Vary", "Origin");
@@ -286,6 +287,9 @@ static void redact_request(request_rec *r)
     r->unparsed_uri = apr_pstrcat(r->pool, r->uri, "?", red, NULL);
     r->parsed_uri.query = r->args;
     r->the_request = apr_pstrcat(r->pool, r->method, " ", r->unparsed_uri, " ", r->protocol, NULL);
+    /* the scoreboard (mod_status with ExtendedStatus) copied the request line when it was
+     * read: copy the redacted one over it */
+    ap_update_child_status(r->connection->sbh, SERVER_BUSY_WRITE, r);
 }
 
 int shs_endpoint_handler(request_rec *r, int lookup)

@@ -67,6 +67,9 @@ void shs_ep_parse_args(request_rec *r, shs_ep_args_t *a)
             char *v = pair + 3;
             a->to = ap_unescape_urlencoded(v) == OK ? v : "";
         }
+        else if (!strncmp(pair, "f=", 2) && !a->fp) {
+            a->fp = pair + 2;
+        }
         else if (!strcmp(pair, "k=js")) {
             a->script = 1;
         }
@@ -144,6 +147,7 @@ const char *shs_ep_spend(request_rec *r, const shs_srv_conf_t *sc, const shs_tok
 {
     shs_store_t *st = shs_provider_store();
     const char *tid, *key;
+    apr_int64_t ttl;
     apr_status_t rv;
 
     if (!st) {
@@ -153,7 +157,9 @@ const char *shs_ep_spend(request_rec *r, const shs_srv_conf_t *sc, const shs_tok
         return "malformed";
     }
     key = apr_pstrcat(r->pool, shs_srv_key_prefix(sc), kind, tid, NULL);
-    rv = shs_store_add(st, key, "1", 1,
-                       (apr_uint32_t)(shs_srv_token_lifetime(sc) + 2 * SHS_TOKEN_SKEW));
+    /* kept as long as the token itself can be accepted here (its own expiry, which another
+     * server of the group may have set longer than this one's lifetime, plus the skew) */
+    ttl = t->expires + SHS_TOKEN_SKEW - apr_time_sec(apr_time_now()) + 1;
+    rv = shs_store_add(st, key, "1", 1, (apr_uint32_t)(ttl > 1 ? ttl : 1));
     return rv == APR_SUCCESS ? NULL : rv == APR_EEXIST ? "replayed" : "store-unavailable";
 }

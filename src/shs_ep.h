@@ -35,6 +35,7 @@ typedef struct shs_ep_args_t {
     const char *token; /* t= */
     const char *ret;   /* r=, decoded: the local URL to return to (pull) */
     const char *to;    /* to=, decoded: the site a push goes to (go) */
+    const char *fp;    /* f=: the fingerprint of the id the page was made for (go) */
     int script;        /* k=js */
 } shs_ep_args_t;
 

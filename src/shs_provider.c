@@ -375,9 +375,8 @@ static int identity_changed(request_rec *r, shs_req_t *rq, session_rec *z)
 
     const apr_array_header_t *keys = SHS_SRV_CONF(r->server)->identity_keys;
 
-    return old &&
-           (identity_differs(keys, old, z->entries) || identity_differs(keys, z->entries, old) ||
-            app_cookie_replaced(old, z->entries));
+    return old && (identity_differs(keys, old, z->entries) ||
+                   identity_differs(keys, z->entries, old) || app_cookie_replaced(old, z->entries));
 }
 
 /* Did this request empty a session that held something (a logout)?  A session that was

@@ -101,13 +101,16 @@ static int confirmed(request_rec *r, const shs_srv_conf_t *sc, const char *id, c
                                r->pool, &val, &len) == APR_SUCCESS;
 }
 
+/* The tag names the fingerprint of the page's id (f=): go hands over that id and no other,
+ * whatever other cookie of the same name the browser sends along (one with a narrower Path,
+ * set by a related domain or over http, comes first in the Cookie header). */
 static const char *tag_for(request_rec *r, const shs_srv_conf_t *sc, shs_push_e kind,
-                           const shs_member_t *peer)
+                           const shs_member_t *peer, const char *fp)
 {
     const char *url =
         apr_pstrcat(r->pool, shs_srv_endpoint(sc),
                     "go?to=", ap_escape_urlencoded(r->pool, shs_member_name(r->pool, peer)),
-                    kind == SHS_PUSH_SCRIPT ? "&k=js" : "", NULL);
+                    "&f=", fp, kind == SHS_PUSH_SCRIPT ? "&k=js" : "", NULL);
 
     return shs_html_tag(r->pool, kind == SHS_PUSH_SCRIPT ? SHS_TAG_SCRIPT : SHS_TAG_IMG, url, NULL);
 }
@@ -166,8 +169,9 @@ int shs_push_go(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_t *a
              peer == sc->self) {
         why = "unknown-site";
     }
-    else if (!(id = shs_cookies_id(r, shs_dir_cookie_name(SHS_DIR_CONF(r))))) {
-        why = "no-session";
+    else if (!a->fp ||
+             !(id = shs_cookies_id_with_fp(r, shs_dir_cookie_name(SHS_DIR_CONF(r)), a->fp))) {
+        why = "no-session"; /* none, or not the one the page was made for */
     }
     else if (!(url = callback_url(r, sc, id, peer, a->script))) {
         why = "no-token";
@@ -222,7 +226,7 @@ const char *shs_push_tags(request_rec *r, const char *id, int dry)
         if (check && confirmed(r, sc, id, name)) {
             continue;
         }
-        if ((tag = tag_for(r, sc, kind, m))) {
+        if ((tag = tag_for(r, sc, kind, m, fp))) {
             tags = apr_pstrcat(r->pool, tags, tag, NULL);
             n++;
         }

@@ -1062,6 +1062,12 @@ class TokenCodec:
     def _b64e(b):
         return base64.urlsafe_b64encode(b).decode().rstrip("=")
 
+    def _body(self, token):
+        """The decrypted body of a token (issued, lifetime, token id, sid, names)."""
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        raw = self._b64d(token)
+        return AESGCM(self.keys[raw[1]]).decrypt(raw[2:14], raw[14:], raw[:2])
+
     def open(self, token):
         """-> dict(version, key_id, issued, lifetime, sid, src, dst, nonce); raises on error."""
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM

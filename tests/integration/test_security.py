@@ -600,3 +600,58 @@ def test_tags_only_in_pages_a_browser_shows(sec_httpd, headers, tagged):
     assert bool(tags) == tagged, r.text
     if not tagged:
         assert loose_tags(r.text) == [], r.text
+
+
+# ------------------------------------------------------------------ attack pass of the go step
+# Each test below failed on 89cbd8b (the go step as first landed).
+
+def test_go_hands_over_the_pages_id_not_a_narrow_path_cookie(sec_httpd, keyfile):
+    """A cookie shs_session=<attacker id>; Path=/_shs/go (tossed by a related domain, or over
+    http) comes first in the Cookie header of go requests only: go must mint for the id the
+    page was made for (f=), not for the first cookie of the name."""
+    httpd = sec_httpd()
+    attacker = visitor_with_session(httpd, "a.test", user="mallory")
+    asid = attacker.sid("a.test")
+    v = visitor_with_session(httpd, "a.test", user="alice")
+    vsid = v.sid("a.test")
+    r, tags = page(v, resolve=False)
+    tb = tag_for(tags, "b.test")
+    assert f"f={H.fingerprint(vsid)}" in tb.go, tb
+    go = v.resolve(tb, headers={"Cookie": f"{COOKIE}={asid}; {COOKIE}={vsid}"})
+    assert go.status == 302, go
+    assert keyfile.codec.open(tb.token)["sid"] == vsid
+    # without the page's id among the cookies, nothing is minted
+    log = Log(httpd)
+    r = v.at("a.test").get(tb.go, headers={"Cookie": f"{COOKIE}={asid}"})
+    assert r.status == 200 and r.header("Location") is None, r
+    log.wait(r"SHS00507: push step refused \(no-session\)")
+
+
+def test_push_token_spent_for_its_own_lifetime(sec_httpd, keyfile, mc):
+    """A token made by a server of the group with a longer SharedSessionTokenLifetime than this
+    one's stays spent as long as it could be accepted, not only this server's lifetime."""
+    httpd = sec_httpd()
+    v = visitor_with_session(httpd, "a.test", k="v")
+    sid = v.sid("a.test")
+    tok = keyfile.codec.seal(sid, H.site_name("a.test", httpd.port),
+                             H.site_name("b.test", httpd.port), lifetime=300)
+    tid = H.TokenCodec._b64e(keyfile.codec._body(tok)[10:26])
+    other = Visitor(httpd)
+    r = other.at("b.test").get(f"/_shs/cb?t={tok}",
+                               headers={"Host": f"b.test:{httpd.port}",
+                                        **other.push_headers(f"/_shs/cb?t={tok}")})
+    assert parse_set_cookie(r.set_cookies(COOKIE)[0])[1] == sid, r
+    ttl = mc.ttl(f"shs:p.{tid}")
+    assert ttl is not None and ttl > 250, ttl
+
+
+def test_callback_allows_the_configured_origin_only(sec_httpd):
+    """Access-Control-Allow-Origin names the source site as configured, never an echo of a
+    non-canonical Origin header."""
+    httpd = sec_httpd()
+    v = visitor_with_session(httpd, "a.test", k="v")
+    r, tags = page(v)
+    r = v.load_tag(tag_for(tags, "b.test"),
+                   headers={"Origin": f"HTTP://A.TEST:{httpd.port}"})
+    assert r.set_cookies(COOKIE), r
+    assert r.header("Access-Control-Allow-Origin") == f"http://a.test:{httpd.port}", r
