@@ -1014,7 +1014,9 @@ def test_proxy_backend_push(make_httpd, push_group, keyfile, backend):
     assert r.json() == {"cart": ["apple"]}, r
     assert me(a)["cart"] == ["apple"]
 
-    # logout on b: appsid deleted with Max-Age=0, the others with an Expires in the past
+    # logout on b: appsid deleted with Max-Age=0, the others with an Expires in the past,
+    # "Thu, 01 Jan 1970 00:00:00 GMT": apr_date_parse_rfc() answers 0 for it, which is also
+    # its APR_DATE_BAD; a deletion all the same
     r = b.post("/app/logout", {})
     assert r.status == 200 and r.json() == {"logged_out": True}, r
     for h in (a, b, c):
@@ -1179,7 +1181,8 @@ def test_config_valid(configtest, where):
     "*SESSID",
     "wikidb**",
     '""',                    # empty
-    "PHPSESSID \"\"",        # a valid name, then an empty one
+    "PHPSESSID \"\"",        # a valid name, then an empty one (AP_INIT_ITERATE would stop
+                             # at the empty word and never see it)
     "PHPSESSID bad=name",    # a valid name, then a bad one
 ])
 def test_config_bad_names(configtest, arg):
