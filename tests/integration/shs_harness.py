@@ -241,9 +241,10 @@ class McClient:
 class Memcached:
     """One memcached on 127.0.0.1:port, started and stopped by pid."""
 
-    def __init__(self, workdir, port=None):
+    def __init__(self, workdir, port=None, args=()):
         self.workdir = workdir
         self.port = port or free_port()
+        self.args = list(args)            # more memcached options (e.g. -I, the item size)
         self.proc = None
         self.pidfile = os.path.join(workdir, "memcached.pid")
         self.client = McClient(self.port)
@@ -259,6 +260,7 @@ class Memcached:
 
     def start(self):
         argv = [MEMCACHED, "-l", "127.0.0.1", "-p", str(self.port), "-U", "0", "-m", "64"]
+        argv += self.args
         if os.geteuid() == 0:
             argv += ["-u", "root"]
         self.log = open(os.path.join(self.workdir, "memcached.log"), "ab")
