@@ -317,6 +317,21 @@ const char *shs_cmd_app_cookie(cmd_parms *cmd, void *dc, int argc, char *const a
     if (argc < 1) {
         return "SharedSessionAppCookie: at least one cookie name (e.g. PHPSESSID), or None";
     }
+    if (cmd->directive && cmd->directive->args) {
+        /* httpd stops handing over the arguments at an empty one ("" or ''): find it */
+        const char *rest = cmd->directive->args;
+        for (;;) {
+            while (apr_isspace(*rest)) {
+                rest++;
+            }
+            if (!*rest) {
+                break;
+            }
+            if (!*ap_getword_conf(cmd->temp_pool, &rest)) {
+                return "SharedSessionAppCookie: an empty cookie name";
+            }
+        }
+    }
     pats = apr_array_make(cmd->pool, argc, sizeof(const char *));
     if (argc == 1 && !strcasecmp(argv[0], "None")) {
         d->app_cookies = pats; /* set, and empty: no application cookie is shared here */

@@ -119,7 +119,7 @@ int shs_jar_header_parser(request_rec *r)
     if (!pats || !shs_dir_enabled(d) || r->main || !(z = session_of(r, &fn))) {
         return DECLINED;
     }
-    if (shs_provider_store_failed(r)) {
+    if (shs_provider_store_down(r)) {
         /* nothing to give: leave the cookies the browser holds (Set-Cookie passes through
          * while the store is down), so that the site works on its own */
         return DECLINED;
@@ -172,6 +172,19 @@ int shs_jar_header_parser(request_rec *r)
 }
 
 /* ------------------------------------------------------------------ capture */
+
+/* The patterns of the request the browser made, or of an internal redirect from it: PHP run
+ * by php-cgi through Action is an internal redirect to /cgi-bin/php/..., whose scope is not
+ * the page's (an .htaccess next to the page names the cookies). */
+static const apr_array_header_t *capture_patterns(request_rec *r)
+{
+    const apr_array_header_t *pats = NULL;
+
+    for (; r && !pats; r = r->prev) {
+        pats = shs_dir_app_cookies(SHS_DIR_CONF(r));
+    }
+    return pats;
+}
 
 /* The jar takes cookie c: its value, path and expiry into session z. */
 static void take(request_rec *r, jar_fns_t *fn, session_rec *z, const shs_set_cookie_t *c)
@@ -270,7 +283,7 @@ static void capture(request_rec *r, const apr_array_header_t *pats)
 {
     jar_fns_t fn;
     session_rec *z = session_of(r, &fn);
-    int failed = shs_provider_store_failed(r);
+    int failed = shs_provider_store_down(r);
 
     if (!z) {
         return;
@@ -283,7 +296,7 @@ apr_status_t shs_jar_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
     const char *asked = apr_table_get(r->headers_out, SHS_ROTATE_HEADER);
-    const apr_array_header_t *pats = shs_dir_app_cookies(SHS_DIR_CONF(r));
+    const apr_array_header_t *pats = capture_patterns(r);
 
     if (!asked) {
         asked = apr_table_get(r->err_headers_out, SHS_ROTATE_HEADER);

@@ -271,6 +271,26 @@ const char *shs_provider_cookie_id(request_rec *r)
     return shs_dir_enabled(d) ? request_state(r, d)->cookie_id : NULL;
 }
 
+int shs_provider_store_down(request_rec *r)
+{
+    shs_stats_t *st = shs_status_block();
+    unsigned int i;
+
+    if (!store || shs_provider_store_failed(r)) {
+        return 1;
+    }
+    for (i = 0; i < shs_store_nslots(store); i++) {
+        /* this process's breaker, or what any process reported last (the shared status
+         * block): a visitor without an id asks no server, and must not find its own cookies
+         * dropped just because this process has not met the outage yet */
+        if (shs_store_breaker(store, i) != SHS_BREAKER_CLOSED ||
+            (st && i < SHS_STATS_MAX_SERVERS && st->servers[i].down)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 shs_store_t *shs_provider_store(void)
 {
     return store;
@@ -330,7 +350,18 @@ static int identity_differs(const apr_array_header_t *keys, apr_table_t *a, apr_
 /* Did the application replace or delete a cookie of its own that the jar held (a new
  * PHPSESSID at a login, none at a logout)?  That is a change of identity.  A first value is
  * not: an anonymous visitor's first page must not move the session the sites already share. */
-static int app_cookie_replaced(apr_table_t *old, apr_table_t *now)
+/* Had the jar's cookie under value key vkey expired (its meta key says so)?  Then its removal
+ * is the browser's clock, not a logout. */
+static int expired(apr_pool_t *p, apr_table_t *entries, const char *vkey)
+{
+    const char *meta = apr_table_get(
+        entries, apr_pstrcat(p, SHS_JAR_META_KEY, vkey + sizeof(SHS_JAR_VALUE_KEY) - 1, NULL));
+    apr_int64_t when = meta ? apr_atoi64(meta) : 0;
+
+    return when > 0 && when <= apr_time_sec(apr_time_now());
+}
+
+static int app_cookie_replaced(apr_pool_t *p, apr_table_t *old, apr_table_t *now)
 {
     const apr_array_header_t *arr = apr_table_elts(old);
     const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
@@ -339,7 +370,7 @@ static int app_cookie_replaced(apr_table_t *old, apr_table_t *now)
     for (i = 0; i < arr->nelts; i++) {
         if (e[i].key && !strncmp(e[i].key, SHS_JAR_VALUE_KEY, sizeof(SHS_JAR_VALUE_KEY) - 1)) {
             const char *v = apr_table_get(now, e[i].key);
-            if (!v || strcmp(v, e[i].val ? e[i].val : "")) {
+            if (v ? strcmp(v, e[i].val ? e[i].val : "") != 0 : !expired(p, old, e[i].key)) {
                 return 1;
             }
         }
@@ -375,8 +406,9 @@ static int identity_changed(request_rec *r, shs_req_t *rq, session_rec *z)
 
     const apr_array_header_t *keys = SHS_SRV_CONF(r->server)->identity_keys;
 
-    return old && (identity_differs(keys, old, z->entries) ||
-                   identity_differs(keys, z->entries, old) || app_cookie_replaced(old, z->entries));
+    return old &&
+           (identity_differs(keys, old, z->entries) || identity_differs(keys, z->entries, old) ||
+            app_cookie_replaced(r->pool, old, z->entries));
 }
 
 /* Did this request empty a session that held something (a logout)?  A session that was

@@ -65,6 +65,10 @@ void shs_provider_set_cookie(request_rec *r, const char *id);
  * application asked for it).  0 when this scope has no session to rotate. */
 int shs_provider_ask_rotation(request_rec *r);
 
+/* The store failed for this request, or this process knows a memcached server is down (its
+ * breaker is open), or there is no store: the application's cookies stay with the browser. */
+int shs_provider_store_down(request_rec *r);
+
 /* This process's store (NULL when memcached is not configured or the client failed). */
 struct shs_store_t *shs_provider_store(void);
 

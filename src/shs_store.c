@@ -455,6 +455,11 @@ const char *shs_store_slot_name(shs_store_t *st, const char *key)
     return st->ops->slot_name(st->ctx, st->ops->slot_of(st->ctx, key));
 }
 
+unsigned int shs_store_nslots(shs_store_t *st)
+{
+    return st->nslots;
+}
+
 shs_breaker_state_e shs_store_breaker(shs_store_t *st, unsigned int slot)
 {
     shs_breaker_state_e s;

@@ -120,6 +120,7 @@ apr_status_t shs_store_del(shs_store_t *st, const char *key);
 /* The slot name of a key (for log messages). */
 const char *shs_store_slot_name(shs_store_t *st, const char *key);
 shs_breaker_state_e shs_store_breaker(shs_store_t *st, unsigned int slot);
+unsigned int shs_store_nslots(shs_store_t *st);
 void shs_store_get_stats(shs_store_t *st, shs_store_stats_t *out);
 
 /* A short English explanation of a store status, for logs. */

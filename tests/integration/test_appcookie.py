@@ -490,7 +490,7 @@ class Watch:
                 check(f"the response header {k} of {method} {path[:100]}",
                       urllib.parse.unquote(v) + v)
             for t in find_tags(r.text):
-                check(f"a loader tag of {path[:100]}", t.url)
+                check(f"a loader tag of {path[:100]}", t.raw + (t.url or ""))
             for token in self._tokens(path, r):
                 for plain in self._open(token, codec_keys):
                     for v in values:
