@@ -655,3 +655,22 @@ def test_callback_allows_the_configured_origin_only(sec_httpd):
                    headers={"Origin": f"HTTP://A.TEST:{httpd.port}"})
     assert r.set_cookies(COOKIE), r
     assert r.header("Access-Control-Allow-Origin") == f"http://a.test:{httpd.port}", r
+
+
+def test_second_cookie_header_line_hides_nothing(sec_httpd):
+    """httpd joins two Cookie header lines with ", ": the module's cookies in the second line
+    are still read, and stripped before the application sees the header (they hid behind the
+    ',' before: the id was not read, and reached the application)."""
+    httpd = sec_httpd()
+    v = visitor_with_session(httpd, "b.test", k="v")
+    sid = v.sid("b.test")
+    raw = (f"GET /env.cgi HTTP/1.1\r\nHost: b.test\r\nCookie: theme=dark\r\n"
+           f"Cookie: {COOKIE}={sid}; {COOKIE}_sync=00000000.1; other=x\r\n"
+           f"Connection: close\r\n\r\n").encode()
+    status, body = httpd.raw_request(raw)
+    assert status == 200, body
+    env = dict(l.split("=", 1) for l in body.split(b"\r\n\r\n", 1)[1].decode().splitlines()
+               if "=" in l)
+    assert env["HTTP_SESSION"].startswith("k=v"), env
+    assert COOKIE not in env["HTTP_COOKIE"] and sid not in env["HTTP_COOKIE"], env
+    assert "theme=dark" in env["HTTP_COOKIE"] and "other=x" in env["HTTP_COOKIE"], env
