@@ -32,6 +32,7 @@
 #include "src/shs_private.h"
 #include "src/shs_cmd.h"
 #include "src/shs_provider.h"
+#include "src/shs_backend.h"
 #include "src/shs_filter.h"
 #include "src/shs_endpoint.h"
 #include "src/shs_pull.h"
@@ -113,7 +114,7 @@ static int shs_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
 
 static void shs_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    shs_provider_child_init(pchild, s);
+    shs_backend_child_init(pchild, s);
 }
 
 static void *shs_create_srv(apr_pool_t *p, server_rec *s)

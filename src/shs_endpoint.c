@@ -59,6 +59,7 @@
 #include "shs_cookies.h"
 #include "shs_id.h"
 #include "shs_provider.h"
+#include "shs_backend.h"
 #include "shs_pull.h"
 #include "shs_push.h"
 #include "shs_store.h"
@@ -72,9 +73,9 @@ typedef struct accepted_t {
     const char *from;
 } accepted_t;
 
-static apr_uint32_t expiry_for(request_rec *r)
+static apr_int64_t expiry_for(request_rec *r)
 {
-    return shs_ttl_to_memcache(shs_provider_ttl(r), apr_time_sec(apr_time_now()));
+    return shs_provider_ttl(r);
 }
 
 /* A push is a loader tag of a page of its source site: the browser that got the page asks the
@@ -133,7 +134,7 @@ static int planted_before(request_rec *r, const shs_srv_conf_t *sc, const char *
     char *val = NULL;
     apr_size_t len = 0;
 
-    if (shs_store_get(shs_provider_store(),
+    if (shs_store_get(shs_backend_store(),
                       shs_id_confirm_key(r->pool, shs_srv_key_prefix(sc), id, self), r->pool, &val,
                       &len) != APR_SUCCESS) {
         return 0;
@@ -145,7 +146,7 @@ static int planted_before(request_rec *r, const shs_srv_conf_t *sc, const char *
 static const char *accept_token(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_t *a,
                                 int pull, accepted_t *acc)
 {
-    shs_store_t *st = shs_provider_store();
+    shs_store_t *st = shs_backend_store();
     const char *self = shs_member_name(r->pool, sc->self), *have, *ckey, *why, *when;
     const shs_member_t *src;
     shs_token_err_e err = SHS_TOKEN_OK;

@@ -32,6 +32,7 @@
 #include "shs_ep.h"
 #include "shs_cookies.h"
 #include "shs_provider.h"
+#include "shs_backend.h"
 #include "shs_status.h"
 #include "shs_store.h"
 
@@ -145,7 +146,7 @@ int shs_ep_answer_push(request_rec *r, int script)
 const char *shs_ep_spend(request_rec *r, const shs_srv_conf_t *sc, const shs_token_t *t,
                          const char *kind)
 {
-    shs_store_t *st = shs_provider_store();
+    shs_store_t *st = shs_backend_store();
     const char *tid, *key;
     apr_int64_t ttl;
     apr_status_t rv;
@@ -160,6 +161,6 @@ const char *shs_ep_spend(request_rec *r, const shs_srv_conf_t *sc, const shs_tok
     /* kept as long as the token itself can be accepted here (its own expiry, which another
      * server of the group may have set longer than this one's lifetime, plus the skew) */
     ttl = t->expires + SHS_TOKEN_SKEW - apr_time_sec(apr_time_now()) + 1;
-    rv = shs_store_add(st, key, "1", 1, (apr_uint32_t)(ttl > 1 ? ttl : 1));
+    rv = shs_store_add(st, key, "1", 1, ttl > 1 ? ttl : 1);
     return rv == APR_SUCCESS ? NULL : rv == APR_EEXIST ? "replayed" : "store-unavailable";
 }

@@ -39,6 +39,7 @@
 #include "shs_private.h"
 #include "shs_provider.h"
 #include "shs_cookies.h"
+#include "shs_backend.h"
 #include "shs_status.h"
 #include "shs_id.h"
 #include "shs_store.h"
@@ -48,11 +49,8 @@
 /* memcached refuses items over 1 MB; keep a margin for the key and item header. */
 #define SHS_STORED_MAX (1024 * 1024 - 512)
 #define SHS_SESSION_EXPIRY_KEY "expiry" /* what mod_session adds to every encoding */
-#define SHS_REMIND_INTERVAL apr_time_from_sec(60)
 
 /* Per process: created in child_init, never shared with another process or server. */
-static shs_store_t *store;
-static apr_uint32_t remind_at[SHS_MAX_SERVERS]; /* unix seconds of the next reminder */
 static apr_uint32_t warned_no_session;
 
 typedef struct shs_req_t {
@@ -111,7 +109,7 @@ static apr_size_t sealed_len(const shs_srv_conf_t *sc, apr_size_t len)
 }
 
 static apr_status_t put(request_rec *r, const shs_srv_conf_t *sc, int add, const char *key,
-                        const char *value, apr_size_t len, apr_uint32_t exptime)
+                        const char *value, apr_size_t len, apr_int64_t ttl)
 {
     apr_status_t rv;
 
@@ -122,8 +120,8 @@ static apr_status_t put(request_rec *r, const shs_srv_conf_t *sc, int add, const
             return rv;
         }
     }
-    return add ? shs_store_add(store, key, value, len, exptime)
-               : shs_store_set(store, key, value, len, exptime);
+    return add ? shs_store_add(shs_backend_store(), key, value, len, ttl)
+               : shs_store_set(shs_backend_store(), key, value, len, ttl);
 }
 
 /* get, and open what came back: APR_NOTFOUND for a value that does not open (logged). */
@@ -131,7 +129,8 @@ static apr_status_t fetch(request_rec *r, const shs_srv_conf_t *sc, const char *
                           apr_pool_t *pool, char **val, apr_size_t *len)
 {
     const char *opened;
-    apr_status_t rv = store ? shs_store_get(store, key, pool, val, len) : SHS_STORE_EDOWN;
+    apr_status_t rv = shs_backend_store() ? shs_store_get(shs_backend_store(), key, pool, val, len)
+                                          : SHS_STORE_EDOWN;
 
     if (rv != APR_SUCCESS || !sc->keys) {
         return rv;
@@ -185,7 +184,8 @@ static void load_from_store(request_rec *r, const shs_srv_conf_t *sc, shs_req_t 
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, SHS_LOG_RV(rv), r,
                       "SHS00105: session %s not loaded, "
                       "memcached %s: %s",
-                      fp(r, id), store ? shs_store_slot_name(store, key) : "-",
+                      fp(r, id),
+                      shs_backend_store() ? shs_store_slot_name(shs_backend_store(), key) : "-",
                       shs_store_strerror(rv, buf, sizeof(buf)));
     }
 }
@@ -276,24 +276,19 @@ int shs_provider_store_down(request_rec *r)
     shs_stats_t *st = shs_status_block();
     unsigned int i;
 
-    if (!store || shs_provider_store_failed(r)) {
+    if (!shs_backend_store() || shs_provider_store_failed(r)) {
         return 1;
     }
-    for (i = 0; i < shs_store_nslots(store); i++) {
+    for (i = 0; i < shs_store_nslots(shs_backend_store()); i++) {
         /* this process's breaker, or what any process reported last (the shared status
          * block): a visitor without an id asks no server, and must not find its own cookies
          * dropped just because this process has not met the outage yet */
-        if (shs_store_breaker(store, i) != SHS_BREAKER_CLOSED ||
+        if (shs_store_breaker(shs_backend_store(), i) != SHS_BREAKER_CLOSED ||
             (st && i < SHS_STATS_MAX_SERVERS && st->servers[i].down)) {
             return 1;
         }
     }
     return 0;
-}
-
-shs_store_t *shs_provider_store(void)
-{
-    return store;
 }
 
 apr_status_t shs_provider_load(request_rec *r, session_rec **z)
@@ -428,7 +423,7 @@ static int emptied(request_rec *r, shs_req_t *rq)
 /* The session was emptied (logout): its key goes, and so does the cookie. */
 static int save_empty(request_rec *r, const shs_dir_conf_t *d, shs_req_t *rq, const char *key)
 {
-    apr_status_t rv = shs_store_del(store, key);
+    apr_status_t rv = shs_store_del(shs_backend_store(), key);
     char buf[120];
 
     if (rv == APR_SUCCESS || rv == APR_NOTFOUND) {
@@ -450,7 +445,7 @@ static int save_empty(request_rec *r, const shs_dir_conf_t *d, shs_req_t *rq, co
 /* A new session: a fresh id, stored with add so that an existing key is never replaced. */
 static apr_status_t create_session(request_rec *r, const shs_dir_conf_t *d,
                                    const shs_srv_conf_t *sc, shs_req_t *rq, session_rec *z,
-                                   const char *value, apr_size_t len, apr_uint32_t exptime)
+                                   const char *value, apr_size_t len, apr_int64_t ttl)
 {
     char id[SHS_ID_LEN + 1], buf[120];
     apr_status_t rv = APR_EGENERAL;
@@ -460,8 +455,7 @@ static apr_status_t create_session(request_rec *r, const shs_dir_conf_t *d,
         if ((rv = shs_id_generate(id)) != APR_SUCCESS) {
             break;
         }
-        rv = put(r, sc, 1, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), id), value, len,
-                 exptime);
+        rv = put(r, sc, 1, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), id), value, len, ttl);
         if (rv != APR_EEXIST) {
             break;
         }
@@ -488,7 +482,7 @@ static int save(request_rec *r, const shs_dir_conf_t *d, session_rec *z)
     shs_req_t *rq;
     const char *key, *value;
     apr_size_t len;
-    apr_uint32_t exptime;
+    apr_int64_t ttl;
     apr_status_t rv;
     char buf[120];
 
@@ -501,7 +495,7 @@ static int save(request_rec *r, const shs_dir_conf_t *d, session_rec *z)
                       fp(r, rq->id));
         return 0;
     }
-    if (!store) {
+    if (!shs_backend_store()) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "SHS00109: session not saved: no memcached "
                       "client in this process (see the start-up errors)");
@@ -522,20 +516,20 @@ static int save(request_rec *r, const shs_dir_conf_t *d, session_rec *z)
                       fp(r, rq->id), sealed_len(sc, len), SHS_STORED_MAX);
         return 0;
     }
-    exptime = shs_ttl_to_memcache(z->maxage > 0 ? z->maxage : shs_dir_ttl(d),
-                                  apr_time_sec(apr_time_now()));
+    ttl = z->maxage > 0 ? z->maxage : shs_dir_ttl(d);
 
     if (rq->id && (rq->rotate || identity_changed(r, rq, z))) {
         /* Login, logout or user switch: the session moves to a fresh id, so an id known
          * before (planted by an attacker, or seen by another site) is worth nothing now. */
         const char *old = rq->id;
         rq->id = NULL;
-        if (create_session(r, d, sc, rq, z, value, len, exptime) != APR_SUCCESS) {
+        if (create_session(r, d, sc, rq, z, value, len, ttl) != APR_SUCCESS) {
             rq->id = old;
             return 0;
         }
         shs_stats_add(shs_status_block(), SHS_C_ROTATIONS, 1);
-        rv = shs_store_del(store, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), old));
+        rv = shs_store_del(shs_backend_store(),
+                           shs_id_store_key(r->pool, shs_srv_key_prefix(sc), old));
         ap_log_rerror(APLOG_MARK, rv == APR_SUCCESS ? APLOG_DEBUG : APLOG_INFO, SHS_LOG_RV(rv), r,
                       "SHS00117: %s: session %s moved to %s%s",
                       rq->rotate ? "the application asked for a new id" : "identity changed",
@@ -545,12 +539,12 @@ static int save(request_rec *r, const shs_dir_conf_t *d, session_rec *z)
     }
     if (rq->id) {
         key = shs_id_store_key(r->pool, shs_srv_key_prefix(sc), rq->id);
-        rv = put(r, sc, 0, key, value, len, exptime);
+        rv = put(r, sc, 0, key, value, len, ttl);
         if (rv != APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, store_level(rv), SHS_LOG_RV(rv), r,
                           "SHS00111: session %s not saved to "
                           "memcached %s: %s",
-                          fp(r, rq->id), shs_store_slot_name(store, key),
+                          fp(r, rq->id), shs_store_slot_name(shs_backend_store(), key),
                           shs_store_strerror(rv, buf, sizeof(buf)));
             return 0;
         }
@@ -563,7 +557,7 @@ static int save(request_rec *r, const shs_dir_conf_t *d, session_rec *z)
         return 1;
     }
 
-    return create_session(r, d, sc, rq, z, value, len, exptime) == APR_SUCCESS;
+    return create_session(r, d, sc, rq, z, value, len, ttl) == APR_SUCCESS;
 }
 
 static int give_back(void *baton, const char *key, const char *val)
@@ -687,149 +681,6 @@ int shs_provider_ask_rotation(request_rec *r)
     return 0;
 }
 
-/* ------------------------------------------------------------------ the per-process store */
-
-static const char *breaker_word(shs_breaker_state_e s)
-{
-    return s == SHS_BREAKER_CLOSED ? "up" : (s == SHS_BREAKER_OPEN ? "down" : "probing");
-}
-
-static void on_breaker(void *baton, unsigned int slot, const char *name, shs_breaker_state_e from,
-                       shs_breaker_state_e to, apr_status_t cause)
-{
-    server_rec *s = baton;
-    char buf[120];
-    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
-
-    shs_stats_server(shs_status_block(), slot, to != SHS_BREAKER_CLOSED);
-    if (to == SHS_BREAKER_CLOSED) {
-        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
-                     "SHS00301: memcached %s answers again; "
-                     "sessions stored there are available",
-                     name);
-        return;
-    }
-    if (from == SHS_BREAKER_CLOSED) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, SHS_LOG_RV(cause), s,
-                     "SHS00302: memcached %s failed (%s): "
-                     "sessions stored there are unavailable; retrying every %" APR_TIME_T_FMT " ms",
-                     name, shs_store_strerror(cause, buf, sizeof(buf)),
-                     apr_time_as_msec(shs_srv_retry(SHS_SRV_CONF(s))));
-        if (slot < SHS_MAX_SERVERS) {
-            apr_atomic_set32(&remind_at[slot],
-                             now + (apr_uint32_t)apr_time_sec(SHS_REMIND_INTERVAL));
-        }
-        return;
-    }
-    /* a failed probe: remind at most once a minute */
-    if (slot < SHS_MAX_SERVERS) {
-        apr_uint32_t at = apr_atomic_read32(&remind_at[slot]);
-        if (now >= at &&
-            apr_atomic_cas32(&remind_at[slot],
-                             now + (apr_uint32_t)apr_time_sec(SHS_REMIND_INTERVAL), at) == at) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, SHS_LOG_RV(cause), s,
-                         "SHS00303: memcached %s is still "
-                         "%s (%s)",
-                         name, breaker_word(to), shs_store_strerror(cause, buf, sizeof(buf)));
-        }
-    }
-}
-
-static void account(void *baton, apr_status_t rv)
-{
-    shs_stats_t *st = shs_status_block();
-
-    shs_stats_add(st, SHS_C_STORE_OPS, 1);
-    if (rv == APR_TIMEUP) {
-        shs_stats_add(st, SHS_C_STORE_TIMEOUTS, 1);
-    }
-    else if (rv == SHS_STORE_EDOWN) {
-        shs_stats_add(st, SHS_C_STORE_SKIPPED, 1);
-    }
-    else if (SHS_STORE_FAILED(rv)) {
-        shs_stats_add(st, SHS_C_STORE_ERRORS, 1);
-    }
-}
-
-/* A pool that is never destroyed, whose allocator is thread-safe like pchild's:
- * apr_reslist creates connections (sub-pools) outside its lock, from several threads. */
-static apr_pool_t *store_pool(apr_pool_t *pchild)
-{
-    apr_allocator_t *alloc;
-    apr_thread_mutex_t *mutex;
-    apr_pool_t *p;
-
-    if (apr_allocator_create(&alloc) != APR_SUCCESS) {
-        return pchild;
-    }
-    if (apr_pool_create_unmanaged_ex(&p, NULL, alloc) != APR_SUCCESS) {
-        apr_allocator_destroy(alloc);
-        return pchild;
-    }
-    apr_allocator_owner_set(alloc, p);
-    if (apr_thread_mutex_create(&mutex, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS) {
-        return pchild; /* p is left unused: without a mutex it is not safe */
-    }
-    apr_allocator_mutex_set(alloc, mutex);
-    return p;
-}
-
-void shs_provider_child_init(apr_pool_t *pchild, server_rec *s)
-{
-    shs_srv_conf_t *sc = SHS_SRV_CONF(s);
-    shs_mc_server_spec_t *specs;
-    const shs_store_ops_t *ops;
-    void *ctx;
-    shs_store_opts_t opts;
-    apr_pool_t *storepool;
-    apr_status_t rv;
-    int i, threads = 1;
-
-    store = NULL;
-    if (!sc->servers || sc->servers->nelts == 0) {
-        return;
-    }
-    if (ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS || threads < 1) {
-        threads = 1;
-    }
-    specs = apr_pcalloc(pchild, sizeof(*specs) * (apr_size_t)sc->servers->nelts);
-    for (i = 0; i < sc->servers->nelts; i++) {
-        const shs_mc_addr_t *a = &APR_ARRAY_IDX(sc->servers, i, shs_mc_addr_t);
-        specs[i].host = a->host;
-        specs[i].port = a->port;
-    }
-    opts = (shs_store_opts_t){
-        .timeout = shs_srv_timeout(sc),
-        .retry = shs_srv_retry(sc),
-        .workers = sc->conns ? sc->conns : threads,
-        .max_queue = 0,
-        .notify = on_breaker,
-        .notify_baton = s,
-        .account = account,
-        .account_baton = NULL,
-    };
-    /* The client lives in a pool of its own that is never destroyed: at an ungraceful stop
-     * httpd destroys pchild from a signal handler while threads may still be in the store.
-     * pchild's (pre-)cleanup still stops the workers (free_on_shutdown is 0). */
-    storepool = store_pool(pchild);
-    rv = shs_store_mc_create(storepool, specs, sc->servers->nelts, opts.workers, opts.timeout, &ops,
-                             &ctx);
-    if (rv == APR_SUCCESS) {
-        rv = shs_store_create(pchild, ops, ctx, &opts, &store);
-    }
-    if (rv != APR_SUCCESS) {
-        store = NULL;
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                     "SHS00304: cannot create the memcached "
-                     "client; shared sessions are unavailable in this process");
-        return;
-    }
-    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
-                 "SHS00305: memcached client ready: %d "
-                 "server(s), %d worker(s), timeout %" APR_TIME_T_FMT " ms",
-                 sc->servers->nelts, opts.workers, apr_time_as_msec(opts.timeout));
-}
-
 /* ------------------------------------------------------------------ for the endpoints */
 
 apr_status_t shs_provider_lookup(request_rec *r, const char *id, apr_size_t *len)
@@ -839,7 +690,7 @@ apr_status_t shs_provider_lookup(request_rec *r, const char *id, apr_size_t *len
     apr_size_t vlen = 0;
     apr_status_t rv;
 
-    if (!store) {
+    if (!shs_backend_store()) {
         return SHS_STORE_EDOWN;
     }
     rv = fetch(r, sc, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), id), r->pool, &val, &vlen);
@@ -877,14 +728,14 @@ apr_status_t shs_provider_new_empty(request_rec *r, const char **id)
     char fresh[SHS_ID_LEN + 1];
     apr_status_t rv;
 
-    if (!store) {
+    if (!shs_backend_store()) {
         return SHS_STORE_EDOWN;
     }
     if ((rv = shs_id_generate(fresh)) != APR_SUCCESS) {
         return rv;
     }
     rv = put(r, sc, 1, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), fresh), "", 0,
-             shs_ttl_to_memcache(unconfirmed_ttl(r), apr_time_sec(apr_time_now())));
+             unconfirmed_ttl(r));
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -900,12 +751,12 @@ void shs_provider_keep_empty(request_rec *r, const char *id)
     const shs_srv_conf_t *sc = SHS_SRV_CONF(r->server);
     apr_status_t rv;
 
-    if (!store) {
+    if (!shs_backend_store()) {
         return;
     }
     /* add would fail (it exists): set, with the lifetime of a session of this scope */
     rv = put(r, sc, 0, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), id), "", 0,
-             shs_ttl_to_memcache(shs_provider_ttl(r), apr_time_sec(apr_time_now())));
+             shs_provider_ttl(r));
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, SHS_LOG_RV(rv), r,
                   "SHS00121: empty shared session %s taken by this site%s", fp(r, id),
                   rv == APR_SUCCESS ? "" : "; its lifetime was not extended");

@@ -26,7 +26,6 @@
 apr_status_t shs_provider_load(request_rec *r, session_rec **z);
 apr_status_t shs_provider_save(request_rec *r, session_rec *z);
 int shs_provider_header_parser(request_rec *r);
-void shs_provider_child_init(apr_pool_t *pchild, server_rec *s);
 
 /* The id of this request's session as loaded from the store: NULL when the browser sent
  * none, the store does not know it, or the store failed. */
@@ -68,8 +67,5 @@ int shs_provider_ask_rotation(request_rec *r);
 /* The store failed for this request, or this process knows a memcached server is down (its
  * breaker is open), or there is no store: the application's cookies stay with the browser. */
 int shs_provider_store_down(request_rec *r);
-
-/* This process's store (NULL when memcached is not configured or the client failed). */
-struct shs_store_t *shs_provider_store(void);
 
 #endif /* SHS_PROVIDER_H */

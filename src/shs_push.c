@@ -46,6 +46,7 @@
 #include "shs_cookies.h"
 #include "shs_push.h"
 #include "shs_provider.h"
+#include "shs_backend.h"
 #include "shs_html.h"
 #include "shs_id.h"
 #include "shs_store.h"
@@ -93,7 +94,7 @@ static void sync_write(request_rec *r, const char *name, const char *fp, apr_int
  * harmless. */
 static int confirmed(request_rec *r, const shs_srv_conf_t *sc, const char *id, const char *peer)
 {
-    shs_store_t *st = shs_provider_store();
+    shs_store_t *st = shs_backend_store();
     char *val;
     apr_size_t len;
 

@@ -44,7 +44,7 @@ typedef struct job_t {
     char *key;
     char *val; /* set/add: the data; get: the result */
     apr_size_t len;
-    apr_uint32_t exptime;
+    apr_int64_t ttl;
     apr_status_t rv;
     int probe; /* admitted as the probe of an open breaker */
     pthread_cond_t done;
@@ -171,9 +171,9 @@ static apr_status_t execute(shs_store_t *st, job_t *job, apr_pool_t *wp)
         }
         return rv;
     case JOB_SET:
-        return st->ops->set(st->ctx, job->slot, job->key, job->val, job->len, job->exptime);
+        return st->ops->set(st->ctx, job->slot, job->key, job->val, job->len, job->ttl);
     case JOB_ADD:
-        return st->ops->add(st->ctx, job->slot, job->key, job->val, job->len, job->exptime);
+        return st->ops->add(st->ctx, job->slot, job->key, job->val, job->len, job->ttl);
     case JOB_DEL:
         return st->ops->del(st->ctx, job->slot, job->key);
     }
@@ -369,7 +369,7 @@ static apr_status_t run_job(shs_store_t *st, job_t *job, int *mine)
 }
 
 static job_t *job_new(shs_store_t *st, job_kind_e kind, const char *key, const char *val,
-                      apr_size_t len, apr_uint32_t exptime)
+                      apr_size_t len, apr_int64_t ttl)
 {
     job_t *job = calloc(1, sizeof(*job));
 
@@ -377,7 +377,7 @@ static job_t *job_new(shs_store_t *st, job_kind_e kind, const char *key, const c
         return NULL;
     }
     job->kind = kind;
-    job->exptime = exptime;
+    job->ttl = ttl;
     job->key = strdup(key);
     if (val) {
         job->val = malloc(len + 1);
@@ -397,8 +397,28 @@ static job_t *job_new(shs_store_t *st, job_kind_e kind, const char *key, const c
     return job;
 }
 
+/* A backend that cannot block (shared memory): on the requester's thread, no hand-off. */
+static apr_status_t run_direct(shs_store_t *st, job_kind_e kind, const char *key, const char *val,
+                               apr_size_t len, apr_int64_t ttl, apr_pool_t *p, char **out,
+                               apr_size_t *outlen)
+{
+    unsigned int slot = st->ops->slot_of(st->ctx, key);
+
+    switch (kind) {
+    case JOB_GET:
+        return st->ops->get(st->ctx, slot, key, p, out, outlen);
+    case JOB_SET:
+        return st->ops->set(st->ctx, slot, key, val, len, ttl);
+    case JOB_ADD:
+        return st->ops->add(st->ctx, slot, key, val, len, ttl);
+    case JOB_DEL:
+        return st->ops->del(st->ctx, slot, key);
+    }
+    return APR_EINVAL;
+}
+
 static apr_status_t submit(shs_store_t *st, job_kind_e kind, const char *key, const char *val,
-                           apr_size_t len, apr_uint32_t exptime, apr_pool_t *p, char **out,
+                           apr_size_t len, apr_int64_t ttl, apr_pool_t *p, char **out,
                            apr_size_t *outlen)
 {
     job_t *job;
@@ -408,7 +428,14 @@ static apr_status_t submit(shs_store_t *st, job_kind_e kind, const char *key, co
     if (!st || !key) {
         return APR_EINVAL;
     }
-    job = job_new(st, kind, key, val, len, exptime);
+    if (st->ops->direct) {
+        rv = run_direct(st, kind, key, val, len, ttl, p, out, outlen);
+        if (st->opts.account) {
+            st->opts.account(st->opts.account_baton, rv);
+        }
+        return rv;
+    }
+    job = job_new(st, kind, key, val, len, ttl);
     if (!job) {
         return APR_ENOMEM;
     }
@@ -434,15 +461,15 @@ apr_status_t shs_store_get(shs_store_t *st, const char *key, apr_pool_t *p, char
 }
 
 apr_status_t shs_store_set(shs_store_t *st, const char *key, const char *val, apr_size_t len,
-                           apr_uint32_t exptime)
+                           apr_int64_t ttl)
 {
-    return submit(st, JOB_SET, key, val, len, exptime, NULL, NULL, NULL);
+    return submit(st, JOB_SET, key, val, len, ttl, NULL, NULL, NULL);
 }
 
 apr_status_t shs_store_add(shs_store_t *st, const char *key, const char *val, apr_size_t len,
-                           apr_uint32_t exptime)
+                           apr_int64_t ttl)
 {
-    return submit(st, JOB_ADD, key, val, len, exptime, NULL, NULL, NULL);
+    return submit(st, JOB_ADD, key, val, len, ttl, NULL, NULL, NULL);
 }
 
 apr_status_t shs_store_del(shs_store_t *st, const char *key)
@@ -591,7 +618,7 @@ apr_status_t shs_store_create(apr_pool_t *p, const shs_store_ops_t *ops, void *c
     sigdelset(&blocked, SIGFPE);
     sigdelset(&blocked, SIGILL);
     pthread_sigmask(SIG_BLOCK, &blocked, &saved);
-    for (i = 0; i < st->nworkers; i++) {
+    for (i = 0; !ops->direct && i < st->nworkers; i++) {
         pthread_attr_t attr;
         st->workers[i].st = st;
         pthread_attr_init(&attr);

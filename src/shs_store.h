@@ -52,14 +52,19 @@ typedef struct shs_store_ops_t {
     unsigned int (*nslots)(void *ctx);
     unsigned int (*slot_of)(void *ctx, const char *key);
     const char *(*slot_name)(void *ctx, unsigned int slot);
-    /* Blocking operations, called on a worker thread.  get allocates *val from p. */
+    /* Operations: blocking ones are called on a worker thread, those of a direct backend on
+     * the requester's thread.  get allocates *val from p.  ttl: seconds from now the item
+     * lives, 0 for no limit; each backend converts it to its own form. */
     apr_status_t (*get)(void *ctx, unsigned int slot, const char *key, apr_pool_t *p, char **val,
                         apr_size_t *len);
     apr_status_t (*set)(void *ctx, unsigned int slot, const char *key, const char *val,
-                        apr_size_t len, apr_uint32_t exptime);
+                        apr_size_t len, apr_int64_t ttl);
     apr_status_t (*add)(void *ctx, unsigned int slot, const char *key, const char *val,
-                        apr_size_t len, apr_uint32_t exptime);
+                        apr_size_t len, apr_int64_t ttl);
     apr_status_t (*del)(void *ctx, unsigned int slot, const char *key);
+    /* The operations never block (shared memory): no worker thread, no timeout, no breaker
+     * (they are called directly). */
+    int direct;
 } shs_store_ops_t;
 
 typedef enum {
@@ -112,9 +117,9 @@ apr_status_t shs_store_create(apr_pool_t *p, const shs_store_ops_t *ops, void *c
 apr_status_t shs_store_get(shs_store_t *st, const char *key, apr_pool_t *p, char **val,
                            apr_size_t *len);
 apr_status_t shs_store_set(shs_store_t *st, const char *key, const char *val, apr_size_t len,
-                           apr_uint32_t exptime);
+                           apr_int64_t ttl);
 apr_status_t shs_store_add(shs_store_t *st, const char *key, const char *val, apr_size_t len,
-                           apr_uint32_t exptime);
+                           apr_int64_t ttl);
 apr_status_t shs_store_del(shs_store_t *st, const char *key);
 
 /* The slot name of a key (for log messages). */
@@ -125,18 +130,5 @@ void shs_store_get_stats(shs_store_t *st, shs_store_stats_t *out);
 
 /* A short English explanation of a store status, for logs. */
 const char *shs_store_strerror(apr_status_t rv, char *buf, apr_size_t len);
-
-/* ------------------------------------------------------------------ memcached backend */
-
-typedef struct shs_mc_server_spec_t {
-    const char *host;
-    apr_port_t port;
-} shs_mc_server_spec_t;
-
-/* Build the apr_memcache backend: one client per server, so a key always lives on the same
- * server (no silent failover to another one).  conns = connections per server. */
-apr_status_t shs_store_mc_create(apr_pool_t *p, const shs_mc_server_spec_t *servers, int n,
-                                 int conns, apr_interval_time_t conn_wait,
-                                 const shs_store_ops_t **ops, void **ctx);
 
 #endif /* SHS_STORE_H */

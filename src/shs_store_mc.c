@@ -33,7 +33,8 @@
 #include <apr_memcache.h>
 #include <apr_strings.h>
 
-#include "shs_store.h"
+#include "shs_store_mc.h"
+#include "shs_id.h"
 
 #define MC_CONN_TTL apr_time_from_sec(60) /* idle connections are closed after this */
 
@@ -148,9 +149,11 @@ static apr_status_t mc_get(void *ctx, unsigned int slot, const char *key, apr_po
 }
 
 static apr_status_t mc_store(mc_ctx_t *c, unsigned int slot, int add, const char *key,
-                             const char *val, apr_size_t len, apr_uint32_t exptime)
+                             const char *val, apr_size_t len, apr_int64_t ttl)
 {
     mc_server_t *s = &c->servers[slot];
+    /* memcached reads a number beyond 30 days as an absolute time */
+    apr_uint32_t exptime = shs_ttl_to_memcache(ttl, apr_time_sec(apr_time_now()));
     apr_status_t rv;
     int attempt = 0;
 
@@ -165,15 +168,15 @@ static apr_status_t mc_store(mc_ctx_t *c, unsigned int slot, int add, const char
 }
 
 static apr_status_t mc_set(void *ctx, unsigned int slot, const char *key, const char *val,
-                           apr_size_t len, apr_uint32_t exptime)
+                           apr_size_t len, apr_int64_t ttl)
 {
-    return mc_store(ctx, slot, 0, key, val, len, exptime);
+    return mc_store(ctx, slot, 0, key, val, len, ttl);
 }
 
 static apr_status_t mc_add(void *ctx, unsigned int slot, const char *key, const char *val,
-                           apr_size_t len, apr_uint32_t exptime)
+                           apr_size_t len, apr_int64_t ttl)
 {
-    return mc_store(ctx, slot, 1, key, val, len, exptime);
+    return mc_store(ctx, slot, 1, key, val, len, ttl);
 }
 
 static apr_status_t mc_del(void *ctx, unsigned int slot, const char *key)

@@ -46,6 +46,7 @@
 #include <apr_strings.h>
 
 #include "shs_store.h"
+#include "shs_store_mc.h"
 
 /* ------------------------------------------------------------------ fake backend */
 
@@ -140,13 +141,13 @@ static apr_status_t f_put(const char *key, const char *val, int add)
 }
 
 static apr_status_t f_set(void *ctx, unsigned int slot, const char *key, const char *val,
-                          apr_size_t len, apr_uint32_t exptime)
+                          apr_size_t len, apr_int64_t ttl)
 {
     return f_put(key, val, 0);
 }
 
 static apr_status_t f_add(void *ctx, unsigned int slot, const char *key, const char *val,
-                          apr_size_t len, apr_uint32_t exptime)
+                          apr_size_t len, apr_int64_t ttl)
 {
     return f_put(key, val, 1);
 }
