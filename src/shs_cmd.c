@@ -341,6 +341,13 @@ const char *shs_cmd_app_cookie(cmd_parms *cmd, void *dc, int argc, char *const a
         if ((err = shs_cookie_pattern_check(argv[i]))) {
             return apr_psprintf(cmd->pool, "SharedSessionAppCookie: '%s': %s", argv[i], err);
         }
+        if (shs_cookie_pattern_takes_own(cmd->temp_pool, argv[i], shs_dir_cookie_name(d)) ||
+            shs_cookie_pattern_takes_own(cmd->temp_pool, argv[i], SHS_DEFAULT_COOKIE_NAME)) {
+            return apr_psprintf(cmd->pool,
+                                "SharedSessionAppCookie: '%s' names the module's own cookies "
+                                "(%s, %s_sync, ...): they never go to an application",
+                                argv[i], shs_dir_cookie_name(d), shs_dir_cookie_name(d));
+        }
         APR_ARRAY_PUSH(pats, const char *) = apr_pstrdup(cmd->pool, argv[i]);
     }
     d->app_cookies = pats;

@@ -13,6 +13,7 @@
  * limitations under the License.
  */
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_date.h>
@@ -81,6 +82,21 @@ const char *shs_cookie_pattern_check(const char *pattern)
     return NULL;
 }
 
+int shs_cookie_pattern_takes_own(apr_pool_t *p, const char *pattern, const char *name)
+{
+    apr_array_header_t *one = apr_array_make(p, 1, sizeof(const char *));
+    int kind;
+
+    APR_ARRAY_PUSH(one, const char *) = pattern;
+    for (kind = 0; kind < SHS_COOKIE_KINDS; kind++) {
+        const char *own = shs_cookie_own_name(p, name, (shs_cookie_kind_e)kind);
+        if (shs_cookie_patterns_match(one, own, strlen(own))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int shs_cookie_patterns_match(const apr_array_header_t *patterns, const char *name, apr_size_t len)
 {
     int i;
@@ -112,12 +128,36 @@ typedef struct want_t {
     const apr_array_header_t *patterns;
 } want_t;
 
+/* The name PHP gives a cookie: ' ' and '.' become '_'; "NAME[...]" is an array NAME, and a
+ * '[' without ']' becomes '_'.  (Other languages' parsers do less.) */
+static apr_size_t php_name(const char *name, apr_size_t len, char *out, apr_size_t cap)
+{
+    const char *br = memchr(name, '[', len);
+    apr_size_t i, n = 0;
+
+    if (br && memchr(br, ']', len - (apr_size_t)(br - name))) {
+        len = (apr_size_t)(br - name);
+    }
+    for (i = 0; i < len && n < cap; i++) {
+        char c = name[i];
+        out[n++] = (c == ' ' || c == '.' || c == '[') ? '_' : c;
+    }
+    return n;
+}
+
 static int wanted(const want_t *w, const char *name, apr_size_t len)
 {
+    char buf[256];
+    apr_size_t n;
+
     if (w->name) {
         return len == w->nlen && !memcmp(name, w->name, len);
     }
-    return shs_cookie_patterns_match(w->patterns, name, len);
+    if (shs_cookie_patterns_match(w->patterns, name, len)) {
+        return 1;
+    }
+    n = len < sizeof(buf) ? php_name(name, len, buf, sizeof(buf)) : 0;
+    return n && shs_cookie_patterns_match(w->patterns, buf, n);
 }
 
 /* After a ',' at s: does a pair of a wanted name start here (a joined second header line)? */
@@ -284,15 +324,16 @@ static const char *rebuild(apr_pool_t *p, const char *header, const want_t *w, c
 
     *dropped = 0;
     o = out = apr_palloc(p, 2 * (header ? strlen(header) : 0) + alen + 3);
+    /* first: applications (PHP) keep the first of two cookies of one name */
+    if (alen) {
+        o = put_pair(o, out, add, alen);
+    }
     while (s && cookie_next(&s, &cp, w)) {
         if (pair_wanted(&cp, w)) {
             (*dropped)++;
             continue;
         }
         o = put_pair(o, out, cp.pair, (apr_size_t)(cp.pair_end - cp.pair));
-    }
-    if (alen) {
-        o = put_pair(o, out, add, alen);
     }
     *o = '\0';
     return o != out ? out : NULL;
@@ -355,6 +396,21 @@ static int parse_max_age(const char *v, apr_int64_t *out)
     return 1;
 }
 
+/* Does an Expires value name a year from 1000 to 1970 (four digits on their own)? */
+static int year_before_1971(const char *v)
+{
+    const char *s;
+
+    for (s = v; *s; s++) {
+        if (apr_isdigit(s[0]) && apr_isdigit(s[1]) && apr_isdigit(s[2]) && apr_isdigit(s[3]) &&
+            !apr_isdigit(s[4]) && (s == v || !apr_isdigit(s[-1]))) {
+            int y = atoi(s);
+            return y >= 1000 && y <= 1970;
+        }
+    }
+    return 0;
+}
+
 apr_status_t shs_set_cookie_parse(apr_pool_t *p, const char *header, apr_time_t now,
                                   shs_set_cookie_t *out)
 {
@@ -364,6 +420,7 @@ apr_status_t shs_set_cookie_parse(apr_pool_t *p, const char *header, apr_time_t 
     int have_max_age = 0, have_expires = 0;
 
     memset(out, 0, sizeof(*out));
+    out->samesite = 'l';
     if (!header) {
         return APR_EINVAL;
     }
@@ -403,6 +460,15 @@ apr_status_t shs_set_cookie_parse(apr_pool_t *p, const char *header, apr_time_t 
                 expires = t;
                 have_expires = 1;
             }
+            else if (year_before_1971(val)) {
+                /* 1 Jan 1970 parses as 0, which is also APR_DATE_BAD, and earlier years do
+                 * not parse: all are deletions to a browser */
+                expires = 0;
+                have_expires = 1;
+            }
+        }
+        else if (!strcasecmp(name, "SameSite")) {
+            out->samesite = !strcasecmp(val, "None") ? 'n' : !strcasecmp(val, "Strict") ? 's' : 'l';
         }
         else if (!strcasecmp(name, "Path")) {
             out->path = *val == '/' ? val : NULL;
@@ -414,7 +480,7 @@ apr_status_t shs_set_cookie_parse(apr_pool_t *p, const char *header, apr_time_t 
     }
     else if (have_expires) {
         out->removes = expires <= now;
-        out->expires = expires;
+        out->expires = out->removes ? now : expires;
     }
     return APR_SUCCESS;
 }

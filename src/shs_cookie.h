@@ -57,6 +57,10 @@ int shs_cookie_name_is_valid(const char *name);
  * '*' at the end ("wikidb_*").  NULL when valid, else why not. */
 const char *shs_cookie_pattern_check(const char *pattern);
 
+/* True when pattern would take one of the module's own cookies for id cookie name `name`
+ * (the id, _sync, _state, _pull, _pushed). */
+int shs_cookie_pattern_takes_own(apr_pool_t *p, const char *pattern, const char *name);
+
 /* True when name (len bytes) matches one of the patterns (an array of const char *). */
 int shs_cookie_patterns_match(const apr_array_header_t *patterns, const char *name, apr_size_t len);
 
@@ -86,9 +90,11 @@ const char *shs_cookie_get(apr_pool_t *p, const char *header, const char *name, 
  * there was one. */
 const char *shs_cookie_strip(apr_pool_t *p, const char *header, const char *name, int *found);
 
-/* The header without the pairs whose name matches one of `patterns`, followed by the pairs of
- * `add` (already "name=value; name=value", or NULL).  NULL when nothing remains.  *dropped
- * counts the pairs left out. */
+/* `add` (already "name=value; name=value", or NULL) followed by the header without the pairs
+ * whose name matches one of `patterns`, also after the name mangling PHP applies to cookie
+ * names (' ' and '.' read as '_', "NAME[...]" read as NAME): a browser cannot slip in a second
+ * value under a name the application reads as the same one.  NULL when nothing remains.
+ * *dropped counts the pairs left out. */
 const char *shs_cookie_rewrite(apr_pool_t *p, const char *header,
                                const apr_array_header_t *patterns, const char *add, int *dropped);
 
@@ -99,6 +105,7 @@ typedef struct shs_set_cookie_t {
     const char *path;   /* the Path attribute, or NULL (the browser's default path) */
     apr_time_t expires; /* when the browser drops it; 0: at the end of the browser session */
     int removes;        /* Max-Age <= 0, or Expires not after now: it deletes the cookie */
+    char samesite;      /* 'n' None, 'l' Lax (also when absent: browsers' default), 's' Strict */
 } shs_set_cookie_t;
 
 /* Parse one Set-Cookie header value at time now.  APR_EINVAL when the browser would ignore it

@@ -53,8 +53,10 @@ static session_rec *session_of(request_rec *r, jar_fns_t *fn)
     return z;
 }
 
+/* What the jar keeps about a cookie besides its value: "EXPIRES SAMESITE PATH". */
 typedef struct meta_t {
     apr_int64_t expires; /* unix seconds, 0: end of the browser session */
+    char samesite;       /* 'n', 'l' or 's' */
     const char *path;
 } meta_t;
 
@@ -63,7 +65,61 @@ static void meta_read(apr_pool_t *p, const char *s, meta_t *m)
     const char *sp = s ? strchr(s, ' ') : NULL;
 
     m->expires = s ? apr_atoi64(s) : 0;
-    m->path = sp && sp[1] == '/' ? apr_pstrdup(p, sp + 1) : "/";
+    m->samesite = sp && sp[1] && strchr("nls", sp[1]) ? sp[1] : 'l';
+    m->path = sp && sp[1] && sp[2] == ' ' && sp[3] == '/' ? apr_pstrdup(p, sp + 3) : "/";
+}
+
+/* Would the browser send a cookie of this SameSite with this request?  Only what the request
+ * says of itself counts (Sec-Fetch-*); without it (older browsers), yes. */
+static int samesite_allows(request_rec *r, char samesite)
+{
+    const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
+    const char *mode = apr_table_get(r->headers_in, "Sec-Fetch-Mode");
+    const char *dest = apr_table_get(r->headers_in, "Sec-Fetch-Dest");
+
+    if (!site || strcasecmp(site, "cross-site") || samesite == 'n') {
+        return 1;
+    }
+    if (samesite == 's') {
+        return 0;
+    }
+    /* Lax: a top-level navigation by a safe method */
+    return mode && !strcasecmp(mode, "navigate") && (!dest || !strcasecmp(dest, "document")) &&
+           (r->method_number == M_GET || r->header_only);
+}
+
+/* The module's own cookies are never the application's, whatever a scope names: the id
+ * cookie and its bookkeeping, under this scope's name and the virtual host's. */
+static int is_own(request_rec *r, const char *name)
+{
+    const shs_dir_conf_t *vd =
+        ap_get_module_config(r->server->lookup_defaults, &sharedsession_module);
+    const char *bases[2];
+    int i, kind;
+
+    bases[0] = shs_dir_cookie_name(SHS_DIR_CONF(r));
+    bases[1] = vd ? shs_dir_cookie_name(vd) : bases[0];
+    for (i = 0; i < 2; i++) {
+        for (kind = 0; kind < SHS_COOKIE_KINDS; kind++) {
+            if (!strcmp(name, shs_cookie_own_name(r->pool, bases[i], (shs_cookie_kind_e)kind))) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* The names shared for request r: those of the request the browser made (PHP run by php-cgi
+ * through Action is an internal redirect to /cgi-bin/php/..., outside the scope that names
+ * the cookies: an .htaccess next to the page), else of r or of a redirect on the way. */
+static const apr_array_header_t *capture_patterns(request_rec *r)
+{
+    const apr_array_header_t *pats = shs_dir_app_cookies(SHS_DIR_CONF(shs_cookies_top(r)));
+
+    for (; r && !pats; r = r->prev) {
+        pats = shs_dir_app_cookies(SHS_DIR_CONF(r));
+    }
+    return pats;
 }
 
 /* ------------------------------------------------------------------ replay */
@@ -85,7 +141,7 @@ static int replay_one(void *baton, const char *key, const char *val)
     meta_t m;
 
     if (strncmp(key, SHS_JAR_VALUE_KEY, sizeof(SHS_JAR_VALUE_KEY) - 1) ||
-        !shs_cookie_patterns_match(rp->pats, name, strlen(name))) {
+        !shs_cookie_patterns_match(rp->pats, name, strlen(name)) || is_own(rp->r, name)) {
         return 1;
     }
     meta_read(rp->r->pool,
@@ -95,7 +151,8 @@ static int replay_one(void *baton, const char *key, const char *val)
         APR_ARRAY_PUSH(rp->expired, const char *) = name;
         return 1;
     }
-    if (!shs_cookie_path_match(rp->r->uri ? rp->r->uri : "/", m.path)) {
+    if (!shs_cookie_path_match(rp->r->uri ? rp->r->uri : "/", m.path) ||
+        !samesite_allows(rp->r, m.samesite)) {
         return 1;
     }
     rp->add =
@@ -104,18 +161,57 @@ static int replay_one(void *baton, const char *key, const char *val)
     return 1;
 }
 
+/* The Cookie header without the cookies named by pats, after add (the jar's, first: PHP keeps
+ * the first of two cookies of one name).  Returns how many of the browser's were dropped. */
+static int drop_app_cookies(request_rec *r, const apr_array_header_t *pats, const char *add)
+{
+    const apr_array_header_t *arr = apr_table_elts(r->headers_in);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    apr_array_header_t *kept = apr_array_make(r->pool, 2, sizeof(const char *));
+    const char *joined;
+    int i, n, dropped = 0;
+
+    if (add) {
+        APR_ARRAY_PUSH(kept, const char *) = add;
+    }
+    for (i = 0; i < arr->nelts; i++) {
+        const char *rest;
+        if (!e[i].key || strcasecmp(e[i].key, "Cookie")) {
+            continue;
+        }
+        rest = shs_cookie_rewrite(r->pool, e[i].val, pats, NULL, &n);
+        dropped += n;
+        if (rest) {
+            APR_ARRAY_PUSH(kept, const char *) = rest;
+        }
+    }
+    if (!dropped && !add) {
+        return 0;
+    }
+    joined = apr_array_pstrcat(r->pool, kept, ';');
+    apr_table_unset(r->headers_in, "Cookie");
+    if (*joined) {
+        apr_table_setn(r->headers_in, "Cookie", joined);
+    }
+    return dropped;
+}
+
 int shs_jar_header_parser(request_rec *r)
 {
     const shs_dir_conf_t *d = SHS_DIR_CONF(r);
-    const apr_array_header_t *pats = shs_dir_app_cookies(d), *arr;
-    const apr_table_entry_t *e;
-    apr_array_header_t *kept;
+    const apr_array_header_t *pats = shs_dir_app_cookies(d);
     replay_t rp = { 0 };
     jar_fns_t fn;
     session_rec *z;
-    const char *joined;
-    int i, dropped = 0, n;
+    int i, dropped;
 
+    if (!pats && d->app_cookies && r->prev && (pats = capture_patterns(r->prev))) {
+        /* an internal redirect (an ErrorDocument, say) into a scope that says
+         * SharedSessionAppCookie None: what the first request was given goes again.  (A scope
+         * that says nothing, like /cgi-bin/ for PHP through Action, keeps it.) */
+        drop_app_cookies(r, pats, NULL);
+        return DECLINED;
+    }
     if (!pats || !shs_dir_enabled(d) || r->main || !(z = session_of(r, &fn))) {
         return DECLINED;
     }
@@ -139,31 +235,7 @@ int shs_jar_header_parser(request_rec *r)
                       name);
     }
     /* the browser's own cookies of those names go: the application sees the shared ones */
-    arr = apr_table_elts(r->headers_in);
-    e = (const apr_table_entry_t *)arr->elts;
-    kept = apr_array_make(r->pool, 2, sizeof(const char *));
-    for (i = 0; i < arr->nelts; i++) {
-        const char *rest;
-        if (!e[i].key || strcasecmp(e[i].key, "Cookie")) {
-            continue;
-        }
-        rest = shs_cookie_rewrite(r->pool, e[i].val, pats, NULL, &n);
-        dropped += n;
-        if (rest) {
-            APR_ARRAY_PUSH(kept, const char *) = rest;
-        }
-    }
-    if (rp.add) {
-        APR_ARRAY_PUSH(kept, const char *) = rp.add;
-    }
-    if (!dropped && !rp.add) {
-        return DECLINED;
-    }
-    joined = apr_array_pstrcat(r->pool, kept, ';');
-    apr_table_unset(r->headers_in, "Cookie");
-    if (*joined) {
-        apr_table_setn(r->headers_in, "Cookie", joined);
-    }
+    dropped = drop_app_cookies(r, pats, rp.add);
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
                   "SHS00802: %d application cookie(s) from the shared session, %d of the "
                   "browser's dropped",
@@ -172,19 +244,6 @@ int shs_jar_header_parser(request_rec *r)
 }
 
 /* ------------------------------------------------------------------ capture */
-
-/* The patterns of the request the browser made, or of an internal redirect from it: PHP run
- * by php-cgi through Action is an internal redirect to /cgi-bin/php/..., whose scope is not
- * the page's (an .htaccess next to the page names the cookies). */
-static const apr_array_header_t *capture_patterns(request_rec *r)
-{
-    const apr_array_header_t *pats = NULL;
-
-    for (; r && !pats; r = r->prev) {
-        pats = shs_dir_app_cookies(SHS_DIR_CONF(r));
-    }
-    return pats;
-}
 
 /* The jar takes cookie c: its value, path and expiry into session z. */
 static void take(request_rec *r, jar_fns_t *fn, session_rec *z, const shs_set_cookie_t *c)
@@ -206,20 +265,70 @@ static void take(request_rec *r, jar_fns_t *fn, session_rec *z, const shs_set_co
         return;
     }
     now_m.expires = c->expires ? apr_time_sec(c->expires) : 0;
-    now_m.path = c->path ? c->path : shs_cookie_default_path(r->pool, r->uri);
+    now_m.samesite = c->samesite;
+    /* the default path is the page's, not that of an internal redirect (/cgi-bin/php/...) */
+    now_m.path = c->path ? c->path : shs_cookie_default_path(r->pool, shs_cookies_top(r)->uri);
     if (!old || strcmp(old, c->value)) {
         fn->set(r, z, vkey, c->value);
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "SHS00804: application cookie %s %s: kept in the shared session", c->name,
                       old ? "changed" : "set");
+        if (!old && r->method_number == M_POST && shs_provider_id(r)) {
+            /* the application's first cookie, set in answer to a form (a login), in a session
+             * that existed before: the browser may hold an id someone else knows (a session
+             * planted before the login), so it moves to a new one.  A first cookie on a page
+             * view (the application starting an anonymous session) does not: that would cut
+             * off the sites that share the session already. */
+            shs_provider_ask_rotation(r);
+        }
     }
     fn->get(r, z, mkey, &oldmeta);
     meta_read(r->pool, oldmeta, &old_m);
-    if (!oldmeta || strcmp(old_m.path, now_m.path) || !old_m.expires != !now_m.expires ||
-        now_m.expires - old_m.expires > META_SLACK || old_m.expires - now_m.expires > META_SLACK) {
+    if (!oldmeta || strcmp(old_m.path, now_m.path) || old_m.samesite != now_m.samesite ||
+        !old_m.expires != !now_m.expires || now_m.expires - old_m.expires > META_SLACK ||
+        old_m.expires - now_m.expires > META_SLACK) {
         fn->set(r, z, mkey,
-                apr_psprintf(r->pool, "%" APR_INT64_T_FMT " %s", now_m.expires, now_m.path));
+                apr_psprintf(r->pool, "%" APR_INT64_T_FMT " %c %s", now_m.expires, now_m.samesite,
+                             now_m.path));
     }
+}
+
+/* How many cookies and bytes the jar of z holds, besides name (being replaced). */
+static void jar_size(apr_table_t *entries, const char *name, int *count, apr_size_t *bytes)
+{
+    const apr_array_header_t *arr = apr_table_elts(entries);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    int i;
+
+    *count = 0;
+    *bytes = 0;
+    for (i = 0; i < arr->nelts; i++) {
+        if (e[i].key && !strncmp(e[i].key, SHS_JAR_VALUE_KEY, sizeof(SHS_JAR_VALUE_KEY) - 1) &&
+            strcmp(e[i].key + sizeof(SHS_JAR_VALUE_KEY) - 1, name)) {
+            (*count)++;
+            *bytes += strlen(e[i].key) + (e[i].val ? strlen(e[i].val) : 0);
+        }
+    }
+}
+
+/* Why cookie c cannot go into the jar of z (too large, or the jar full), or NULL. */
+static const char *too_large(apr_pool_t *p, apr_table_t *entries, const shs_set_cookie_t *c)
+{
+    apr_size_t len = strlen(c->name) + 1 + strlen(c->value), bytes;
+    int count;
+
+    if (len > SHS_JAR_VALUE_MAX) {
+        return apr_psprintf(p, "its %" APR_SIZE_T_FMT " bytes are more than the %d a browser keeps",
+                            len, SHS_JAR_VALUE_MAX);
+    }
+    jar_size(entries, c->name, &count, &bytes);
+    if (!c->removes && (count >= SHS_JAR_COOKIES_MAX || bytes + len > SHS_JAR_BYTES_MAX)) {
+        return apr_psprintf(p,
+                            "the shared session holds %d application cookies (%" APR_SIZE_T_FMT
+                            " bytes) already, at most %d (%d bytes) are kept",
+                            count, bytes, SHS_JAR_COOKIES_MAX, SHS_JAR_BYTES_MAX);
+    }
+    return NULL;
 }
 
 /* The Set-Cookie headers of table t for the jar; the others stay. */
@@ -231,6 +340,7 @@ static void capture_table(request_rec *r, jar_fns_t *fn, session_rec *z, apr_tab
     apr_array_header_t *kept = NULL;
     apr_table_t *notes = shs_cookies_top(r)->notes;
     apr_time_t now = apr_time_now();
+    const char *why;
     int i, j, taken = 0, passed = 0;
 
     for (i = 0; i < arr->nelts; i++) {
@@ -247,7 +357,9 @@ static void capture_table(request_rec *r, jar_fns_t *fn, session_rec *z, apr_tab
             }
         }
         if (shs_set_cookie_parse(r->pool, e[i].val, now, &c) != APR_SUCCESS ||
-            !shs_cookie_patterns_match(pats, c.name, strlen(c.name))) {
+            !shs_cookie_patterns_match(pats, c.name, strlen(c.name)) || is_own(r, c.name)) {
+            /* not the application's cookie for the jar; never the module's own (the id cookie
+             * this request writes, whatever a scope names) */
             APR_ARRAY_PUSH(kept, const char *) = e[i].val;
             continue;
         }
@@ -256,12 +368,15 @@ static void capture_table(request_rec *r, jar_fns_t *fn, session_rec *z, apr_tab
             passed++;
             continue;
         }
-        if (strlen(c.name) + 1 + strlen(c.value) > SHS_JAR_VALUE_MAX) {
+        if ((why = too_large(r->pool, z->entries, &c))) {
+            shs_set_cookie_t gone = c;
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                          "SHS00805: application cookie %s not shared: its %" APR_SIZE_T_FMT
-                          " bytes are more than the %d a browser keeps; it goes to the browser",
-                          c.name, strlen(c.value), SHS_JAR_VALUE_MAX);
+                          "SHS00805: application cookie %s not shared: %s; it goes to the browser",
+                          c.name, why);
             APR_ARRAY_PUSH(kept, const char *) = e[i].val;
+            /* the jar's older value would be given instead of the browser's new one */
+            gone.removes = 1;
+            take(r, fn, z, &gone);
             continue;
         }
         take(r, fn, z, &c);

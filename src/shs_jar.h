@@ -32,8 +32,12 @@
 #include <httpd.h>
 #include <util_filter.h>
 
-/* Longest name=value taken into the jar: what a browser keeps of one cookie. */
+/* Longest name=value taken into the jar: what a browser keeps of one cookie.  At most so many
+ * cookies and bytes in one session's jar (the application's CGI environment and the session
+ * must stay within httpd's and memcached's limits); beyond, cookies go to the browser. */
 #define SHS_JAR_VALUE_MAX 4096
+#define SHS_JAR_COOKIES_MAX 20
+#define SHS_JAR_BYTES_MAX 16384
 
 /* header_parser, after the provider's: the application's cookies into the Cookie header. */
 int shs_jar_header_parser(request_rec *r);
