@@ -44,6 +44,9 @@
 /* clang-format off */
 static const command_rec shs_cmds[] = {
     /* server configuration (outside <VirtualHost>) */
+    AP_INIT_TAKE1("SharedSessionStore", shs_cmd_store, NULL, RSRC_CONF,
+                  "where sessions live: shm[:/path][(bytes)] (this server's processes, the "
+                  "default without SharedSessionMemcache) or memcache"),
     AP_INIT_TAKE_ARGV("SharedSessionMemcache", shs_cmd_memcache, NULL, RSRC_CONF,
                       "memcached servers as host:port ...; each session lives on one of them"),
     AP_INIT_TAKE1("SharedSessionMemcacheTimeout", shs_cmd_memcache_timeout, NULL, RSRC_CONF,

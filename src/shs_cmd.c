@@ -307,6 +307,27 @@ const char *shs_cmd_identity_keys(cmd_parms *cmd, void *dc, int argc, char *cons
     return NULL;
 }
 
+const char *shs_cmd_store(cmd_parms *cmd, void *dc, const char *arg)
+{
+    shs_srv_conf_t *s = srv_conf(cmd);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    shs_store_kind_e kind;
+    const char *path;
+    apr_size_t bytes;
+
+    if (err) {
+        return err;
+    }
+    if ((err = shs_parse_store(cmd->pool, arg, &kind, &path, &bytes))) {
+        return apr_psprintf(cmd->pool, "SharedSessionStore %s: %s", arg, err);
+    }
+    s->store_kind = kind;
+    s->shm_path = path ? ap_server_root_relative(cmd->pool, path) : NULL;
+    s->shm_bytes = bytes;
+    s->store_where = where(cmd);
+    return NULL;
+}
+
 const char *shs_cmd_app_cookie(cmd_parms *cmd, void *dc, int argc, char *const argv[])
 {
     shs_dir_conf_t *d = dc;

@@ -42,6 +42,7 @@ const char *shs_cmd_transport(cmd_parms *cmd, void *dc, int argc, char *const ar
 const char *shs_cmd_hub(cmd_parms *cmd, void *dc, const char *group, const char *site);
 const char *shs_cmd_pull_retry(cmd_parms *cmd, void *dc, const char *arg);
 const char *shs_cmd_store_encrypt(cmd_parms *cmd, void *dc, int flag);
+const char *shs_cmd_store(cmd_parms *cmd, void *dc, const char *arg);
 const char *shs_cmd_app_cookie(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
 const char *shs_cmd_identity_keys(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
 

@@ -44,6 +44,10 @@ void *shs_srv_conf_merge(apr_pool_t *p, void *basev, void *addv)
     shs_srv_conf_t *s = apr_pcalloc(p, sizeof(*s));
 
     /* Every server-level directive is global: a virtual host sees the main server's values. */
+    s->store_kind = add->store_kind ? add->store_kind : base->store_kind;
+    s->shm_path = add->store_kind ? add->shm_path : base->shm_path;
+    s->shm_bytes = add->store_kind ? add->shm_bytes : base->shm_bytes;
+    s->store_where = add->store_kind ? add->store_where : base->store_where;
     s->servers = add->servers ? add->servers : base->servers;
     s->servers_where = add->servers ? add->servers_where : base->servers_where;
     s->timeout = add->timeout >= 0 ? add->timeout : base->timeout;
@@ -199,6 +203,67 @@ apr_int64_t shs_srv_pull_retry(const shs_srv_conf_t *s)
 shs_push_e shs_dir_push(const shs_dir_conf_t *d)
 {
     return d->push == SHS_PUSH_UNSET ? SHS_PUSH_IMAGE : (shs_push_e)d->push;
+}
+
+const char *shs_parse_store(apr_pool_t *p, const char *arg, shs_store_kind_e *kind,
+                            const char **path, apr_size_t *bytes)
+{
+    const char *open, *s;
+    char *end;
+    apr_int64_t n;
+
+    *path = NULL;
+    *bytes = 0;
+    if (!strcasecmp(arg, "memcache") || !strcasecmp(arg, "memcached")) {
+        *kind = SHS_STORE_MEMCACHE;
+        return NULL;
+    }
+    if (strncasecmp(arg, "shm", 3) || (arg[3] && arg[3] != ':' && arg[3] != '(')) {
+        return "expected memcache, or shm[:/path][(bytes)]";
+    }
+    *kind = SHS_STORE_SHM;
+    s = arg + 3;
+    open = strchr(s, '(');
+    if (*s == ':') {
+        const char *pe = open ? open : s + strlen(s);
+        if (pe == s + 1) {
+            return "shm: an empty path";
+        }
+        *path = apr_pstrmemdup(p, s + 1, (apr_size_t)(pe - s - 1));
+    }
+    if (open) {
+        n = apr_strtoi64(open + 1, &end, 10);
+        if (end == open + 1 || n <= 0) {
+            return "shm(bytes): a size in bytes, with an optional K, M or G";
+        }
+        switch (*end) {
+        case 'k':
+        case 'K':
+            n *= 1024;
+            end++;
+            break;
+        case 'm':
+        case 'M':
+            n *= 1024 * 1024;
+            end++;
+            break;
+        case 'g':
+        case 'G':
+            n *= APR_INT64_C(1024) * 1024 * 1024;
+            end++;
+            break;
+        default:
+            break;
+        }
+        if (end[0] != ')' || end[1] != '\0') {
+            return "shm(bytes): a size in bytes, with an optional K, M or G, then ')'";
+        }
+        if (n < SHS_SHM_MIN_BYTES || n > APR_INT64_C(64) * 1024 * 1024 * 1024) {
+            return "shm(bytes): from 256K to 64G";
+        }
+        *bytes = (apr_size_t)n;
+    }
+    return NULL;
 }
 
 const char *shs_parse_endpoint(apr_pool_t *p, const char *arg, const char **out)

@@ -76,7 +76,22 @@ typedef enum {
 
 /* Server-level settings.  All directives setting them are global (outside <VirtualHost>), a
  * virtual host inherits the main server's record through the merge. */
+/* Which store keeps the sessions (SharedSessionStore). */
+typedef enum {
+    SHS_STORE_UNSET = 0, /* memcached when SharedSessionMemcache is given, else shm */
+    SHS_STORE_MEMCACHE,
+    SHS_STORE_SHM
+} shs_store_kind_e;
+
+#define SHS_SHM_DEFAULT_BYTES (32 * 1024 * 1024)
+#define SHS_SHM_MIN_BYTES (256 * 1024)
+#define SHS_SHM_DEFAULT_FILE "sharedsession-store"
+
 typedef struct shs_srv_conf_t {
+    int store_kind;       /* shs_store_kind_e */
+    const char *shm_path; /* SharedSessionStore shm:PATH; NULL: the default file */
+    apr_size_t shm_bytes; /* SharedSessionStore shm(BYTES); 0: the default size */
+    const char *store_where;
     apr_array_header_t *servers; /* shs_mc_addr_t; NULL until SharedSessionMemcache */
     const char *servers_where;
     apr_interval_time_t timeout; /* bound on every store operation */
@@ -146,6 +161,10 @@ const char *shs_parse_mc_addr(apr_pool_t *p, const char *arg, shs_mc_addr_t *out
 const char *shs_parse_member(apr_pool_t *p, const char *arg, shs_member_t *out);
 const char *shs_parse_cookie_attrs(apr_pool_t *p, const char *arg, const char **out);
 const char *shs_parse_seconds(const char *arg, apr_int64_t min, apr_int64_t max, apr_int64_t *out);
+/* "memcache", "shm", "shm:/path", "shm(bytes)" or "shm:/path(bytes)" (bytes with an optional
+ * K, M or G); the path as written (relative paths are the caller's business). */
+const char *shs_parse_store(apr_pool_t *p, const char *arg, shs_store_kind_e *kind,
+                            const char **path, apr_size_t *bytes);
 
 /* The group a host name belongs to, or NULL. */
 const shs_group_t *shs_group_find_host(const shs_srv_conf_t *s, const char *host);

@@ -43,6 +43,38 @@ static int teardown(void **state)
     return 0;
 }
 
+static void test_parse_store(void **state)
+{
+    shs_store_kind_e kind;
+    const char *path;
+    apr_size_t bytes;
+
+    (void)state;
+    assert_null(shs_parse_store(pool, "memcache", &kind, &path, &bytes));
+    assert_int_equal(kind, SHS_STORE_MEMCACHE);
+    assert_null(shs_parse_store(pool, "shm", &kind, &path, &bytes));
+    assert_int_equal(kind, SHS_STORE_SHM);
+    assert_null(path);
+    assert_int_equal(bytes, 0);
+    assert_null(shs_parse_store(pool, "shm:/var/lib/x.shm(64M)", &kind, &path, &bytes));
+    assert_string_equal(path, "/var/lib/x.shm");
+    assert_int_equal(bytes, 64 * 1024 * 1024);
+    assert_null(shs_parse_store(pool, "shm(1048576)", &kind, &path, &bytes));
+    assert_null(path);
+    assert_int_equal(bytes, 1048576);
+    assert_null(shs_parse_store(pool, "shm:run/s.shm", &kind, &path, &bytes));
+    assert_string_equal(path, "run/s.shm");
+    /* refused */
+    assert_non_null(shs_parse_store(pool, "redis", &kind, &path, &bytes));
+    assert_non_null(shs_parse_store(pool, "shmx", &kind, &path, &bytes));
+    assert_non_null(shs_parse_store(pool, "shm:", &kind, &path, &bytes));
+    assert_non_null(shs_parse_store(pool, "shm(12)", &kind, &path, &bytes)); /* too small */
+    assert_non_null(shs_parse_store(pool, "shm(1X)", &kind, &path, &bytes));
+    assert_non_null(shs_parse_store(pool, "shm(64M", &kind, &path, &bytes));
+    assert_non_null(shs_parse_store(pool, "shm(-5M)", &kind, &path, &bytes));
+    assert_non_null(shs_parse_store(pool, "shm(65G)", &kind, &path, &bytes));
+}
+
 static void test_dir_defaults(void **state)
 {
     shs_dir_conf_t *d = shs_dir_conf_create(pool);
@@ -222,7 +254,7 @@ int main(void)
         cmocka_unit_test(test_dir_defaults), cmocka_unit_test(test_dir_merge),
         cmocka_unit_test(test_srv_merge),    cmocka_unit_test(test_parse_mc_addr),
         cmocka_unit_test(test_parse_member), cmocka_unit_test(test_parse_seconds_and_attrs),
-        cmocka_unit_test(test_group_find),
+        cmocka_unit_test(test_group_find),   cmocka_unit_test(test_parse_store),
     };
     return cmocka_run_group_tests_name("shs_config", tests, setup, teardown);
 }
