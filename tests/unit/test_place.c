@@ -13,7 +13,8 @@
  * limitations under the License.
  */
 
-/* Unit tests of src/shs_place.c: rendezvous placement over SipHash-2-4.
+/* Unit tests of src/shs_place.c (rendezvous placement over SipHash-2-4) and of its use by the
+ * memcached backend (src/shs_store_mc.c: slot_of, slot_name; no memcached is contacted).
  *
  * The keys are shaped like the module's: "shs:" + base64url(SHA-256(id)), 100 000 of them,
  * the same in every run (the ids are a counter), so the figures printed are reproducible:
@@ -40,6 +41,7 @@
 #include <apr_memcache.h>
 
 #include "shs_place.h"
+#include "shs_store_mc.h"
 #include "shs_id.h"
 
 #define NKEYS 100000
@@ -552,6 +554,48 @@ static void test_cost(void **state)
     (void)sink;
 }
 
+/* ------------------------------------------------------------------ the memcached backend */
+
+static void mc_backend(const shs_mc_server_spec_t *specs, int n, const shs_store_ops_t **ops,
+                       void **ctx)
+{
+    /* no connection is opened before the first operation */
+    assert_int_equal(shs_store_mc_create(pool, specs, n, 1, apr_time_from_msec(100), ops, ctx),
+                     APR_SUCCESS);
+    assert_int_equal((*ops)->nslots(*ctx), n);
+}
+
+static void test_mc_slot_of(void **state)
+{
+    shs_mc_server_spec_t a[4] = {
+        { "127.0.0.1", 11211 }, { "127.0.0.1", 11212 }, { "Cache.Test", 11213 }, { "::1", 11214 }
+    };
+    shs_mc_server_spec_t b[4] = { a[3], a[1], a[0], a[2] };
+    const char *ids[4] = { "127.0.0.1:11211", "127.0.0.1:11212", "cache.test:11213",
+                           "[::1]:11214" };
+    const shs_store_ops_t *oa, *ob;
+    void *ca, *cb;
+    shs_place_t *pl = make(ids, 4);
+    int i;
+
+    mc_backend(a, 4, &oa, &ca);
+    mc_backend(b, 4, &ob, &cb);
+    for (i = 0; i < 4; i++) {
+        assert_string_equal(oa->slot_name(ca, (unsigned int)i), ids[i]);
+    }
+    for (i = 0; i < 20000; i++) {
+        const char *na = oa->slot_name(ca, oa->slot_of(ca, keys[i]));
+
+        assert_string_equal(na, ob->slot_name(cb, ob->slot_of(cb, keys[i])));
+        assert_string_equal(na, owner(pl, i));
+    }
+    /* one server */
+    mc_backend(a, 1, &oa, &ca);
+    for (i = 0; i < 100; i++) {
+        assert_int_equal(oa->slot_of(ca, keys[i]), 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -567,6 +611,7 @@ int main(void)
         cmocka_unit_test(test_duplicate_identity),
         cmocka_unit_test(test_order),
         cmocka_unit_test(test_cost),
+        cmocka_unit_test(test_mc_slot_of),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
