@@ -282,6 +282,41 @@ static void test_growth(void **state)
     growth(7);
 }
 
+/* 3 -> 4 with other identities: 40 sets of four "127.0.0.1:port" (ports from a fixed
+ * sequence, as a test harness would pick them): the fraction kept does not depend on the
+ * names. */
+static void test_growth_any_identities(void **state)
+{
+    apr_uint32_t seed = 12345;
+    double lo = 1, hi = 0, sum = 0;
+    int set, i, j;
+
+    for (set = 0; set < 40; set++) {
+        const char *ids[4];
+        shs_place_t *before, *after;
+        int kept = 0;
+        double f;
+
+        for (j = 0; j < 4; j++) {
+            seed = seed * 1103515245u + 12345u;
+            ids[j] = apr_psprintf(pool, "127.0.0.1:%u", 1024 + (seed >> 8) % 64000);
+        }
+        before = make(ids, 3);
+        after = make(ids, 4);
+        for (i = 0; i < NKEYS; i++) {
+            kept += !strcmp(owner(before, i), owner(after, i));
+        }
+        f = (double)kept / NKEYS;
+        sum += f;
+        lo = f < lo ? f : lo;
+        hi = f > hi ? f : hi;
+        assert_true(f > 0.74 && f < 0.76);
+    }
+    printf("growth 3 -> 4 servers, 40 sets of identities, %d keys each: kept %.4f on average, "
+           "%.4f .. %.4f\n",
+           NKEYS, sum / 40, lo, hi);
+}
+
 /* 4 servers -> 3: remove each in turn.  The keys of the others stay, the removed server's keys
  * spread evenly over the three left. */
 static void test_shrink_4_to_3(void **state)
@@ -605,6 +640,7 @@ int main(void)
         cmocka_unit_test(test_create_rejects),
         cmocka_unit_test(test_distribution),
         cmocka_unit_test(test_growth),
+        cmocka_unit_test(test_growth_any_identities),
         cmocka_unit_test(test_shrink_4_to_3),
         cmocka_unit_test(test_listing_order_does_not_matter),
         cmocka_unit_test(test_known_answers),
