@@ -18,9 +18,13 @@
  * Decisions (see docs/architecture.md):
  * - One apr_memcache_t per server.  apr_memcache's own selection fails over silently to the
  *   next server when one is marked dead, and then different processes can read different
- *   copies of a session.  Here a key has exactly one home (a hash of the key modulo the number
- *   of servers, the same in every process and on every front end); when that server is down,
- *   its sessions are unavailable (the configured policy applies) but never forked.
+ *   copies of a session.  Here a key has exactly one home, the same in every process and on
+ *   every front end; when that server is down, its sessions are unavailable (the configured
+ *   policy applies) but never forked.
+ * - The home is chosen by rendezvous hashing over the servers' "host:port" (shs_place.c), not
+ *   by hash % n: adding a fourth server to three moves a quarter of the sessions (those the
+ *   new server wins) instead of three in four, removing one moves only the sessions it held,
+ *   and the order the servers are listed in does not matter.
  * - apr_memcache marks a server dead after one I/O error and skips it for 5 s.  The store's
  *   circuit breaker decides about retries instead, so the server is re-enabled before every
  *   operation, and an error on a pooled connection (typically after a memcached restart: the
@@ -35,6 +39,7 @@
 
 #include "shs_store_mc.h"
 #include "shs_id.h"
+#include "shs_place.h"
 
 #define MC_CONN_TTL apr_time_from_sec(60) /* idle connections are closed after this */
 
@@ -48,6 +53,7 @@ typedef struct mc_ctx_t {
     int n;
     int retries; /* extra attempts on a connection-level error */
     mc_server_t *servers;
+    shs_place_t *place; /* server i of the placement is servers[i] */
 } mc_ctx_t;
 
 static unsigned int mc_nslots(void *ctx)
@@ -59,11 +65,7 @@ static unsigned int mc_slot_of(void *ctx, const char *key)
 {
     mc_ctx_t *c = ctx;
 
-    if (c->n <= 1) {
-        return 0;
-    }
-    /* the CRC32-based hash every apr_memcache client uses: stable across processes */
-    return apr_memcache_hash_default(NULL, key, strlen(key)) % (apr_uint32_t)c->n;
+    return shs_place_pick(c->place, key, strlen(key));
 }
 
 static const char *mc_slot_name(void *ctx, unsigned int slot)
@@ -210,19 +212,28 @@ apr_status_t shs_store_mc_create(apr_pool_t *p, const shs_mc_server_spec_t *serv
                                  const shs_store_ops_t **ops, void **ctx)
 {
     mc_ctx_t *c;
+    const char **ids;
     apr_status_t rv;
     int i;
 
-    if (n < 1 || conns < 1) {
+    if (n < 1 || n > SHS_PLACE_MAX || conns < 1) {
         return APR_EINVAL;
     }
     c = apr_pcalloc(p, sizeof(*c));
     c->n = n;
     c->retries = conns; /* every pooled connection may have gone stale at once */
     c->servers = apr_pcalloc(p, sizeof(mc_server_t) * (apr_size_t)n);
+    ids = apr_palloc(p, sizeof(*ids) * (apr_size_t)n);
+    for (i = 0; i < n; i++) {
+        ids[i] = shs_place_identity(p, servers[i].host, servers[i].port);
+    }
+    rv = shs_place_create(p, ids, (unsigned int)n, &c->place);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
     for (i = 0; i < n; i++) {
         mc_server_t *s = &c->servers[i];
-        s->name = apr_psprintf(p, "%s:%u", servers[i].host, servers[i].port);
+        s->name = ids[i];
         rv = apr_memcache_create(p, 1, 0, &s->mc);
         if (rv != APR_SUCCESS) {
             return rv;
