@@ -651,9 +651,10 @@ static void chain_unmark(shs_shm_t *s, uint32_t i, uint32_t n)
     }
 }
 
-/* Is the entry at i whole (every block in range, of its kind, claimed by no other entry, the
- * checksum right)?  On success its blocks are marked as claimed. */
-static int chain_claim(shs_shm_t *s, uint32_t i)
+/* Is the entry at i whole (every block in range, of its kind and owner, claimed by no other
+ * entry, and when verify is set the checksum right)?  On success its blocks are marked as
+ * claimed. */
+static int chain_claim(shs_shm_t *s, uint32_t i, int verify)
 {
     head_t *e = head(s, i);
     uint64_t left = (uint64_t)e->klen + e->vlen;
@@ -666,7 +667,9 @@ static int chain_claim(shs_shm_t *s, uint32_t i)
     e->b.mark = 1;
     h_init(&st, s->seed);
     n = left < HEAD_ROOM ? (uint32_t)left : HEAD_ROOM;
-    h_update(&st, (unsigned char *)e + sizeof(head_t), n);
+    if (verify) {
+        h_update(&st, (unsigned char *)e + sizeof(head_t), n);
+    }
     left -= n;
     while (seen < e->nblk) {
         uint32_t nx = blk(s, cur)->next;
@@ -679,10 +682,12 @@ static int chain_claim(shs_shm_t *s, uint32_t i)
         seen++;
         cur = nx;
         n = left < DATA_ROOM ? (uint32_t)left : DATA_ROOM;
-        h_update(&st, (unsigned char *)b + sizeof(blk_t), n);
+        if (verify) {
+            h_update(&st, (unsigned char *)b + sizeof(blk_t), n);
+        }
         left -= n;
     }
-    if (blk(s, cur)->next != NIL || left != 0 || csum_final(&st, e) != e->csum) {
+    if (blk(s, cur)->next != NIL || left != 0 || (verify && csum_final(&st, e) != e->csum)) {
         chain_unmark(s, i, seen);
         return 0;
     }
@@ -746,8 +751,12 @@ static uint32_t lru_sort(shs_shm_t *s, uint32_t list, uint32_t n)
 }
 
 /* Rebuild every derived structure from the blocks (the lock held, or the file exclusively
- * ours).  Never fails: what cannot be trusted is dropped. */
-static void rebuild(shs_shm_t *s, apr_uint32_t *kept, apr_uint32_t *dropped)
+ * ours).  Never fails: what cannot be trusted is dropped.  verify: check every entry's
+ * checksum too (a file nobody had open: the machine may have crashed while it was written
+ * back).  A process that died under the lock cannot have left a HEAD incomplete (write
+ * order), and every read checks the checksum anyway: there the structural check suffices and
+ * the lock is held for a third of the time. */
+static void rebuild(shs_shm_t *s, int verify, apr_uint32_t *kept, apr_uint32_t *dropped)
 {
     shm_hdr_t *h = s->h;
     apr_time_t now = now_time();
@@ -765,7 +774,7 @@ static void rebuild(shs_shm_t *s, apr_uint32_t *kept, apr_uint32_t *dropped)
         if (e->b.kind != KIND_HEAD) {
             continue;
         }
-        if (!head_ok(s, e) || !chain_claim(s, i)) {
+        if (!head_ok(s, e) || !chain_claim(s, i, verify)) {
             e->b.kind = KIND_FREE;
             count(&h->corrupt);
             ndropped++;
@@ -853,7 +862,7 @@ static apr_status_t shm_lock(shs_shm_t *s)
     r = pthread_mutex_timedlock(&s->h->lock, &ts);
     if (r == EOWNERDEAD) {
         /* its owner died in the middle of a change: make everything consistent again */
-        rebuild(s, NULL, NULL);
+        rebuild(s, 0, NULL, NULL);
         count(&s->h->recoveries);
         if ((r = pthread_mutex_consistent(&s->h->lock)) != 0) {
             pthread_mutex_unlock(&s->h->lock);
@@ -1126,7 +1135,7 @@ static apr_status_t run(shs_shm_t *s, op_t *op)
         if (r != DAMAGED) {
             break;
         }
-        rebuild(s, NULL, NULL);
+        rebuild(s, 0, NULL, NULL);
         count(&s->h->recoveries);
     }
     shm_unlock(s);
@@ -1487,7 +1496,7 @@ apr_status_t shs_store_shm_create(apr_pool_t *p, const char *path, apr_size_t by
                     return rv;
                 }
                 pthread_mutex_lock(&s->h->lock);
-                rebuild(s, &info->kept, &info->dropped);
+                rebuild(s, 1, &info->kept, &info->dropped);
                 pthread_mutex_unlock(&s->h->lock);
                 flock(s->fd, LOCK_SH);
                 info->how = SHS_SHM_REUSED;

@@ -238,6 +238,18 @@ static void wait_children(pid_t *pids, int n, int seconds, int *status)
     }
 }
 
+/* In a forked child: cmocka's handlers would turn a crash into a failed test and go on
+ * running the next tests in the child.  A crash must stay a crash. */
+static void child_start(void)
+{
+    signal(SIGSEGV, SIG_DFL);
+    signal(SIGBUS, SIG_DFL);
+    signal(SIGILL, SIG_DFL);
+    signal(SIGFPE, SIG_DFL);
+    signal(SIGABRT, SIG_DFL);
+    alarm(60); /* and a hang ends */
+}
+
 static void *shared_area(apr_size_t bytes)
 {
     void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -959,7 +971,7 @@ static void add_race_child(race_t *r, st_t *st, int me)
     int round, k;
     unsigned n = 0;
 
-    alarm(60);
+    child_start();
     apr_pool_create(&p, NULL);
     wait_go(r);
     for (round = 0; round < ROUNDS; round++) {
@@ -1055,7 +1067,7 @@ static void churn_child(race_t *r, st_t *st, int me, apr_interval_time_t budget)
     unsigned i;
     apr_time_t until;
 
-    alarm(60);
+    child_start();
     apr_pool_create(&p, NULL);
     wait_go(r);
     until = apr_time_now() + budget;
@@ -1204,7 +1216,7 @@ static void die_in_child(st_t *st, shs_shm_point_e point, int del, const char *k
     assert_true(pid >= 0);
     if (pid == 0) {
         shs_shm_test_hooks_t h = { .at = hook_die, .now = NULL };
-        alarm(20);
+        child_start();
         die_at = point;
         shs_store_shm_test_hooks(&h);
         if (del) {
@@ -1317,7 +1329,7 @@ static void test_stalled_holder_then_killed(void **state)
     assert_true(pid >= 0);
     if (pid == 0) {
         shs_shm_test_hooks_t h = { .at = hook_stall, .now = NULL };
-        alarm(20);
+        child_start();
         close(fds[0]);
         ready_fd = fds[1];
         shs_store_shm_test_hooks(&h);
