@@ -43,7 +43,7 @@
 #define SHS_SHM_KEY_MAX 250            /* longest key, memcached's limit */
 #define SHS_SHM_VALUE_MAX (64 * 1024)  /* longest value of any store; small stores allow less */
 #define SHS_SHM_FILE_MIN (64 * 1024)   /* smallest file accepted */
-#define SHS_SHM_FILE_MAX ((apr_size_t)64 * 1024 * 1024 * 1024)
+#define SHS_SHM_FILE_MAX ((apr_uint64_t)64 * 1024 * 1024 * 1024)
 #define SHS_SHM_LOCK_WAIT apr_time_from_sec(2) /* default bound on waiting for the lock */
 
 /* Statuses of the operations, besides those of shs_store.h:
