@@ -185,6 +185,7 @@ static apr_status_t run(shs_shm_t *s, shs_shmi_op_t *op)
         r = shs_shmi_run(&s->x, op, now_time());
         if (r == SHS_SHMI_DAMAGED) {
             shs_shmi_rebuild(&s->x, 0, NULL, NULL);
+            r = op->done ? APR_SUCCESS : r;
         }
     }
     pthread_mutex_unlock(&s->x.h->lock);
@@ -237,7 +238,9 @@ static apr_status_t shm_get(void *ctx, unsigned int slot, const char *key, apr_p
 static apr_status_t shm_set(void *ctx, unsigned int slot, const char *key, const char *val,
                             apr_size_t len, apr_int64_t ttl)
 {
-    shs_shmi_op_t op = { .kind = SHS_SHMI_SET, .key = key, .val = val, .vlen = len, .expires = expiry_of(ttl) };
+    shs_shmi_op_t op = {
+        .kind = SHS_SHMI_SET, .key = key, .val = val, .vlen = len, .expires = expiry_of(ttl)
+    };
 
     return run(ctx, &op);
 }
@@ -245,7 +248,9 @@ static apr_status_t shm_set(void *ctx, unsigned int slot, const char *key, const
 static apr_status_t shm_add(void *ctx, unsigned int slot, const char *key, const char *val,
                             apr_size_t len, apr_int64_t ttl)
 {
-    shs_shmi_op_t op = { .kind = SHS_SHMI_ADD, .key = key, .val = val, .vlen = len, .expires = expiry_of(ttl) };
+    shs_shmi_op_t op = {
+        .kind = SHS_SHMI_ADD, .key = key, .val = val, .vlen = len, .expires = expiry_of(ttl)
+    };
 
     return run(ctx, &op);
 }
@@ -375,8 +380,9 @@ static const char *file_problem(int fd, const geom_t *g, apr_pool_t *p)
         return "it has other hard links";
     }
     if ((apr_uint64_t)sb.st_size != g->bytes) {
-        return apr_psprintf(p, "%" APR_UINT64_T_FMT " bytes, the configured size is %" APR_UINT64_T_FMT,
-                            (apr_uint64_t)sb.st_size, g->bytes);
+        return apr_psprintf(
+            p, "%" APR_UINT64_T_FMT " bytes, the configured size is %" APR_UINT64_T_FMT,
+            (apr_uint64_t)sb.st_size, g->bytes);
     }
     return NULL;
 }

@@ -39,10 +39,10 @@
 
 #include "shs_store.h"
 
-#define SHS_SHM_BLOCK 256              /* bytes of one block; an entry is a chain of blocks */
-#define SHS_SHM_KEY_MAX 250            /* longest key, memcached's limit */
-#define SHS_SHM_VALUE_MAX (64 * 1024)  /* longest value of any store; small stores allow less */
-#define SHS_SHM_FILE_MIN (64 * 1024)   /* smallest file accepted */
+#define SHS_SHM_BLOCK 256             /* bytes of one block; an entry is a chain of blocks */
+#define SHS_SHM_KEY_MAX 250           /* longest key, memcached's limit */
+#define SHS_SHM_VALUE_MAX (64 * 1024) /* longest value of any store; small stores allow less */
+#define SHS_SHM_FILE_MIN (64 * 1024)  /* smallest file accepted */
 #define SHS_SHM_FILE_MAX ((apr_uint64_t)64 * 1024 * 1024 * 1024)
 #define SHS_SHM_LOCK_WAIT apr_time_from_sec(2) /* default bound on waiting for the lock */
 
@@ -66,18 +66,18 @@ typedef enum {
 
 typedef struct shs_shm_info_t {
     shs_shm_open_e how;
-    const char *why;          /* SHS_SHM_REINIT: why the file found was not used */
-    apr_uint32_t kept;        /* SHS_SHM_REUSED: entries found intact */
-    apr_uint32_t dropped;     /* SHS_SHM_REUSED: damaged, expired or duplicate entries removed */
-    apr_uint64_t capacity;    /* bytes of blocks (what entries, with their keys, can fill) */
-    apr_size_t max_value;     /* longest value accepted */
+    const char *why;       /* SHS_SHM_REINIT: why the file found was not used */
+    apr_uint32_t kept;     /* SHS_SHM_REUSED: entries found intact */
+    apr_uint32_t dropped;  /* SHS_SHM_REUSED: damaged, expired or duplicate entries removed */
+    apr_uint64_t capacity; /* bytes of blocks (what entries, with their keys, can fill) */
+    apr_size_t max_value;  /* longest value accepted */
 } shs_shm_info_t;
 
 typedef struct shs_shm_stats_t {
-    apr_uint64_t capacity;   /* bytes of blocks */
-    apr_uint64_t used;       /* bytes of blocks holding entries */
-    apr_uint32_t entries;    /* entries stored (expired ones not yet reclaimed included) */
-    apr_size_t max_value;    /* longest value accepted */
+    apr_uint64_t capacity; /* bytes of blocks */
+    apr_uint64_t used;     /* bytes of blocks holding entries */
+    apr_uint32_t entries;  /* entries stored (expired ones not yet reclaimed included) */
+    apr_size_t max_value;  /* longest value accepted */
     /* Since the file was created (they survive restarts): */
     apr_uint64_t evictions;  /* live entries removed to make room for new ones */
     apr_uint64_t expired;    /* expired entries reclaimed */

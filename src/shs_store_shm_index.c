@@ -29,8 +29,8 @@
 #define KIND_HEAD 0x4844u
 #define KIND_DATA 0x4441u
 #define KIND_NEW 0x4e57u /* taken off the free list for an entry being written */
-#define SWEEP_WRITE 8u  /* blocks the sweep passes at every write */
-#define SWEEP_ROOM 64u  /* blocks it passes before each eviction */
+#define SWEEP_WRITE 8u   /* blocks the sweep passes at every write */
+#define SWEEP_ROOM 64u   /* blocks it passes before each eviction */
 #define SALT_CSUM 0x6a09e667f3bcc909ULL
 
 typedef shs_shmi_hdr_t shm_hdr_t;
@@ -67,7 +67,6 @@ _Static_assert(sizeof(head_t) == 80, "entry header");
 #define DATA_ROOM (BLK - (uint32_t)sizeof(blk_t))
 
 /* ------------------------------------------------------------------ hashing */
-
 
 #define HK1 0x9e3779b97f4a7c15ULL
 #define HK2 0xbf58476d1ce4e5b9ULL
@@ -625,10 +624,12 @@ void shs_shmi_rebuild(shs_shmi_t *s, int verify, apr_uint32_t *kept, apr_uint32_
             ndropped++;
             continue;
         }
-        if (expired(e, now)) {
+        key_copy(s, i, kb);
+        if (expired(e, now) || key_hash(s->seed, kb, e->klen) != e->khash) {
+            /* a wrong key hash would put it in the wrong bucket: found by no lookup */
             chain_unmark(s, i, e->nblk);
             e->b.kind = KIND_FREE;
-            count(&h->expired);
+            count(expired(e, now) ? &h->expired : &h->corrupt);
             ndropped++;
             continue;
         }
@@ -637,7 +638,6 @@ void shs_shmi_rebuild(shs_shmi_t *s, int verify, apr_uint32_t *kept, apr_uint32_
             head_t *o = head(s, *pp);
             if (o->khash == e->khash && o->klen == e->klen) {
                 key_copy(s, *pp, ka);
-                key_copy(s, i, kb);
                 if (memcmp(ka, kb, e->klen) == 0) {
                     break;
                 }
@@ -733,19 +733,21 @@ static int make_room(shs_shmi_t *s, uint32_t need, apr_time_t now)
     return APR_SUCCESS;
 }
 
-static void sweep_step(shs_shmi_t *s, apr_time_t now)
+static int sweep_step(shs_shmi_t *s, apr_time_t now)
 {
     uint32_t k;
 
     for (k = 0; k < SWEEP_WRITE; k++) {
         uint32_t i = s->h->sweep < s->nblocks ? s->h->sweep : 0;
         s->h->sweep = i + 1 < s->nblocks ? i + 1 : 0;
-        if (head(s, i)->b.kind == KIND_HEAD && expired(head(s, i), now) &&
-            entry_free(s, i) == APR_SUCCESS) {
+        if (head(s, i)->b.kind == KIND_HEAD && expired(head(s, i), now)) {
+            if (entry_free(s, i) != APR_SUCCESS) {
+                return DAMAGED;
+            }
             count(&s->h->expired);
         }
-        /* a damaged entry here is left to the operation's own checks */
     }
+    return APR_SUCCESS;
 }
 
 static int op_get(shs_shmi_t *s, op_t *op, apr_time_t now)
@@ -815,9 +817,9 @@ static int op_store(shs_shmi_t *s, op_t *op, apr_time_t now)
             count(&s->h->expired);
         }
     }
-    sweep_step(s, now);
     need = shs_shmi_blocks_for((uint64_t)op->klen + op->vlen);
-    if (make_room(s, need, now) != APR_SUCCESS || free_pop(s, &first) != APR_SUCCESS) {
+    if (sweep_step(s, now) != APR_SUCCESS || make_room(s, need, now) != APR_SUCCESS ||
+        free_pop(s, &first) != APR_SUCCESS) {
         return DAMAGED;
     }
     blk(s, first)->owner = first;
@@ -853,14 +855,15 @@ static int op_store(shs_shmi_t *s, op_t *op, apr_time_t now)
         return DAMAGED;
     }
     e->csum = csum_final(&op->kv, e);
+    if (s->h->lru_head != NIL && !is_head(s, s->h->lru_head)) {
+        return DAMAGED; /* checked before the entry is visible: once it is, nothing fails */
+    }
     ordered();
     e->b.kind = KIND_HEAD; /* complete: from here on a rebuild keeps it */
     ordered();
     e->hnext = s->buckets[op->khash & s->mask];
     s->buckets[op->khash & s->mask] = first;
-    if (lru_push_front(s, first) != APR_SUCCESS) {
-        return DAMAGED;
-    }
+    (void)lru_push_front(s, first);
     set32(&s->h->entries, s->h->entries + 1);
     return APR_SUCCESS;
 }
@@ -874,6 +877,7 @@ static int op_del(shs_shmi_t *s, op_t *op, apr_time_t now)
         return r;
     }
     was_expired = expired(head(s, i), now);
+    op->done = !was_expired; /* entry_free marks it free before anything can fail */
     if (entry_free(s, i) != APR_SUCCESS) {
         return DAMAGED;
     }

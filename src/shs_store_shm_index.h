@@ -78,7 +78,7 @@ typedef struct shs_shmi_t {
     uint32_t *buckets;
     unsigned char *blocks;
     uint32_t nblocks;
-    uint32_t mask; /* buckets - 1 */
+    uint32_t mask;       /* buckets - 1 */
     uint32_t max_blocks; /* of one entry */
     uint64_t seed;
     apr_size_t max_value;
@@ -108,6 +108,7 @@ typedef struct shs_shmi_op_t {
     apr_pool_t *pool;
     char *out;
     apr_size_t outlen;
+    int done; /* del: the entry is gone, whatever happens next */
 } shs_shmi_op_t;
 
 /* Blocks an entry of total key + value bytes takes, and the bytes n blocks hold. */
@@ -118,7 +119,8 @@ uint64_t shs_shmi_room_of(uint32_t nblk);
  * too_large) and hash them. */
 apr_status_t shs_shmi_prepare(shs_shmi_t *x, shs_shmi_op_t *op);
 
-/* With the lock: do op (prepared).  An APR status, or SHS_SHMI_DAMAGED. */
+/* With the lock: do op (prepared).  An APR status, or SHS_SHMI_DAMAGED (then op->done says
+ * whether the operation took effect before the damage was found). */
 int shs_shmi_run(shs_shmi_t *x, shs_shmi_op_t *op, apr_time_t now);
 
 /* With the lock, or the file ours alone: every structure rebuilt from the blocks (see the

@@ -174,8 +174,7 @@ static apr_status_t st_del(st_t *st, const char *key)
     return st->ops->del(st->ctx, 0, key);
 }
 
-static void want_value(st_t *st, apr_pool_t *p, const char *key, const char *want,
-                         apr_size_t wlen)
+static void want_value(st_t *st, apr_pool_t *p, const char *key, const char *want, apr_size_t wlen)
 {
     char *v = NULL;
     apr_size_t len = 0;
@@ -319,7 +318,8 @@ static void test_new_file(void **state)
     assert_true(st.ops->direct);
     assert_int_equal(st.ops->nslots(st.ctx), 1);
     assert_int_equal(st.ops->slot_of(st.ctx, "anything"), 0);
-    assert_string_equal(st.ops->slot_name(st.ctx, 0), apr_pstrcat(fx->pool, "shm:", fx->path, NULL));
+    assert_string_equal(st.ops->slot_name(st.ctx, 0),
+                        apr_pstrcat(fx->pool, "shm:", fx->path, NULL));
     s = stats_of(&st);
     assert_int_equal(s.entries, 0);
     assert_int_equal(s.used, 0);
@@ -330,9 +330,9 @@ static void test_new_file(void **state)
     /* bad arguments */
     assert_int_equal(shs_store_shm_create(fx->pool, fx->path, 1000, &st.info, &st.shm), APR_EINVAL);
     assert_int_equal(shs_store_shm_create(fx->pool, "", MEDIUM, &st.info, &st.shm), APR_EINVAL);
-    assert_int_not_equal(shs_store_shm_create(fx->pool, "/nonexistent-dir/x", MEDIUM, &st.info,
-                                              &st.shm),
-                         APR_SUCCESS);
+    assert_int_not_equal(
+        shs_store_shm_create(fx->pool, "/nonexistent-dir/x", MEDIUM, &st.info, &st.shm),
+        APR_SUCCESS);
 }
 
 static void test_get_set_add_del(void **state)
@@ -564,8 +564,8 @@ static void test_too_large(void **state)
 
     open_store(p, fx->path, SMALL, &st);
     max = shs_store_shm_max_value(st.shm);
-    assert_true(max >= 8 * 1024);      /* a few sessions' worth even in the smallest file */
-    assert_true(max < SMALL / 4);      /* one entry takes at most a quarter of the blocks */
+    assert_true(max >= 8 * 1024); /* a few sessions' worth even in the smallest file */
+    assert_true(max < SMALL / 4); /* one entry takes at most a quarter of the blocks */
     v = make_value(p, "k", 0, 0, SHS_SHM_VALUE_MAX + 1);
     assert_int_equal(st_set(&st, "k", v, max, 0), APR_SUCCESS);
     assert_int_equal(st_set(&st, "k", v, max + 1, 0), APR_ENOSPC);
@@ -595,8 +595,9 @@ static void test_restart_keeps_data(void **state)
     for (i = 0; i < 100; i++) {
         const char *k = apr_psprintf(p, "s%03d", i);
         apr_size_t len = 50 + (apr_size_t)i * 37;
-        assert_int_equal(st_set(&st, k, make_value(p, k, 1, (unsigned)i, len), len, i < 90 ? 0 : 30),
-                         APR_SUCCESS);
+        assert_int_equal(
+            st_set(&st, k, make_value(p, k, 1, (unsigned)i, len), len, i < 90 ? 0 : 30),
+            APR_SUCCESS);
     }
     assert_int_equal(st_del(&st, "s000"), APR_SUCCESS);
     before = stats_of(&st);
@@ -909,9 +910,61 @@ static void test_scribbles_never_give_wrong_values(void **state)
         }
     }
     assert_true(found_total > 30 * 150); /* damage costs a few entries, not the store */
-    print_message("scribbles: %u of %d entries survived; %" APR_UINT64_T_FMT " recoveries, %" APR_UINT64_T_FMT " corrupt\n",
+    print_message("scribbles: %u of %d entries survived; %" APR_UINT64_T_FMT
+                  " recoveries, %" APR_UINT64_T_FMT " corrupt\n",
                   found_total, 30 * nkeys, stats_of(&st).recoveries, stats_of(&st).corrupt);
     munmap(raw, LARGE);
+    close(fd);
+}
+
+/* Where fields lie in an entry's head block (head_t in shs_store_shm_index.c): white-box
+ * offsets, to damage one field on purpose. */
+#define HEAD_KIND_AT 8
+#define HEAD_LRU_PREV_AT 16
+#define HEAD_KEY_AT 80
+
+static unsigned char *head_of(unsigned char *raw, apr_size_t len, const char *key)
+{
+    unsigned char *k = memmem(raw, len, key, strlen(key));
+
+    assert_non_null(k);
+    return k - HEAD_KEY_AT;
+}
+
+/* Damage found in the middle of an operation: the index is rebuilt and the operation's answer
+ * is still the true one (a del that happened says so, an add is not told it lost to itself). */
+static void test_damage_mid_operation(void **state)
+{
+    fx_t *fx = *state;
+    apr_pool_t *p = fx->pool;
+    st_t st;
+    unsigned char *raw, *h;
+    int fd;
+
+    open_store(p, fx->path, MEDIUM, &st);
+    raw = map_file_raw(fx->path, MEDIUM, &fd);
+    fill_one_block_entries(&st, p, "e", 0, 20);
+    /* del: the entry is marked free, then its LRU link turns out broken */
+    assert_int_equal(st_set(&st, "del-victim-key", "x", 1, 0), APR_SUCCESS);
+    fill_one_block_entries(&st, p, "f", 0, 2); /* so it has neighbours on both sides */
+    h = head_of(raw, MEDIUM, "del-victim-key");
+    memset(h + HEAD_LRU_PREV_AT, 0x77, 4);
+    assert_int_equal(st_del(&st, "del-victim-key"), APR_SUCCESS);
+    want_missing(&st, p, "del-victim-key");
+    assert_int_equal(stats_of(&st).recoveries, 1);
+    /* add: the most recent entry (the LRU head) is damaged; found before the new entry is
+     * visible, so the retried add still wins */
+    assert_int_equal(st_set(&st, "most-recent-key", "m", 1, 0), APR_SUCCESS);
+    h = head_of(raw, MEDIUM, "most-recent-key");
+    h[HEAD_KIND_AT] ^= 0x5a;
+    assert_int_equal(st_add(&st, "add-key", "a", 1, 0), APR_SUCCESS);
+    want_value(&st, p, "add-key", "a", 1);
+    assert_int_equal(st_add(&st, "add-key", "b", 1, 0), APR_EEXIST);
+    want_missing(&st, p, "most-recent-key");
+    assert_int_equal(stats_of(&st).recoveries, 2);
+    /* the rest is intact */
+    want_value(&st, p, "e0007", make_value(p, "e0007", 0, 0, 100), 100);
+    munmap(raw, MEDIUM);
     close(fd);
 }
 
@@ -1207,8 +1260,8 @@ static void check_sessions(st_t *st, apr_pool_t *p, int n)
 }
 
 /* Run op in a child that dies at `point`, the lock held. */
-static void die_in_child(st_t *st, shs_shm_point_e point, int del, const char *key,
-                         const char *val, apr_size_t len)
+static void die_in_child(st_t *st, shs_shm_point_e point, int del, const char *key, const char *val,
+                         apr_size_t len)
 {
     pid_t pid = fork();
     int stt;
@@ -1375,6 +1428,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_corrupt_value_detected, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_scribbles_never_give_wrong_values, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(test_damage_mid_operation, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_processes_add_exactly_once, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_processes_churn_with_eviction, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_killed_while_writing, fx_setup, fx_teardown),
