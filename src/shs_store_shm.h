@@ -28,7 +28,14 @@
  *
  * The file is created mode 0600, owned by the user the parent runs as (root under a normal
  * start); children never open it, so nothing that runs as the children's user (CGI scripts,
- * other daemons) can open it either. */
+ * other daemons) can open it either.
+ *
+ * Capacity: the file is a 4 KiB header, a bucket array (about 0.8 % of the file) and blocks of
+ * 256 bytes.  An entry takes 1 + ceil((key + value - 176) / 244) blocks: with a 70-byte key, a
+ * value of up to 106 bytes (a token) takes one block, 1 KB five, 4 KB eighteen.  32 MiB hold
+ * 130,000 blocks: some 25,000 sessions of 1 KB.  The longest value is SHS_SHM_VALUE_MAX from
+ * 1 MiB up (one entry may take at most a quarter of the blocks): 60 KB for 256 KiB, 14 KB for
+ * 64 KiB. */
 
 #ifndef SHS_STORE_SHM_H
 #define SHS_STORE_SHM_H
