@@ -1,0 +1,944 @@
+/* Copyright 2026 The mod_sharedsession authors
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/* The embedded store's index: blocks, chains, lists, lookups, eviction and the rebuild, all
+ * done with the lock held (design at the top of shs_store_shm.c). */
+
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "shs_store_shm_index.h"
+
+#define BLK SHS_SHM_BLOCK
+#define NIL SHS_SHMI_NIL
+#define DAMAGED SHS_SHMI_DAMAGED
+#define KIND_FREE 0x4652u
+#define KIND_HEAD 0x4844u
+#define KIND_DATA 0x4441u
+#define KIND_NEW 0x4e57u /* taken off the free list for an entry being written */
+#define SWEEP_WRITE 8u   /* blocks the sweep passes at every write */
+#define SWEEP_ROOM 64u   /* blocks it passes before each eviction */
+#define SALT_CSUM 0x6a09e667f3bcc909ULL
+
+typedef shs_shmi_hdr_t shm_hdr_t;
+typedef shs_shmi_hash_t hstate_t;
+typedef shs_shmi_op_t op_t;
+
+typedef struct blk_t {
+    uint32_t next;  /* chain: next block of the entry; free list: next free block */
+    uint32_t owner; /* HEAD and DATA: the entry's head block */
+    uint16_t kind;
+    uint16_t mark; /* used while rebuilding */
+} blk_t;
+
+typedef struct head_t {
+    blk_t b;
+    uint32_t hnext;
+    uint32_t lru_prev;
+    uint32_t lru_next;
+    uint32_t nblk;
+    uint32_t klen;
+    uint32_t vlen;
+    uint64_t khash;
+    int64_t expires; /* apr_time_t; 0: never */
+    uint64_t wseq;
+    uint64_t useq; /* not checksummed: only orders eviction */
+    uint64_t csum;
+} head_t;
+
+_Static_assert(sizeof(shm_hdr_t) <= SHS_SHMI_HDR_BYTES, "header fits its page");
+_Static_assert(sizeof(blk_t) == 12, "block header");
+_Static_assert(sizeof(head_t) == 80, "entry header");
+
+#define HEAD_ROOM (BLK - (uint32_t)sizeof(head_t))
+#define DATA_ROOM (BLK - (uint32_t)sizeof(blk_t))
+
+/* ------------------------------------------------------------------ hashing */
+
+#define HK1 0x9e3779b97f4a7c15ULL
+#define HK2 0xbf58476d1ce4e5b9ULL
+#define HK3 0x94d049bb133111ebULL
+
+static uint64_t rotl64(uint64_t x, unsigned r)
+{
+    return (x << r) | (x >> (64 - r));
+}
+
+static uint64_t h_word(uint64_t h, uint64_t w)
+{
+    w *= HK2;
+    w = rotl64(w, 31);
+    h ^= w * HK1;
+    return rotl64(h, 27) * HK3 + HK1;
+}
+
+static void h_init(hstate_t *st, uint64_t seed)
+{
+    st->h = seed ^ HK3;
+    st->total = 0;
+    st->ntail = 0;
+}
+
+static void h_update(hstate_t *st, const void *data, apr_size_t n)
+{
+    const unsigned char *p = data;
+    uint64_t w;
+
+    st->total += n;
+    if (st->ntail) {
+        while (n && st->ntail < 8) {
+            st->tail[st->ntail++] = *p++;
+            n--;
+        }
+        if (st->ntail < 8) {
+            return;
+        }
+        memcpy(&w, st->tail, 8);
+        st->h = h_word(st->h, w);
+        st->ntail = 0;
+    }
+    while (n >= 8) {
+        memcpy(&w, p, 8);
+        st->h = h_word(st->h, w);
+        p += 8;
+        n -= 8;
+    }
+    memcpy(st->tail, p, n);
+    st->ntail = (unsigned)n;
+}
+
+static uint64_t h_final(const hstate_t *st)
+{
+    uint64_t h = st->h, w = 0;
+
+    if (st->ntail) {
+        memcpy(&w, st->tail, st->ntail);
+        h = h_word(h, w ^ ((uint64_t)st->ntail << 56));
+    }
+    h = h_word(h, st->total);
+    h ^= h >> 30;
+    h *= HK2;
+    h ^= h >> 27;
+    h *= HK3;
+    h ^= h >> 31;
+    return h;
+}
+
+static uint64_t key_hash(uint64_t seed, const char *key, apr_size_t klen)
+{
+    hstate_t st;
+
+    h_init(&st, seed);
+    h_update(&st, key, klen);
+    return h_final(&st);
+}
+
+/* The checksum: key and value (fed by the caller), then the checked head fields. */
+static uint64_t csum_final(const hstate_t *kv, const head_t *e)
+{
+    hstate_t st = *kv;
+    uint64_t f[6];
+
+    f[0] = ((uint64_t)e->klen << 32) | e->vlen;
+    f[1] = e->nblk;
+    f[2] = e->khash;
+    f[3] = (uint64_t)e->expires;
+    f[4] = e->wseq;
+    f[5] = SALT_CSUM;
+    h_update(&st, f, sizeof(f));
+    return h_final(&st);
+}
+
+/* ------------------------------------------------------------------ blocks and lists */
+
+uint32_t shs_shmi_blocks_for(uint64_t total)
+{
+    if (total <= HEAD_ROOM) {
+        return 1;
+    }
+    return 1 + (uint32_t)((total - HEAD_ROOM + DATA_ROOM - 1) / DATA_ROOM);
+}
+
+uint64_t shs_shmi_room_of(uint32_t nblk)
+{
+    return HEAD_ROOM + (uint64_t)(nblk - 1) * DATA_ROOM;
+}
+
+static blk_t *blk(const shs_shmi_t *s, uint32_t i)
+{
+    return (blk_t *)(void *)(s->blocks + (apr_size_t)i * BLK);
+}
+
+static head_t *head(const shs_shmi_t *s, uint32_t i)
+{
+    return (head_t *)(void *)(s->blocks + (apr_size_t)i * BLK);
+}
+
+static void hook(shs_shm_point_e point)
+{
+    if (shs_shmi_hooks.at) {
+        shs_shmi_hooks.at(point);
+    }
+}
+
+/* Keeps the stores before it before those after it as another process sees them once this
+ * one has died.  A compiler barrier is what that needs: a process dies between two
+ * instructions, like a signal arriving, and every store it made is visible afterwards. */
+static void ordered(void)
+{
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+static void count(uint64_t *c)
+{
+    __atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
+}
+
+static void set32(uint32_t *p, uint32_t v)
+{
+    __atomic_store_n(p, v, __ATOMIC_RELAXED);
+}
+
+/* Head fields that must hold before the chain is walked. */
+static int head_ok(const shs_shmi_t *s, const head_t *e)
+{
+    return e->klen >= 1 && e->klen <= SHS_SHM_KEY_MAX && e->vlen <= SHS_SHM_VALUE_MAX &&
+           e->nblk == shs_shmi_blocks_for((uint64_t)e->klen + e->vlen) && e->nblk <= s->max_blocks;
+}
+
+static int expired(const head_t *e, apr_time_t now)
+{
+    return e->expires != 0 && e->expires <= now;
+}
+
+static void free_push(shs_shmi_t *s, uint32_t i)
+{
+    blk_t *b = blk(s, i);
+
+    b->kind = KIND_FREE;
+    b->next = s->h->free_head;
+    s->h->free_head = i;
+    set32(&s->h->free_count, s->h->free_count + 1);
+}
+
+static int free_pop(shs_shmi_t *s, uint32_t *out)
+{
+    uint32_t i = s->h->free_head;
+
+    if (s->h->free_count == 0 || i >= s->nblocks || blk(s, i)->kind != KIND_FREE) {
+        return DAMAGED;
+    }
+    s->h->free_head = blk(s, i)->next;
+    set32(&s->h->free_count, s->h->free_count - 1);
+    blk(s, i)->kind = KIND_NEW; /* a damaged free list that leads here again is caught */
+    *out = i;
+    return APR_SUCCESS;
+}
+
+static int is_head(const shs_shmi_t *s, uint32_t i)
+{
+    return i < s->nblocks && head(s, i)->b.kind == KIND_HEAD;
+}
+
+static int lru_unlink(shs_shmi_t *s, uint32_t i)
+{
+    head_t *e = head(s, i);
+    uint32_t p = e->lru_prev, n = e->lru_next;
+
+    if (p == NIL ? s->h->lru_head != i : (!is_head(s, p) || head(s, p)->lru_next != i)) {
+        return DAMAGED;
+    }
+    if (n == NIL ? s->h->lru_tail != i : (!is_head(s, n) || head(s, n)->lru_prev != i)) {
+        return DAMAGED;
+    }
+    if (p == NIL) {
+        s->h->lru_head = n;
+    }
+    else {
+        head(s, p)->lru_next = n;
+    }
+    if (n == NIL) {
+        s->h->lru_tail = p;
+    }
+    else {
+        head(s, n)->lru_prev = p;
+    }
+    e->lru_prev = e->lru_next = NIL;
+    return APR_SUCCESS;
+}
+
+static int lru_push_front(shs_shmi_t *s, uint32_t i)
+{
+    head_t *e = head(s, i);
+    uint32_t first = s->h->lru_head;
+
+    if (first != NIL && !is_head(s, first)) {
+        return DAMAGED;
+    }
+    e->lru_prev = NIL;
+    e->lru_next = first;
+    if (first == NIL) {
+        s->h->lru_tail = i;
+    }
+    else {
+        head(s, first)->lru_prev = i;
+    }
+    s->h->lru_head = i;
+    return APR_SUCCESS;
+}
+
+static int bucket_unlink(shs_shmi_t *s, uint32_t i, uint64_t khash)
+{
+    uint32_t *pp = &s->buckets[khash & s->mask];
+    uint32_t steps = 0;
+
+    while (*pp != NIL) {
+        if (*pp == i) {
+            *pp = head(s, i)->hnext;
+            return APR_SUCCESS;
+        }
+        if (!is_head(s, *pp) || ++steps > s->nblocks) {
+            return DAMAGED;
+        }
+        pp = &head(s, *pp)->hnext;
+    }
+    return DAMAGED; /* not in its bucket */
+}
+
+/* Remove entry i (a HEAD): marked free first, so a death from here on does not bring it
+ * back; then unlinked; then its blocks returned. */
+static int entry_free(shs_shmi_t *s, uint32_t i)
+{
+    head_t *e = head(s, i);
+    uint32_t nblk = e->nblk, nx = e->b.next, k;
+
+    if (!head_ok(s, e)) {
+        return DAMAGED;
+    }
+    e->b.kind = KIND_FREE;
+    ordered();
+    if (bucket_unlink(s, i, e->khash) != APR_SUCCESS || lru_unlink(s, i) != APR_SUCCESS) {
+        return DAMAGED;
+    }
+    hook(SHS_SHM_AT_FREEING);
+    free_push(s, i);
+    for (k = 1; k < nblk; k++) {
+        blk_t *b;
+        uint32_t after;
+        if (nx >= s->nblocks || (b = blk(s, nx))->kind != KIND_DATA || b->owner != i) {
+            return DAMAGED; /* a block visited twice is FREE by now */
+        }
+        after = b->next;
+        free_push(s, nx);
+        nx = after;
+    }
+    set32(&s->h->entries, s->h->entries - 1);
+    return APR_SUCCESS;
+}
+
+/* ------------------------------------------------------------------ walking a chain */
+
+typedef struct cur_t {
+    const shs_shmi_t *s;
+    uint32_t owner; /* the head */
+    uint32_t blk;
+    uint32_t seen; /* blocks entered, the head included */
+    uint32_t nblk;
+    unsigned char *p;
+    uint32_t left; /* bytes left in the current block */
+} cur_t;
+
+static void cur_init(cur_t *c, const shs_shmi_t *s, uint32_t i, uint32_t nblk)
+{
+    c->s = s;
+    c->owner = i;
+    c->blk = i;
+    c->seen = 1;
+    c->nblk = nblk;
+    c->p = s->blocks + (apr_size_t)i * BLK + sizeof(head_t);
+    c->left = HEAD_ROOM;
+}
+
+/* Some bytes available at c->p, or DAMAGED. */
+static int cur_fill(cur_t *c)
+{
+    uint32_t nx;
+    blk_t *b;
+
+    if (c->left) {
+        return APR_SUCCESS;
+    }
+    nx = blk(c->s, c->blk)->next;
+    if (nx >= c->s->nblocks || c->seen >= c->nblk || (b = blk(c->s, nx))->kind != KIND_DATA ||
+        b->owner != c->owner) {
+        return DAMAGED;
+    }
+    c->blk = nx;
+    c->seen++;
+    c->p = (unsigned char *)b + sizeof(blk_t);
+    c->left = DATA_ROOM;
+    return APR_SUCCESS;
+}
+
+/* Compare the next n bytes with buf: 0 equal, 1 different, DAMAGED. */
+static int cur_cmp(cur_t *c, const char *buf, apr_size_t n)
+{
+    while (n) {
+        apr_size_t k;
+        if (cur_fill(c) != APR_SUCCESS) {
+            return DAMAGED;
+        }
+        k = n < c->left ? n : c->left;
+        if (memcmp(c->p, buf, k) != 0) {
+            return 1;
+        }
+        c->p += k;
+        c->left -= (uint32_t)k;
+        buf += k;
+        n -= k;
+    }
+    return 0;
+}
+
+/* Feed the next n bytes to st, copying them to out when out is not NULL. */
+static int cur_read(cur_t *c, hstate_t *st, char *out, apr_size_t n)
+{
+    while (n) {
+        apr_size_t k;
+        if (cur_fill(c) != APR_SUCCESS) {
+            return DAMAGED;
+        }
+        k = n < c->left ? n : c->left;
+        h_update(st, c->p, k);
+        if (out) {
+            memcpy(out, c->p, k);
+            out += k;
+        }
+        c->p += k;
+        c->left -= (uint32_t)k;
+        n -= k;
+    }
+    return APR_SUCCESS;
+}
+
+static int cur_write(cur_t *c, const char *buf, apr_size_t n)
+{
+    while (n) {
+        apr_size_t k;
+        if (cur_fill(c) != APR_SUCCESS) {
+            return DAMAGED;
+        }
+        k = n < c->left ? n : c->left;
+        memcpy(c->p, buf, k);
+        c->p += k;
+        c->left -= (uint32_t)k;
+        buf += k;
+        n -= k;
+    }
+    return APR_SUCCESS;
+}
+
+/* Look key up: APR_SUCCESS (*at its head), APR_NOTFOUND or DAMAGED. */
+static int lookup(shs_shmi_t *s, const char *key, uint32_t klen, uint64_t khash, uint32_t *at)
+{
+    uint32_t i = s->buckets[khash & s->mask], steps = 0;
+
+    while (i != NIL) {
+        head_t *e;
+        if (!is_head(s, i) || ++steps > s->nblocks) {
+            return DAMAGED;
+        }
+        e = head(s, i);
+        if (e->khash == khash && e->klen == klen) {
+            cur_t c;
+            int r;
+            if (!head_ok(s, e)) {
+                return DAMAGED;
+            }
+            cur_init(&c, s, i, e->nblk);
+            r = cur_cmp(&c, key, klen);
+            if (r == DAMAGED) {
+                return DAMAGED;
+            }
+            if (r == 0) {
+                *at = i;
+                return APR_SUCCESS;
+            }
+        }
+        i = e->hnext;
+    }
+    return APR_NOTFOUND;
+}
+
+/* ------------------------------------------------------------------ rebuild */
+
+static void chain_unmark(shs_shmi_t *s, uint32_t i, uint32_t n)
+{
+    uint32_t k;
+
+    for (k = 0; k < n; k++) {
+        blk(s, i)->mark = 0;
+        i = blk(s, i)->next; /* checked when it was marked */
+    }
+}
+
+/* Is the entry at i whole (every block in range, of its kind and owner, claimed by no other
+ * entry, and when verify is set the checksum right)?  On success its blocks are marked as
+ * claimed. */
+static int chain_claim(shs_shmi_t *s, uint32_t i, int verify)
+{
+    head_t *e = head(s, i);
+    uint64_t left = (uint64_t)e->klen + e->vlen;
+    uint32_t cur = i, seen = 1, n;
+    hstate_t st;
+
+    if (e->b.mark || e->b.owner != i) {
+        return 0;
+    }
+    e->b.mark = 1;
+    h_init(&st, s->seed);
+    n = left < HEAD_ROOM ? (uint32_t)left : HEAD_ROOM;
+    if (verify) {
+        h_update(&st, (unsigned char *)e + sizeof(head_t), n);
+    }
+    left -= n;
+    while (seen < e->nblk) {
+        uint32_t nx = blk(s, cur)->next;
+        blk_t *b;
+        if (nx >= s->nblocks || (b = blk(s, nx))->kind != KIND_DATA || b->owner != i || b->mark) {
+            chain_unmark(s, i, seen);
+            return 0;
+        }
+        b->mark = 1;
+        seen++;
+        cur = nx;
+        n = left < DATA_ROOM ? (uint32_t)left : DATA_ROOM;
+        if (verify) {
+            h_update(&st, (unsigned char *)b + sizeof(blk_t), n);
+        }
+        left -= n;
+    }
+    if (blk(s, cur)->next != NIL || left != 0 || (verify && csum_final(&st, e) != e->csum)) {
+        chain_unmark(s, i, seen);
+        return 0;
+    }
+    return 1;
+}
+
+/* Copy a whole entry's key (the chain checked) into buf. */
+static void key_copy(shs_shmi_t *s, uint32_t i, char *buf)
+{
+    head_t *e = head(s, i);
+    cur_t c;
+    hstate_t st;
+
+    h_init(&st, 0);
+    cur_init(&c, s, i, e->nblk);
+    (void)cur_read(&c, &st, buf, e->klen);
+}
+
+static uint32_t lru_merge(shs_shmi_t *s, uint32_t a, uint32_t b)
+{
+    uint32_t first = NIL, last = NIL;
+
+    while (a != NIL || b != NIL) {
+        uint32_t take;
+        if (b == NIL || (a != NIL && head(s, a)->useq >= head(s, b)->useq)) {
+            take = a;
+            a = head(s, a)->lru_next;
+        }
+        else {
+            take = b;
+            b = head(s, b)->lru_next;
+        }
+        if (last == NIL) {
+            first = take;
+        }
+        else {
+            head(s, last)->lru_next = take;
+        }
+        last = take;
+    }
+    if (last != NIL) {
+        head(s, last)->lru_next = NIL;
+    }
+    return first;
+}
+
+/* Sort n entries linked by lru_next, most recently used first.  Recursion depth log2(n). */
+static uint32_t lru_sort(shs_shmi_t *s, uint32_t list, uint32_t n)
+{
+    uint32_t mid = list, second, k;
+
+    if (n < 2) {
+        return list;
+    }
+    for (k = 1; k < n / 2; k++) {
+        mid = head(s, mid)->lru_next;
+    }
+    second = head(s, mid)->lru_next;
+    head(s, mid)->lru_next = NIL;
+    return lru_merge(s, lru_sort(s, list, n / 2), lru_sort(s, second, n - n / 2));
+}
+
+/* Rebuild every derived structure from the blocks (the lock held, or the file exclusively
+ * ours).  Never fails: what cannot be trusted is dropped.  verify: check every entry's
+ * checksum too (a file nobody had open: the machine may have crashed while it was written
+ * back).  A process that died under the lock cannot have left a HEAD incomplete (write
+ * order), and every read checks the checksum anyway: there the structural check suffices and
+ * the lock is held for a third of the time. */
+void shs_shmi_rebuild(shs_shmi_t *s, int verify, apr_uint32_t *kept, apr_uint32_t *dropped)
+{
+    shm_hdr_t *h = s->h;
+    apr_time_t now = shs_shmi_hooks.now ? shs_shmi_hooks.now() : apr_time_now();
+    uint32_t i, n = s->nblocks, list = NIL, nkept = 0, ndropped = 0;
+    uint64_t maxseq = h->seq;
+    char ka[SHS_SHM_KEY_MAX], kb[SHS_SHM_KEY_MAX];
+
+    for (i = 0; i < n; i++) {
+        blk(s, i)->mark = 0;
+    }
+    memset(s->buckets, 0xff, ((apr_size_t)s->mask + 1) * sizeof(uint32_t));
+    for (i = 0; i < n; i++) {
+        head_t *e = head(s, i);
+        uint32_t *pp;
+        if (e->b.kind != KIND_HEAD) {
+            continue;
+        }
+        if (!head_ok(s, e) || !chain_claim(s, i, verify)) {
+            e->b.kind = KIND_FREE;
+            count(&h->corrupt);
+            ndropped++;
+            continue;
+        }
+        key_copy(s, i, kb);
+        if (expired(e, now) || key_hash(s->seed, kb, e->klen) != e->khash) {
+            /* a wrong key hash would put it in the wrong bucket: found by no lookup */
+            chain_unmark(s, i, e->nblk);
+            e->b.kind = KIND_FREE;
+            count(expired(e, now) ? &h->expired : &h->corrupt);
+            ndropped++;
+            continue;
+        }
+        /* the same key twice (only damage can do that): the later write wins */
+        for (pp = &s->buckets[e->khash & s->mask]; *pp != NIL; pp = &head(s, *pp)->hnext) {
+            head_t *o = head(s, *pp);
+            if (o->khash == e->khash && o->klen == e->klen) {
+                key_copy(s, *pp, ka);
+                if (memcmp(ka, kb, e->klen) == 0) {
+                    break;
+                }
+            }
+        }
+        if (*pp != NIL) {
+            uint32_t loser = head(s, *pp)->wseq > e->wseq ? i : *pp;
+            if (loser == *pp) {
+                *pp = head(s, loser)->hnext;
+            }
+            chain_unmark(s, loser, head(s, loser)->nblk);
+            head(s, loser)->b.kind = KIND_FREE;
+            ndropped++;
+            if (loser == i) {
+                continue;
+            }
+        }
+        e->hnext = s->buckets[e->khash & s->mask];
+        s->buckets[e->khash & s->mask] = i;
+    }
+    /* the survivors, in one list; every other block is free */
+    h->free_head = NIL;
+    set32(&h->free_count, 0);
+    for (i = n; i-- > 0;) {
+        head_t *e = head(s, i);
+        if (!e->b.mark) {
+            free_push(s, i);
+        }
+        else if (e->b.kind == KIND_HEAD) {
+            e->lru_next = list;
+            list = i;
+            nkept++;
+            maxseq = e->wseq > maxseq ? e->wseq : maxseq;
+            maxseq = e->useq > maxseq ? e->useq : maxseq;
+        }
+    }
+    list = lru_sort(s, list, nkept);
+    h->lru_head = list;
+    h->lru_tail = NIL;
+    for (i = list; i != NIL; i = head(s, i)->lru_next) {
+        head(s, i)->lru_prev = h->lru_tail;
+        h->lru_tail = i;
+    }
+    set32(&h->entries, nkept);
+    h->seq = maxseq;
+    if (h->sweep >= n) {
+        h->sweep = 0;
+    }
+    if (kept) {
+        *kept = nkept;
+    }
+    if (dropped) {
+        *dropped = ndropped;
+    }
+    if (!verify) {
+        count(&h->recoveries);
+    }
+}
+
+/* ------------------------------------------------------------------ operations */
+
+/* Make `need` blocks free: expired entries first, then the least recently used. */
+static int make_room(shs_shmi_t *s, uint32_t need, apr_time_t now)
+{
+    uint32_t rounds = 0;
+
+    while (s->h->free_count < need) {
+        uint32_t t, k;
+        int was_expired;
+        for (k = 0; k < SWEEP_ROOM && s->h->free_count < need; k++) {
+            uint32_t i = s->h->sweep < s->nblocks ? s->h->sweep : 0;
+            s->h->sweep = i + 1 < s->nblocks ? i + 1 : 0;
+            if (head(s, i)->b.kind == KIND_HEAD && expired(head(s, i), now)) {
+                if (entry_free(s, i) != APR_SUCCESS) {
+                    return DAMAGED;
+                }
+                count(&s->h->expired);
+            }
+        }
+        if (s->h->free_count >= need) {
+            break;
+        }
+        t = s->h->lru_tail;
+        if (!is_head(s, t) || ++rounds > s->nblocks) {
+            return DAMAGED; /* nothing left to evict yet not enough free blocks */
+        }
+        was_expired = expired(head(s, t), now);
+        if (entry_free(s, t) != APR_SUCCESS) {
+            return DAMAGED;
+        }
+        count(was_expired ? &s->h->expired : &s->h->evictions);
+    }
+    return APR_SUCCESS;
+}
+
+static int sweep_step(shs_shmi_t *s, apr_time_t now)
+{
+    uint32_t k;
+
+    for (k = 0; k < SWEEP_WRITE; k++) {
+        uint32_t i = s->h->sweep < s->nblocks ? s->h->sweep : 0;
+        s->h->sweep = i + 1 < s->nblocks ? i + 1 : 0;
+        if (head(s, i)->b.kind == KIND_HEAD && expired(head(s, i), now)) {
+            if (entry_free(s, i) != APR_SUCCESS) {
+                return DAMAGED;
+            }
+            count(&s->h->expired);
+        }
+    }
+    return APR_SUCCESS;
+}
+
+static int op_get(shs_shmi_t *s, op_t *op, apr_time_t now)
+{
+    uint32_t i;
+    head_t *e;
+    cur_t c;
+    hstate_t st;
+    char *buf;
+    int r = lookup(s, op->key, op->klen, op->khash, &i);
+
+    if (r != APR_SUCCESS) {
+        return r;
+    }
+    e = head(s, i);
+    if (expired(e, now)) {
+        if (entry_free(s, i) != APR_SUCCESS) {
+            return DAMAGED;
+        }
+        count(&s->h->expired);
+        return APR_NOTFOUND;
+    }
+    buf = apr_palloc(op->pool, (apr_size_t)e->vlen + 1);
+    h_init(&st, s->seed);
+    cur_init(&c, s, i, e->nblk);
+    if (cur_read(&c, &st, NULL, e->klen) != APR_SUCCESS ||
+        cur_read(&c, &st, buf, e->vlen) != APR_SUCCESS) {
+        return DAMAGED;
+    }
+    if (csum_final(&st, e) != e->csum) {
+        if (entry_free(s, i) != APR_SUCCESS) {
+            return DAMAGED;
+        }
+        count(&s->h->corrupt);
+        return APR_NOTFOUND;
+    }
+    buf[e->vlen] = '\0';
+    if (lru_unlink(s, i) != APR_SUCCESS || lru_push_front(s, i) != APR_SUCCESS) {
+        return DAMAGED;
+    }
+    e->useq = ++s->h->seq;
+    op->out = buf;
+    op->outlen = e->vlen;
+    return APR_SUCCESS;
+}
+
+static int op_store(shs_shmi_t *s, op_t *op, apr_time_t now)
+{
+    uint32_t i, first, prev, need, k;
+    apr_size_t half;
+    head_t *e;
+    cur_t c;
+    int r = lookup(s, op->key, op->klen, op->khash, &i);
+
+    if (r == DAMAGED) {
+        return r;
+    }
+    if (r == APR_SUCCESS) {
+        int was_expired = expired(head(s, i), now);
+        if (op->kind == SHS_SHMI_ADD && !was_expired) {
+            return APR_EEXIST;
+        }
+        if (entry_free(s, i) != APR_SUCCESS) {
+            return DAMAGED;
+        }
+        if (was_expired) {
+            count(&s->h->expired);
+        }
+    }
+    need = shs_shmi_blocks_for((uint64_t)op->klen + op->vlen);
+    if (sweep_step(s, now) != APR_SUCCESS || make_room(s, need, now) != APR_SUCCESS ||
+        free_pop(s, &first) != APR_SUCCESS) {
+        return DAMAGED;
+    }
+    blk(s, first)->owner = first;
+    prev = first;
+    for (k = 1; k < need; k++) {
+        uint32_t d;
+        if (free_pop(s, &d) != APR_SUCCESS) {
+            return DAMAGED;
+        }
+        blk(s, d)->kind = KIND_DATA;
+        blk(s, d)->owner = first;
+        blk(s, prev)->next = d;
+        prev = d;
+    }
+    blk(s, prev)->next = NIL;
+    e = head(s, first);
+    e->hnext = NIL;
+    e->lru_prev = e->lru_next = NIL;
+    e->nblk = need;
+    e->klen = op->klen;
+    e->vlen = (uint32_t)op->vlen;
+    e->khash = op->khash;
+    e->expires = op->expires;
+    e->wseq = e->useq = ++s->h->seq;
+    cur_init(&c, s, first, need);
+    half = op->vlen / 2;
+    if (cur_write(&c, op->key, op->klen) != APR_SUCCESS ||
+        cur_write(&c, op->val, half) != APR_SUCCESS) {
+        return DAMAGED;
+    }
+    hook(SHS_SHM_AT_WRITING);
+    if (cur_write(&c, op->val + half, op->vlen - half) != APR_SUCCESS) {
+        return DAMAGED;
+    }
+    e->csum = csum_final(&op->kv, e);
+    if (s->h->lru_head != NIL && !is_head(s, s->h->lru_head)) {
+        return DAMAGED; /* checked before the entry is visible: once it is, nothing fails */
+    }
+    ordered();
+    e->b.kind = KIND_HEAD; /* complete: from here on a rebuild keeps it */
+    ordered();
+    e->hnext = s->buckets[op->khash & s->mask];
+    s->buckets[op->khash & s->mask] = first;
+    (void)lru_push_front(s, first);
+    set32(&s->h->entries, s->h->entries + 1);
+    return APR_SUCCESS;
+}
+
+static int op_del(shs_shmi_t *s, op_t *op, apr_time_t now)
+{
+    uint32_t i;
+    int was_expired, r = lookup(s, op->key, op->klen, op->khash, &i);
+
+    if (r != APR_SUCCESS) {
+        return r;
+    }
+    was_expired = expired(head(s, i), now);
+    op->done = !was_expired; /* entry_free marks it free before anything can fail */
+    if (entry_free(s, i) != APR_SUCCESS) {
+        return DAMAGED;
+    }
+    if (was_expired) {
+        count(&s->h->expired);
+        return APR_NOTFOUND; /* as memcached: an expired item is not there */
+    }
+    return APR_SUCCESS;
+}
+
+int shs_shmi_run(shs_shmi_t *s, op_t *op, apr_time_t now)
+{
+    switch (op->kind) {
+    case SHS_SHMI_GET:
+        return op_get(s, op, now);
+    case SHS_SHMI_SET:
+    case SHS_SHMI_ADD:
+        return op_store(s, op, now);
+    case SHS_SHMI_DEL:
+        return op_del(s, op, now);
+    }
+    return APR_EINVAL;
+}
+
+apr_status_t shs_shmi_prepare(shs_shmi_t *s, op_t *op)
+{
+    if (!op->key) {
+        return APR_EINVAL;
+    }
+    op->klen = (uint32_t)strnlen(op->key, SHS_SHM_KEY_MAX + 1);
+    if (op->klen == 0 || op->klen > SHS_SHM_KEY_MAX) {
+        return APR_EINVAL;
+    }
+    op->khash = key_hash(s->seed, op->key, op->klen);
+    if (op->kind == SHS_SHMI_SET || op->kind == SHS_SHMI_ADD) {
+        if (!op->val && op->vlen) {
+            return APR_EINVAL;
+        }
+        if (op->vlen > s->max_value) {
+            count(&s->h->too_large);
+            return APR_ENOSPC;
+        }
+        if (!op->val) {
+            op->val = "";
+        }
+        h_init(&op->kv, s->seed);
+        h_update(&op->kv, op->key, op->klen);
+        h_update(&op->kv, op->val, op->vlen);
+    }
+    return APR_SUCCESS;
+}
+
+void shs_shmi_format(shs_shmi_t *s)
+{
+    uint32_t i;
+
+    memset(s->buckets, 0xff, ((apr_size_t)s->mask + 1) * sizeof(uint32_t));
+    s->h->free_head = NIL;
+    s->h->lru_head = s->h->lru_tail = NIL;
+    for (i = s->nblocks; i-- > 0;) {
+        blk(s, i)->mark = 0;
+        free_push(s, i);
+    }
+}
