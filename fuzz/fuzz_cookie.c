@@ -13,17 +13,26 @@
  * limitations under the License.
  */
 
-/* libFuzzer target: the Cookie header functions and the id check of src/shs_id.c.
+/* libFuzzer target: the Cookie header functions of src/shs_cookie.c and the id check of
+ * src/shs_id.c.
  *
  * The input, NUL-terminated, is one Cookie header value.  For two fixed names (the module's
  * default and a prefix of it) shs_cookie_scan(), shs_cookie_get() and shs_cookie_strip() must
- * agree with each other and keep their contracts:
- *  - a value returned by the scan is always a well-formed id; seen/malformed add up;
- *  - the stripped header never contains the name as a pair, strips to itself, has no empty
- *    pair and no whitespace or ';' at its ends, and scan and strip give the same one;
+ * agree with an independent reading of the documented format (below) and keep their contracts:
+ *  - seen and malformed are the pairs of that name and those whose value is no well-formed id;
+ *    the value is the first well-formed one;
+ *  - the stripped header is exactly the other pairs joined by "; ", contains no pair of that
+ *    name, strips to itself, and scan and strip give the same one;
+ *  - get() returns the first value of the name no longer than its max;
  *  - scanning twice into the same result accumulates the counts.
  * The raw input bytes also go through shs_id_is_valid(), compared with a reading of its
- * definition (43 characters that decode as base64url to 32 bytes, canonically). */
+ * definition (43 characters that decode as base64url to 32 bytes, canonically).
+ *
+ * The independent reading (shs_cookie.h): pairs are separated by ';', and also by a ',' that is
+ * followed by [OWS] token [OWS] '=' where the token is a name asked for (httpd joins a second
+ * Cookie header line with ", "); any other ',' is a byte of the pair.  A pair is trimmed of
+ * whitespace, and of ',' at its start; empty pairs do not count; its name is what precedes its
+ * first '=', trimmed; its value what follows, trimmed, without one pair of enclosing quotes. */
 
 #include <stdint.h>
 #include <string.h>
@@ -38,35 +47,186 @@ static int is_ows(char c)
     return c == ' ' || c == '\t';
 }
 
-/* Count the pairs of header named exactly name (independent reading of the format: pairs
- * split at ';', whitespace trimmed, name is what precedes the first '=', trimmed). */
+static const char TCHARS[] = "!#$%&'*+-.^_`|~0123456789"
+                             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+static int m_tchar(char c)
+{
+    return c != '\0' && memchr(TCHARS, c, sizeof(TCHARS) - 1) != NULL;
+}
+
+/* The names asked for: one name, or patterns (a name, or a prefix and a final '*'). */
+typedef struct m_want_t {
+    const char *name;
+    const char *const *pats;
+    int npats;
+} m_want_t;
+
+static int m_wanted(const m_want_t *w, const char *s, size_t len)
+{
+    int i;
+
+    if (w->name) {
+        return strlen(w->name) == len && memcmp(w->name, s, len) == 0;
+    }
+    for (i = 0; i < w->npats; i++) {
+        size_t plen = strlen(w->pats[i]);
+        if (plen > 0 && w->pats[i][plen - 1] == '*') {
+            if (len + 1 >= plen && memcmp(w->pats[i], s, plen - 1) == 0) {
+                return 1;
+            }
+        }
+        else if (plen == len && memcmp(w->pats[i], s, len) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* One pair of the model: the trimmed pair, its name and its unquoted value (name NULL when the
+ * pair has no '='), and whether its name is asked for. */
+typedef struct m_pair_t {
+    const char *b, *e;
+    const char *name, *name_e;
+    const char *val, *val_e;
+    int wanted;
+} m_pair_t;
+
+typedef struct m_cookies_t {
+    m_pair_t *pairs;
+    int n, nwanted;
+} m_cookies_t;
+
+/* Does the ',' at s[-1] separate pairs: [OWS] token [OWS] '=' with a token asked for? */
+static int m_comma_splits(const char *s, const m_want_t *w)
+{
+    size_t i = 0, nb, ne;
+
+    while (is_ows(s[i])) {
+        i++;
+    }
+    nb = i;
+    while (m_tchar(s[i])) {
+        i++;
+    }
+    ne = i;
+    while (is_ows(s[i])) {
+        i++;
+    }
+    return ne > nb && s[i] == '=' && m_wanted(w, s + nb, ne - nb);
+}
+
+static void m_add_pair(m_cookies_t *m, const char *b, const char *e, const m_want_t *w)
+{
+    m_pair_t *cp = &m->pairs[m->n];
+    const char *eq;
+
+    while (b < e && (is_ows(*b) || *b == ',')) {
+        b++;
+    }
+    while (e > b && is_ows(e[-1])) {
+        e--;
+    }
+    if (b == e) {
+        return;
+    }
+    memset(cp, 0, sizeof(*cp));
+    cp->b = b;
+    cp->e = e;
+    for (eq = b; eq < e && *eq != '='; eq++) {
+    }
+    if (eq < e) {
+        cp->name = b;
+        cp->name_e = eq;
+        while (cp->name_e > cp->name && is_ows(cp->name_e[-1])) {
+            cp->name_e--;
+        }
+        cp->val = eq + 1;
+        cp->val_e = e;
+        while (cp->val < cp->val_e && is_ows(*cp->val)) {
+            cp->val++;
+        }
+        if (cp->val_e - cp->val >= 2 && cp->val[0] == '"' && cp->val_e[-1] == '"') {
+            cp->val++;
+            cp->val_e--;
+        }
+        cp->wanted = m_wanted(w, cp->name, (size_t)(cp->name_e - cp->name));
+    }
+    m->nwanted += cp->wanted;
+    m->n++;
+}
+
+/* The pairs of header, read by the rule above.  Free m->pairs after use. */
+static void m_read(const char *header, const m_want_t *w, m_cookies_t *m)
+{
+    size_t len = strlen(header), i, start = 0;
+
+    m->pairs = malloc((len / 2 + 2) * sizeof(*m->pairs)); /* a pair is 1 byte + 1 separator */
+    FUZZ_CHECK(m->pairs != NULL);
+    m->n = m->nwanted = 0;
+    for (i = 0; i <= len; i++) {
+        if (i == len || header[i] == ';' ||
+            (header[i] == ',' && m_comma_splits(header + i + 1, w))) {
+            m_add_pair(m, header + start, header + i, w);
+            start = i + 1;
+        }
+    }
+}
+
+/* The pairs not asked for, joined by "; " (NULL when none), then add unless NULL or empty:
+ * what strip, scan and rewrite must give.  malloc()ed. */
+static char *m_join_kept(const m_cookies_t *m, const char *add)
+{
+    size_t total = (add ? strlen(add) : 0) + 1, off = 0;
+    char *out;
+    int i;
+
+    for (i = 0; i < m->n; i++) {
+        total += (size_t)(m->pairs[i].e - m->pairs[i].b) + 2;
+    }
+    out = malloc(total);
+    FUZZ_CHECK(out != NULL);
+    for (i = 0; i < m->n; i++) {
+        if (!m->pairs[i].wanted) {
+            if (off) {
+                memcpy(out + off, "; ", 2);
+                off += 2;
+            }
+            memcpy(out + off, m->pairs[i].b, (size_t)(m->pairs[i].e - m->pairs[i].b));
+            off += (size_t)(m->pairs[i].e - m->pairs[i].b);
+        }
+    }
+    if (add && *add) {
+        if (off) {
+            memcpy(out + off, "; ", 2);
+            off += 2;
+        }
+        memcpy(out + off, add, strlen(add));
+        off += strlen(add);
+    }
+    out[off] = '\0';
+    if (!off) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* Same string, or both NULL. */
+static int same(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Count the pairs of header named exactly name, by the model. */
 static int count_named(const char *header, const char *name)
 {
-    size_t nlen = strlen(name);
-    const char *s = header;
-    int n = 0;
+    m_want_t w = { name, NULL, 0 };
+    m_cookies_t m;
 
-    while (*s) {
-        const char *end = strchr(s, ';'), *eq, *ne;
-        if (!end) {
-            end = s + strlen(s);
-        }
-        while (s < end && is_ows(*s)) {
-            s++;
-        }
-        eq = memchr(s, '=', (size_t)(end - s));
-        if (eq) {
-            ne = eq;
-            while (ne > s && is_ows(ne[-1])) {
-                ne--;
-            }
-            if ((size_t)(ne - s) == nlen && memcmp(s, name, nlen) == 0) {
-                n++;
-            }
-        }
-        s = *end ? end + 1 : end;
-    }
-    return n;
+    m_read(header, &w, &m);
+    free(m.pairs);
+    return m.nwanted;
 }
 
 static void check_stripped(apr_pool_t *p, const char *stripped, const char *name)
@@ -104,10 +264,44 @@ static void check_name(apr_pool_t *p, const char *header, const char *name)
     int found = -1;
     size_t hlen = strlen(header);
 
+    m_want_t w = { name, NULL, 0 };
+    m_cookies_t m;
+    char *want_stripped;
+    const char *want_value = NULL, *want_first = NULL, *want_short = NULL;
+    int i, want_malformed = 0;
+
+    /* what the model expects */
+    m_read(header, &w, &m);
+    want_stripped = m_join_kept(&m, NULL);
+    for (i = 0; i < m.n; i++) {
+        const m_pair_t *cp = &m.pairs[i];
+        size_t vlen = (size_t)(cp->val_e - cp->val);
+        if (!cp->wanted) {
+            continue;
+        }
+        if (!want_first) {
+            want_first = apr_pstrmemdup(p, cp->val, vlen);
+        }
+        if (!want_short && vlen <= SHS_ID_LEN) {
+            want_short = apr_pstrmemdup(p, cp->val, vlen);
+        }
+        if (shs_id_is_valid(cp->val, vlen)) {
+            if (!want_value) {
+                want_value = apr_pstrmemdup(p, cp->val, vlen);
+            }
+        }
+        else {
+            want_malformed++;
+        }
+    }
+
     memset(&res, 0, sizeof(res));
     shs_cookie_scan(p, header, name, &res);
     FUZZ_CHECK(res.seen >= 0 && res.malformed >= 0 && res.malformed <= res.seen);
-    FUZZ_CHECK(res.seen == count_named(header, name));
+    FUZZ_CHECK(res.seen == m.nwanted);
+    FUZZ_CHECK(res.malformed == want_malformed);
+    FUZZ_CHECK(same(res.value, want_value));
+    FUZZ_CHECK(same(res.stripped, want_stripped));
     FUZZ_CHECK((res.value != NULL) == (res.seen > res.malformed));
     if (res.value) {
         FUZZ_CHECK(shs_id_is_valid(res.value, strlen(res.value)));
@@ -145,6 +339,13 @@ static void check_name(apr_pool_t *p, const char *header, const char *name)
     }
     got = shs_cookie_get(p, header, name, 0);
     FUZZ_CHECK(!got || *got == '\0');
+
+    /* and get against the model */
+    FUZZ_CHECK(same(first, want_first));
+    FUZZ_CHECK(same(shs_cookie_get(p, header, name, SHS_ID_LEN), want_short));
+
+    free(want_stripped);
+    free(m.pairs);
 }
 
 /* shs_id_is_valid() against its definition. */
