@@ -62,13 +62,11 @@ typedef struct m_want_t {
     int npats;
 } m_want_t;
 
-static int m_wanted(const m_want_t *w, const char *s, size_t len)
+/* Name s (len bytes) matches one of the patterns as it is. */
+static int m_match_pats(const m_want_t *w, const char *s, size_t len)
 {
     int i;
 
-    if (w->name) {
-        return strlen(w->name) == len && memcmp(w->name, s, len) == 0;
-    }
     for (i = 0; i < w->npats; i++) {
         size_t plen = strlen(w->pats[i]);
         if (plen > 0 && w->pats[i][plen - 1] == '*') {
@@ -81,6 +79,38 @@ static int m_wanted(const m_want_t *w, const char *s, size_t len)
         }
     }
     return 0;
+}
+
+/* The parser reads the PHP form of names shorter than this only (test_cookie.c has the failing
+ * test for longer ones). */
+#define M_PHP_NAME_MAX 256
+
+/* Asked for: the name, or a name matching a pattern as it is or as PHP reads it ("NAME[...]"
+ * is the array NAME when a ']' follows the first '['; ' ', '.' and a '[' without ']' are
+ * '_'). */
+static int m_wanted(const m_want_t *w, const char *s, size_t len)
+{
+    char php[M_PHP_NAME_MAX];
+    const char *br;
+    size_t n = len, i;
+
+    if (w->name) {
+        return strlen(w->name) == len && memcmp(w->name, s, len) == 0;
+    }
+    if (m_match_pats(w, s, len)) {
+        return 1;
+    }
+    if (len >= M_PHP_NAME_MAX) {
+        return 0;
+    }
+    br = memchr(s, '[', len);
+    if (br && memchr(br, ']', len - (size_t)(br - s))) {
+        n = (size_t)(br - s);
+    }
+    for (i = 0; i < n; i++) {
+        php[i] = (s[i] == ' ' || s[i] == '.' || s[i] == '[') ? '_' : s[i];
+    }
+    return n > 0 && m_match_pats(w, php, n);
 }
 
 /* One pair of the model: the trimmed pair, its name and its unquoted value (name NULL when the
@@ -173,8 +203,8 @@ static void m_read(const char *header, const m_want_t *w, m_cookies_t *m)
     }
 }
 
-/* The pairs not asked for, joined by "; " (NULL when none), then add unless NULL or empty:
- * what strip, scan and rewrite must give.  malloc()ed. */
+/* add unless NULL or empty, then the pairs not asked for, all joined by "; " (NULL when
+ * nothing): what strip, scan and rewrite must give.  malloc()ed. */
 static char *m_join_kept(const m_cookies_t *m, const char *add)
 {
     size_t total = (add ? strlen(add) : 0) + 1, off = 0;
@@ -186,6 +216,10 @@ static char *m_join_kept(const m_cookies_t *m, const char *add)
     }
     out = malloc(total);
     FUZZ_CHECK(out != NULL);
+    if (add && *add) {
+        memcpy(out, add, strlen(add));
+        off = strlen(add);
+    }
     for (i = 0; i < m->n; i++) {
         if (!m->pairs[i].wanted) {
             if (off) {
@@ -195,14 +229,6 @@ static char *m_join_kept(const m_cookies_t *m, const char *add)
             memcpy(out + off, m->pairs[i].b, (size_t)(m->pairs[i].e - m->pairs[i].b));
             off += (size_t)(m->pairs[i].e - m->pairs[i].b);
         }
-    }
-    if (add && *add) {
-        if (off) {
-            memcpy(out + off, "; ", 2);
-            off += 2;
-        }
-        memcpy(out + off, add, strlen(add));
-        off += strlen(add);
     }
     out[off] = '\0';
     if (!off) {
@@ -348,6 +374,137 @@ static void check_name(apr_pool_t *p, const char *header, const char *name)
     free(m.pairs);
 }
 
+/* shs_cookie_pattern_check() and shs_cookie_name_is_valid() against their definitions. */
+static int m_pattern_ok(const char *s)
+{
+    size_t len = strlen(s), i;
+
+    if (len == 0 || strcmp(s, "*") == 0) {
+        return 0;
+    }
+    for (i = 0; i < len; i++) {
+        if (s[i] == '*' ? i + 1 != len : !m_tchar(s[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int m_name_ok(const char *s)
+{
+    size_t i;
+
+    for (i = 0; s[i]; i++) {
+        if (!m_tchar(s[i])) {
+            return 0;
+        }
+    }
+    return i > 0;
+}
+
+/* shs_cookie_rewrite() with patterns pats (all valid) and pairs to add:
+ *  - the result is add, then "; " and exactly the pairs whose name matches no pattern (as it is
+ *    or as PHP reads it), in order and byte for byte, joined by "; " (NULL when that is
+ *    empty); dropped counts the others;
+ *  - shs_cookie_patterns_match() agrees with the model on every name of the header;
+ *  - without add, no pair of a matching name remains and rewriting again changes nothing;
+ *  - with add, the result is add followed by the one without add. */
+static void check_rewrite(apr_pool_t *p, const char *header, const char *const *pats, int npats,
+                          const char *add)
+{
+    m_want_t w = { NULL, pats, npats };
+    apr_array_header_t *arr = apr_array_make(p, npats, sizeof(const char *));
+    m_cookies_t m, again;
+    char *want, *want_added;
+    const char *out, *out2, *added;
+    int i, dropped = -1, dropped2 = -1;
+
+    for (i = 0; i < npats; i++) {
+        FUZZ_CHECK(shs_cookie_pattern_check(pats[i]) == NULL);
+        APR_ARRAY_PUSH(arr, const char *) = pats[i];
+    }
+    m_read(header, &w, &m);
+    for (i = 0; i < m.n; i++) {
+        const m_pair_t *cp = &m.pairs[i];
+        if (cp->name) {
+            apr_size_t nlen = (apr_size_t)(cp->name_e - cp->name);
+            int raw = m_match_pats(&w, cp->name, nlen);
+            FUZZ_CHECK(shs_cookie_patterns_match(arr, cp->name, nlen) == raw);
+            FUZZ_CHECK(!raw || cp->wanted);
+        }
+    }
+    want = m_join_kept(&m, NULL);
+    want_added = m_join_kept(&m, add);
+
+    out = shs_cookie_rewrite(p, header, arr, NULL, &dropped);
+    FUZZ_CHECK(dropped == m.nwanted);
+    FUZZ_CHECK(same(out, want));
+    if (out) {
+        m_read(out, &w, &again);
+        FUZZ_CHECK(again.nwanted == 0);
+        free(again.pairs);
+    }
+    out2 = shs_cookie_rewrite(p, out, arr, NULL, &dropped2);
+    FUZZ_CHECK(dropped2 == 0);
+    FUZZ_CHECK(same(out2, out));
+
+    added = shs_cookie_rewrite(p, header, arr, add, &dropped2);
+    FUZZ_CHECK(dropped2 == dropped);
+    FUZZ_CHECK(same(added, want_added));
+    if (add && *add) {
+        size_t alen = strlen(add), olen = out ? strlen(out) : 0;
+        FUZZ_CHECK(added != NULL && strlen(added) == alen + (olen ? 2 : 0) + olen);
+        FUZZ_CHECK(strncmp(added, add, alen) == 0);
+        FUZZ_CHECK(!out || (strncmp(added + alen, "; ", 2) == 0 && !strcmp(added + alen + 2, out)));
+    }
+    else {
+        FUZZ_CHECK(same(added, out));
+    }
+
+    free(want);
+    free(want_added);
+    free(m.pairs);
+}
+
+/* Rewrites with three sets of patterns: the application's usual ones, prefixes of the module's
+ * own names, and two taken from the input (its leading token as a name, and half of it as a
+ * prefix), so that names in the input get matched. */
+static void check_rewrites(apr_pool_t *p, const char *header)
+{
+    static const char *const app[] = { "PHPSESSID", "wiki_*", FUZZ_COOKIE_NAME };
+    static const char *const own[] = { FUZZ_COOKIE_NAME2 "*", "a" };
+    const char *derived[2];
+    size_t n = 0, i;
+    int nd = 0;
+
+    check_rewrite(p, header, app, 3, "PHPSESSID=new; " FUZZ_COOKIE_NAME "_sync=1");
+    check_rewrite(p, header, own, 2, NULL);
+
+    while (m_tchar(header[n]) && n < 32) {
+        n++;
+    }
+    if (n > 0) {
+        char *exact = apr_pstrmemdup(p, header, n);
+        char *prefix = apr_palloc(p, n / 2 + 2);
+        memcpy(prefix, header, n / 2);
+        prefix[n / 2] = '*';
+        prefix[n / 2 + 1] = '\0';
+        if (m_pattern_ok(exact)) {
+            derived[nd++] = exact;
+        }
+        if (m_pattern_ok(prefix)) {
+            derived[nd++] = prefix;
+        }
+    }
+    for (i = 0; i < (size_t)nd; i++) {
+        FUZZ_CHECK(m_pattern_ok(derived[i]));
+    }
+    check_rewrite(p, header, derived, nd, nd ? header + n : "");
+
+    FUZZ_CHECK((shs_cookie_pattern_check(header) == NULL) == m_pattern_ok(header));
+    FUZZ_CHECK(shs_cookie_name_is_valid(header) == m_name_ok(header));
+}
+
 /* shs_id_is_valid() against its definition. */
 static void check_id(apr_pool_t *p, const char *s, size_t len)
 {
@@ -373,12 +530,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     check_name(p, header, FUZZ_COOKIE_NAME);
     check_name(p, header, FUZZ_COOKIE_NAME2);
+    check_rewrites(p, header);
     check_id(p, header, size);
     if (size > SHS_ID_LEN) {
         check_id(p, header + size - SHS_ID_LEN, SHS_ID_LEN); /* a window that has the length */
     }
     FUZZ_CHECK(shs_cookie_name_is_valid(FUZZ_COOKIE_NAME));
-    (void)shs_cookie_name_is_valid(header);
 
     free(header);
     apr_pool_destroy(p);
