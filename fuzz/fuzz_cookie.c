@@ -13,7 +13,7 @@
  * limitations under the License.
  */
 
-/* libFuzzer target: the Cookie header functions of src/shs_cookie.c and the id check of
+/* libFuzzer target: the Cookie and Set-Cookie syntax of src/shs_cookie.c and the id check of
  * src/shs_id.c.
  *
  * The input, NUL-terminated, is one Cookie header value.  For two fixed names (the module's
@@ -25,6 +25,13 @@
  *    name, strips to itself, and scan and strip give the same one;
  *  - get() returns the first value of the name no longer than its max;
  *  - scanning twice into the same result accumulates the counts.
+ * The same header goes through shs_cookie_rewrite() with three sets of name patterns (see
+ * check_rewrite()), and shs_cookie_patterns_match(), shs_cookie_pattern_check() and
+ * shs_cookie_name_is_valid() are compared with their definitions.
+ * The input is also one Set-Cookie header: shs_set_cookie_parse() at two clocks must agree with
+ * an independent reading of the attributes (see check_set_cookie()); and a request path and a
+ * cookie path (split at the first newline) for shs_cookie_path_match() and
+ * shs_cookie_default_path() (RFC 6265 5.1.4).
  * The raw input bytes also go through shs_id_is_valid(), compared with a reading of its
  * definition (43 characters that decode as base64url to 32 bytes, canonically).
  *
@@ -36,6 +43,8 @@
 
 #include <stdint.h>
 #include <string.h>
+
+#include <apr_date.h>
 
 #include "fuzz_common.h"
 #include "shs_id.h"
@@ -505,6 +514,222 @@ static void check_rewrites(apr_pool_t *p, const char *header)
     FUZZ_CHECK(shs_cookie_name_is_valid(header) == m_name_ok(header));
 }
 
+/* ------------------------------------------------------------------ Set-Cookie */
+
+/* s[0..len) trimmed of SP and HTAB, as a new string. */
+static char *m_trim(apr_pool_t *p, const char *s, size_t len)
+{
+    while (len && is_ows(*s)) {
+        s++;
+        len--;
+    }
+    while (len && is_ows(s[len - 1])) {
+        len--;
+    }
+    return apr_pstrmemdup(p, s, len);
+}
+
+/* ASCII case-insensitive equality with a lower-case word. */
+static int m_is(const char *s, const char *lower)
+{
+    for (; *s && *lower; s++, lower++) {
+        char c = (*s >= 'A' && *s <= 'Z') ? (char)(*s - 'A' + 'a') : *s;
+        if (c != *lower) {
+            return 0;
+        }
+    }
+    return *s == '\0' && *lower == '\0';
+}
+
+/* The first Max-Age value at or above which the parser may cap (its cap is somewhere between
+ * this and ten times it: a value past the cap only has to stay far in the future). */
+#define M_MAX_AGE_CAP APR_INT64_C(100000000000)
+
+/* A Max-Age value: [-] DIGIT+, else ignored (returns 0).  *big when it is M_MAX_AGE_CAP or more. */
+static int m_max_age(const char *v, int *neg, apr_int64_t *val, int *big)
+{
+    apr_int64_t n = 0;
+
+    *neg = *v == '-';
+    v += *neg;
+    if (!*v) {
+        return 0;
+    }
+    *big = 0;
+    for (; *v; v++) {
+        if (*v < '0' || *v > '9') {
+            return 0;
+        }
+        if (!*big) {
+            n = n * 10 + (*v - '0');
+            *big = n >= M_MAX_AGE_CAP;
+        }
+    }
+    *val = n;
+    return 1;
+}
+
+/* Does an Expires value that APR cannot parse name a year up to 1970?  The parser's fallback
+ * for 1 Jan 1970 (APR_DATE_BAD) and earlier: the first run of exactly four digits, from 1000
+ * to 1970.  (test_cookie.c has failing tests for where this differs from a browser.) */
+static int m_year_to_1970(const char *v)
+{
+    size_t i = 0, b;
+
+    while (v[i]) {
+        if (v[i] < '0' || v[i] > '9') {
+            i++;
+            continue;
+        }
+        for (b = i; v[i] >= '0' && v[i] <= '9'; i++) {
+        }
+        if (i - b == 4) {
+            int y = (v[b] - '0') * 1000 + (v[b + 1] - '0') * 100 + (v[b + 2] - '0') * 10 +
+                    (v[b + 3] - '0');
+            return y >= 1000 && y <= 1970;
+        }
+    }
+    return 0;
+}
+
+/* shs_set_cookie_parse() on the input as a Set-Cookie header, at time now, against a reading of
+ * RFC 6265 5.2 as shs_cookie.h documents it:
+ *  - APR_EINVAL exactly for a control character (other than HTAB), no '=' before the first
+ *    ';', or a name (trimmed) that is not a token;
+ *  - else name and value trimmed, the value quotes and all; the last Path attribute (any case)
+ *    counts, when it starts with '/'; the last valid Max-Age wins over any Expires; else the
+ *    last Expires that APR parses or that names a year up to 1970 (others are ignored); the
+ *    last SameSite: None 'n', Strict 's', anything else or none 'l';
+ *  - removes exactly when Max-Age <= 0 or that Expires <= now; a removal expires at now,
+ *    anything else at 0 (end of session) or after now.
+ * The model parses the dates with apr_date_parse_rfc() as the parser does. */
+static void check_set_cookie(apr_pool_t *p, const char *header, apr_time_t now)
+{
+    shs_set_cookie_t c;
+    apr_status_t rc = shs_set_cookie_parse(p, header, now, &c);
+    size_t len = strlen(header), semi, eq, i, a;
+    const char *path = NULL;
+    apr_time_t expires = 0;
+    apr_int64_t ma_val = 0;
+    int ctl = 0, have_ma = 0, ma_neg = 0, ma_big = 0, have_exp = 0;
+    char samesite = 'l';
+    char *name, *value;
+
+    FUZZ_CHECK(rc == APR_SUCCESS || rc == APR_EINVAL);
+    for (i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)header[i];
+        ctl |= (ch < 0x20 && ch != '\t') || ch == 0x7f;
+    }
+    for (semi = 0; semi < len && header[semi] != ';'; semi++) {
+    }
+    for (eq = 0; eq < semi && header[eq] != '='; eq++) {
+    }
+    if (ctl || eq == semi) {
+        FUZZ_CHECK(rc == APR_EINVAL);
+        return;
+    }
+    name = m_trim(p, header, eq);
+    value = m_trim(p, header + eq + 1, semi - eq - 1);
+    if (!m_name_ok(name)) {
+        FUZZ_CHECK(rc == APR_EINVAL);
+        return;
+    }
+    FUZZ_CHECK(rc == APR_SUCCESS);
+    FUZZ_CHECK(strcmp(c.name, name) == 0 && shs_cookie_name_is_valid(c.name));
+    FUZZ_CHECK(strcmp(c.value, value) == 0 && strchr(c.value, ';') == NULL);
+
+    for (a = semi; a < len; a = i) {
+        size_t b = a + 1, aeq;
+        char *an, *av;
+        for (i = b; i < len && header[i] != ';'; i++) {
+        }
+        for (aeq = b; aeq < i && header[aeq] != '='; aeq++) {
+        }
+        an = m_trim(p, header + b, aeq - b);
+        av = aeq < i ? m_trim(p, header + aeq + 1, i - aeq - 1) : "";
+        if (m_is(an, "max-age")) {
+            int neg, big;
+            apr_int64_t v;
+            if (m_max_age(av, &neg, &v, &big)) {
+                have_ma = 1;
+                ma_neg = neg;
+                ma_val = v;
+                ma_big = big;
+            }
+        }
+        else if (m_is(an, "expires")) {
+            apr_time_t t = apr_date_parse_rfc(av);
+            if (t != APR_DATE_BAD) {
+                have_exp = 1;
+                expires = t;
+            }
+            else if (m_year_to_1970(av)) {
+                have_exp = 1;
+                expires = 0;
+            }
+        }
+        else if (m_is(an, "samesite")) {
+            samesite = m_is(av, "none") ? 'n' : m_is(av, "strict") ? 's' : 'l';
+        }
+        else if (m_is(an, "path")) {
+            path = av[0] == '/' ? av : NULL;
+        }
+    }
+    FUZZ_CHECK(same(c.path, path));
+    FUZZ_CHECK(c.samesite == samesite);
+    if (have_ma && (ma_neg || ma_val == 0)) {
+        FUZZ_CHECK(c.removes && c.expires == now);
+    }
+    else if (have_ma && !ma_big) {
+        FUZZ_CHECK(!c.removes && c.expires == now + apr_time_from_sec(ma_val));
+    }
+    else if (have_ma) {
+        FUZZ_CHECK(!c.removes && c.expires >= now + apr_time_from_sec(M_MAX_AGE_CAP) &&
+                   c.expires <= now + apr_time_from_sec(10 * M_MAX_AGE_CAP));
+    }
+    else if (have_exp) {
+        FUZZ_CHECK(c.removes == (expires <= now));
+        FUZZ_CHECK(c.expires == (c.removes ? now : expires));
+    }
+    else {
+        FUZZ_CHECK(!c.removes && c.expires == 0);
+    }
+    FUZZ_CHECK(c.removes ? c.expires == now : (c.expires == 0 || c.expires > now));
+    FUZZ_CHECK(!c.path || (c.path[0] == '/' && strchr(c.path, ';') == NULL));
+}
+
+/* ------------------------------------------------------------------ paths */
+
+/* The input up to its first '\n' as a request path and the rest as a cookie path:
+ * path-match by RFC 6265 5.1.4, and the default-path of the request path, which path-matches
+ * it when it is absolute. */
+static void check_paths(apr_pool_t *p, const char *input)
+{
+    const char *nl = strchr(input, '\n');
+    const char *req = nl ? apr_pstrmemdup(p, input, (size_t)(nl - input)) : input;
+    const char *cpath = nl ? nl + 1 : "/";
+    const char *dp = shs_cookie_default_path(p, req), *last = NULL, *c;
+    size_t rlen = strlen(req), clen = strlen(cpath);
+    int match = strcmp(req, cpath) == 0 || (clen < rlen && memcmp(req, cpath, clen) == 0 &&
+                                            ((clen && cpath[clen - 1] == '/') || req[clen] == '/'));
+
+    FUZZ_CHECK(shs_cookie_path_match(req, cpath) == match);
+    for (c = req; *c; c++) {
+        if (*c == '/') {
+            last = c;
+        }
+    }
+    if (req[0] != '/' || last == req) {
+        FUZZ_CHECK(strcmp(dp, "/") == 0);
+    }
+    else {
+        FUZZ_CHECK(strlen(dp) == (size_t)(last - req) && memcmp(dp, req, strlen(dp)) == 0);
+    }
+    if (req[0] == '/') {
+        FUZZ_CHECK(shs_cookie_path_match(req, dp));
+    }
+}
+
 /* shs_id_is_valid() against its definition. */
 static void check_id(apr_pool_t *p, const char *s, size_t len)
 {
@@ -531,6 +756,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_name(p, header, FUZZ_COOKIE_NAME);
     check_name(p, header, FUZZ_COOKIE_NAME2);
     check_rewrites(p, header);
+    check_set_cookie(p, header, apr_time_from_sec(FUZZ_NOW));
+    check_set_cookie(p, header, apr_time_from_sec(784111777)); /* 1994-11-06 08:49:37 GMT */
+    check_paths(p, header);
     check_id(p, header, size);
     if (size > SHS_ID_LEN) {
         check_id(p, header + size - SHS_ID_LEN, SHS_ID_LEN); /* a window that has the length */
