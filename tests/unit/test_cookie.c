@@ -928,6 +928,35 @@ static void test_set_cookie_expires_epoch(void **state)
     }
 }
 
+/* BUG (kept failing on purpose until shs_cookie.c is fixed): the fallback for years up to 1970
+ * looks only for a four-digit number, so values that are no date at all, which a browser
+ * ignores (RFC 6265 5.1.1 needs a day, a month, a year and a time; the cookie stays a session
+ * cookie), are taken for removals: the jar would drop a cookie the browser keeps. */
+static void test_set_cookie_expires_not_a_date(void **state)
+{
+    static const char *const ignored[] = {
+        "a=1; Expires=1969",
+        "a=1; Expires=before 1970",
+        "a=1; Expires=Sun, 32 Nov 1969 08:49:37 GMT", /* no 32nd */
+        NULL,
+    };
+    shs_set_cookie_t c;
+    int i, wrong = 0;
+
+    for (i = 0; ignored[i]; i++) {
+        assert_int_equal(shs_set_cookie_parse(pool, ignored[i], NOW, &c), APR_SUCCESS);
+        if (c.removes || c.expires != 0) {
+            print_message("\"%s\": removes %d, expires %" APR_TIME_T_FMT
+                          " (want the attribute ignored)\n",
+                          ignored[i], c.removes, c.expires);
+            wrong++;
+        }
+    }
+    if (wrong) {
+        fail_msg("%d Expires value(s) that are no date taken for a removal", wrong);
+    }
+}
+
 static void test_set_cookie_path(void **state)
 {
     static const struct {
@@ -1095,6 +1124,7 @@ int main(void)
         cmocka_unit_test(test_set_cookie_max_age_over_expires),
         cmocka_unit_test(test_set_cookie_expires),
         cmocka_unit_test(test_set_cookie_expires_epoch),
+        cmocka_unit_test(test_set_cookie_expires_not_a_date),
         cmocka_unit_test(test_set_cookie_path),
         cmocka_unit_test(test_set_cookie_refused),
         cmocka_unit_test(test_path_match),
