@@ -298,6 +298,40 @@ static void test_patterns_match(void **state)
     assert_false(shs_cookie_patterns_match(p, "sid2", 4));
 }
 
+static void test_pattern_takes_own(void **state)
+{
+    static const char *const takes[] = { "shs_session",
+                                         "shs_session_sync",
+                                         "shs_session_state",
+                                         "shs_session_pull",
+                                         "shs_session_pushed",
+                                         "shs_session*",
+                                         "shs_session_*",
+                                         "shs_*",
+                                         "s*",
+                                         "shs_session_pu*",
+                                         NULL };
+    static const char *const leaves[] = {
+        "shs_sessionx", "shs_session_syncx", "shs_session_x*", "PHPSESSID", "wiki_*",
+        "shs",          "shs_sessio",        "Shs_*",          NULL
+    };
+    int i;
+
+    for (i = 0; takes[i]; i++) {
+        if (!shs_cookie_pattern_takes_own(pool, takes[i], "shs_session")) {
+            fail_msg("\"%s\" takes a cookie of the module", takes[i]);
+        }
+    }
+    for (i = 0; leaves[i]; i++) {
+        if (shs_cookie_pattern_takes_own(pool, leaves[i], "shs_session")) {
+            fail_msg("\"%s\" takes no cookie of the module", leaves[i]);
+        }
+    }
+    /* by the id cookie name given */
+    assert_true(shs_cookie_pattern_takes_own(pool, "sid_pull", "sid"));
+    assert_false(shs_cookie_pattern_takes_own(pool, "sid_pull", "shs_session"));
+}
+
 /* ------------------------------------------------------------------ scan/get/strip: ',' rule */
 
 /* httpd joins two Cookie header lines with ", ": the pair of the second line is found. */
@@ -417,6 +451,36 @@ static void test_cookie_get(void **state)
     assert_string_equal(
         shs_cookie_get(pool, "shs_session=x; shs_session_pull=1", "shs_session_pull", 64), "1");
     assert_null(shs_cookie_get(pool, "shs_session_pull=1", "shs_session", 64));
+}
+
+static void test_cookie_find_id(void **state)
+{
+    char id1[SHS_ID_LEN + 1], id2[SHS_ID_LEN + 1];
+    const char *fp1, *fp2, *h;
+
+    shs_id_generate(id1);
+    shs_id_generate(id2);
+    fp1 = shs_id_fingerprint(pool, id1);
+    fp2 = shs_id_fingerprint(pool, id2);
+    assert_string_not_equal(fp1, fp2);
+
+    /* two cookies of the name (one with a narrower Path first): the one of the fingerprint */
+    h = apr_pstrcat(pool, "a=1; sid=", id1, "; sid=", id2, NULL);
+    assert_string_equal(shs_cookie_find_id(pool, h, "sid", fp1), id1);
+    assert_string_equal(shs_cookie_find_id(pool, h, "sid", fp2), id2);
+    assert_null(shs_cookie_find_id(pool, h, "sid", "00000000"));
+    assert_null(shs_cookie_find_id(pool, h, "sid", NULL));
+    assert_null(shs_cookie_find_id(pool, NULL, "sid", fp1));
+    /* only well-formed ids, only under the name, quotes and joined lines as elsewhere */
+    assert_string_equal(
+        shs_cookie_find_id(pool, apr_pstrcat(pool, "sid=bad; sid=\"", id2, "\"", NULL), "sid", fp2),
+        id2);
+    assert_string_equal(
+        shs_cookie_find_id(pool, apr_pstrcat(pool, "a=1, sid=", id2, NULL), "sid", fp2), id2);
+    assert_null(
+        shs_cookie_find_id(pool, apr_pstrcat(pool, "sidx=", id2, "; x=", id2, NULL), "sid", fp2));
+    /* a value that is not an id but has the fingerprint's text is not taken */
+    assert_null(shs_cookie_find_id(pool, apr_pstrcat(pool, "sid=", fp2, NULL), "sid", fp2));
 }
 
 static void test_cookie_strip(void **state)
@@ -563,6 +627,44 @@ static void test_rewrite_joined(void **state)
      * name is part of its value and goes with it */
     assert_null(shs_cookie_rewrite(pool, "wiki_a=1, b=2", p, NULL, &dropped));
     assert_int_equal(dropped, 1);
+}
+
+/* Names PHP reads as a matching name are dropped too: ' ' and '.' are '_' to PHP, and
+ * "NAME[...]" is the array NAME. */
+static void test_rewrite_php_names(void **state)
+{
+    apr_array_header_t *p = pats("PHPSESSID", "my_app", "wiki_*", NULL);
+    int dropped = -1;
+
+    assert_null(
+        shs_cookie_rewrite(pool, "my.app=1; my app=2; my_app=3; my.app[x]=4", p, NULL, &dropped));
+    assert_int_equal(dropped, 4);
+    assert_null(shs_cookie_rewrite(pool, "PHPSESSID[x]=1; PHPSESSID[]=2; PHPSESSID[a][b]=3", p,
+                                   NULL, &dropped));
+    assert_int_equal(dropped, 3);
+    assert_null(
+        shs_cookie_rewrite(pool, "wiki.session=1; wiki session=2; wiki_x[y]=3", p, NULL, &dropped));
+    assert_int_equal(dropped, 3);
+    /* a '[' without ']' is a '_' to PHP */
+    assert_null(shs_cookie_rewrite(pool, "wiki[x=1", p, NULL, &dropped));
+    assert_int_equal(dropped, 1);
+    assert_string_equal(shs_cookie_rewrite(pool, "PHPSESSID[=1", p, NULL, &dropped),
+                        "PHPSESSID[=1");
+    assert_int_equal(dropped, 0);
+    /* other names stay */
+    assert_string_equal(shs_cookie_rewrite(pool,
+                                           "myXapp=1; my-app=2; PHPSESSIDx[1]=3; wiki[a]=4; "
+                                           "wiki=5; xmy.app=6",
+                                           p, NULL, &dropped),
+                        "myXapp=1; my-app=2; PHPSESSIDx[1]=3; wiki[a]=4; wiki=5; xmy.app=6");
+    assert_int_equal(dropped, 0);
+    /* on a joined line: "my.app" is a token, so it starts a pair */
+    assert_string_equal(shs_cookie_rewrite(pool, "a=1, my.app=2", p, NULL, &dropped), "a=1");
+    assert_int_equal(dropped, 1);
+    /* the id cookie is looked for by its exact name only */
+    assert_string_equal(shs_cookie_strip(pool, "sid.x=1; sid[a]=2", "sid_x", &dropped),
+                        "sid.x=1; sid[a]=2");
+    assert_int_equal(dropped, 0);
 }
 
 /* The module's own cookie is stripped before the application's are rewritten: neither is left,
@@ -993,6 +1095,38 @@ static void test_set_cookie_path(void **state)
     }
 }
 
+static void test_set_cookie_samesite(void **state)
+{
+    static const struct {
+        const char *header;
+        char samesite;
+    } cases[] = {
+        { "a=1", 'l' }, /* browsers' default */
+        { "a=1; SameSite=Lax", 'l' },
+        { "a=1; SameSite=None; Secure", 'n' },
+        { "a=1; SameSite=Strict", 's' },
+        { "a=1; samesite=none", 'n' },
+        { "a=1; SAMESITE=STRICT", 's' },
+        { "a=1; SameSite = None ", 'n' },
+        { "a=1; SameSite=bogus", 'l' },
+        { "a=1; SameSite=", 'l' },
+        { "a=1; SameSite", 'l' },
+        { "a=1; SameSite=None; SameSite=Strict", 's' }, /* the last one */
+        { "a=1; SameSite=Strict; SameSite=x", 'l' },
+        { "SameSite=None", 'l' }, /* a cookie named SameSite */
+    };
+    shs_set_cookie_t c;
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(shs_set_cookie_parse(pool, cases[i].header, NOW, &c), APR_SUCCESS);
+        if (c.samesite != cases[i].samesite) {
+            fail_msg("\"%s\": samesite '%c', want '%c'", cases[i].header, c.samesite,
+                     cases[i].samesite);
+        }
+    }
+}
+
 static void test_set_cookie_refused(void **state)
 {
     static const char *const bad[] = {
@@ -1108,14 +1242,17 @@ int main(void)
         cmocka_unit_test(test_cookie_name_chars),
         cmocka_unit_test(test_pattern_check),
         cmocka_unit_test(test_patterns_match),
+        cmocka_unit_test(test_pattern_takes_own),
         cmocka_unit_test(test_cookie_scan),
         cmocka_unit_test(test_cookie_scan_joined),
         cmocka_unit_test(test_cookie_scan_growth),
         cmocka_unit_test(test_cookie_get),
+        cmocka_unit_test(test_cookie_find_id),
         cmocka_unit_test(test_cookie_strip),
         cmocka_unit_test(test_rewrite_drops_matching),
         cmocka_unit_test(test_rewrite_add),
         cmocka_unit_test(test_rewrite_joined),
+        cmocka_unit_test(test_rewrite_php_names),
         cmocka_unit_test(test_rewrite_after_strip),
         cmocka_unit_test(test_rewrite_idempotent),
         cmocka_unit_test(test_set_cookie_basic),
@@ -1126,6 +1263,7 @@ int main(void)
         cmocka_unit_test(test_set_cookie_expires_epoch),
         cmocka_unit_test(test_set_cookie_expires_not_a_date),
         cmocka_unit_test(test_set_cookie_path),
+        cmocka_unit_test(test_set_cookie_samesite),
         cmocka_unit_test(test_set_cookie_refused),
         cmocka_unit_test(test_path_match),
         cmocka_unit_test(test_default_path),
