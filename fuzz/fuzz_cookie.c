@@ -379,6 +379,25 @@ static void check_name(apr_pool_t *p, const char *header, const char *name)
     FUZZ_CHECK(same(first, want_first));
     FUZZ_CHECK(same(shs_cookie_get(p, header, name, SHS_ID_LEN), want_short));
 
+    /* find_id: the first well-formed id of the name with the fingerprint asked for */
+    if (res.value) {
+        const char *fp = shs_id_fingerprint(p, res.value), *want_id = NULL;
+        for (i = 0; i < m.n && !want_id; i++) {
+            const m_pair_t *cp = &m.pairs[i];
+            size_t vlen = (size_t)(cp->val_e - cp->val);
+            if (cp->wanted && shs_id_is_valid(cp->val, vlen)) {
+                const char *id = apr_pstrmemdup(p, cp->val, vlen);
+                if (strcmp(shs_id_fingerprint(p, id), fp) == 0) {
+                    want_id = id;
+                }
+            }
+        }
+        FUZZ_CHECK(want_id != NULL);
+        FUZZ_CHECK(same(shs_cookie_find_id(p, header, name, fp), want_id));
+    }
+    FUZZ_CHECK(shs_cookie_find_id(p, header, name, "not-hex!") == NULL);
+    FUZZ_CHECK(shs_cookie_find_id(p, header, name, NULL) == NULL);
+
     free(want_stripped);
     free(m.pairs);
 }
@@ -475,6 +494,21 @@ static void check_rewrite(apr_pool_t *p, const char *header, const char *const *
     free(m.pairs);
 }
 
+/* shs_cookie_pattern_takes_own(): does pattern match one of the module's cookie names for id
+ * cookie name `name` (the name and the name with _sync, _state, _pull, _pushed)? */
+static void check_takes_own(apr_pool_t *p, const char *pattern, const char *name)
+{
+    static const char *const suffixes[] = { "", "_sync", "_state", "_pull", "_pushed" };
+    m_want_t w = { NULL, &pattern, 1 };
+    int k, want = 0;
+
+    for (k = 0; k < 5; k++) {
+        const char *own = apr_pstrcat(p, name, suffixes[k], NULL);
+        want |= m_match_pats(&w, own, strlen(own));
+    }
+    FUZZ_CHECK(shs_cookie_pattern_takes_own(p, pattern, name) == want);
+}
+
 /* Rewrites with three sets of patterns: the application's usual ones, prefixes of the module's
  * own names, and two taken from the input (its leading token as a name, and half of it as a
  * prefix), so that names in the input get matched. */
@@ -507,6 +541,8 @@ static void check_rewrites(apr_pool_t *p, const char *header)
     }
     for (i = 0; i < (size_t)nd; i++) {
         FUZZ_CHECK(m_pattern_ok(derived[i]));
+        check_takes_own(p, derived[i], FUZZ_COOKIE_NAME);
+        check_takes_own(p, derived[i], header);
     }
     check_rewrite(p, header, derived, nd, nd ? header + n : "");
 
