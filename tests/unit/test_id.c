@@ -13,7 +13,8 @@
  * limitations under the License.
  */
 
-/* Unit tests of src/shs_id.c: ids, store keys, TTL conversion, the cookie scanner. */
+/* Unit tests of src/shs_id.c: ids, store keys, TTL conversion.  (The cookie scanner moved to
+ * src/shs_cookie.c: tests/unit/test_cookie.c.) */
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,7 +27,6 @@
 #include <apr_strings.h>
 
 #include "shs_id.h"
-#include "shs_cookie.h"
 
 static apr_pool_t *pool;
 
@@ -141,104 +141,6 @@ static void test_ttl(void **state)
     assert_int_equal(shs_ttl_to_memcache(10LL * 365 * 86400 * 20, now), 0xffffffffu);
 }
 
-static void test_cookie_name(void **state)
-{
-    assert_true(shs_cookie_name_is_valid("shs_session"));
-    assert_true(shs_cookie_name_is_valid("__Host-sid"));
-    assert_false(shs_cookie_name_is_valid(""));
-    assert_false(shs_cookie_name_is_valid("a b"));
-    assert_false(shs_cookie_name_is_valid("a=b"));
-    assert_false(shs_cookie_name_is_valid("a;b"));
-    assert_false(shs_cookie_name_is_valid("a\r"));
-}
-
-static void test_cookie_scan(void **state)
-{
-    char id[SHS_ID_LEN + 1], id2[SHS_ID_LEN + 1];
-    shs_cookie_scan_t r;
-    const char *h;
-
-    shs_id_generate(id);
-    shs_id_generate(id2);
-
-    memset(&r, 0, sizeof(r));
-    h = apr_pstrcat(pool, "a=1; sid=", id, "; b=2", NULL);
-    shs_cookie_scan(pool, h, "sid", &r);
-    assert_string_equal(r.value, id);
-    assert_int_equal(r.seen, 1);
-    assert_int_equal(r.malformed, 0);
-    assert_string_equal(r.stripped, "a=1; b=2");
-
-    /* only ours: nothing remains */
-    memset(&r, 0, sizeof(r));
-    shs_cookie_scan(pool, apr_pstrcat(pool, "  sid = ", id, " ;", NULL), "sid", &r);
-    assert_string_equal(r.value, id);
-    assert_null(r.stripped);
-
-    /* quoted value, tight separators */
-    memset(&r, 0, sizeof(r));
-    shs_cookie_scan(pool, apr_pstrcat(pool, "x=y;sid=\"", id, "\";z", NULL), "sid", &r);
-    assert_string_equal(r.value, id);
-    assert_string_equal(r.stripped, "x=y; z");
-
-    /* a name that merely ends or starts like ours is not ours */
-    memset(&r, 0, sizeof(r));
-    shs_cookie_scan(pool, apr_pstrcat(pool, "xsid=", id, "; sidx=", id, NULL), "sid", &r);
-    assert_null(r.value);
-    assert_int_equal(r.seen, 0);
-    assert_string_equal(r.stripped, apr_pstrcat(pool, "xsid=", id, "; sidx=", id, NULL));
-
-    /* malformed first, valid second: the valid one is used, both are stripped */
-    memset(&r, 0, sizeof(r));
-    shs_cookie_scan(pool, apr_pstrcat(pool, "sid=short; sid=", id, "; sid=", id2, NULL), "sid", &r);
-    assert_string_equal(r.value, id);
-    assert_int_equal(r.seen, 3);
-    assert_int_equal(r.malformed, 1);
-    assert_null(r.stripped);
-
-    /* hostile values */
-    memset(&r, 0, sizeof(r));
-    shs_cookie_scan(pool, "sid=abc\r\nset x 0 0 1\r\n; sid=a b; sid=; sid", "sid", &r);
-    assert_null(r.value);
-    assert_int_equal(r.malformed, 3);
-    assert_string_equal(r.stripped, "sid");
-
-    /* results accumulate over several headers */
-    memset(&r, 0, sizeof(r));
-    shs_cookie_scan(pool, "a=1", "sid", &r);
-    assert_null(r.value);
-    shs_cookie_scan(pool, apr_pstrcat(pool, "sid=", id, NULL), "sid", &r);
-    assert_string_equal(r.value, id);
-    assert_int_equal(r.seen, 1);
-
-    /* empty and separator-only headers */
-    memset(&r, 0, sizeof(r));
-    shs_cookie_scan(pool, "", "sid", &r);
-    assert_null(r.stripped);
-    shs_cookie_scan(pool, " ; ;; ", "sid", &r);
-    assert_null(r.stripped);
-    shs_cookie_scan(pool, NULL, "sid", &r);
-    assert_null(r.value);
-}
-
-/* The stripped header can be longer than the input ("a;b" -> "a; b"): no overflow. */
-static void test_cookie_scan_growth(void **state)
-{
-    shs_cookie_scan_t r;
-    char h[401];
-    int i;
-
-    for (i = 0; i < 200; i++) {
-        h[2 * i] = 'a';
-        h[2 * i + 1] = ';';
-    }
-    h[400] = '\0';
-    memset(&r, 0, sizeof(r));
-    shs_cookie_scan(pool, h, "sid", &r);
-    assert_non_null(r.stripped);
-    assert_int_equal(strlen(r.stripped), 200 + 2 * 199);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -248,9 +150,6 @@ int main(void)
         cmocka_unit_test(test_fingerprint),
         cmocka_unit_test(test_key_prefix),
         cmocka_unit_test(test_ttl),
-        cmocka_unit_test(test_cookie_name),
-        cmocka_unit_test(test_cookie_scan),
-        cmocka_unit_test(test_cookie_scan_growth),
     };
     return cmocka_run_group_tests_name("shs_id", tests, setup, teardown);
 }
