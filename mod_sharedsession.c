@@ -135,6 +135,7 @@ static void shs_register_hooks(apr_pool_t *p)
     ap_hook_pre_config(shs_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(shs_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(shs_status_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(shs_backend_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(shs_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(shs_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     /* early: before authentication modules read the session, and before the handler */

@@ -23,15 +23,21 @@
 #include <http_config.h>
 #include <http_log.h>
 #include <ap_mpm.h>
+#include <http_core.h>
 
 #include "shs_private.h"
 #include "shs_backend.h"
 #include "shs_status.h"
 #include "shs_store_mc.h"
+#include "shs_store_shm.h"
+#include "shs_cmd.h"
 
 #define SHS_REMIND_INTERVAL apr_time_from_sec(60)
 
 static shs_store_t *store;
+static shs_shm_t *shm; /* the embedded store, mapped by the parent; children inherit it */
+static apr_uint32_t evictions_logged_at;
+static apr_uint64_t evictions_seen;
 static apr_uint32_t remind_at[SHS_MAX_SERVERS]; /* unix seconds of the next reminder */
 
 shs_store_t *shs_backend_store(void)
@@ -124,6 +130,107 @@ static apr_pool_t *store_pool(apr_pool_t *pchild)
     return p;
 }
 
+int shs_backend_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    shs_srv_conf_t *sc = SHS_SRV_CONF(s);
+    apr_size_t bytes = sc->shm_bytes ? sc->shm_bytes : SHS_SHM_DEFAULT_BYTES;
+    const char *path;
+    shs_shm_info_t info;
+    apr_status_t rv;
+
+    shm = NULL;
+    /* at start-up the configuration is read twice; the store is made on the second pass */
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG ||
+        shs_srv_store_kind(sc) != SHS_STORE_SHM || !shs_cmd_in_use(sc)) {
+        return OK;
+    }
+    path = sc->shm_path ? sc->shm_path : ap_runtime_dir_relative(pconf, SHS_SHM_DEFAULT_FILE);
+    rv = shs_store_shm_create(pconf, path, bytes, &info, &shm);
+    if (rv != APR_SUCCESS) {
+        shm = NULL;
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     "SHS00306: cannot open the session store %s (SharedSessionStore): "
+                     "shared sessions are unavailable",
+                     path);
+        return !OK;
+    }
+    switch (info.how) {
+    case SHS_SHM_NEW:
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                     "SHS00307: session store %s created: %" APR_UINT64_T_FMT
+                     " bytes for sessions, values up to %" APR_SIZE_T_FMT " bytes",
+                     path, info.capacity, info.max_value);
+        break;
+    case SHS_SHM_REUSED:
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                     "SHS00308: session store %s kept across the restart: %u entries, %u "
+                     "damaged or expired ones dropped",
+                     path, (unsigned)info.kept, (unsigned)info.dropped);
+        break;
+    case SHS_SHM_REINIT:
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "SHS00309: session store %s started empty: %s", path, info.why);
+        break;
+    default:
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                     "SHS00310: session store %s kept as it is (graceful restart)", path);
+        break;
+    }
+    return OK;
+}
+
+/* The embedded store evicts the oldest sessions when full: say so, at most once a minute. */
+static void account_shm(void *baton, apr_status_t rv)
+{
+    server_rec *s = baton;
+    shs_shm_stats_t st;
+    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
+    apr_uint32_t last = apr_atomic_read32(&evictions_logged_at);
+
+    account(NULL, rv);
+    shs_store_shm_stats(shm, &st); /* reads a few counters, without the lock */
+    if (st.evictions <= evictions_seen || (last && now - last < 60) ||
+        apr_atomic_cas32(&evictions_logged_at, now, last) != last) {
+        return;
+    }
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                 "SHS00311: the session store is full: %" APR_UINT64_T_FMT
+                 " oldest sessions removed to make room since the last report (%" APR_UINT64_T_FMT
+                 " in all); give SharedSessionStore shm more bytes",
+                 st.evictions - evictions_seen, st.evictions);
+    evictions_seen = st.evictions;
+}
+
+static void child_init_shm(apr_pool_t *pchild, server_rec *s)
+{
+    shs_srv_conf_t *sc = SHS_SRV_CONF(s);
+    const shs_store_ops_t *ops;
+    void *ctx;
+    shs_store_opts_t opts = {
+        .timeout = shs_srv_timeout(sc),
+        .retry = shs_srv_retry(sc),
+        .workers = 1, /* none is started: the operations run on the request's thread */
+        .max_queue = 0,
+        .notify = on_breaker,
+        .notify_baton = s,
+        .account = account_shm,
+        .account_baton = s,
+    };
+    apr_status_t rv;
+    shs_shm_stats_t st;
+
+    shs_store_shm_ops(shm, &ops, &ctx);
+    shs_store_shm_stats(shm, &st);
+    evictions_seen = st.evictions;
+    rv = shs_store_create(pchild, ops, ctx, &opts, &store);
+    if (rv != APR_SUCCESS) {
+        store = NULL;
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     "SHS00304: cannot start the session store; shared sessions are "
+                     "unavailable in this process");
+    }
+}
+
 void shs_backend_child_init(apr_pool_t *pchild, server_rec *s)
 {
     shs_srv_conf_t *sc = SHS_SRV_CONF(s);
@@ -136,7 +243,11 @@ void shs_backend_child_init(apr_pool_t *pchild, server_rec *s)
     int i, threads = 1;
 
     store = NULL;
-    if (!sc->servers || sc->servers->nelts == 0) {
+    if (shm) {
+        child_init_shm(pchild, s);
+        return;
+    }
+    if (shs_srv_store_kind(sc) != SHS_STORE_MEMCACHE || !sc->servers || !sc->servers->nelts) {
         return;
     }
     if (ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS || threads < 1) {

@@ -22,6 +22,9 @@
 
 #include "shs_store.h"
 
+/* post_config: open (or keep, at a restart) the embedded store's file, in the parent. */
+int shs_backend_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
+
 /* child_init: start the configured store in this process. */
 void shs_backend_child_init(apr_pool_t *pchild, server_rec *s);
 

@@ -535,6 +535,11 @@ void shs_cmd_reset(void)
     enabled_where = NULL;
 }
 
+int shs_cmd_in_use(const shs_srv_conf_t *main_conf)
+{
+    return enabled_where || (main_conf && main_conf->groups);
+}
+
 /* ------------------------------------------------------------------ check_config */
 
 static int session_on(ap_conf_vector_t *v)
@@ -651,11 +656,11 @@ int shs_cmd_check(apr_pool_t *ptemp, server_rec *s)
     if (!enabled_where) {
         return OK;
     }
-    if (!conf->servers) {
+    if (conf->store_kind == SHS_STORE_MEMCACHE && !conf->servers) {
         ap_log_error(APLOG_MARK, APLOG_CRIT | APLOG_STARTUP, 0, s,
-                     "SHS00202: SharedSession On (%s) needs a memcached server: add "
+                     "SHS00202: SharedSessionStore memcache (%s) needs a memcached server: add "
                      "'SharedSessionMemcache host:port' to the server configuration",
-                     enabled_where);
+                     conf->store_where);
         return !OK;
     }
     for (vs = s; vs; vs = vs->next) {

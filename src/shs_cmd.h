@@ -43,6 +43,8 @@ const char *shs_cmd_hub(cmd_parms *cmd, void *dc, const char *group, const char 
 const char *shs_cmd_pull_retry(cmd_parms *cmd, void *dc, const char *arg);
 const char *shs_cmd_store_encrypt(cmd_parms *cmd, void *dc, int flag);
 const char *shs_cmd_store(cmd_parms *cmd, void *dc, const char *arg);
+/* SharedSession On somewhere in the server configuration, or a group: the store is needed. */
+int shs_cmd_in_use(const shs_srv_conf_t *main_conf);
 const char *shs_cmd_app_cookie(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
 const char *shs_cmd_identity_keys(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
 

@@ -107,6 +107,14 @@ void *shs_dir_conf_merge(apr_pool_t *p, void *basev, void *addv)
     return d;
 }
 
+shs_store_kind_e shs_srv_store_kind(const shs_srv_conf_t *s)
+{
+    if (s->store_kind) {
+        return (shs_store_kind_e)s->store_kind;
+    }
+    return s->servers && s->servers->nelts ? SHS_STORE_MEMCACHE : SHS_STORE_SHM;
+}
+
 const apr_array_header_t *shs_dir_app_cookies(const shs_dir_conf_t *d)
 {
     return d && d->app_cookies && d->app_cookies->nelts ? d->app_cookies : NULL;

@@ -152,6 +152,8 @@ int shs_dir_inject(const shs_dir_conf_t *d);
 int shs_dir_pull(const shs_dir_conf_t *d);
 apr_int64_t shs_srv_pull_retry(const shs_srv_conf_t *s);
 shs_push_e shs_dir_push(const shs_dir_conf_t *d);
+/* The store in effect: as configured, else memcached when servers are listed, else shm. */
+shs_store_kind_e shs_srv_store_kind(const shs_srv_conf_t *s);
 /* The application cookies shared in this scope (patterns), or NULL when none. */
 const apr_array_header_t *shs_dir_app_cookies(const shs_dir_conf_t *d);
 const char *shs_parse_endpoint(apr_pool_t *p, const char *arg, const char **out);

@@ -37,6 +37,13 @@ def pytest_configure(config):
         "markers", "expect_log(*patterns): error-log lines (tag or regex) this test expects")
     config.addinivalue_line(
         "markers", "slow: a test that waits several seconds on purpose (deselect: -m 'not slow')")
+    config.addinivalue_line(
+        "markers", "memcached_only: looks into memcached itself (skipped with SHS_STORE=shm)")
+
+
+def pytest_runtest_setup(item):
+    if H.STORE == "shm" and item.get_closest_marker("memcached_only"):
+        pytest.skip("looks into memcached itself: not with SHS_STORE=shm")
 
 
 # ------------------------------------------------------------------ paths and components

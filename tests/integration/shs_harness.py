@@ -54,6 +54,7 @@ MODULES = [
 
 VHOSTS = ("a.test", "b.test", "c.test", "x.test")
 COOKIE = "shs_session"
+STORE = os.environ.get("SHS_STORE", "memcache")  # the store the default servers use
 ID_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 AUTH_USER, AUTH_PW = "alice", "s3cret-pw"
 
@@ -531,7 +532,10 @@ class Httpd:
 
     def default_server_conf(self):
         lines = []
-        if self.memcache_servers:
+        if STORE == "shm":
+            # the embedded store instead of memcached (SHS_STORE=shm runs the suite on it)
+            lines.append(f'SharedSessionStore "shm:{self.dir}/run/store.shm(8M)"')
+        elif self.memcache_servers:
             lines.append("SharedSessionMemcache " + " ".join(self.memcache_servers))
         if self.timeout:
             lines.append(f"SharedSessionMemcacheTimeout {self.timeout}")

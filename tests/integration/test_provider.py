@@ -34,6 +34,7 @@ def new_session(httpd, host="a.test", **data):
 
 # ------------------------------------------------------------------ 1. basic round trip
 
+@pytest.mark.memcached_only
 def test_write_read_merge_and_store(httpd, mc):
     b = httpd.browser()
     r, who = b.whoami()
@@ -131,6 +132,7 @@ def test_shell_cgi_sees_same_session_as_php(httpd):
 
 # ------------------------------------------------------------------ 4. logout
 
+@pytest.mark.memcached_only
 def test_logout_deletes_key_and_expires_cookie(httpd, mc):
     b, sid = new_session(httpd, a="1", b="2")
     key = store_key(sid)
@@ -157,6 +159,7 @@ def test_logout_deletes_key_and_expires_cookie(httpd, mc):
 
 # ------------------------------------------------------------------ 5. strict mode / key derivation
 
+@pytest.mark.memcached_only
 def test_invented_id_is_not_adopted(httpd, mc):
     invented = new_id()
     b = httpd.browser()
@@ -175,6 +178,7 @@ def test_invented_id_is_not_adopted(httpd, mc):
     assert who["session"] == {"k": "v"}
 
 
+@pytest.mark.memcached_only
 def test_issued_id_loaded_from_derived_key(httpd, mc):
     sid = new_id()                     # models an id the server issued (maybe elsewhere)
     mc.set(store_key(sid), "user=bob&role=admin%20x")
@@ -189,6 +193,7 @@ def test_issued_id_loaded_from_derived_key(httpd, mc):
     assert decode_session(mc.get(store_key(sid))) == {"user": "bob", "role": "admin x", "k": "v"}
 
 
+@pytest.mark.memcached_only
 def test_key_prefix_directive(make_httpd, mc):
     httpd = make_httpd(global_conf="SharedSessionKeyPrefix tst/")
     b, sid = new_session(httpd, k="v")
@@ -229,6 +234,7 @@ def test_malformed_cookie_never_reaches_memcached(httpd, mc, variant):
     assert "exit signal" not in httpd.log_text()
 
 
+@pytest.mark.memcached_only
 @pytest.mark.parametrize("quoted", [False, True], ids=["plain", "dquoted"])
 def test_wellformed_unknown_cookie_does_reach_memcached(httpd, mc, quoted):
     """Control for the test above: the cmd_get measurement does see a lookup.  A DQUOTE-wrapped
@@ -277,6 +283,7 @@ def test_duplicate_cookie_uses_a_wellformed_one(httpd, mc):
 
 # ------------------------------------------------------------------ 7. TTLs
 
+@pytest.mark.memcached_only
 def test_session_max_age_sets_memcached_ttl(make_httpd, mc):
     httpd = make_httpd(vhost_conf="SessionMaxAge 120")
     b = httpd.browser()
@@ -294,6 +301,7 @@ def test_session_max_age_sets_memcached_ttl(make_httpd, mc):
     assert who["session"].get("k") == "v"
 
 
+@pytest.mark.memcached_only
 def test_shared_session_ttl_without_max_age(make_httpd, mc):
     httpd = make_httpd(vhost_conf="SharedSessionTTL 300")
     b, sid = new_session(httpd, k="v")
@@ -303,6 +311,7 @@ def test_shared_session_ttl_without_max_age(make_httpd, mc):
     assert mc.get(store_key(sid)) == "k=v"
 
 
+@pytest.mark.memcached_only
 def test_default_ttl_is_one_day(httpd, mc):
     b, sid = new_session(httpd, k="v")
     ttl = mc.ttl(store_key(sid))
@@ -335,6 +344,7 @@ def signals_blocked(pid, tid):
     return set()
 
 
+@pytest.mark.memcached_only
 def test_store_threads_leave_signals_to_httpd(httpd):
     """The store's worker threads ("shs-store") block the signals httpd's MPMs use to stop,
     restart and reopen: a SIGTERM run in one of them would make the child wait for itself."""

@@ -255,6 +255,7 @@ def test_pull_hop_by_hop_logged_in_on_hub(pull_httpd, keyfile, mc, headers):
 
 # ------------------------------------------------------------------ 2. the anonymous cart
 
+@pytest.mark.memcached_only
 def test_pull_anonymous_cart(pull_httpd, keyfile, mc):
     httpd = pull_httpd()
     nav = Navigator(httpd)
@@ -642,6 +643,7 @@ def test_never_bounce_shs_endpoints(pull_httpd):
     assert hops[0].status == 404, hops[0]
 
 
+@pytest.mark.memcached_only
 def test_never_bounce_live_session(pull_httpd, mc):
     httpd = pull_httpd()
     nav = Navigator(httpd)
@@ -819,6 +821,7 @@ def test_marker_cookie(pull_httpd, fp, age, bounces):
 
 # ------------------------------------------------------------------ 7. dead ids
 
+@pytest.mark.memcached_only
 @pytest.mark.parametrize("logout_on", ["a.test", "c.test"])
 def test_logout_then_pull_again_anonymous(pull_httpd, keyfile, mc, logout_on):
     httpd = pull_httpd()

@@ -247,6 +247,7 @@ def propagate(v, httpd, src="a.test", hosts=("b.test", "c.test")):
 
 # ------------------------------------------------------------------ 1. happy path
 
+@pytest.mark.memcached_only
 def test_push_happy_path(push_httpd, mc, keyfile):
     httpd = push_httpd()
     v = visitor_with_session(httpd, k="v", user="alice")
@@ -683,6 +684,7 @@ def test_threat_unknown_key_id(make_httpd, keyfile, workdir, expect_log):
     log.wait(refused_rx("unknown-key"))
 
 
+@pytest.mark.memcached_only
 def test_key_rotation_old_key_still_verifies(make_httpd, keyfile):
     """The other way round: a token signed with key 7 at a server whose file has 1 first and 7
     second is accepted (all keys verify) -- but from x.test it is still out of the group, so
@@ -1119,6 +1121,7 @@ def test_transport_script_refused_answers_script(push_httpd):
 
 # ------------------------------------------------------------------ 6. replace
 
+@pytest.mark.memcached_only
 def test_replace_on_replaces_live_local_session(push_httpd, mc):
     httpd = push_httpd(extra="SharedSessionReplace On\n")
     v = visitor_with_session(httpd, "a.test", k="from-a", user="alice")
