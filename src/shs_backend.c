@@ -226,7 +226,7 @@ static void child_init_shm(apr_pool_t *pchild, server_rec *s)
     if (rv != APR_SUCCESS) {
         store = NULL;
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                     "SHS00304: cannot start the session store; shared sessions are "
+                     "SHS00312: cannot start the session store; shared sessions are "
                      "unavailable in this process");
     }
 }

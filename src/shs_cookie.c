@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <apr_date.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
 
@@ -147,8 +146,9 @@ static apr_size_t php_name(const char *name, apr_size_t len, char *out, apr_size
 
 static int wanted(const want_t *w, const char *name, apr_size_t len)
 {
-    char buf[256];
+    char small[256], *buf = small;
     apr_size_t n;
+    int hit;
 
     if (w->name) {
         return len == w->nlen && !memcmp(name, w->name, len);
@@ -156,8 +156,15 @@ static int wanted(const want_t *w, const char *name, apr_size_t len)
     if (shs_cookie_patterns_match(w->patterns, name, len)) {
         return 1;
     }
-    n = len < sizeof(buf) ? php_name(name, len, buf, sizeof(buf)) : 0;
-    return n && shs_cookie_patterns_match(w->patterns, buf, n);
+    if (len > sizeof(small) && !(buf = malloc(len))) {
+        return 1; /* cannot tell: the cookie goes, rather than slip through */
+    }
+    n = php_name(name, len, buf, len > sizeof(small) ? len : sizeof(small));
+    hit = n && shs_cookie_patterns_match(w->patterns, buf, n);
+    if (buf != small) {
+        free(buf);
+    }
+    return hit;
 }
 
 /* After a ',' at s: does a pair of a wanted name start here (a joined second header line)? */
@@ -396,19 +403,95 @@ static int parse_max_age(const char *v, apr_int64_t *out)
     return 1;
 }
 
-/* Does an Expires value name a year from 1000 to 1970 (four digits on their own)? */
-static int year_before_1971(const char *v)
+/* RFC 6265 section 5.1.1: the cookie-date algorithm browsers use for Expires (lenient about
+ * order, case and separators, strict about ranges).  0 when the value is no date. */
+static int is_delim(unsigned char c)
 {
-    const char *s;
+    return c == 0x09 || (c >= 0x20 && c <= 0x2f) || (c >= 0x3b && c <= 0x40) ||
+           (c >= 0x5b && c <= 0x60) || (c >= 0x7b && c <= 0x7e);
+}
 
-    for (s = v; *s; s++) {
-        if (apr_isdigit(s[0]) && apr_isdigit(s[1]) && apr_isdigit(s[2]) && apr_isdigit(s[3]) &&
-            !apr_isdigit(s[4]) && (s == v || !apr_isdigit(s[-1]))) {
-            int y = atoi(s);
-            return y >= 1000 && y <= 1970;
+/* Leading 1..max digits of tok, the rest anything; -1 when none. */
+static int digits(const char *tok, apr_size_t len, int min, int max, const char **rest)
+{
+    int n = 0, v = 0;
+
+    while ((apr_size_t)n < len && apr_isdigit(tok[n]) && n < max) {
+        v = v * 10 + (tok[n] - '0');
+        n++;
+    }
+    if (n < min || ((apr_size_t)n < len && apr_isdigit(tok[n]))) {
+        return -1;
+    }
+    *rest = tok + n;
+    return v;
+}
+
+static int cookie_date(const char *v, apr_time_t *out)
+{
+    static const char months[] = "janfebmaraprmayjunjulaugsepoctnovdec";
+    int have_time = 0, have_day = 0, have_month = 0, have_year = 0;
+    int hh = 0, mi = 0, ss = 0, day = 0, month = 0, year = 0;
+    const char *s = v;
+
+    while (*s) {
+        const char *tok, *rest;
+        apr_size_t len;
+        int a, b, c, m;
+        while (*s && is_delim((unsigned char)*s)) {
+            s++;
+        }
+        for (tok = s; *s && !is_delim((unsigned char)*s); s++) {
+        }
+        len = (apr_size_t)(s - tok);
+        if (!len) {
+            break;
+        }
+        if (!have_time && (a = digits(tok, len, 1, 2, &rest)) >= 0 && *rest == ':' &&
+            (b = digits(rest + 1, len - (apr_size_t)(rest + 1 - tok), 1, 2, &rest)) >= 0 &&
+            *rest == ':' &&
+            (c = digits(rest + 1, len - (apr_size_t)(rest + 1 - tok), 1, 2, &rest)) >= 0) {
+            have_time = 1, hh = a, mi = b, ss = c;
+        }
+        else if (!have_day && (a = digits(tok, len, 1, 2, &rest)) >= 0) {
+            have_day = 1, day = a;
+        }
+        else if (!have_month && len >= 3 && !apr_isdigit(tok[0])) {
+            for (m = 0; m < 12; m++) {
+                if (!strncasecmp(tok, months + 3 * m, 3)) {
+                    have_month = 1, month = m;
+                    break;
+                }
+            }
+        }
+        else if (!have_year && (a = digits(tok, len, 2, 4, &rest)) >= 0) {
+            have_year = 1, year = a;
         }
     }
-    return 0;
+    if (have_year && year >= 70 && year <= 99) {
+        year += 1900;
+    }
+    else if (have_year && year <= 69) {
+        year += 2000;
+    }
+    if (!have_time || !have_day || !have_month || !have_year || day < 1 || day > 31 ||
+        year < 1601 || hh > 23 || mi > 59 || ss > 59) {
+        return 0;
+    }
+    if (year < 1970) {
+        *out = 0; /* before the epoch: in the past, which is all that matters here */
+        return 1;
+    }
+    {
+        apr_time_exp_t tm = { 0 };
+        tm.tm_year = year - 1900;
+        tm.tm_mon = month;
+        tm.tm_mday = day;
+        tm.tm_hour = hh;
+        tm.tm_min = mi;
+        tm.tm_sec = ss;
+        return apr_time_exp_gmt_get(out, &tm) == APR_SUCCESS;
+    }
 }
 
 apr_status_t shs_set_cookie_parse(apr_pool_t *p, const char *header, apr_time_t now,
@@ -455,15 +538,9 @@ apr_status_t shs_set_cookie_parse(apr_pool_t *p, const char *header, apr_time_t 
             have_max_age = parse_max_age(val, &max_age) || have_max_age;
         }
         else if (!strcasecmp(name, "Expires")) {
-            apr_time_t t = apr_date_parse_rfc(val);
-            if (t != APR_DATE_BAD) {
+            apr_time_t t;
+            if (cookie_date(val, &t)) {
                 expires = t;
-                have_expires = 1;
-            }
-            else if (year_before_1971(val)) {
-                /* 1 Jan 1970 parses as 0, which is also APR_DATE_BAD, and earlier years do
-                 * not parse: all are deletions to a browser */
-                expires = 0;
                 have_expires = 1;
             }
         }
