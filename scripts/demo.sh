@@ -9,6 +9,8 @@
 #   scripts/demo.sh stop     stop a running demo from another terminal
 #
 # Ports: DEMO_PORT (httpd, https, default 8443), DEMO_MC_PORT (memcached, default 11311).
+# Sessions live in the embedded store (shared memory of httpd, kept across restarts);
+# DEMO_STORE=memcache puts them in a memcached started for the demo instead.
 # DEMO_APP=http-session serves demo/app-http-session instead: a shop that reads mod_session's
 # session from HTTP_SESSION and writes it back with X-Replace-Session.
 set -eu
@@ -78,10 +80,14 @@ Group www-data"
     chown www-data "$run/logs" "$run/php-sessions"
     chown -R www-data "$run/logs"
 fi
+store_conf="SharedSessionStore shm:$run/sessions.store(16M)"
+if [ "${DEMO_STORE:-shm}" = memcache ]; then
+store_conf="SharedSessionMemcache 127.0.0.1:$mcport"
 # in the background of this shell (not -d), so that its pid is known whatever user it runs as
 memcached -l 127.0.0.1 -p "$mcport" -U 0 -m 64 $( [ "$(id -u)" -eq 0 ] && echo "-u nobody" ) \
     >"$run/logs/memcached.log" 2>&1 &
 echo $! > "$run/memcached.pid"
+fi
 # from here on, whatever happens (a failed start, Ctrl-C), nothing is left running
 trap 'stop' EXIT
 trap 'exit 0' INT TERM
@@ -149,7 +155,7 @@ AddType application/x-httpd-php .php
     Require all denied
 </Files>
 
-SharedSessionMemcache 127.0.0.1:$mcport
+$store_conf
 SharedSessionKeyFile "$run/sharedsession.key"
 SharedSessionGroup demo https://a.test:$port https://b.test:$port https://c.test:$port
 SharedSessionHub demo https://a.test:$port
@@ -213,7 +219,7 @@ cat <<MSG
 
 mod_sharedsession demo is running: one legacy PHP shop (PHP's own sessions, unchanged) served
 as https://a.test:$port, https://b.test:$port and https://c.test:$port; the shared session
-(with the shop's PHPSESSID inside) in memcached on 127.0.0.1:$mcport.
+(with the shop's PHPSESSID inside) in ${DEMO_STORE:-shm} (see $run/httpd.conf).
 
 Open it in a browser that resolves *.test to this machine and accepts the demo's
 certificate, for example:

@@ -24,6 +24,10 @@ make fuzz-smoke || failed="$failed fuzz"
 echo "== integration tests"
 /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration "$@" || failed="$failed integration"
 
+echo "== the provider, push and pull tests again, on the embedded store (SharedSessionStore shm)"
+SHS_STORE=shm /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration/test_provider.py \
+    tests/integration/test_push.py tests/integration/test_pull.py "$@" || failed="$failed integration-shm"
+
 echo "== faults under load"
 /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/faults || failed="$failed faults"
 
