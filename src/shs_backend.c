@@ -38,6 +38,8 @@ static shs_store_t *store;
 static shs_shm_t *shm; /* the embedded store, mapped by the parent; children inherit it */
 static apr_uint32_t evictions_logged_at;
 static apr_uint64_t evictions_seen;
+
+static const char *shm_status(apr_pool_t *p, int prometheus);
 static apr_uint32_t remind_at[SHS_MAX_SERVERS]; /* unix seconds of the next reminder */
 
 shs_store_t *shs_backend_store(void)
@@ -144,6 +146,7 @@ int shs_backend_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
         shs_srv_store_kind(sc) != SHS_STORE_SHM || !shs_cmd_in_use(sc)) {
         return OK;
     }
+    shs_status_set_extra(shm_status);
     path = sc->shm_path ? sc->shm_path : ap_runtime_dir_relative(pconf, SHS_SHM_DEFAULT_FILE);
     rv = shs_store_shm_create(pconf, path, bytes, &info, &shm);
     if (rv != APR_SUCCESS) {
@@ -177,6 +180,40 @@ int shs_backend_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
         break;
     }
     return OK;
+}
+
+/* The embedded store's lines of the status page. */
+static const char *shm_status(apr_pool_t *p, int prometheus)
+{
+    shs_shm_stats_t st;
+
+    if (!shm) {
+        return NULL;
+    }
+    shs_store_shm_stats(shm, &st);
+    if (prometheus) {
+        return apr_psprintf(p,
+                            "# TYPE sharedsession_store_bytes gauge\n"
+                            "sharedsession_store_bytes{kind=\"capacity\"} %" APR_UINT64_T_FMT "\n"
+                            "sharedsession_store_bytes{kind=\"used\"} %" APR_UINT64_T_FMT "\n"
+                            "# TYPE sharedsession_store_entries gauge\n"
+                            "sharedsession_store_entries %u\n"
+                            "# TYPE sharedsession_store_evictions_total counter\n"
+                            "sharedsession_store_evictions_total %" APR_UINT64_T_FMT "\n"
+                            "# TYPE sharedsession_store_damaged_total counter\n"
+                            "sharedsession_store_damaged_total %" APR_UINT64_T_FMT "\n",
+                            st.capacity, st.used, (unsigned)st.entries, st.evictions, st.corrupt);
+    }
+    return apr_psprintf(p,
+                        "store: shm, %" APR_UINT64_T_FMT " of %" APR_UINT64_T_FMT
+                        " bytes used, %u entries\n"
+                        "store_evictions: %" APR_UINT64_T_FMT "\n"
+                        "store_expired_reclaimed: %" APR_UINT64_T_FMT "\n"
+                        "store_damaged_entries: %" APR_UINT64_T_FMT "\n"
+                        "store_recoveries: %" APR_UINT64_T_FMT "\n"
+                        "store_values_too_large: %" APR_UINT64_T_FMT "\n",
+                        st.used, st.capacity, (unsigned)st.entries, st.evictions, st.expired,
+                        st.corrupt, st.recoveries, st.too_large);
 }
 
 /* The embedded store evicts the oldest sessions when full: say so, at most once a minute. */

@@ -58,10 +58,17 @@ int shs_status_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     return OK;
 }
 
+static shs_status_extra_fn *extra;
+
+void shs_status_set_extra(shs_status_extra_fn *fn)
+{
+    extra = fn;
+}
+
 int shs_status_handler(request_rec *r)
 {
     const shs_srv_conf_t *sc = SHS_SRV_CONF(r->server);
-    const char **names;
+    const char **names, *more;
     int i, n = sc->servers ? sc->servers->nelts : 0;
 
     if (!r->handler || strcmp(r->handler, SHS_STATUS_HANDLER)) {
@@ -83,10 +90,16 @@ int shs_status_handler(request_rec *r)
     if (r->args && strstr(r->args, "format=prometheus")) {
         ap_set_content_type(r, "text/plain; version=0.0.4; charset=utf-8");
         ap_rputs(shs_stats_prometheus(r->pool, block, names, n), r);
+        if (extra && (more = extra(r->pool, 1))) {
+            ap_rputs(more, r);
+        }
     }
     else {
         ap_set_content_type(r, "text/plain; charset=utf-8");
         ap_rputs(shs_stats_text(r->pool, block, names, n, apr_time_now()), r);
+        if (extra && (more = extra(r->pool, 0))) {
+            ap_rputs(more, r);
+        }
     }
     return OK;
 }

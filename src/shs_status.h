@@ -33,4 +33,8 @@ shs_stats_t *shs_status_block(void);
 
 int shs_status_handler(request_rec *r);
 
+/* More lines for the status page from the store (prometheus: in that format), or NULL. */
+typedef const char *shs_status_extra_fn(apr_pool_t *p, int prometheus);
+void shs_status_set_extra(shs_status_extra_fn *fn);
+
 #endif /* SHS_STATUS_H */

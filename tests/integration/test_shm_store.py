@@ -104,3 +104,17 @@ def test_memcache_store_needs_servers(configtest):
     rc, out, _ = configtest(server_conf="SharedSessionStore memcache",
                             vhost_conf="Session On\nSharedSession On\n")
     assert rc != 0 and "SHS00202" in out, out
+
+
+def test_status_page_shows_the_store(make_httpd):
+    h = make_httpd(start=False)
+    h.server_conf = f'SharedSessionStore "shm:{h.dir}/run/store.shm(1M)"'
+    h.vhost_conf = "<Location /shs-status>\n    SetHandler sharedsession-status\n</Location>\n"
+    h.start()
+    b = h.browser()
+    assert b.set("k", "v").status == 200
+    r = h.request("GET", "/shs-status", headers={"Host": "a.test"})
+    assert r.status == 200 and "store: shm," in r.text and "store_evictions: 0" in r.text, r
+    r = h.request("GET", "/shs-status?format=prometheus", headers={"Host": "a.test"})
+    assert 'sharedsession_store_bytes{kind="used"}' in r.text, r
+    assert "sharedsession_store_entries 1" in r.text, r
