@@ -238,21 +238,29 @@ static void account_shm(void *baton, apr_status_t rv)
     evictions_seen = st.evictions;
 }
 
-static void child_init_shm(apr_pool_t *pchild, server_rec *s)
+/* The executor's options for this server's store. */
+static shs_store_opts_t store_opts(server_rec *s, int workers, shs_store_account_fn *acc)
 {
-    shs_srv_conf_t *sc = SHS_SRV_CONF(s);
-    const shs_store_ops_t *ops;
-    void *ctx;
-    shs_store_opts_t opts = {
+    const shs_srv_conf_t *sc = SHS_SRV_CONF(s);
+
+    return (shs_store_opts_t){
         .timeout = shs_srv_timeout(sc),
         .retry = shs_srv_retry(sc),
-        .workers = 1, /* none is started: the operations run on the request's thread */
+        .workers = workers,
         .max_queue = 0,
         .notify = on_breaker,
         .notify_baton = s,
-        .account = account_shm,
+        .account = acc,
         .account_baton = s,
     };
+}
+
+static void child_init_shm(apr_pool_t *pchild, server_rec *s)
+{
+    const shs_store_ops_t *ops;
+    void *ctx;
+    /* one worker, never started: the operations run on the request's thread */
+    shs_store_opts_t opts = store_opts(s, 1, account_shm);
     apr_status_t rv;
     shs_shm_stats_t st;
 
@@ -296,16 +304,7 @@ void shs_backend_child_init(apr_pool_t *pchild, server_rec *s)
         specs[i].host = a->host;
         specs[i].port = a->port;
     }
-    opts = (shs_store_opts_t){
-        .timeout = shs_srv_timeout(sc),
-        .retry = shs_srv_retry(sc),
-        .workers = sc->conns ? sc->conns : threads,
-        .max_queue = 0,
-        .notify = on_breaker,
-        .notify_baton = s,
-        .account = account,
-        .account_baton = NULL,
-    };
+    opts = store_opts(s, sc->conns ? sc->conns : threads, account);
     /* The client lives in a pool of its own that is never destroyed: at an ungraceful stop
      * httpd destroys pchild from a signal handler while threads may still be in the store.
      * pchild's (pre-)cleanup still stops the workers (free_on_shutdown is 0). */
