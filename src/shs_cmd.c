@@ -35,6 +35,7 @@
 
 /* Where the configuration being read switched SharedSession On first (for check_config). */
 static const char *enabled_where;
+static apr_array_header_t *cookie_names; /* SharedSessionCookieName of the configuration */
 
 static const char *where(cmd_parms *cmd)
 {
@@ -260,7 +261,20 @@ const char *shs_cmd_cookie_name(cmd_parms *cmd, void *dc, const char *name, cons
     if (attrs && (err = shs_parse_cookie_attrs(cmd->pool, attrs, &d->cookie_attrs))) {
         return fail(cmd, err);
     }
+    if (cmd->pool != cmd->temp_pool) {
+        /* a name of the server configuration (not of an .htaccess, read per request): every
+         * scope of a group's site strips it */
+        if (!cookie_names) {
+            cookie_names = apr_array_make(cmd->pool, 2, sizeof(const char *));
+        }
+        APR_ARRAY_PUSH(cookie_names, const char *) = d->cookie_name;
+    }
     return NULL;
+}
+
+const apr_array_header_t *shs_cmd_cookie_names(void)
+{
+    return cookie_names;
 }
 
 const char *shs_cmd_cookie_remove(cmd_parms *cmd, void *dc, int flag)
@@ -533,6 +547,7 @@ const char *shs_cmd_pull_retry(cmd_parms *cmd, void *dc, const char *arg)
 void shs_cmd_reset(void)
 {
     enabled_where = NULL;
+    cookie_names = NULL;
 }
 
 int shs_cmd_in_use(const shs_srv_conf_t *main_conf)

@@ -43,6 +43,10 @@ const char *shs_cmd_hub(cmd_parms *cmd, void *dc, const char *group, const char 
 const char *shs_cmd_pull_retry(cmd_parms *cmd, void *dc, const char *arg);
 const char *shs_cmd_store_encrypt(cmd_parms *cmd, void *dc, int flag);
 const char *shs_cmd_store(cmd_parms *cmd, void *dc, const char *arg);
+/* The id cookie names SharedSessionCookieName gives anywhere in the server configuration
+ * (not in .htaccess files), or NULL. */
+const apr_array_header_t *shs_cmd_cookie_names(void);
+
 /* SharedSession On somewhere in the server configuration, or a group: the store is needed. */
 int shs_cmd_in_use(const shs_srv_conf_t *main_conf);
 const char *shs_cmd_app_cookie(cmd_parms *cmd, void *dc, int argc, char *const argv[]);

@@ -256,6 +256,18 @@ static char *put_pair(char *o, const char *out, const char *pair, apr_size_t len
     return o + len;
 }
 
+/* The id in a pair's value: the value itself, or what comes before a ',' (a second Cookie
+ * line joined on by httpd: "ID, other=1"; ids hold no ','). */
+static apr_size_t id_len(const char *val, apr_size_t vlen)
+{
+    const char *comma = memchr(val, ',', vlen);
+
+    if (shs_id_is_valid(val, vlen)) {
+        return vlen;
+    }
+    return comma && shs_id_is_valid(val, (apr_size_t)(comma - val)) ? (apr_size_t)(comma - val) : 0;
+}
+
 void shs_cookie_scan(apr_pool_t *p, const char *header, const char *name, shs_cookie_scan_t *res)
 {
     want_t w = { name, strlen(name), NULL };
@@ -271,9 +283,9 @@ void shs_cookie_scan(apr_pool_t *p, const char *header, const char *name, shs_co
     o = out = apr_palloc(p, 2 * strlen(header) + 1);
     while (cookie_next(&s, &cp, &w)) {
         if (pair_wanted(&cp, &w)) {
-            apr_size_t vlen = (apr_size_t)(cp.val_end - cp.val);
+            apr_size_t vlen = id_len(cp.val, (apr_size_t)(cp.val_end - cp.val));
             res->seen++;
-            if (shs_id_is_valid(cp.val, vlen)) {
+            if (vlen) {
                 if (!res->value) {
                     res->value = apr_pstrmemdup(p, cp.val, vlen);
                 }
@@ -287,6 +299,20 @@ void shs_cookie_scan(apr_pool_t *p, const char *header, const char *name, shs_co
     }
     *o = '\0';
     res->stripped = (o != out) ? out : NULL;
+}
+
+void shs_cookie_ids(apr_pool_t *p, const char *header, const char *name, apr_array_header_t *ids)
+{
+    want_t w = { name, strlen(name), NULL };
+    const char *s = header;
+    cookie_pair_t cp;
+    apr_size_t n;
+
+    while (s && cookie_next(&s, &cp, &w)) {
+        if (pair_wanted(&cp, &w) && (n = id_len(cp.val, (apr_size_t)(cp.val_end - cp.val)))) {
+            APR_ARRAY_PUSH(ids, const char *) = apr_pstrmemdup(p, cp.val, n);
+        }
+    }
 }
 
 const char *shs_cookie_find_id(apr_pool_t *p, const char *header, const char *name, const char *fp)

@@ -77,6 +77,10 @@ typedef struct shs_cookie_scan_t {
  * (results accumulate); stripped is for the last header scanned. */
 void shs_cookie_scan(apr_pool_t *p, const char *header, const char *name, shs_cookie_scan_t *res);
 
+/* Every well-formed id under cookie `name` in one Cookie header, appended to ids (an array of
+ * const char *). */
+void shs_cookie_ids(apr_pool_t *p, const char *header, const char *name, apr_array_header_t *ids);
+
 /* The first well-formed id under cookie `name` in one Cookie header whose fingerprint
  * (shs_id_fingerprint) is fp, or NULL: when a browser sends several cookies of that name (one
  * with a narrower Path comes first), the one a page was made for. */

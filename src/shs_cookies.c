@@ -27,6 +27,7 @@
 #include "shs_private.h"
 #include "shs_cookies.h"
 #include "shs_status.h"
+#include "shs_cmd.h"
 
 #define PUSHED_ATTRS "Path=/; HttpOnly; Secure; SameSite=None"
 
@@ -86,6 +87,38 @@ const char *shs_cookies_id(request_rec *r, const char *name)
     return res.value;
 }
 
+typedef struct unique_baton_t {
+    request_rec *r;
+    const char *name, *id;
+    int several;
+} unique_baton_t;
+
+static int unique_one(void *baton, const char *key, const char *val)
+{
+    unique_baton_t *b = baton;
+    apr_array_header_t *ids = apr_array_make(b->r->pool, 2, sizeof(const char *));
+    int i;
+
+    shs_cookie_ids(b->r->pool, val, b->name, ids);
+    for (i = 0; i < ids->nelts; i++) {
+        const char *id = APR_ARRAY_IDX(ids, i, const char *);
+        if (b->id && strcmp(b->id, id)) {
+            b->several = 1;
+        }
+        b->id = b->id ? b->id : id;
+    }
+    return 1;
+}
+
+const char *shs_cookies_id_unique(request_rec *r, const char *name, int *several)
+{
+    unique_baton_t b = { r, name, NULL, 0 };
+
+    apr_table_do(unique_one, &b, r->headers_in, "Cookie", NULL);
+    *several = b.several;
+    return b.several ? NULL : b.id;
+}
+
 typedef struct find_baton_t {
     apr_pool_t *p;
     const char *name, *fp, *id;
@@ -126,12 +159,22 @@ const char *shs_cookies_read_id(request_rec *r, const shs_dir_conf_t *d, int str
     apr_array_header_t *others = apr_array_make(r->pool, 8, sizeof(const char *));
     shs_cookie_scan_t res = { 0 };
     apr_array_header_t *kept = apr_array_make(r->pool, 2, sizeof(const char *));
+    const apr_array_header_t *names;
     int i, j, changed = 0;
 
     own_names(r->pool, name, others);
     if (strcmp(vname, name)) {
         APR_ARRAY_PUSH(others, const char *) = vname;
         own_names(r->pool, vname, others);
+    }
+    /* and those of every other scope of the configuration: an id cookie named for one
+     * <Directory> or <Location> is sent to all of the site's paths */
+    for (i = 0; strip && (names = shs_cmd_cookie_names()) && i < names->nelts; i++) {
+        const char *n = APR_ARRAY_IDX(names, i, const char *);
+        if (strcmp(n, name) && strcmp(n, vname)) {
+            APR_ARRAY_PUSH(others, const char *) = n;
+            own_names(r->pool, n, others);
+        }
     }
     for (i = 0; i < arr->nelts; i++) {
         const char *rest;

@@ -39,6 +39,11 @@ const char *shs_cookies_get(request_rec *r, const char *name, apr_size_t max);
 /* The well-formed id this browser sends in cookie `name`, or NULL. */
 const char *shs_cookies_id(request_rec *r, const char *name);
 
+/* The one well-formed id this browser sends in cookie `name`; NULL when none, or when it sends
+ * several different ones (*several set): one may have been planted with a narrower Path by a
+ * related domain, and which one is the visitor's cannot be told. */
+const char *shs_cookies_id_unique(request_rec *r, const char *name, int *several);
+
 /* The well-formed id this browser sends in cookie `name` whose fingerprint is fp, or NULL. */
 const char *shs_cookies_id_with_fp(request_rec *r, const char *name, const char *fp);
 

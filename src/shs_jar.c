@@ -114,7 +114,13 @@ static int is_own(request_rec *r, const char *name)
  * the cookies: an .htaccess next to the page), else of r or of a redirect on the way. */
 static const apr_array_header_t *capture_patterns(request_rec *r)
 {
-    const apr_array_header_t *pats = shs_dir_app_cookies(SHS_DIR_CONF(shs_cookies_top(r)));
+    const shs_dir_conf_t *d = SHS_DIR_CONF(r);
+    const apr_array_header_t *pats;
+
+    if (d->app_cookies && !d->app_cookies->nelts) {
+        return NULL; /* SharedSessionAppCookie None where the answer is made */
+    }
+    pats = shs_dir_app_cookies(SHS_DIR_CONF(shs_cookies_top(r)));
 
     for (; r && !pats; r = r->prev) {
         pats = shs_dir_app_cookies(SHS_DIR_CONF(r));
@@ -205,11 +211,13 @@ int shs_jar_header_parser(request_rec *r)
     session_rec *z;
     int i, dropped;
 
-    if (!pats && d->app_cookies && r->prev && (pats = capture_patterns(r->prev))) {
-        /* an internal redirect (an ErrorDocument, say) into a scope that says
-         * SharedSessionAppCookie None: what the first request was given goes again.  (A scope
-         * that says nothing, like /cgi-bin/ for PHP through Action, keeps it.) */
-        drop_app_cookies(r, pats, NULL);
+    if (r->prev) {
+        /* an internal redirect (PHP through Action, an ErrorDocument): the request the
+         * browser made decided what the application gets, for that request's path and scope.
+         * Only a scope that says SharedSessionAppCookie None takes it away again. */
+        if (!pats && d->app_cookies && (pats = capture_patterns(r->prev))) {
+            drop_app_cookies(r, pats, NULL);
+        }
         return DECLINED;
     }
     if (!pats || !shs_dir_enabled(d) || r->main || !(z = session_of(r, &fn))) {
@@ -360,6 +368,12 @@ static void capture_table(request_rec *r, jar_fns_t *fn, session_rec *z, apr_tab
             !shs_cookie_patterns_match(pats, c.name, strlen(c.name)) || is_own(r, c.name)) {
             /* not the application's cookie for the jar; never the module's own (the id cookie
              * this request writes, whatever a scope names) */
+            APR_ARRAY_PUSH(kept, const char *) = e[i].val;
+            continue;
+        }
+        if (!samesite_allows(r, c.samesite)) {
+            /* an answer to a cross-site request that would not carry this cookie (an image on
+             * another site's page): the browser ignores the Set-Cookie, so does the jar */
             APR_ARRAY_PUSH(kept, const char *) = e[i].val;
             continue;
         }

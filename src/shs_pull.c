@@ -219,6 +219,7 @@ int shs_pull_attach(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_
     const shs_dir_conf_t *d = SHS_DIR_CONF(r);
     const char *ret = shs_url_local_path_ok(a->ret) ? a->ret : "/";
     const char *self, *have, *sid = NULL, *token, *why = NULL;
+    int several = 0;
     const shs_member_t *peer = NULL;
     shs_token_err_e err = SHS_TOKEN_OK;
     shs_token_t *t = NULL;
@@ -256,7 +257,17 @@ int shs_pull_attach(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "SHS00604: attach request refused (%s)", why);
         return HTTP_BAD_REQUEST;
     }
-    have = shs_cookies_id(r, shs_dir_cookie_name(d));
+    have = shs_cookies_id_unique(r, shs_dir_cookie_name(d), &several);
+    if (several) {
+        /* an id cookie planted with a narrower Path beside the visitor's own: which one is
+         * the visitor's cannot be told, so none is handed over */
+        shs_stats_add(shs_status_block(), SHS_C_ATTACH_REFUSED, 1);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "SHS00608: attach for %s refused: the browser sends several different "
+                      "session ids",
+                      t->src);
+        return shs_ep_redirect(r, apr_pstrcat(r->pool, peer->origin, ret, NULL));
+    }
     rv = have ? shs_provider_lookup(r, have, NULL) : APR_NOTFOUND;
     if (rv == APR_SUCCESS) {
         sid = have;

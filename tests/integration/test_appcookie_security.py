@@ -144,3 +144,54 @@ def test_oversize_replacement_drops_the_old_value(make_httpd, push_group):
     r = b.get("/big.cgi?big")
     assert r.set_cookies("app_x"), r
     assert "app_x=small1" not in cookie_env(b.get("/env.cgi"))
+
+
+# ------------------------------------------------------------------ verification pass (8d2d75e)
+# Each test below failed on 8d2d75e.
+
+SET_LAX = r"""#!/bin/bash
+# a new value at every answer, as an application starting a new session does
+printf 'Content-Type: text/plain\r\nSet-Cookie: app_s=%s; Path=/\r\n\r\nset\n' "$(date +%s%N)"
+"""
+
+
+def test_cross_site_subresource_cannot_replace_a_lax_cookie(make_httpd, push_group):
+    """An image on another site's page (the pushed id is SameSite=None) makes the application
+    answer without its Lax cookie and set a new one: a browser would ignore that Set-Cookie,
+    so the jar does too (before: it was taken as a replacement and logged the visitor out)."""
+    httpd = make_httpd(global_conf=push_group, files={"setlax.cgi": SET_LAX},
+                       vhost_conf="<Location />\n    SharedSessionAppCookie app_*\n</Location>\n")
+    b = Visitor(httpd).at("a.test")
+    assert b.get("/setlax.cgi").status == 200
+    sid = b.cookies[COOKIE]
+    r = b.get("/setlax.cgi", headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors",
+                                      "Sec-Fetch-Dest": "image"})
+    assert r.status == 200, r
+    assert b.cookies.get(COOKIE) == sid, "the session was rotated by a cross-site image"
+
+
+def test_two_cookie_lines_keep_the_session(make_httpd, push_group):
+    """Two Cookie header lines, the id first (httpd joins them with ', '): the id still reads."""
+    httpd = make_httpd(global_conf=push_group)
+    b = httpd.browser()
+    assert b.set("k", "v").status == 200
+    sid = b.cookies[COOKIE]
+    raw = (f"GET /whoami.php HTTP/1.1\r\nHost: a.test\r\nCookie: {COOKIE}={sid}\r\n"
+           f"Cookie: PHPSESSID=x\r\nConnection: close\r\n\r\n").encode()
+    status, body = httpd.raw_request(raw)
+    assert status == 200 and b'"k": "v"' in body.replace(b'":"', b'": "'), body
+
+
+def test_php_in_a_subpath_gets_its_path_cookie(make_httpd, push_group):
+    """A cookie with Path=/sub reaches PHP in /sub, although php-cgi runs in an internal
+    redirect to /cgi-bin/php/sub/... (before: the redirect filtered it by its own path)."""
+    ck = "<?php if (isset($_GET['set'])) setcookie('app_p', 'v1', 0, '/sub');\n" \
+         "header('Content-Type: text/plain'); echo json_encode($_COOKIE);\n"
+    httpd = make_httpd(global_conf=push_group, files={"sub/ck.php": ck},
+                       vhost_conf="<Location />\n    SharedSessionAppCookie app_*\n</Location>\n")
+    b = httpd.browser()
+    assert b.set("k", "v").status == 200
+    r = b.get("/sub/ck.php?set=1")
+    assert r.status == 200 and not r.set_cookies("app_p"), r
+    r = b.get("/sub/ck.php")
+    assert '"app_p":"v1"' in r.text, r.text

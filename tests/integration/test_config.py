@@ -36,9 +36,12 @@ SharedSessionGroup shop a.test b.test c.test
 
 
 def test_shared_session_without_memcache(configtest):
+    """Without SharedSessionMemcache the sessions go to the embedded store: a valid
+    configuration.  Asking for memcached without servers is not."""
     rc, out, _ = configtest(memcache_servers=None)
-    assert rc != 0, out
-    assert "SharedSessionMemcache" in out
+    assert rc == 0, out
+    rc, out, _ = configtest(memcache_servers=None, server_conf="SharedSessionStore memcache")
+    assert rc != 0 and "SharedSessionMemcache" in out, out
 
 
 @pytest.mark.parametrize("arg", ["localhost:99999", "nohostport", "127.0.0.1:0",

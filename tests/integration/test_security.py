@@ -674,3 +674,35 @@ def test_second_cookie_header_line_hides_nothing(sec_httpd):
     assert env["HTTP_SESSION"].startswith("k=v"), env
     assert COOKIE not in env["HTTP_COOKIE"] and sid not in env["HTTP_COOKIE"], env
     assert "theme=dark" in env["HTTP_COOKIE"] and "other=x" in env["HTTP_COOKIE"], env
+
+
+# ------------------------------------------------------------------ verification pass (8d2d75e)
+# Each test below failed on 8d2d75e.
+
+def test_attach_hands_over_nothing_when_two_ids_are_sent(sec_httpd):
+    """A cookie shs_session=<attacker id>; Path=/_shs/attach (tossed by a related domain) beside
+    the visitor's own on the hub: attach cannot tell which is the visitor's, so it hands over
+    none (before: the first, the attacker's, reached every peer)."""
+    httpd = sec_httpd()
+    attacker = logged_in(httpd, "mallory")
+    asid = attacker.sid("a.test")
+    victim = logged_in(httpd, "alice")
+    victim.set_cookie("a.test", COOKIE, asid, path="/_shs/attach")
+    log = Log(httpd)
+    hops = victim.navigate(origin(httpd, "b.test") + "/whoami.php")
+    assert hops[-1].status == 200, hops
+    log.wait(r"SHS00608: attach for .* refused: the browser sends several different session ids")
+    assert hops[-1].response.json()["session"] != {"user": "mallory"}, hops[-1].response
+    assert victim.sid("b.test") != asid
+
+
+def test_id_cookie_named_in_a_location_is_stripped_everywhere(sec_httpd):
+    """SharedSessionCookieName in a <Location>: that id cookie, sent to every path of the site,
+    reaches no application in another scope."""
+    httpd = sec_httpd(vhost='<Location /sub/>\n    SharedSessionCookieName sid9\n</Location>\n')
+    v = Visitor(httpd)
+    b = v.at("b.test")
+    r = b.get("/sub/set.cgi?k=v")
+    assert r.status == 200 and r.set_cookies("sid9"), r
+    r = b.get("/env.cgi")
+    assert "sid9=" not in r.text and b.cookies["sid9"] not in r.text, r.text

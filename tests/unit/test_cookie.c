@@ -404,13 +404,13 @@ static void test_cookie_scan_joined(void **state)
     shs_cookie_scan(pool, apr_pstrcat(pool, "a=1, sid x=", id, NULL), "sid", &r);
     assert_int_equal(r.seen, 0);
 
-    /* the documented rule, read literally: after our pair, a joined line with another name is
-     * not split off; it becomes part of our value (which is then malformed) */
+    /* after our pair, a joined line with another name is not split off (it stays part of the
+     * pair, and goes with it), but the id is read from before the ',' (ids hold none) */
     memset(&r, 0, sizeof(r));
     shs_cookie_scan(pool, apr_pstrcat(pool, "sid=", id, ", a=1", NULL), "sid", &r);
-    assert_null(r.value);
+    assert_string_equal(r.value, id);
     assert_int_equal(r.seen, 1);
-    assert_int_equal(r.malformed, 1);
+    assert_int_equal(r.malformed, 0);
     assert_null(r.stripped);
 
     /* quotes do not protect a ',' followed by our name (the rule does not look at quotes) */
