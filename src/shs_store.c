@@ -13,14 +13,21 @@
  * limitations under the License.
  */
 
-/* The bounded executor and the per-slot circuit breakers (see shs_store.h).
+/* The bounded executor, the per-slot circuit breakers and replicas (see shs_store.h).
  *
  * apr_memcache sockets block without any I/O timeout once connected, and a thread blocked in
  * read() cannot be interrupted (APR retries on EINTR).  So operations run on a small pool of
  * worker threads and the request thread waits on a condition variable with a deadline.  A job
  * whose requester gave up is "abandoned": if it had not started it is simply dropped, if it
  * is running the worker frees it when the backend call returns.  Jobs own copies of their
- * keys and values (malloc), never memory of a request pool. */
+ * keys and values (malloc), never memory of a request pool.
+ *
+ * Replicas: an operation queues one job per copy at once (shs_jobs_run) and waits for all of them
+ * with a single deadline, so a stalled copy costs the timeout once, like a stalled single
+ * server, and a copy whose breaker is open costs nothing.  Repairs are jobs too, marked
+ * best_effort: they never probe an open breaker, and a repair still queued at the read's
+ * deadline is dropped without counting as a timeout of its server (the next read repairs).
+ * The replica operations themselves are in shs_store_rep.c. */
 
 #include <errno.h>
 #include <pthread.h>
@@ -32,13 +39,15 @@
 #include <apr_strings.h>
 
 #include "shs_store.h"
+#include "shs_store_int.h"
 
-typedef enum { JOB_GET, JOB_SET, JOB_ADD, JOB_DEL } job_kind_e;
 typedef enum { JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_ABANDONED } job_state_e;
 
-typedef struct job_t {
-    struct job_t *next;
-    job_kind_e kind;
+typedef struct shs_job_t job_t;
+
+struct shs_job_t {
+    job_t *next;
+    shs_job_kind_e kind;
     job_state_e state;
     unsigned int slot;
     char *key;
@@ -46,9 +55,11 @@ typedef struct job_t {
     apr_size_t len;
     apr_int64_t ttl;
     apr_status_t rv;
-    int probe; /* admitted as the probe of an open breaker */
+    int probe;       /* admitted as the probe of an open breaker */
+    int best_effort; /* a repair: never a probe; at the deadline dropped or left to finish,
+                      * not counted as a timeout */
     pthread_cond_t done;
-} job_t;
+};
 
 typedef struct breaker_t {
     shs_breaker_state_e state;
@@ -80,6 +91,8 @@ struct shs_store_t {
     unsigned int nslots;
     breaker_t *breakers;
     shs_store_stats_t stats;
+    unsigned int replicas;
+    apr_int64_t max_ttl; /* longest ttl given to set/add (atomic); -1: one without limit */
 };
 
 typedef struct transition_t {
@@ -158,7 +171,7 @@ static apr_status_t execute(shs_store_t *st, job_t *job, apr_pool_t *wp)
     apr_size_t len = 0;
 
     switch (job->kind) {
-    case JOB_GET:
+    case SHS_JOB_GET:
         rv = st->ops->get(st->ctx, job->slot, job->key, wp, &val, &len);
         if (rv == APR_SUCCESS) {
             job->val = malloc(len + 1);
@@ -170,11 +183,11 @@ static apr_status_t execute(shs_store_t *st, job_t *job, apr_pool_t *wp)
             job->len = len;
         }
         return rv;
-    case JOB_SET:
+    case SHS_JOB_SET:
         return st->ops->set(st->ctx, job->slot, job->key, job->val, job->len, job->ttl);
-    case JOB_ADD:
+    case SHS_JOB_ADD:
         return st->ops->add(st->ctx, job->slot, job->key, job->val, job->len, job->ttl);
-    case JOB_DEL:
+    case SHS_JOB_DEL:
         return st->ops->del(st->ctx, job->slot, job->key);
     }
     return APR_EINVAL;
@@ -281,39 +294,33 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Queue a job and wait for it.  On return the job is either DONE (owned by the caller again)
- * or was handed over (abandoned or dropped) and must not be touched: *mine tells which. */
-static apr_status_t run_job(shs_store_t *st, job_t *job, int *mine)
+/* With the lock held: admit a job past its slot's breaker and queue it.  APR_SUCCESS when
+ * queued; otherwise the status to answer at once (the job stays the caller's). */
+static apr_status_t enqueue_locked(shs_store_t *st, job_t *job, apr_time_t now)
 {
     breaker_t *b;
-    struct timespec deadline;
-    transition_t tr = { 0 };
-    apr_time_t now = apr_time_now();
 
-    *mine = 1;
     if (job->slot >= st->nslots) {
         return APR_EINVAL;
     }
-    pthread_mutex_lock(&st->lock);
     if (st->shutdown) {
-        pthread_mutex_unlock(&st->lock);
         return SHS_STORE_EDOWN;
     }
     b = &st->breakers[job->slot];
-    if (b->state == SHS_BREAKER_OPEN && now >= b->until) {
+    if (b->state == SHS_BREAKER_OPEN && now >= b->until && !job->best_effort) {
         b->state = SHS_BREAKER_PROBING; /* this job is the probe */
         job->probe = 1;
     }
     else if (b->state != SHS_BREAKER_CLOSED) {
-        st->stats.skipped++;
-        pthread_mutex_unlock(&st->lock);
+        /* a repair never probes: dropped at its deadline, it would leave the breaker probing */
+        st->stats.skipped += !job->best_effort;
         return SHS_STORE_EDOWN;
     }
     if (st->queued >= st->opts.max_queue) {
-        if (b->state == SHS_BREAKER_PROBING) {
+        if (job->probe) {
             b->state = SHS_BREAKER_OPEN;
+            job->probe = 0;
         }
-        pthread_mutex_unlock(&st->lock);
         return SHS_STORE_EBUSY;
     }
     job->state = JOB_QUEUED;
@@ -326,22 +333,15 @@ static apr_status_t run_job(shs_store_t *st, job_t *job, int *mine)
     st->tail = job;
     st->queued++;
     pthread_cond_signal(&st->work);
+    return APR_SUCCESS;
+}
 
-    deadline = deadline_after(st->opts.timeout);
-    while (job->state != JOB_DONE) {
-        int r = pthread_cond_timedwait(&job->done, &st->lock, &deadline);
-        if (r == ETIMEDOUT && job->state != JOB_DONE) {
-            break;
-        }
-    }
-    if (job->state == JOB_DONE) {
-        pthread_mutex_unlock(&st->lock);
-        return job->rv;
-    }
-
-    /* Timed out. */
-    st->stats.timeouts++;
-    *mine = 0;
+/* With the lock held: the requester of a job gives up at its deadline.  A queued job is taken
+ * out of the queue (*drop: the caller frees it), a running one is left to its worker, which
+ * frees it.  A repair is not a timeout of its server; any other job is. */
+static void give_up_locked(shs_store_t *st, job_t *job, transition_t *tr, int *drop)
+{
+    *drop = 0;
     if (job->state == JOB_QUEUED) {
         job_t **pp = &st->head, *prev = NULL;
         while (*pp && *pp != job) {
@@ -355,21 +355,69 @@ static apr_status_t run_job(shs_store_t *st, job_t *job, int *mine)
             }
             st->queued--;
         }
-        breaker_record(st, job, APR_TIMEUP, &tr);
-        pthread_mutex_unlock(&st->lock);
-        job_free(job);
+        *drop = 1;
     }
     else {
         job->state = JOB_ABANDONED; /* the worker frees it */
-        breaker_record(st, job, APR_TIMEUP, &tr);
-        pthread_mutex_unlock(&st->lock);
     }
-    notify(st, &tr);
-    return APR_TIMEUP;
+    if (!job->best_effort) {
+        st->stats.timeouts++;
+        breaker_record(st, job, APR_TIMEUP, tr);
+    }
 }
 
-static job_t *job_new(shs_store_t *st, job_kind_e kind, const char *key, const char *val,
-                      apr_size_t len, apr_int64_t ttl)
+/* Queue n jobs (at most SHS_STORE_MAX_REPLICAS, on distinct slots) at once and wait for all
+ * of them until the deadline.  rvs[i] is the status of jobs[i]; a job handed over (left to its
+ * worker, or dropped) is set to NULL in jobs[]: the caller frees the others. */
+void shs_jobs_run(shs_store_t *st, job_t **jobs, apr_status_t *rvs, int n,
+                  const struct timespec *deadline)
+{
+    transition_t tr[SHS_STORE_MAX_REPLICAS];
+    job_t *dropped[SHS_STORE_MAX_REPLICAS];
+    int queued[SHS_STORE_MAX_REPLICAS];
+    int i, ndropped = 0;
+    apr_time_t now = apr_time_now();
+
+    memset(tr, 0, sizeof(tr));
+    pthread_mutex_lock(&st->lock);
+    for (i = 0; i < n; i++) {
+        rvs[i] = enqueue_locked(st, jobs[i], now);
+        queued[i] = rvs[i] == APR_SUCCESS;
+    }
+    for (i = 0; i < n; i++) {
+        while (queued[i] && jobs[i]->state != JOB_DONE) {
+            if (pthread_cond_timedwait(&jobs[i]->done, &st->lock, deadline) == ETIMEDOUT) {
+                break;
+            }
+        }
+    }
+    for (i = 0; i < n; i++) {
+        int drop;
+        if (!queued[i]) {
+            continue;
+        }
+        if (jobs[i]->state == JOB_DONE) {
+            rvs[i] = jobs[i]->rv;
+            continue;
+        }
+        rvs[i] = APR_TIMEUP;
+        give_up_locked(st, jobs[i], &tr[i], &drop);
+        if (drop) {
+            dropped[ndropped++] = jobs[i];
+        }
+        jobs[i] = NULL;
+    }
+    pthread_mutex_unlock(&st->lock);
+    for (i = 0; i < ndropped; i++) {
+        job_free(dropped[i]);
+    }
+    for (i = 0; i < n; i++) {
+        notify(st, &tr[i]);
+    }
+}
+
+static job_t *job_alloc(shs_store_t *st, shs_job_kind_e kind, const char *key, apr_size_t vlen,
+                        apr_int64_t ttl)
 {
     job_t *job = calloc(1, sizeof(*job));
 
@@ -379,102 +427,268 @@ static job_t *job_new(shs_store_t *st, job_kind_e kind, const char *key, const c
     job->kind = kind;
     job->ttl = ttl;
     job->key = strdup(key);
-    if (val) {
-        job->val = malloc(len + 1);
-        if (job->val) {
-            memcpy(job->val, val, len);
-            job->val[len] = '\0';
-            job->len = len;
-        }
+    if (kind == SHS_JOB_SET || kind == SHS_JOB_ADD) {
+        job->val = malloc(vlen + 1);
+        job->len = vlen;
     }
-    if (!job->key || (val && !job->val) || pthread_cond_init(&job->done, &st->condattr) != 0) {
+    if (!job->key || ((kind == SHS_JOB_SET || kind == SHS_JOB_ADD) && !job->val) ||
+        pthread_cond_init(&job->done, &st->condattr) != 0) {
         free(job->key);
         free(job->val);
         free(job);
         return NULL;
     }
+    return job;
+}
+
+/* A job on the key's first slot (replicas 1), the value copied as given. */
+static job_t *job_new(shs_store_t *st, shs_job_kind_e kind, const char *key, const char *val,
+                      apr_size_t len, apr_int64_t ttl)
+{
+    job_t *job = job_alloc(st, kind, key, len, ttl);
+
+    if (!job) {
+        return NULL;
+    }
+    if (job->val) {
+        if (len) {
+            memcpy(job->val, val, len);
+        }
+        job->val[len] = '\0';
+    }
+    /* asked after the job exists and before it is queued (tests rely on this order) */
     job->slot = st->ops->slot_of(st->ctx, key);
     return job;
 }
 
+/* A job on a given slot whose value is a copy of `hdr` (hdrlen bytes) then `val`. */
+job_t *shs_job_on(shs_store_t *st, shs_job_kind_e kind, unsigned int slot, const char *key,
+                  const char *hdr, apr_size_t hdrlen, const char *val, apr_size_t len,
+                  apr_int64_t ttl)
+{
+    job_t *job = job_alloc(st, kind, key, hdrlen + len, ttl);
+
+    if (!job) {
+        return NULL;
+    }
+    if (job->val) {
+        if (hdrlen) {
+            memcpy(job->val, hdr, hdrlen);
+        }
+        if (len) {
+            memcpy(job->val + hdrlen, val, len);
+        }
+        job->val[hdrlen + len] = '\0';
+    }
+    job->slot = slot;
+    return job;
+}
+
+void shs_jobs_free(job_t **jobs, int n)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        job_free(jobs[i]);
+        jobs[i] = NULL;
+    }
+}
+
+/* A value read with replicas 1: a header is removed (going back from replicas to one copy),
+ * a tombstone is a miss. */
+static apr_status_t strip_header(apr_status_t rv, char **out, apr_size_t *outlen)
+{
+    shs_store_item_t it;
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    shs_store_item_parse(*out, *outlen, &it);
+    if (!it.versioned) {
+        return rv;
+    }
+    if (it.deleted) {
+        return APR_NOTFOUND;
+    }
+    *out = (char *)it.data;
+    *outlen = it.len;
+    return rv;
+}
+
 /* A backend that cannot block (shared memory): on the requester's thread, no hand-off. */
-static apr_status_t run_direct(shs_store_t *st, job_kind_e kind, const char *key, const char *val,
-                               apr_size_t len, apr_int64_t ttl, apr_pool_t *p, char **out,
-                               apr_size_t *outlen)
+static apr_status_t run_direct(shs_store_t *st, shs_job_kind_e kind, const char *key,
+                               const char *val, apr_size_t len, apr_int64_t ttl, apr_pool_t *p,
+                               char **out, apr_size_t *outlen)
 {
     unsigned int slot = st->ops->slot_of(st->ctx, key);
 
     switch (kind) {
-    case JOB_GET:
-        return st->ops->get(st->ctx, slot, key, p, out, outlen);
-    case JOB_SET:
+    case SHS_JOB_GET:
+        return strip_header(st->ops->get(st->ctx, slot, key, p, out, outlen), out, outlen);
+    case SHS_JOB_SET:
         return st->ops->set(st->ctx, slot, key, val, len, ttl);
-    case JOB_ADD:
+    case SHS_JOB_ADD:
         return st->ops->add(st->ctx, slot, key, val, len, ttl);
-    case JOB_DEL:
+    case SHS_JOB_DEL:
         return st->ops->del(st->ctx, slot, key);
     }
     return APR_EINVAL;
 }
 
-static apr_status_t submit(shs_store_t *st, job_kind_e kind, const char *key, const char *val,
+/* One operation on the key's one slot (replicas 1). */
+static apr_status_t run_single(shs_store_t *st, shs_job_kind_e kind, const char *key,
+                               const char *val, apr_size_t len, apr_int64_t ttl, apr_pool_t *p,
+                               char **out, apr_size_t *outlen)
+{
+    job_t *job = job_new(st, kind, key, val, len, ttl);
+    struct timespec deadline;
+    apr_status_t rv;
+
+    if (!job) {
+        return APR_ENOMEM;
+    }
+    deadline = deadline_after(st->opts.timeout);
+    shs_jobs_run(st, &job, &rv, 1, &deadline);
+    if (job && rv == APR_SUCCESS && kind == SHS_JOB_GET) {
+        *out = apr_pstrmemdup(p, job->val, job->len);
+        *outlen = job->len;
+        rv = strip_header(rv, out, outlen);
+    }
+    job_free(job);
+    return rv;
+}
+
+/* ------------------------------------------------------------------ for shs_store_rep.c */
+
+void shs_job_best_effort(job_t *job)
+{
+    job->best_effort = 1;
+}
+
+const char *shs_job_value(const job_t *job, apr_size_t *len)
+{
+    *len = job->len;
+    return job->val;
+}
+
+void shs_store_event(shs_store_t *st, shs_store_event_e ev, unsigned int slot)
+{
+    pthread_mutex_lock(&st->lock);
+    switch (ev) {
+    case SHS_STORE_EV_FALLBACK:
+        st->stats.fallbacks++;
+        break;
+    case SHS_STORE_EV_REPAIR:
+        st->stats.repairs++;
+        break;
+    case SHS_STORE_EV_STALE:
+        st->stats.stale++;
+        break;
+    case SHS_STORE_EV_TOMBSTONE:
+        st->stats.tombstones++;
+        break;
+    }
+    pthread_mutex_unlock(&st->lock);
+    if (st->opts.event) {
+        st->opts.event(st->opts.event_baton, ev, slot);
+    }
+}
+
+void shs_store_note_ttl(shs_store_t *st, apr_int64_t ttl)
+{
+    apr_int64_t cur = __atomic_load_n(&st->max_ttl, __ATOMIC_RELAXED);
+
+    if (ttl <= 0) {
+        __atomic_store_n(&st->max_ttl, (apr_int64_t)-1, __ATOMIC_RELAXED);
+        return;
+    }
+    while (cur >= 0 && ttl > cur &&
+           !__atomic_compare_exchange_n(&st->max_ttl, &cur, ttl, 0, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED)) {
+    }
+}
+
+/* The key's slots in order: at most st->replicas. */
+unsigned int shs_store_key_slots(shs_store_t *st, const char *key, unsigned int *slots)
+{
+    unsigned int n = st->ops->slots_of(st->ctx, key, slots, st->replicas);
+
+    return n > st->replicas ? st->replicas : n;
+}
+
+apr_int64_t shs_store_max_ttl(shs_store_t *st)
+{
+    return __atomic_load_n(&st->max_ttl, __ATOMIC_RELAXED);
+}
+
+struct timespec shs_store_deadline(const shs_store_t *st)
+{
+    return deadline_after(st->opts.timeout);
+}
+
+static apr_status_t submit(shs_store_t *st, shs_job_kind_e kind, const char *key, const char *val,
                            apr_size_t len, apr_int64_t ttl, apr_pool_t *p, char **out,
                            apr_size_t *outlen)
 {
-    job_t *job;
     apr_status_t rv;
-    int mine;
 
     if (!st || !key) {
         return APR_EINVAL;
     }
     if (st->ops->direct) {
         rv = run_direct(st, kind, key, val, len, ttl, p, out, outlen);
-        if (st->opts.account) {
-            st->opts.account(st->opts.account_baton, rv);
+    }
+    else if (st->replicas < 2) {
+        rv = run_single(st, kind, key, val, len, ttl, p, out, outlen);
+    }
+    else {
+        switch (kind) {
+        case SHS_JOB_GET:
+            rv = shs_rep_get(st, key, p, out, outlen);
+            break;
+        case SHS_JOB_SET:
+            rv = shs_rep_set(st, key, val, len, ttl);
+            break;
+        case SHS_JOB_ADD:
+            rv = shs_rep_add(st, key, val, len, ttl);
+            break;
+        default:
+            rv = shs_rep_del(st, key);
+            break;
         }
-        return rv;
     }
-    job = job_new(st, kind, key, val, len, ttl);
-    if (!job) {
-        return APR_ENOMEM;
-    }
-    rv = run_job(st, job, &mine);
     if (st->opts.account) {
         st->opts.account(st->opts.account_baton, rv);
     }
-    if (!mine) {
-        return rv;
-    }
-    if (rv == APR_SUCCESS && kind == JOB_GET) {
-        *out = apr_pstrmemdup(p, job->val, job->len);
-        *outlen = job->len;
-    }
-    job_free(job);
     return rv;
 }
 
 apr_status_t shs_store_get(shs_store_t *st, const char *key, apr_pool_t *p, char **val,
                            apr_size_t *len)
 {
-    return submit(st, JOB_GET, key, NULL, 0, 0, p, val, len);
+    return submit(st, SHS_JOB_GET, key, NULL, 0, 0, p, val, len);
 }
 
 apr_status_t shs_store_set(shs_store_t *st, const char *key, const char *val, apr_size_t len,
                            apr_int64_t ttl)
 {
-    return submit(st, JOB_SET, key, val, len, ttl, NULL, NULL, NULL);
+    return submit(st, SHS_JOB_SET, key, val, len, ttl, NULL, NULL, NULL);
 }
 
 apr_status_t shs_store_add(shs_store_t *st, const char *key, const char *val, apr_size_t len,
                            apr_int64_t ttl)
 {
-    return submit(st, JOB_ADD, key, val, len, ttl, NULL, NULL, NULL);
+    return submit(st, SHS_JOB_ADD, key, val, len, ttl, NULL, NULL, NULL);
 }
 
 apr_status_t shs_store_del(shs_store_t *st, const char *key)
 {
-    return submit(st, JOB_DEL, key, NULL, 0, 0, NULL, NULL, NULL);
+    return submit(st, SHS_JOB_DEL, key, NULL, 0, 0, NULL, NULL, NULL);
+}
+
+int shs_store_replicas(shs_store_t *st)
+{
+    return (int)st->replicas;
 }
 
 const char *shs_store_slot_name(shs_store_t *st, const char *key)
@@ -593,6 +807,17 @@ apr_status_t shs_store_create(apr_pool_t *p, const shs_store_ops_t *ops, void *c
         st->opts.max_queue = 16 * opts->workers;
     }
     st->nslots = ops->nslots(ctx);
+    st->replicas = opts->replicas > 1 ? (unsigned int)opts->replicas : 1;
+    if (st->replicas > SHS_STORE_MAX_REPLICAS) {
+        st->replicas = SHS_STORE_MAX_REPLICAS;
+    }
+    if (st->replicas > st->nslots) {
+        st->replicas = st->nslots ? st->nslots : 1;
+    }
+    if (ops->direct || !ops->slots_of) {
+        st->replicas = 1;
+    }
+    shs_store_version_init();
     st->breakers = calloc(st->nslots ? st->nslots : 1, sizeof(breaker_t));
     st->workers = calloc((apr_size_t)opts->workers, sizeof(worker_t));
     if (!st->breakers || !st->workers) {

@@ -18,9 +18,10 @@
  * Decisions (see docs/architecture.md):
  * - One apr_memcache_t per server.  apr_memcache's own selection fails over silently to the
  *   next server when one is marked dead, and then different processes can read different
- *   copies of a session.  Here a key has exactly one home, the same in every process and on
- *   every front end; when that server is down, its sessions are unavailable (the configured
- *   policy applies) but never forked.
+ *   copies of a session.  Here a key has fixed homes, the same in every process and on every
+ *   front end: one server, or with replicas its first N servers in rendezvous order
+ *   (mc_slots_of), whose copies the store compares by version (shs_store.c); when they are all
+ *   down, its sessions are unavailable (the configured policy applies) but never forked.
  * - The home is chosen by rendezvous hashing over the servers' "host:port" (shs_place.c), not
  *   by hash % n: adding a fourth server to three moves a quarter of the sessions (those the
  *   new server wins) instead of three in four, removing one moves only the sessions it held,
@@ -66,6 +67,14 @@ static unsigned int mc_slot_of(void *ctx, const char *key)
     mc_ctx_t *c = ctx;
 
     return shs_place_pick(c->place, key, strlen(key));
+}
+
+/* A key's servers in rendezvous order: its replicas are the first ones. */
+static unsigned int mc_slots_of(void *ctx, const char *key, unsigned int *out, unsigned int want)
+{
+    mc_ctx_t *c = ctx;
+
+    return shs_place_order(c->place, key, strlen(key), out, want);
 }
 
 static const char *mc_slot_name(void *ctx, unsigned int slot)
@@ -200,6 +209,7 @@ static const shs_store_ops_t mc_ops = {
     .name = "memcache",
     .nslots = mc_nslots,
     .slot_of = mc_slot_of,
+    .slots_of = mc_slots_of,
     .slot_name = mc_slot_name,
     .get = mc_get,
     .set = mc_set,
