@@ -14,7 +14,8 @@
  */
 
 /* Unit tests of src/shs_store.c: the bounded executor and the circuit breaker, driven through
- * a fake backend that can answer, fail, or block on a gate the test controls; and of the
+ * a fake backend that can answer, fail, or block on a gate the test controls (each of its
+ * slots on its own too: replicas, item versions, repair, tombstones, add); and of the
  * memcached backend (src/shs_store_mc.c) against a real memcached (/usr/bin/memcached) that
  * the test runs on 127.0.0.1, freezes, kills and restarts. */
 
@@ -50,6 +51,15 @@
 
 /* ------------------------------------------------------------------ fake backend */
 
+#define FAKE_SLOTS 4
+
+/* What a slot holds for a key: the bytes and the ttl they were stored with. */
+typedef struct fake_item_t {
+    char *val;
+    apr_size_t len;
+    apr_int64_t ttl;
+} fake_item_t;
+
 typedef struct fake_t {
     pthread_mutex_t lock;
     pthread_cond_t gate_cv;
@@ -60,21 +70,31 @@ typedef struct fake_t {
     apr_status_t fail_with; /* non-zero: every operation returns it */
     int calls;
     apr_pool_t *pool;
-    apr_hash_t *data;
+    apr_hash_t *data[FAKE_SLOTS]; /* key -> fake_item_t, per slot */
     unsigned int nslots;
+    /* per slot: */
+    apr_status_t slot_fail[FAKE_SLOTS]; /* non-zero: operations on the slot return it */
+    int stalled[FAKE_SLOTS];            /* operations on the slot block while set */
+    int slot_calls[FAKE_SLOTS];
 } fake_t;
 
 static fake_t fake;
 
-static void fake_enter(void)
+static void fake_enter(unsigned int slot)
 {
     pthread_mutex_lock(&fake.lock);
     fake.calls++;
+    fake.slot_calls[slot]++;
     fake.blocked++;
-    while (fake.gate_closed) {
+    while (fake.gate_closed || fake.stalled[slot]) {
         pthread_cond_wait(&fake.gate_cv, &fake.lock);
     }
     fake.blocked--;
+}
+
+static apr_status_t fake_failure(unsigned int slot)
+{
+    return fake.fail_with ? fake.fail_with : fake.slot_fail[slot];
 }
 
 static unsigned int f_nslots(void *ctx)
@@ -98,42 +118,69 @@ static unsigned int f_slot_of(void *ctx, const char *key)
     return key[0] == 'B' && fake.nslots > 1 ? 1 : 0;
 }
 
+/* A key's slots in order: from slot_of's answer on, round the slots. */
+static unsigned int f_slots_of(void *ctx, const char *key, unsigned int *out, unsigned int want)
+{
+    unsigned int first = f_slot_of(ctx, key), i;
+
+    for (i = 0; i < want && i < fake.nslots; i++) {
+        out[i] = (first + i) % fake.nslots;
+    }
+    return i;
+}
+
 static const char *f_slot_name(void *ctx, unsigned int slot)
 {
-    return slot ? "fake-b" : "fake-a";
+    static const char *names[FAKE_SLOTS] = { "fake-a", "fake-b", "fake-c", "fake-d" };
+
+    return slot < FAKE_SLOTS ? names[slot] : "?";
 }
 
 static apr_status_t f_get(void *ctx, unsigned int slot, const char *key, apr_pool_t *p, char **val,
                           apr_size_t *len)
 {
-    apr_status_t rv = fake.fail_with;
-    const char *v;
+    apr_status_t rv;
+    const fake_item_t *it;
 
-    fake_enter();
+    fake_enter(slot);
+    rv = fake_failure(slot);
     if (!rv) {
-        v = apr_hash_get(fake.data, key, APR_HASH_KEY_STRING);
-        if (v) {
-            *val = apr_pstrdup(p, v);
-            *len = strlen(v);
+        it = apr_hash_get(fake.data[slot], key, APR_HASH_KEY_STRING);
+        if (it) {
+            *val = apr_pstrmemdup(p, it->val, it->len);
+            *len = it->len;
         }
-        rv = v ? APR_SUCCESS : APR_NOTFOUND;
+        rv = it ? APR_SUCCESS : APR_NOTFOUND;
     }
     pthread_mutex_unlock(&fake.lock);
     return rv;
 }
 
-static apr_status_t f_put(const char *key, const char *val, int add)
+/* With fake.lock held. */
+static void fake_store(unsigned int slot, const char *key, const char *val, apr_size_t len,
+                       apr_int64_t ttl)
 {
-    apr_status_t rv = fake.fail_with;
+    fake_item_t *it = apr_pcalloc(fake.pool, sizeof(*it));
 
-    fake_enter();
+    it->val = apr_pstrmemdup(fake.pool, val, len);
+    it->len = len;
+    it->ttl = ttl;
+    apr_hash_set(fake.data[slot], apr_pstrdup(fake.pool, key), APR_HASH_KEY_STRING, it);
+}
+
+static apr_status_t f_put(unsigned int slot, const char *key, const char *val, apr_size_t len,
+                          apr_int64_t ttl, int add)
+{
+    apr_status_t rv;
+
+    fake_enter(slot);
+    rv = fake_failure(slot);
     if (!rv) {
-        if (add && apr_hash_get(fake.data, key, APR_HASH_KEY_STRING)) {
+        if (add && apr_hash_get(fake.data[slot], key, APR_HASH_KEY_STRING)) {
             rv = APR_EEXIST;
         }
         else {
-            apr_hash_set(fake.data, apr_pstrdup(fake.pool, key), APR_HASH_KEY_STRING,
-                         apr_pstrdup(fake.pool, val));
+            fake_store(slot, key, val, len, ttl);
         }
     }
     pthread_mutex_unlock(&fake.lock);
@@ -143,23 +190,24 @@ static apr_status_t f_put(const char *key, const char *val, int add)
 static apr_status_t f_set(void *ctx, unsigned int slot, const char *key, const char *val,
                           apr_size_t len, apr_int64_t ttl)
 {
-    return f_put(key, val, 0);
+    return f_put(slot, key, val, len, ttl, 0);
 }
 
 static apr_status_t f_add(void *ctx, unsigned int slot, const char *key, const char *val,
                           apr_size_t len, apr_int64_t ttl)
 {
-    return f_put(key, val, 1);
+    return f_put(slot, key, val, len, ttl, 1);
 }
 
 static apr_status_t f_del(void *ctx, unsigned int slot, const char *key)
 {
-    apr_status_t rv = fake.fail_with;
+    apr_status_t rv;
 
-    fake_enter();
+    fake_enter(slot);
+    rv = fake_failure(slot);
     if (!rv) {
-        rv = apr_hash_get(fake.data, key, APR_HASH_KEY_STRING) ? APR_SUCCESS : APR_NOTFOUND;
-        apr_hash_set(fake.data, key, APR_HASH_KEY_STRING, NULL);
+        rv = apr_hash_get(fake.data[slot], key, APR_HASH_KEY_STRING) ? APR_SUCCESS : APR_NOTFOUND;
+        apr_hash_set(fake.data[slot], key, APR_HASH_KEY_STRING, NULL);
     }
     pthread_mutex_unlock(&fake.lock);
     return rv;
@@ -169,6 +217,7 @@ static const shs_store_ops_t fake_ops = {
     .name = "fake",
     .nslots = f_nslots,
     .slot_of = f_slot_of,
+    .slots_of = f_slots_of,
     .slot_name = f_slot_name,
     .get = f_get,
     .set = f_set,
@@ -190,6 +239,33 @@ static void slot_gate(int closed)
     fake.slot_gate_closed = closed;
     pthread_cond_broadcast(&fake.gate_cv);
     pthread_mutex_unlock(&fake.lock);
+}
+
+/* Operations on a slot block (a stalled server) while on. */
+static void stall(unsigned int slot, int on)
+{
+    pthread_mutex_lock(&fake.lock);
+    fake.stalled[slot] = on;
+    pthread_cond_broadcast(&fake.gate_cv);
+    pthread_mutex_unlock(&fake.lock);
+}
+
+/* Operations on a slot fail with rv (0: they work again). */
+static void slot_fails(unsigned int slot, apr_status_t rv)
+{
+    pthread_mutex_lock(&fake.lock);
+    fake.slot_fail[slot] = rv;
+    pthread_mutex_unlock(&fake.lock);
+}
+
+static int slot_calls(unsigned int slot)
+{
+    int n;
+
+    pthread_mutex_lock(&fake.lock);
+    n = fake.slot_calls[slot];
+    pthread_mutex_unlock(&fake.lock);
+    return n;
 }
 
 static int calls(void)
@@ -614,11 +690,17 @@ static shs_store_t *make_store(fixture_t *fx, int workers, int max_queue,
 static int fx_setup(void **state)
 {
     static fixture_t fx;
+    int i;
 
     memset(&fx, 0, sizeof(fx));
     apr_pool_create(&fx.p, NULL);
     apr_pool_create(&fake.pool, NULL);
-    fake.data = apr_hash_make(fake.pool);
+    for (i = 0; i < FAKE_SLOTS; i++) {
+        fake.data[i] = apr_hash_make(fake.pool);
+        fake.slot_fail[i] = 0;
+        fake.stalled[i] = 0;
+        fake.slot_calls[i] = 0;
+    }
     fake.gate_closed = 0;
     fake.blocked = 0;
     fake.slot_gate_closed = 0;
@@ -635,8 +717,13 @@ static int fx_teardown(void **state)
 {
     fixture_t *fx = *state;
 
+    int i;
+
     gate(0);
     slot_gate(0);
+    for (i = 0; i < FAKE_SLOTS; i++) {
+        stall((unsigned int)i, 0);
+    }
     apr_pool_destroy(fx->p); /* shuts the store down */
     apr_pool_destroy(fake.pool);
     return 0;
@@ -918,6 +1005,659 @@ static void test_bad_args(void **state)
     assert_non_null(strstr(shs_store_strerror(SHS_STORE_EDOWN, buf, sizeof(buf)), "down"));
 }
 
+/* ------------------------------------------------------------------ replicas
+ *
+ * The fake with 3 slots; a key's slots are slot_of's answer, then the next ones round the
+ * slots, so an ordinary key lives on slots 0 and 1 with replicas 2, and slot 2 never sees it. */
+
+static int events[4];
+static pthread_mutex_t events_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void on_event(void *baton, shs_store_event_e ev, unsigned int slot)
+{
+    pthread_mutex_lock(&events_lock);
+    events[ev]++;
+    pthread_mutex_unlock(&events_lock);
+}
+
+static int event_count(shs_store_event_e ev)
+{
+    int n;
+
+    pthread_mutex_lock(&events_lock);
+    n = events[ev];
+    pthread_mutex_unlock(&events_lock);
+    return n;
+}
+
+static shs_store_t *make_rstore(fixture_t *fx, const shs_store_ops_t *ops, int replicas,
+                                unsigned int nslots, apr_interval_time_t timeout,
+                                apr_interval_time_t retry, shs_store_t **out)
+{
+    shs_store_opts_t opts = {
+        .timeout = timeout,
+        .retry = retry,
+        .workers = 4,
+        .notify = on_notify,
+        .free_on_shutdown = 1,
+        .replicas = replicas,
+        .event = on_event,
+    };
+    shs_store_t *st;
+
+    fake.nslots = nslots;
+    memset(events, 0, sizeof(events));
+    assert_int_equal(shs_store_create(fx->p, ops, NULL, &opts, &st), APR_SUCCESS);
+    if (out) {
+        *out = st;
+    }
+    return fx->st = st;
+}
+
+/* What a slot holds for a key, parsed: 0 when nothing.  *ttl: the ttl it was stored with. */
+static int held(unsigned int slot, const char *key, shs_store_item_t *it, apr_int64_t *ttl)
+{
+    const fake_item_t *f;
+
+    pthread_mutex_lock(&fake.lock);
+    f = apr_hash_get(fake.data[slot], key, APR_HASH_KEY_STRING);
+    if (f) {
+        shs_store_item_parse(f->val, f->len, it);
+        if (ttl) {
+            *ttl = f->ttl;
+        }
+    }
+    pthread_mutex_unlock(&fake.lock);
+    return f != NULL;
+}
+
+/* The value of a slot's copy as a string: NULL when none, "<deleted>" for a tombstone,
+ * "<legacy>..." for a copy without a header. */
+static const char *copy_on(unsigned int slot, const char *key)
+{
+    shs_store_item_t it;
+
+    if (!held(slot, key, &it, NULL)) {
+        return NULL;
+    }
+    if (it.deleted) {
+        return "<deleted>";
+    }
+    return apr_pstrcat(fake.pool, it.versioned ? "" : "<legacy>",
+                       apr_pstrmemdup(fake.pool, it.data, it.len), NULL);
+}
+
+/* The raw bytes a slot holds for a key (NULL: none), and putting bytes there directly: a
+ * server restarted from an old state, or written by someone else. */
+static const fake_item_t *raw_on(unsigned int slot, const char *key)
+{
+    const fake_item_t *f;
+
+    pthread_mutex_lock(&fake.lock);
+    f = apr_hash_get(fake.data[slot], key, APR_HASH_KEY_STRING);
+    pthread_mutex_unlock(&fake.lock);
+    return f;
+}
+
+static void plant(unsigned int slot, const char *key, const char *val, apr_size_t len,
+                  apr_int64_t ttl)
+{
+    pthread_mutex_lock(&fake.lock);
+    if (val) {
+        fake_store(slot, key, val, len, ttl);
+    }
+    else {
+        apr_hash_set(fake.data[slot], key, APR_HASH_KEY_STRING, NULL);
+    }
+    pthread_mutex_unlock(&fake.lock);
+}
+
+static void assert_get(shs_store_t *st, apr_pool_t *p, const char *key, const char *want)
+{
+    char *v = NULL;
+    apr_size_t len = 0;
+    apr_status_t rv = shs_store_get(st, key, p, &v, &len);
+
+    if (!want) {
+        assert_int_equal(rv, APR_NOTFOUND);
+        return;
+    }
+    assert_int_equal(rv, APR_SUCCESS);
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(v, want, len);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The header: its exact bytes, what is read back, what is not a header, and which copy wins. */
+static void test_item_format(void **state)
+{
+    char buf[64];
+    shs_store_item_t a, b, t, l;
+    apr_uint64_t v0, v1;
+    int i;
+
+    shs_store_item_header(buf, 0, 0x0123456789abcdefULL, 0x6a0b1c2d);
+    memcpy(buf + SHS_STORE_ITEM_HDR, "k=v", 3);
+    assert_memory_equal(buf, "shsr1:v:0123456789abcdef:00006a0b1c2d:k=v", SHS_STORE_ITEM_HDR + 3);
+    shs_store_item_parse(buf, SHS_STORE_ITEM_HDR + 3, &a);
+    assert_true(a.versioned);
+    assert_false(a.deleted);
+    assert_true(a.version == 0x0123456789abcdefULL);
+    assert_true(a.expires == 0x6a0b1c2d);
+    assert_int_equal(a.len, 3);
+    assert_memory_equal(a.data, "k=v", 3);
+
+    shs_store_item_header(buf, 1, 5, 0);
+    assert_memory_equal(buf, "shsr1:d:0000000000000005:000000000000:", SHS_STORE_ITEM_HDR);
+    shs_store_item_parse(buf, SHS_STORE_ITEM_HDR, &t);
+    assert_true(t.versioned && t.deleted && t.version == 5 && t.expires == 0 && t.len == 0);
+
+    /* not a header: the whole is a value of version 0 (written without replicas) */
+    {
+        static const char *const not_hdr[] = {
+            "k=v",
+            "shs1:m:001:abc",                         /* a sealed value */
+            "shsr1:v:0123456789abcdef:00006a0b1c2d",  /* one byte short */
+            "shsr1:x:0123456789abcdef:00006a0b1c2d:", /* kind */
+            "shsr1:v:0123456789ABCDEF:00006a0b1c2d:", /* upper case */
+            "shsr1:v:0123456789abcdef-00006a0b1c2d:", /* separator */
+            "shsr1:v:0123456789abcdef:00006a0b1c2d;", /* separator */
+            "shsr2:v:0123456789abcdef:00006a0b1c2d:", /* another format */
+        };
+        for (i = 0; i < (int)(sizeof(not_hdr) / sizeof(*not_hdr)); i++) {
+            shs_store_item_parse(not_hdr[i], strlen(not_hdr[i]), &l);
+            assert_false(l.versioned);
+            assert_true(l.version == 0);
+            assert_ptr_equal(l.data, not_hdr[i]);
+            assert_int_equal(l.len, strlen(not_hdr[i]));
+        }
+    }
+
+    /* the higher version wins; the same version does not; a tombstone wins over any value;
+     * any versioned value over one written without replicas */
+    a = (shs_store_item_t){ .versioned = 1, .version = 2 };
+    b = (shs_store_item_t){ .versioned = 1, .version = 1 };
+    assert_true(shs_store_item_newer(&a, &b));
+    assert_false(shs_store_item_newer(&b, &a));
+    assert_false(shs_store_item_newer(&a, &a));
+    t = (shs_store_item_t){ .versioned = 1, .deleted = 1, .version = 1 };
+    a.version = 0xffffffffffffffffULL;
+    assert_true(shs_store_item_newer(&t, &a));
+    assert_false(shs_store_item_newer(&a, &t));
+    l = (shs_store_item_t){ 0 };
+    assert_true(shs_store_item_newer(&b, &l));
+    assert_false(shs_store_item_newer(&l, &b));
+
+    /* versions: the clock in microseconds above 12 bits, increasing */
+    v0 = shs_store_version_next();
+    assert_true((v0 >> 12) >= (apr_uint64_t)apr_time_now() - apr_time_from_sec(1));
+    assert_true((v0 >> 12) <= (apr_uint64_t)apr_time_now());
+    for (i = 0; i < 100000; i++) {
+        v1 = shs_store_version_next();
+        assert_true(v1 > v0);
+        v0 = v1;
+    }
+}
+
+/* Replicas 0 and 1: one copy, stored byte for byte as given; a header found there (written
+ * with replicas) is removed on reading, a tombstone reads as a miss.  More replicas than
+ * slots, or a backend without slots_of, keep what they can. */
+static void test_replicas_one_is_unchanged(void **state)
+{
+    fixture_t *fx = *state;
+    shs_store_ops_t noorder = fake_ops;
+    shs_store_t *st;
+    char hdr[SHS_STORE_ITEM_HDR + 8];
+    int r;
+
+    for (r = 0; r <= 1; r++) {
+        const fake_item_t *f;
+        make_rstore(fx, &fake_ops, r, 3, apr_time_from_msec(500), apr_time_from_sec(1), &st);
+        assert_int_equal(shs_store_replicas(st), 1);
+        assert_int_equal(shs_store_set(st, "k", "v1", 2, 60), APR_SUCCESS);
+        f = raw_on(0, "k");
+        assert_non_null(f);
+        assert_int_equal(f->len, 2);
+        assert_memory_equal(f->val, "v1", 2);
+        assert_null(raw_on(1, "k"));
+        assert_int_equal(shs_store_add(st, "n", "x", 1, 60), APR_SUCCESS);
+        assert_int_equal(raw_on(0, "n")->len, 1);
+        assert_null(raw_on(1, "n"));
+
+        shs_store_item_header(hdr, 0, 7, 0);
+        memcpy(hdr + SHS_STORE_ITEM_HDR, "v2", 2);
+        plant(0, "k", hdr, SHS_STORE_ITEM_HDR + 2, 60);
+        assert_get(st, fx->p, "k", "v2");
+        shs_store_item_header(hdr, 1, 8, 0);
+        plant(0, "k", hdr, SHS_STORE_ITEM_HDR, 60);
+        assert_get(st, fx->p, "k", NULL);
+        assert_int_equal(shs_store_del(st, "k"), APR_SUCCESS);
+        assert_int_equal(shs_store_del(st, "k"), APR_NOTFOUND);
+        plant(0, "n", NULL, 0, 0);
+    }
+    make_rstore(fx, &fake_ops, 3, 2, apr_time_from_msec(500), apr_time_from_sec(1), &st);
+    assert_int_equal(shs_store_replicas(st), 2);
+    make_rstore(fx, &fake_ops, 9, 4, apr_time_from_msec(500), apr_time_from_sec(1), &st);
+    assert_int_equal(shs_store_replicas(st), SHS_STORE_MAX_REPLICAS);
+    noorder.slots_of = NULL;
+    make_rstore(fx, &noorder, 2, 3, apr_time_from_msec(500), apr_time_from_sec(1), &st);
+    assert_int_equal(shs_store_replicas(st), 1);
+}
+
+/* Replicas 2: set writes the first two slots, each copy with its header, the same version
+ * and the ttl given; get reads it back; del leaves tombstones; a key that is nowhere is not
+ * remembered as deleted. */
+static void test_replicas_write_read_delete(void **state)
+{
+    fixture_t *fx = *state;
+    shs_store_t *st;
+    shs_store_item_t a, b;
+    apr_int64_t ttl_a = 0, ttl_b = 0;
+    apr_uint64_t version;
+    int before;
+
+    make_rstore(fx, &fake_ops, 2, 3, apr_time_from_msec(500), apr_time_from_sec(1), &st);
+    assert_int_equal(shs_store_replicas(st), 2);
+    assert_get(st, fx->p, "k", NULL);
+    assert_int_equal(shs_store_set(st, "k", "v1", 2, 600), APR_SUCCESS);
+    assert_true(held(0, "k", &a, &ttl_a));
+    assert_true(held(1, "k", &b, &ttl_b));
+    assert_false(held(2, "k", &b, NULL));
+    held(1, "k", &b, NULL);
+    assert_true(a.versioned && !a.deleted && a.version == b.version);
+    assert_int_equal(ttl_a, 600);
+    assert_int_equal(ttl_b, 600);
+    assert_true(a.expires >= apr_time_sec(apr_time_now()) + 599);
+    assert_true(a.expires <= apr_time_sec(apr_time_now()) + 600);
+    assert_string_equal(copy_on(0, "k"), "v1");
+    assert_get(st, fx->p, "k", "v1");
+    assert_int_equal(event_count(SHS_STORE_EV_FALLBACK), 0);
+    assert_int_equal(event_count(SHS_STORE_EV_STALE), 0);
+
+    /* a second key whose first slot is 1 lives on 1 and 2 */
+    assert_int_equal(shs_store_set(st, "Bk", "b", 1, 60), APR_SUCCESS);
+    assert_null(copy_on(0, "Bk"));
+    assert_string_equal(copy_on(1, "Bk"), "b");
+    assert_string_equal(copy_on(2, "Bk"), "b");
+
+    assert_int_equal(shs_store_set(st, "k", "v2", 2, 600), APR_SUCCESS);
+    version = a.version;
+    held(0, "k", &a, NULL);
+    assert_true(a.version > version);
+    assert_get(st, fx->p, "k", "v2");
+
+    assert_int_equal(shs_store_del(st, "k"), APR_SUCCESS);
+    assert_string_equal(copy_on(0, "k"), "<deleted>");
+    assert_string_equal(copy_on(1, "k"), "<deleted>");
+    held(0, "k", &b, NULL);
+    assert_true(b.version > a.version);
+    assert_get(st, fx->p, "k", NULL);
+    assert_int_equal(event_count(SHS_STORE_EV_TOMBSTONE), 2);
+    /* deleted already everywhere: reported as not found, nothing written */
+    before = calls();
+    assert_int_equal(shs_store_del(st, "k"), APR_NOTFOUND);
+    assert_int_equal(calls(), before + 2); /* the two reads */
+    assert_int_equal(shs_store_del(st, "never"), APR_NOTFOUND);
+    assert_null(copy_on(0, "never"));
+    assert_null(copy_on(1, "never"));
+}
+
+/* The first slot fails, or comes back empty: the read falls back to the second copy, and
+ * the empty one gets its copy back (the same bytes, for what remains of the lifetime).  A
+ * failed slot is skipped at once until the retry interval has passed. */
+static void test_replicas_fallback_and_repair(void **state)
+{
+    fixture_t *fx = *state;
+    shs_store_t *st;
+    shs_store_stats_t stats;
+    apr_int64_t ttl = 0;
+    double t0;
+    int before;
+
+    make_rstore(fx, &fake_ops, 2, 3, apr_time_from_msec(500), apr_time_from_sec(60), &st);
+    assert_int_equal(shs_store_set(st, "k", "v1", 2, 600), APR_SUCCESS);
+
+    /* restarted empty */
+    plant(0, "k", NULL, 0, 0);
+    assert_get(st, fx->p, "k", "v1");
+    assert_int_equal(event_count(SHS_STORE_EV_FALLBACK), 1);
+    assert_int_equal(event_count(SHS_STORE_EV_STALE), 1);
+    assert_int_equal(event_count(SHS_STORE_EV_REPAIR), 1);
+    assert_non_null(raw_on(0, "k"));
+    assert_int_equal(raw_on(0, "k")->len, raw_on(1, "k")->len);
+    assert_memory_equal(raw_on(0, "k")->val, raw_on(1, "k")->val, raw_on(1, "k")->len);
+    held(0, "k", &(shs_store_item_t){ 0 }, &ttl);
+    assert_true(ttl >= 598 && ttl <= 600);
+    /* repaired: the next read finds both copies equal */
+    assert_get(st, fx->p, "k", "v1");
+    assert_int_equal(event_count(SHS_STORE_EV_STALE), 1);
+
+    /* the first slot down */
+    slot_fails(0, APR_ECONNREFUSED);
+    assert_get(st, fx->p, "k", "v1");
+    assert_int_equal(shs_store_breaker(st, 0), SHS_BREAKER_OPEN);
+    assert_int_equal(shs_store_breaker(st, 1), SHS_BREAKER_CLOSED);
+    before = slot_calls(0);
+    t0 = now_s();
+    assert_get(st, fx->p, "k", "v1");
+    assert_int_equal(shs_store_set(st, "k", "v2", 2, 600), APR_SUCCESS);
+    assert_get(st, fx->p, "k", "v2");
+    assert_true(now_s() - t0 < 0.5);
+    assert_int_equal(slot_calls(0), before);    /* skipped, not asked */
+    assert_string_equal(copy_on(0, "k"), "v1"); /* it missed the write */
+    shs_store_get_stats(st, &stats);
+    assert_true(stats.fallbacks >= 3);
+    assert_true(stats.skipped >= 3);
+}
+
+/* A slot that comes back with an old state (restarted from old data, or one that missed
+ * writes) never wins over a newer copy, whichever slot it is; it is brought up to date. */
+static void test_stale_replica_never_wins(void **state)
+{
+    fixture_t *fx = *state;
+    shs_store_t *st;
+    char *old0, *old1;
+    apr_size_t len0, len1;
+    int i;
+
+    make_rstore(fx, &fake_ops, 2, 3, apr_time_from_msec(500), 0, &st);
+    for (i = 0; i < 2; i++) {
+        const char *key = i ? "k1" : "k0";
+        /* slot i restarted from a state saved before the last write */
+        assert_int_equal(shs_store_set(st, key, "old", 3, 600), APR_SUCCESS);
+        old0 = apr_pstrmemdup(fx->p, raw_on((unsigned int)i, key)->val,
+                              raw_on((unsigned int)i, key)->len);
+        len0 = raw_on((unsigned int)i, key)->len;
+        assert_int_equal(shs_store_set(st, key, "new", 3, 600), APR_SUCCESS);
+        plant((unsigned int)i, key, old0, len0, 600);
+        assert_get(st, fx->p, key, "new");
+        assert_string_equal(copy_on((unsigned int)i, key), "new"); /* repaired (set) */
+        assert_get(st, fx->p, key, "new");
+    }
+
+    /* slot 1 missed writes while it failed; back with what it had */
+    slot_fails(1, APR_ECONNREFUSED);
+    assert_int_equal(shs_store_set(st, "k0", "newer", 5, 600), APR_SUCCESS);
+    assert_int_equal(shs_store_set(st, "k0", "newest", 6, 600), APR_SUCCESS);
+    slot_fails(1, 0);
+    assert_string_equal(copy_on(1, "k0"), "new");
+    assert_get(st, fx->p, "k0", "newest");
+    assert_string_equal(copy_on(1, "k0"), "newest");
+
+    /* both orders of the same two copies give the same answer */
+    assert_int_equal(shs_store_set(st, "k2", "a", 1, 600), APR_SUCCESS);
+    old0 = apr_pstrmemdup(fx->p, raw_on(0, "k2")->val, raw_on(0, "k2")->len);
+    len0 = raw_on(0, "k2")->len;
+    assert_int_equal(shs_store_set(st, "k2", "b", 1, 600), APR_SUCCESS);
+    old1 = apr_pstrmemdup(fx->p, raw_on(1, "k2")->val, raw_on(1, "k2")->len);
+    len1 = raw_on(1, "k2")->len;
+    plant(0, "k2", old1, len1, 600);
+    plant(1, "k2", old0, len0, 600);
+    assert_get(st, fx->p, "k2", "b");
+    assert_string_equal(copy_on(1, "k2"), "b");
+
+    /* a copy written without replicas (no version) loses to any versioned one, and is
+     * not copied anywhere itself (its lifetime is unknown) */
+    plant(0, "k3", "legacy", 6, 600);
+    assert_get(st, fx->p, "k3", "legacy");
+    assert_null(copy_on(1, "k3"));
+    assert_int_equal(shs_store_set(st, "k3", "mine", 4, 600), APR_SUCCESS);
+    plant(1, "k3", "legacy", 6, 600);
+    assert_get(st, fx->p, "k3", "mine");
+    assert_string_equal(copy_on(1, "k3"), "mine");
+}
+
+/* Logout while a replica was cut off: that replica comes back with the session; the
+ * tombstone wins over it, whatever its version, and is copied over it.  The tombstone lives
+ * at least as long as the session would have. */
+static void test_tombstone_keeps_delete_global(void **state)
+{
+    fixture_t *fx = *state;
+    shs_store_t *st, *fresh;
+    shs_store_item_t t;
+    apr_int64_t ttl = 0;
+    char hdr[SHS_STORE_ITEM_HDR + 8];
+
+    make_rstore(fx, &fake_ops, 2, 3, apr_time_from_msec(500), 0, &st);
+    assert_int_equal(shs_store_set(st, "k", "session", 7, 7200), APR_SUCCESS);
+    slot_fails(1, APR_ECONNREFUSED);
+    assert_int_equal(shs_store_del(st, "k"), APR_SUCCESS);
+    assert_string_equal(copy_on(0, "k"), "<deleted>");
+    held(0, "k", &t, &ttl);
+    assert_true(ttl >= 7200);
+    assert_true(t.expires >= apr_time_sec(apr_time_now()) + 7199);
+    slot_fails(1, 0);
+    assert_string_equal(copy_on(1, "k"), "session"); /* it was cut off */
+    assert_get(st, fx->p, "k", NULL);
+    assert_string_equal(copy_on(1, "k"), "<deleted>"); /* repaired with the tombstone */
+    assert_get(st, fx->p, "k", NULL);
+
+    /* a write that reaches only the other replica after the delete (a request that loaded
+     * the session before the logout) does not bring it back either */
+    slot_fails(0, APR_ECONNREFUSED);
+    assert_int_equal(shs_store_set(st, "k", "late", 4, 7200), APR_SUCCESS);
+    slot_fails(0, 0);
+    assert_string_equal(copy_on(1, "k"), "late");
+    assert_get(st, fx->p, "k", NULL);
+    assert_string_equal(copy_on(1, "k"), "<deleted>");
+
+    /* the first slot deleted-from, the second cut off: same */
+    assert_int_equal(shs_store_set(st, "k2", "s2", 2, 300), APR_SUCCESS);
+    slot_fails(0, APR_ECONNREFUSED);
+    assert_int_equal(shs_store_del(st, "k2"), APR_SUCCESS);
+    slot_fails(0, 0);
+    assert_string_equal(copy_on(0, "k2"), "s2");
+    assert_get(st, fx->p, "k2", NULL);
+    assert_string_equal(copy_on(0, "k2"), "<deleted>");
+    held(1, "k2", &t, &ttl);
+    assert_true(ttl >= 7200); /* the longest lifetime this store gave */
+
+    /* a store that has written nothing (a new process): the lifetime of the copies it reads,
+     * and at least SHS_STORE_TOMBSTONE_TTL */
+    assert_int_equal(shs_store_create(fx->p, &fake_ops, NULL,
+                                      &(shs_store_opts_t){ .timeout = apr_time_from_msec(500),
+                                                           .workers = 2,
+                                                           .replicas = 2,
+                                                           .free_on_shutdown = 1 },
+                                      &fresh),
+                     APR_SUCCESS);
+    assert_int_equal(shs_store_set(st, "long", "x", 1, 100000), APR_SUCCESS);
+    assert_int_equal(shs_store_del(fresh, "long"), APR_SUCCESS);
+    held(0, "long", &t, &ttl);
+    assert_true(ttl >= 99998 && ttl <= 100000);
+    plant(0, "legacy", "x", 1, 60);
+    assert_int_equal(shs_store_del(fresh, "legacy"), APR_SUCCESS);
+    held(0, "legacy", &t, &ttl);
+    assert_int_equal(ttl, SHS_STORE_TOMBSTONE_TTL);
+    assert_string_equal(copy_on(1, "legacy"), "<deleted>");
+    /* a copy without a limit: a tombstone without one */
+    shs_store_item_header(hdr, 0, 1, 0);
+    plant(1, "forever", hdr, SHS_STORE_ITEM_HDR, 0);
+    assert_int_equal(shs_store_del(fresh, "forever"), APR_SUCCESS);
+    held(0, "forever", &t, &ttl);
+    assert_int_equal(ttl, 0);
+    assert_true(t.deleted && t.expires == 0 && t.version > 1);
+}
+
+typedef struct add_race_t {
+    shs_store_t *st;
+    pthread_barrier_t *go;
+    const char *key;
+    apr_status_t rv;
+} add_race_t;
+
+static void *do_add(void *arg)
+{
+    add_race_t *q = arg;
+
+    pthread_barrier_wait(q->go);
+    q->rv = shs_store_add(q->st, q->key, "1", 1, 60);
+    return NULL;
+}
+
+#define RACERS 6
+
+/* add, as the single use of tokens needs it: the first slot that answers decides, the
+ * others get the mark too; a slot that lost the mark (restarted empty) or missed it (down)
+ * is outvoted by the other; concurrent adds of one key: exactly one wins.  A partition that
+ * cuts the two slots apart lets each side add once (documented). */
+static void test_add_across_replicas(void **state)
+{
+    fixture_t *fx = *state;
+    shs_store_t *st;
+    int before, i, round;
+
+    make_rstore(fx, &fake_ops, 2, 3, apr_time_from_msec(500), 0, &st);
+    assert_int_equal(shs_store_add(st, "t1", "1", 1, 60), APR_SUCCESS);
+    assert_string_equal(copy_on(0, "t1"), "1");
+    assert_string_equal(copy_on(1, "t1"), "1");
+    before = slot_calls(1);
+    assert_int_equal(shs_store_add(st, "t1", "1", 1, 60), APR_EEXIST);
+    assert_int_equal(slot_calls(1), before); /* decided by the first slot */
+
+    /* the first slot restarted empty: the second still knows */
+    plant(0, "t1", NULL, 0, 0);
+    assert_int_equal(shs_store_add(st, "t1", "1", 1, 60), APR_EEXIST);
+
+    /* the first slot down: the second decides; back (without the mark), it is outvoted */
+    slot_fails(0, APR_ECONNREFUSED);
+    assert_int_equal(shs_store_add(st, "t2", "1", 1, 60), APR_SUCCESS);
+    assert_int_equal(shs_store_add(st, "t2", "1", 1, 60), APR_EEXIST);
+    slot_fails(0, 0);
+    assert_null(copy_on(0, "t2"));
+    assert_int_equal(shs_store_add(st, "t2", "1", 1, 60), APR_EEXIST);
+
+    /* the second slot down: decided and stored on the first */
+    slot_fails(1, APR_ECONNREFUSED);
+    assert_int_equal(shs_store_add(st, "t3", "1", 1, 60), APR_SUCCESS);
+    slot_fails(1, 0);
+    assert_int_equal(shs_store_add(st, "t3", "1", 1, 60), APR_EEXIST);
+
+    /* a partition: one side reaches only slot 0, the other only slot 1: one add each */
+    slot_fails(1, APR_ECONNREFUSED);
+    assert_int_equal(shs_store_add(st, "t4", "1", 1, 60), APR_SUCCESS);
+    slot_fails(1, 0);
+    slot_fails(0, APR_ECONNREFUSED);
+    assert_int_equal(shs_store_add(st, "t4", "1", 1, 60), APR_SUCCESS);
+    slot_fails(0, 0);
+    /* healed: both slots have it, no more adds */
+    assert_int_equal(shs_store_add(st, "t4", "1", 1, 60), APR_EEXIST);
+
+    /* every slot down: the first slot's failure */
+    slot_fails(0, APR_ECONNREFUSED);
+    slot_fails(1, APR_ETIMEDOUT);
+    assert_int_equal(shs_store_add(st, "t5", "1", 1, 60), APR_ECONNREFUSED);
+    slot_fails(0, 0);
+    slot_fails(1, 0);
+
+    /* concurrent adds of one key: exactly one succeeds, every time (a new store: with a
+     * retry interval of 0 the breakers above are still probing, and an add that finds its
+     * slot probing goes on to the next slot) */
+    make_rstore(fx, &fake_ops, 2, 3, apr_time_from_msec(500), apr_time_from_sec(60), &st);
+    for (round = 0; round < 40; round++) {
+        pthread_t t[RACERS];
+        add_race_t q[RACERS];
+        pthread_barrier_t go;
+        const char *key = apr_psprintf(fx->p, "race-%d", round);
+        int wins = 0, exists = 0;
+
+        pthread_barrier_init(&go, NULL, RACERS);
+        for (i = 0; i < RACERS; i++) {
+            q[i] = (add_race_t){ st, &go, key, -1 };
+            assert_int_equal(pthread_create(&t[i], NULL, do_add, &q[i]), 0);
+        }
+        for (i = 0; i < RACERS; i++) {
+            pthread_join(t[i], NULL);
+            wins += q[i].rv == APR_SUCCESS;
+            exists += q[i].rv == APR_EEXIST;
+        }
+        pthread_barrier_destroy(&go);
+        for (i = 0; i < RACERS; i++) {
+            if (q[i].rv != APR_SUCCESS && q[i].rv != APR_EEXIST) {
+                fail_msg("round %d, racer %d: status %d", round, i, q[i].rv);
+            }
+        }
+        assert_int_equal(wins, 1);
+        assert_int_equal(exists, RACERS - 1);
+    }
+}
+
+/* A stalled replica (first or second) costs one timeout, then is skipped; reads, writes,
+ * adds and deletes go on with the other copy. */
+static void test_replicas_stall_bounded(void **state)
+{
+    fixture_t *fx = *state;
+    shs_store_t *st;
+    /* generous: a loaded machine; a hang would last until the stall ends */
+    const double timeout = 0.1, slack = 0.5;
+    double t0, dt;
+    unsigned int slot;
+    int before;
+
+    for (slot = 0; slot < 2; slot++) {
+        make_rstore(fx, &fake_ops, 2, 3, apr_time_from_msec(100), apr_time_from_sec(60), &st);
+        assert_int_equal(shs_store_set(st, "k", "v1", 2, 600), APR_SUCCESS);
+        stall(slot, 1);
+        t0 = now_s();
+        assert_get(st, fx->p, "k", "v1");
+        dt = now_s() - t0;
+        assert_true(dt >= timeout - 0.005);
+        assert_true(dt < timeout + slack);
+        wait_blocked(1);
+        assert_int_equal(shs_store_breaker(st, slot), SHS_BREAKER_OPEN);
+        before = slot_calls(slot);
+        t0 = now_s();
+        assert_get(st, fx->p, "k", "v1");
+        assert_int_equal(shs_store_set(st, "k", "v2", 2, 600), APR_SUCCESS);
+        assert_get(st, fx->p, "k", "v2");
+        assert_int_equal(shs_store_add(st, "t", "1", 1, 60), APR_SUCCESS);
+        assert_int_equal(shs_store_add(st, "t", "1", 1, 60), APR_EEXIST);
+        assert_int_equal(shs_store_del(st, "k"), APR_SUCCESS);
+        assert_get(st, fx->p, "k", NULL);
+        dt = now_s() - t0;
+        assert_true(dt < slack);
+        assert_int_equal(slot_calls(slot), before); /* skipped at once */
+        stall(slot, 0);
+        wait_blocked(0);
+        usleep(20 * 1000);
+        apr_pool_clear(fake.pool);
+        fake.data[0] = apr_hash_make(fake.pool);
+        fake.data[1] = apr_hash_make(fake.pool);
+        fake.data[2] = apr_hash_make(fake.pool);
+        fake.data[3] = apr_hash_make(fake.pool);
+    }
+}
+
+/* Nothing answers: the first slot's failure (the session is kept, not taken for unknown).
+ * One slot answers "miss" and the other fails: not found (one fault at a time). */
+static void test_replicas_all_down(void **state)
+{
+    fixture_t *fx = *state;
+    shs_store_t *st;
+    char *v;
+    apr_size_t len;
+
+    make_rstore(fx, &fake_ops, 2, 3, apr_time_from_msec(500), 0, &st);
+    assert_int_equal(shs_store_set(st, "k", "v1", 2, 600), APR_SUCCESS);
+    slot_fails(0, APR_ECONNREFUSED);
+    slot_fails(1, APR_ECONNRESET);
+    assert_int_equal(shs_store_get(st, "k", fx->p, &v, &len), APR_ECONNREFUSED);
+    assert_int_equal(shs_store_set(st, "k", "v2", 2, 600), APR_ECONNREFUSED);
+    assert_int_equal(shs_store_del(st, "k"), APR_ECONNREFUSED);
+    slot_fails(0, 0);
+    assert_int_equal(shs_store_get(st, "unknown", fx->p, &v, &len), APR_NOTFOUND);
+    assert_get(st, fx->p, "k", "v1");
+    slot_fails(1, 0);
+    assert_get(st, fx->p, "k", "v1");
+}
+
 /* ------------------------------------------------------------------ memcached backend */
 
 #define MC_CONNS 4
@@ -1098,6 +1838,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_queue_limit_and_drop, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_bad_args, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_shutdown_with_stuck_worker, fx_setup, fx_teardown),
+        cmocka_unit_test(test_item_format),
+        cmocka_unit_test_setup_teardown(test_replicas_one_is_unchanged, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_replicas_write_read_delete, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_replicas_fallback_and_repair, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_stale_replica_never_wins, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_tombstone_keeps_delete_global, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_add_across_replicas, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_replicas_stall_bounded, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_replicas_all_down, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_mc_stale_connections_after_restart, mc_setup,
                                         mc_teardown),
         cmocka_unit_test_setup_teardown(test_mc_server_error_bounded, mc_setup, mc_teardown),
