@@ -55,6 +55,8 @@ static const command_rec shs_cmds[] = {
                   "how long a failed memcached server is skipped before a retry (default 1s)"),
     AP_INIT_TAKE1("SharedSessionMemcacheConnections", shs_cmd_memcache_conns, NULL, RSRC_CONF,
                   "connections (and worker threads) per process (default: ThreadsPerChild)"),
+    AP_INIT_TAKE1("SharedSessionMemcacheReplicas", shs_cmd_memcache_replicas, NULL, RSRC_CONF,
+                  "copies of each session on as many memcached servers (1..3, default 1)"),
     AP_INIT_TAKE1("SharedSessionKeyPrefix", shs_cmd_key_prefix, NULL, RSRC_CONF,
                   "prefix of the memcached keys (default shs:)"),
     AP_INIT_TAKE1("SharedSessionKeyFile", shs_cmd_keyfile, NULL, RSRC_CONF,

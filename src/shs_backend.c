@@ -305,6 +305,7 @@ void shs_backend_child_init(apr_pool_t *pchild, server_rec *s)
         specs[i].port = a->port;
     }
     opts = store_opts(s, sc->conns ? sc->conns : threads, account);
+    opts.replicas = sc->replicas;
     /* The client lives in a pool of its own that is never destroyed: at an ungraceful stop
      * httpd destroys pchild from a signal handler while threads may still be in the store.
      * pchild's (pre-)cleanup still stops the workers (free_on_shutdown is 0). */
@@ -323,6 +324,7 @@ void shs_backend_child_init(apr_pool_t *pchild, server_rec *s)
     }
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
                  "SHS00305: memcached client ready: %d "
-                 "server(s), %d worker(s), timeout %" APR_TIME_T_FMT " ms",
-                 sc->servers->nelts, opts.workers, apr_time_as_msec(opts.timeout));
+                 "server(s), %d worker(s), timeout %" APR_TIME_T_FMT " ms, %d cop(ies)",
+                 sc->servers->nelts, opts.workers, apr_time_as_msec(opts.timeout),
+                 shs_store_replicas(store));
 }

@@ -138,6 +138,21 @@ const char *shs_cmd_memcache_conns(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+const char *shs_cmd_memcache_replicas(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = global_only(cmd);
+    apr_int64_t n;
+
+    if (err) {
+        return err;
+    }
+    if ((err = shs_parse_seconds(arg, 1, 3, &n))) {
+        return fail(cmd, apr_psprintf(cmd->pool, "'%s': give a number from 1 to 3", arg));
+    }
+    srv_conf(cmd)->replicas = (int)n;
+    return NULL;
+}
+
 const char *shs_cmd_key_prefix(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err = global_only(cmd);

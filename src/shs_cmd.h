@@ -25,6 +25,7 @@ const char *shs_cmd_memcache(cmd_parms *cmd, void *dc, int argc, char *const arg
 const char *shs_cmd_memcache_timeout(cmd_parms *cmd, void *dc, const char *arg);
 const char *shs_cmd_memcache_retry(cmd_parms *cmd, void *dc, const char *arg);
 const char *shs_cmd_memcache_conns(cmd_parms *cmd, void *dc, const char *arg);
+const char *shs_cmd_memcache_replicas(cmd_parms *cmd, void *dc, const char *arg);
 const char *shs_cmd_key_prefix(cmd_parms *cmd, void *dc, const char *arg);
 const char *shs_cmd_keyfile(cmd_parms *cmd, void *dc, const char *arg);
 const char *shs_cmd_group(cmd_parms *cmd, void *dc, int argc, char *const argv[]);

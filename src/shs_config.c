@@ -30,6 +30,7 @@ void *shs_srv_conf_create(apr_pool_t *p)
     s->timeout = -1;
     s->retry = -1;
     s->conns = 0;
+    s->replicas = 0;
     s->token_lifetime = -1;
     s->push_retry = -1;
     s->replace = -1;
@@ -53,6 +54,7 @@ void *shs_srv_conf_merge(apr_pool_t *p, void *basev, void *addv)
     s->timeout = add->timeout >= 0 ? add->timeout : base->timeout;
     s->retry = add->retry >= 0 ? add->retry : base->retry;
     s->conns = add->conns ? add->conns : base->conns;
+    s->replicas = add->replicas ? add->replicas : base->replicas;
     s->key_prefix = add->key_prefix ? add->key_prefix : base->key_prefix;
     s->keyfile = add->keyfile ? add->keyfile : base->keyfile;
     s->keys = add->keys ? add->keys : base->keys;

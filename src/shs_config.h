@@ -97,6 +97,7 @@ typedef struct shs_srv_conf_t {
     apr_interval_time_t timeout; /* bound on every store operation */
     apr_interval_time_t retry;   /* how long a failed memcached is skipped */
     int conns;                   /* connections per memcached server and process; 0 = auto */
+    int replicas;                /* copies of each session (SharedSessionMemcacheReplicas); 0 = 1 */
     const char *key_prefix;
     const char *keyfile;
     shs_keyring_t *keys;
