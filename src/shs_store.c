@@ -89,6 +89,8 @@ struct shs_store_t {
     int nworkers;
     worker_t *workers;
     unsigned int nslots;
+    int *slot_running; /* jobs running per slot */
+    int slot_cap;      /* at most this many per slot: what a stalled server can hold */
     breaker_t *breakers;
     shs_store_stats_t stats;
     unsigned int replicas;
@@ -212,7 +214,33 @@ static void store_free(shs_store_t *st)
     pthread_mutex_destroy(&st->lock);
     free(st->workers);
     free(st->breakers);
+    free(st->slot_running);
     free(st);
+}
+
+/* With the lock held: take the first queued job whose slot has fewer than slot_cap jobs
+ * running.  A call to a stalled server does not return before the server does (apr_memcache
+ * has no I/O timeout), so without the cap the jobs of one stalled server would take every
+ * worker in turn, and the jobs of the healthy servers would wait behind them until their own
+ * requesters gave up: one stalled server would take the others down with it. */
+static job_t *take_job_locked(shs_store_t *st)
+{
+    job_t **pp = &st->head, *prev = NULL, *job;
+
+    while ((job = *pp) && st->slot_running[job->slot] >= st->slot_cap) {
+        prev = job;
+        pp = &job->next;
+    }
+    if (!job) {
+        return NULL;
+    }
+    *pp = job->next;
+    if (st->tail == job) {
+        st->tail = prev;
+    }
+    st->queued--;
+    job->next = NULL;
+    return job;
 }
 
 static void *worker_main(void *arg)
@@ -237,21 +265,15 @@ static void *worker_main(void *arg)
         apr_status_t rv;
         transition_t tr = { 0 };
 
-        while (!st->head && !st->shutdown) {
+        while (!st->shutdown && !(job = take_job_locked(st))) {
             pthread_cond_wait(&st->work, &st->lock);
         }
         if (st->shutdown) {
             break;
         }
-        job = st->head;
-        st->head = job->next;
-        if (!st->head) {
-            st->tail = NULL;
-        }
-        st->queued--;
-        job->next = NULL;
         job->state = JOB_RUNNING;
         st->running++;
+        st->slot_running[job->slot]++;
         pthread_mutex_unlock(&st->lock);
 
         rv = wp ? execute(st, job, wp) : APR_ENOMEM;
@@ -261,6 +283,7 @@ static void *worker_main(void *arg)
 
         pthread_mutex_lock(&st->lock);
         st->running--;
+        st->slot_running[job->slot]--;
         st->stats.ops++;
         if (SHS_STORE_FAILED(rv)) {
             st->stats.failures++;
@@ -803,9 +826,6 @@ apr_status_t shs_store_create(apr_pool_t *p, const shs_store_ops_t *ops, void *c
     st->ops = ops;
     st->ctx = ctx;
     st->opts = *opts;
-    if (st->opts.max_queue < 1) {
-        st->opts.max_queue = 16 * opts->workers;
-    }
     st->nslots = ops->nslots(ctx);
     st->replicas = opts->replicas > 1 ? (unsigned int)opts->replicas : 1;
     if (st->replicas > SHS_STORE_MAX_REPLICAS) {
@@ -818,10 +838,20 @@ apr_status_t shs_store_create(apr_pool_t *p, const shs_store_ops_t *ops, void *c
         st->replicas = 1;
     }
     shs_store_version_init();
+    /* Each operation queues one job per copy, on distinct slots: `workers` per copy, and no
+     * slot more than `workers` (its connections), so that a stalled slot holds at most that
+     * many and the others keep theirs.  With one copy, as it always was: one pool. */
+    st->nworkers = opts->workers * (int)st->replicas;
+    st->slot_cap = st->replicas > 1 ? opts->workers : st->nworkers;
+    if (st->opts.max_queue < 1) {
+        st->opts.max_queue = 16 * st->nworkers;
+    }
     st->breakers = calloc(st->nslots ? st->nslots : 1, sizeof(breaker_t));
-    st->workers = calloc((apr_size_t)opts->workers, sizeof(worker_t));
-    if (!st->breakers || !st->workers) {
+    st->slot_running = calloc(st->nslots ? st->nslots : 1, sizeof(int));
+    st->workers = calloc((apr_size_t)st->nworkers, sizeof(worker_t));
+    if (!st->breakers || !st->workers || !st->slot_running) {
         free(st->breakers);
+        free(st->slot_running);
         free(st->workers);
         free(st);
         return APR_ENOMEM;
@@ -831,7 +861,6 @@ apr_status_t shs_store_create(apr_pool_t *p, const shs_store_ops_t *ops, void *c
     pthread_condattr_setclock(&st->condattr, CLOCK_MONOTONIC);
     pthread_cond_init(&st->work, NULL);
     pthread_cond_init(&st->quiet, &st->condattr);
-    st->nworkers = opts->workers;
     /* The workers start with every asynchronous signal blocked (they inherit this thread's
      * mask): a signal sent to the process, such as the MPM's SIGTERM, SIGHUP or SIGUSR1, must
      * reach one of httpd's own threads.  Run in a worker, prefork's handler would destroy the

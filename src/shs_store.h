@@ -120,7 +120,9 @@ typedef void shs_store_event_fn(void *baton, shs_store_event_e ev, unsigned int 
 typedef struct shs_store_opts_t {
     apr_interval_time_t timeout; /* per operation, > 0 */
     apr_interval_time_t retry;   /* breaker open time, >= 0 */
-    int workers;                 /* worker threads, >= 1 */
+    int workers;                 /* worker threads per copy (replicas), >= 1: the pool has
+                                  * workers x replicas, and with replicas no slot takes more
+                                  * than `workers` of them */
     int max_queue;               /* queued jobs beyond which SHS_STORE_EBUSY is returned */
     shs_store_notify_fn *notify; /* may be NULL */
     void *notify_baton;

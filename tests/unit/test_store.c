@@ -1635,6 +1635,49 @@ static void test_replicas_stall_bounded(void **state)
     }
 }
 
+#define READERS 16
+
+/* A stalled replica holds at most its share of the workers: many reads at once while it is
+ * stalled all get their answer from the other copy within the timeout, and the healthy slots'
+ * breakers stay closed.  (Without the cap the stuck calls took every worker in turn, and the
+ * healthy slots' jobs timed out in the queue: their breakers opened too.) */
+static void test_stalled_replica_keeps_its_workers(void **state)
+{
+    fixture_t *fx = *state;
+    shs_store_t *st;
+    pthread_t t[READERS];
+    get_req_t q[READERS];
+    double t0, dt;
+    int i, round;
+
+    make_rstore(fx, &fake_ops, 2, 3, apr_time_from_msec(200), apr_time_from_sec(60), &st);
+    assert_int_equal(shs_store_set(st, "k", "v", 1, 600), APR_SUCCESS);
+    assert_int_equal(shs_store_set(st, "Bk", "b", 1, 600), APR_SUCCESS);
+    stall(0, 1);
+    for (round = 0; round < 2; round++) {
+        t0 = now_s();
+        for (i = 0; i < READERS; i++) {
+            /* first every reader on the stalled slot (more than the workers), then on
+             * the healthy ones */
+            q[i] = (get_req_t){ st, NULL, round ? "Bk" : "k", -1 };
+            apr_pool_create(&q[i].p, fx->p);
+            assert_int_equal(pthread_create(&t[i], NULL, do_get, &q[i]), 0);
+        }
+        for (i = 0; i < READERS; i++) { /* no assertion before every thread is joined */
+            pthread_join(t[i], NULL);
+        }
+        dt = now_s() - t0;
+        for (i = 0; i < READERS; i++) {
+            assert_int_equal(q[i].rv, APR_SUCCESS);
+        }
+        assert_true(dt < 0.2 + 0.5);
+        assert_int_equal(shs_store_breaker(st, 0), SHS_BREAKER_OPEN);
+        assert_int_equal(shs_store_breaker(st, 1), SHS_BREAKER_CLOSED);
+        assert_int_equal(shs_store_breaker(st, 2), SHS_BREAKER_CLOSED);
+    }
+    stall(0, 0);
+}
+
 /* Nothing answers: the first slot's failure (the session is kept, not taken for unknown).
  * One slot answers "miss" and the other fails: not found (one fault at a time). */
 static void test_replicas_all_down(void **state)
@@ -1846,6 +1889,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tombstone_keeps_delete_global, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_add_across_replicas, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_replicas_stall_bounded, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_stalled_replica_keeps_its_workers, fx_setup,
+                                        fx_teardown),
         cmocka_unit_test_setup_teardown(test_replicas_all_down, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_mc_stale_connections_after_restart, mc_setup,
                                         mc_teardown),
