@@ -326,3 +326,43 @@ def test_logout_stays_global(make_httpd, three_memcached):
             != s.sid, "an old id was adopted again"
     ttl = victim.client.ttl(affected[0].key)
     assert ttl is not None and ttl >= TTL - 60
+
+
+def test_grow_and_shrink_lose_nothing(make_httpd, three_memcached, memcached_bin, workdir):
+    """With two copies a key keeps its first server when a server is added (the new one can
+    only take the first or second place), and keeps one of its two when one is removed: every
+    session is still found after 3 -> 4 servers and after 4 -> 3 (another one removed), both by
+    a graceful restart, and the copies move to the new pairs as the sessions are read."""
+    from test_placement import graceful
+    mcs = list(three_memcached)
+    d = os.path.join(workdir, "memcached4")
+    os.makedirs(d)
+    fourth = H.Memcached(d).start()
+    try:
+        three = [m.addr for m in mcs]
+        httpd = replicated_httpd(make_httpd, mcs, processes=2)
+        sessions = parallel(lambda i: Sess(httpd, i), range(300))
+        four = three + [fourth.addr]
+        moved = [s for s in sessions if pair(s, four) != pair(s, three)]
+        print(f"3 -> 4 servers: {len(moved)} of {len(sessions)} sessions get a new pair")
+        graceful(httpd, four)
+        everywhere = mcs + [fourth]
+
+        def placed(addrs, label):
+            """Every session reads back, and has its copies on its pair of addrs."""
+            check_reads(sessions, label)
+            held = {a: present(next(m for m in everywhere if m.addr == a),
+                               [s.key for s in sessions]) for a in addrs}
+            return not [s for s in sessions if any(s.key not in held[a] for a in pair(s, addrs))]
+        assert wait_until(lambda: placed(four, "after growing to 4 servers"), 10, 0.2), \
+            "copies not on the new pairs after 10 s of reads"
+
+        # remove one of the first three: every key keeps at least one of its copies
+        gone = mcs[0]
+        rest = [m.addr for m in everywhere if m is not gone]
+        graceful(httpd, rest)
+        gone.kill()
+        assert wait_until(lambda: placed(rest, "after removing a server"), 10, 0.2), \
+            "copies not on the new pairs after 10 s of reads"
+    finally:
+        fourth.kill()
