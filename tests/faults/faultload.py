@@ -568,3 +568,55 @@ def excuse_by_controls(recs, slow, budget):
         else:
             module.append(r)
     return module, machine
+
+
+# ------------------------------------------------------------------ replicas (scenario 6)
+
+REPLICA_ITEM_RE = re.compile(r"^shsr1:([vd]):([0-9a-f]{16}):([0-9a-f]{12}):")
+
+
+class ReplicaReader:
+    """What several memcached servers hold for a key with replicas, read as the module reads
+    it: the copy with the highest version wins, a tombstone over any value.  get() is shaped
+    like McClient.get (the value as mod_session encoded it, or None), so Sessions and
+    verify_sessions_intact work unchanged."""
+
+    def __init__(self, mcs):
+        self.mcs = mcs
+
+    def copies(self, key):
+        """{server address: (kind, version, value)} of the servers that answer and hold it."""
+        out = {}
+        for m in self.mcs:
+            try:
+                raw = m.client.get_raw(key)
+            except OSError:
+                continue                    # a dead server holds nothing
+            if raw is None:
+                continue
+            mt = REPLICA_ITEM_RE.match(raw)
+            out[m.addr] = (mt.group(1), int(mt.group(2), 16), raw[mt.end():]) if mt \
+                else ("v", 0, raw)
+        return out
+
+    def get(self, key):
+        best = None
+        for kind, version, value in self.copies(key).values():
+            rank = (kind == "d", version)
+            if best is None or rank > best[0]:
+                best = (rank, kind, value)
+        if best is None or best[1] == "d":
+            return None
+        m = SEALED_MAC_RE.match(best[2])
+        return best[2][m.end():] if m else best[2]
+
+
+SEALED_MAC_RE = H.SEALED_MAC_RE
+
+
+def server_lines(httpd, addrs):
+    """The status page's line of each memcached server (state, since, failures, recoveries)."""
+    r = httpd.request("GET", "/shs-status", headers={"Host": "a.test"}, timeout=10)
+    assert r.status == 200, r
+    return {a: next((l.strip() for l in r.text.splitlines() if l.strip().startswith(a + " ")),
+                    None) for a in addrs}

@@ -619,3 +619,111 @@ def test_graceful_restart_under_load(make_httpd, memcached, mc):
     F.record_run("5_graceful", {"rows": rows, "graceful": info, "status_page": st,
                                 "intact": intact, "problems": problems})
     finish(problems)
+
+
+# ------------------------------------------------------------------ 6. one of three gone, 2 copies
+
+GONE_REPLICA = 10.0
+
+
+@pytest.fixture
+def three_memcached(memcached, memcached_bin, workdir):
+    """The test's memcached and two more, on 127.0.0.1 (stopped by pid)."""
+    import os
+    mcs = [memcached]
+    try:
+        for i in range(2):
+            d = os.path.join(workdir, f"memcached{i + 2}")
+            os.makedirs(d)
+            mcs.append(H.Memcached(d).start())
+        yield mcs
+    finally:
+        for m in mcs[1:]:
+            m.kill()
+
+
+@pytest.mark.expect_log("SHS00302", "SHS00303")
+def test_one_of_three_killed_under_load_replicas(make_httpd, three_memcached):
+    """Three memcached servers, SharedSessionMemcacheReplicas 2; 64 connections; after 2 s
+    the server holding the most copies of the 50 sessions is killed for good, 10 s more.
+    Asserted: no lost session (every request with a cookie gets its own session, before and
+    after the kill), no wrong answer, no 5xx, every request answered, no request over the
+    store timeout + 100 ms that a concurrent request without a session (no store operation)
+    was not as slow as (the machine), and every session identical afterwards in memcached
+    (newest copy) and through the application."""
+    mcs = three_memcached
+    addrs = [m.addr for m in mcs]
+    httpd = make_httpd(memcache_servers=addrs,
+                       **F.httpd_opts(extra_global="SharedSessionMemcacheReplicas 2\n"))
+    reader = F.ReplicaReader(mcs)
+    S = F.Sessions(httpd, reader)
+    held = [set(reader.copies(H.store_key(sid))) for sid in S.ids]
+    assert all(len(h) == 2 for h in held), f"sessions not on two servers: {held}"
+    victim = max(mcs, key=lambda m: sum(m.addr in h for h in held))
+    on_victim = [i for i, h in enumerate(held) if victim.addr in h]
+    before = S.snapshot()
+    g = F.loadgen(httpd, S, F.plain_mix(len(S)), BASE + GONE_REPLICA + 5)
+    try:
+        time.sleep(BASE)
+        t_kill0, w_kill0 = time.monotonic(), time.time()
+        victim.kill()
+        t_kill, w_kill = time.monotonic(), time.time()
+        time.sleep(GONE_REPLICA)
+    finally:
+        stuck = g.stop()
+    recs = g.records
+    problems = []
+
+    after = F.between(recs, t_kill0, None)
+    mine = [r for r in after if r[L.SESS] in set(on_victim)]
+    rows = [F.row("ended before SIGKILL", F.ended_before(recs, t_kill0), S),
+            F.row("killed: copy on it", mine, S),
+            F.row("killed: all", after, S),
+            F.row("all", recs, S)]
+    F.print_table(f"6. one of three memcached killed for good, 2 copies, {GONE_REPLICA:.0f} s "
+                  f"under load ({len(on_victim)} of {len(S)} sessions had a copy on it)", rows)
+    fig = F.stall_figures(recs, t_kill, None)
+    F.print_kv(f"latency of requests started after the kill vs timeout+100ms = "
+               f"{F.TIGHT * 1000:.0f} ms", fig)
+    srv = F.server_figures(httpd, w_kill, float("inf"))
+    F.print_kv("server side (%D): requests httpd started after the kill", srv)
+    st = F.print_status(httpd)
+    lines = F.server_lines(httpd, addrs)
+    F.print_kv("status page, per server", lines)
+
+    check_common(recs, S, stuck, httpd, problems)
+    lost = [r for r in recs if r[L.SESS] is not None and F.outcome(r, S) != "ok"]
+    if lost:
+        problems.append(f"{len(lost)} request(s) with a cookie did not get their session "
+                        f"(lost): {L.status_counts(lost)}; first {lost[0]}; SHS00302 lines: "
+                        f"{F.lines_in(httpd, 'SHS00302', 0, float('inf'))[:4]}")
+    tight = [r for r in after if F.dur(r) > F.TIGHT]
+    module, machine = F.excuse_by_controls(recs, tight, 0.0)
+    print(f"--- requests after the kill over {F.TIGHT * 1000:.0f} ms: {len(tight)}; with a "
+          f"concurrent request without a session as slow (the machine): {len(machine)}; "
+          f"without: {len(module)}")
+    if module:
+        worst = max(module, key=F.dur)
+        problems.append(f"{len(module)} request(s) after the kill over timeout + 100 ms with no "
+                        f"concurrent request without a session as slow; worst "
+                        f"{F.dur(worst):.3f}s: {worst}")
+    if not mine:
+        problems.append("no request for a session with a copy on the killed server")
+    if "down" not in (lines.get(victim.addr) or ""):
+        problems.append(f"the status page does not show {victim.addr} down: {lines}")
+    if any("down" in (lines.get(a) or "") for a in addrs if a != victim.addr):
+        problems.append(f"a surviving server is shown down: {lines}")
+    intact = verify_sessions_intact(S, reader, before, problems)
+    F.print_kv("nothing lost", intact)
+    victim_lines = F.lines_in(httpd, "SHS00302", w_kill0, float("inf"))
+    others_down = [l for l in victim_lines if victim.addr not in l]
+    if others_down:
+        problems.append(f"a surviving server was reported failed: {others_down[:3]}")
+
+    F.record_run("6_one_of_three_killed_replicas", {
+        "rows": rows, "killed_latency": fig, "killed_latency_server_side": srv,
+        "status_page": st, "servers": lines, "intact": intact,
+        "over_tight": {"all": len(tight), "machine": len(machine), "module": len(module)},
+        "sessions_with_a_copy_on_the_killed_server": len(on_victim),
+        "problems": problems})
+    finish(problems)
