@@ -32,10 +32,13 @@
  * - set writes the N copies at once: success when at least one slot stored it.
  * - add decides on the first slot in order that answers (stored, or exists): the slots before
  *   it were down or failed.  Once stored there, it is added on the slots after it too, and an
- *   "exists" on any of them makes the result APR_EEXIST (somebody else's add got there
- *   first).  So of two adds of one key, at most one succeeds while the two can reach a common
- *   slot; only when they reach disjoint sets of slots (a network partition, or every slot
- *   that saw the first one lost its memory) can both succeed.
+ *   "exists" there with another item than this one makes the result APR_EEXIST (somebody
+ *   else's add decided on a slot this one could not reach).  An add refused with "exists"
+ *   repairs the copies as a get does, so a slot that lost the key (restarted empty) gets it
+ *   back before the slot that decided can be lost too.  So of two adds of one key, at most
+ *   one succeeds while the two can reach a common slot; only when they reach disjoint sets
+ *   of slots (a network partition), or when every slot holding the key lost it before any
+ *   refused add or get repaired one, can both succeed.
  * - del reads the N copies, then writes a tombstone on each slot (see shs_store_del).
  * With replicas 1 (the default) nothing of this happens: one slot, values stored as given. */
 

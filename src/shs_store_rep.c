@@ -29,7 +29,9 @@
  *   kept; an older copy with set (a write racing that set can be undone on that copy, and the
  *   next read repairs it again from the other one).
  * - add is decided by the first slot that answers, then copied to the following ones, whose
- *   "exists" vetoes it: adds of one key serialize on their first common slot. */
+ *   "exists" with another item vetoes it: adds of one key serialize on their first common
+ *   slot.  A refused add repairs the copies: a used token's mark is never read, so nothing
+ *   else would give it back to a slot restarted empty. */
 
 #include <string.h>
 #include <unistd.h>
@@ -253,45 +255,61 @@ static void repair(shs_store_t *st, const char *key, const unsigned int *slots, 
     shs_jobs_free(jobs, (int)k);
 }
 
-apr_status_t shs_rep_get(shs_store_t *st, const char *key, apr_pool_t *p, char **val,
-                         apr_size_t *len)
+/* Read every copy of a key and repair the slots missing it or holding an older one.
+ * APR_SUCCESS when a copy was found (a value or a tombstone): *win is its index, and jobs[]
+ * keep the raw copies until the caller frees them; APR_NOTFOUND when no slot holds one and at
+ * least one answered; otherwise the first slot's failure. */
+static apr_status_t read_and_repair(shs_store_t *st, const char *key, const unsigned int *slots,
+                                    unsigned int n, shs_job_t **jobs, apr_status_t *rvs,
+                                    shs_store_item_t *items, unsigned int *win)
 {
-    unsigned int slots[SHS_STORE_MAX_REPLICAS], n, i, win = 0;
-    shs_job_t *jobs[SHS_STORE_MAX_REPLICAS];
-    apr_status_t rvs[SHS_STORE_MAX_REPLICAS], rv;
-    shs_store_item_t items[SHS_STORE_MAX_REPLICAS];
     struct timespec deadline = shs_store_deadline(st);
+    unsigned int i;
     int found = 0, answered = 0;
+    apr_status_t rv;
 
-    n = shs_store_key_slots(st, key, slots);
+    *win = 0;
     rv = read_copies(st, key, slots, n, jobs, rvs, items, &deadline);
     if (rv != APR_SUCCESS) {
         return rv;
     }
     for (i = 0; i < n; i++) {
         if (rvs[i] == APR_SUCCESS) {
-            if (!found || shs_store_item_newer(&items[i], &items[win])) {
-                win = i;
+            if (!found || shs_store_item_newer(&items[i], &items[*win])) {
+                *win = i;
             }
             found = 1;
         }
         answered += rvs[i] == APR_SUCCESS || rvs[i] == APR_NOTFOUND;
     }
     if (!found) {
-        rv = answered ? APR_NOTFOUND : first_failure(rvs, n);
+        return answered ? APR_NOTFOUND : first_failure(rvs, n);
     }
-    else if (items[win].deleted) {
-        rv = APR_NOTFOUND;
-    }
-    else {
-        *val = apr_pstrmemdup(p, items[win].data, items[win].len);
-        *len = items[win].len;
-        if (win != 0) {
-            shs_store_event(st, SHS_STORE_EV_FALLBACK, slots[win]);
+    repair(st, key, slots, n, jobs, rvs, items, *win, &deadline);
+    return APR_SUCCESS;
+}
+
+apr_status_t shs_rep_get(shs_store_t *st, const char *key, apr_pool_t *p, char **val,
+                         apr_size_t *len)
+{
+    unsigned int slots[SHS_STORE_MAX_REPLICAS], n, win;
+    shs_job_t *jobs[SHS_STORE_MAX_REPLICAS] = { NULL };
+    apr_status_t rvs[SHS_STORE_MAX_REPLICAS], rv;
+    shs_store_item_t items[SHS_STORE_MAX_REPLICAS];
+
+    n = shs_store_key_slots(st, key, slots);
+    rv = read_and_repair(st, key, slots, n, jobs, rvs, items, &win);
+    if (rv == APR_SUCCESS) {
+        if (items[win].deleted) {
+            rv = APR_NOTFOUND;
         }
-    }
-    if (found) {
-        repair(st, key, slots, n, jobs, rvs, items, win, &deadline);
+        else {
+            *val = apr_pstrmemdup(p, items[win].data, items[win].len);
+            *len = items[win].len;
+            if (win != 0) {
+                shs_store_event(st, SHS_STORE_EV_FALLBACK, slots[win]);
+            }
+        }
     }
     shs_jobs_free(jobs, (int)n);
     return rv;
@@ -342,6 +360,41 @@ apr_status_t shs_rep_set(shs_store_t *st, const char *key, const char *val, apr_
     return first_failure(rvs, n);
 }
 
+/* After an add stored on the slot that decided it: did one of the following slots, which
+ * answered "exists" (rvs[i] APR_EEXIST), hold another add's item?  Their copy may be this
+ * very item, put there by a read or a refused add that repaired the slot meanwhile (the same
+ * version): that is no other add.  Any other item, or one that cannot be read, is: this add
+ * loses (it decided on a slot the other one could not reach). */
+static int other_add_won(shs_store_t *st, const char *key, const unsigned int *slots,
+                         const apr_status_t *rvs, unsigned int n, apr_uint64_t version)
+{
+    unsigned int exist[SHS_STORE_MAX_REPLICAS], i, k = 0;
+    shs_job_t *jobs[SHS_STORE_MAX_REPLICAS] = { NULL };
+    apr_status_t got[SHS_STORE_MAX_REPLICAS];
+    shs_store_item_t items[SHS_STORE_MAX_REPLICAS];
+    struct timespec deadline;
+    int other = 0;
+
+    for (i = 0; i < n; i++) {
+        if (rvs[i] == APR_EEXIST) {
+            exist[k++] = slots[i];
+        }
+    }
+    if (!k) {
+        return 0;
+    }
+    deadline = shs_store_deadline(st);
+    if (read_copies(st, key, exist, k, jobs, got, items, &deadline) != APR_SUCCESS) {
+        return 1;
+    }
+    for (i = 0; i < k; i++) {
+        other |= got[i] != APR_SUCCESS || !items[i].versioned || items[i].deleted ||
+                 items[i].version != version;
+    }
+    shs_jobs_free(jobs, (int)k);
+    return other;
+}
+
 /* See "add" at the top of shs_store.h. */
 apr_status_t shs_rep_add(shs_store_t *st, const char *key, const char *val, apr_size_t len,
                          apr_int64_t ttl)
@@ -349,9 +402,10 @@ apr_status_t shs_rep_add(shs_store_t *st, const char *key, const char *val, apr_
     unsigned int slots[SHS_STORE_MAX_REPLICAS], n, i;
     apr_status_t rvs[SHS_STORE_MAX_REPLICAS], rv;
     char hdr[SHS_STORE_ITEM_HDR];
+    apr_uint64_t version = shs_store_version_next();
 
     shs_store_note_ttl(st, ttl);
-    shs_store_item_header(hdr, 0, shs_store_version_next(), expiry_of(ttl));
+    shs_store_item_header(hdr, 0, version, expiry_of(ttl));
     n = shs_store_key_slots(st, key, slots);
     /* the first slot that answers decides */
     for (i = 0; i < n; i++) {
@@ -366,22 +420,31 @@ apr_status_t shs_rep_add(shs_store_t *st, const char *key, const char *val, apr_
     if (i == n) {
         return first_failure(rvs, n);
     }
-    if (rvs[i] != APR_SUCCESS || i + 1 == n) {
+    if (rvs[i] == APR_EEXIST) {
+        /* The key is there.  A slot after this one may have lost its copy (restarted empty)
+         * while this one decided every add since: copy it back now, or losing this slot
+         * later would lose the key (a used token would become usable again). */
+        shs_job_t *jobs[SHS_STORE_MAX_REPLICAS] = { NULL };
+        shs_store_item_t items[SHS_STORE_MAX_REPLICAS];
+        unsigned int win;
+
+        if (n > 1) {
+            read_and_repair(st, key, slots, n, jobs, rvs, items, &win);
+            shs_jobs_free(jobs, (int)n);
+        }
+        return APR_EEXIST;
+    }
+    if (i + 1 == n) {
         return rvs[i];
     }
-    /* stored there: the slots after it get their copy; one that has the key already saw
-     * another add first (it could not reach this slot): this one loses */
+    /* stored there: the slots after it get their copy */
     rv = write_copies(st, key, slots + i + 1, n - i - 1, SHS_JOB_ADD, hdr, val, len, ttl,
                       rvs + i + 1);
     if (rv != APR_SUCCESS) {
         return APR_SUCCESS; /* stored on one slot at least */
     }
-    for (i = i + 1; i < n; i++) {
-        if (rvs[i] == APR_EEXIST) {
-            return APR_EEXIST;
-        }
-    }
-    return APR_SUCCESS;
+    return other_add_won(st, key, slots + i + 1, rvs + i + 1, n - i - 1, version) ? APR_EEXIST
+                                                                                  : APR_SUCCESS;
 }
 
 apr_status_t shs_rep_del(shs_store_t *st, const char *key)

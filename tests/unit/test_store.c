@@ -1520,9 +1520,21 @@ static void test_add_across_replicas(void **state)
     assert_string_equal(copy_on(1, "t1"), "1");
     before = slot_calls(1);
     assert_int_equal(shs_store_add(st, "t1", "1", 1, 60), APR_EEXIST);
-    assert_int_equal(slot_calls(1), before); /* decided by the first slot */
+    assert_int_equal(slot_calls(1), before + 1); /* decided by the first slot, then the
+                                                  * second only read (nothing to repair) */
 
     /* the first slot restarted empty: the second still knows */
+    plant(0, "t1", NULL, 0, 0);
+    assert_int_equal(shs_store_add(st, "t1", "1", 1, 60), APR_EEXIST);
+    assert_string_equal(copy_on(0, "t1"), "1");
+
+    /* the two restarted one after the other: the second lost the mark while the first
+     * decided; the refused add copies it back, so losing the first later forgets nothing */
+    plant(1, "t1", NULL, 0, 0);
+    assert_int_equal(shs_store_add(st, "t1", "1", 1, 60), APR_EEXIST);
+    assert_string_equal(copy_on(1, "t1"), "1");
+    assert_int_equal(raw_on(1, "t1")->len, raw_on(0, "t1")->len);
+    assert_memory_equal(raw_on(1, "t1")->val, raw_on(0, "t1")->val, raw_on(0, "t1")->len);
     plant(0, "t1", NULL, 0, 0);
     assert_int_equal(shs_store_add(st, "t1", "1", 1, 60), APR_EEXIST);
 
