@@ -366,3 +366,34 @@ def test_grow_and_shrink_lose_nothing(make_httpd, three_memcached, memcached_bin
             "copies not on the new pairs after 10 s of reads"
     finally:
         fourth.kill()
+
+
+@pytest.mark.expect_log(r"SHS00401: cross-domain token refused \(replayed\)", "SHS00302",
+                        "SHS00303")
+def test_token_single_use_survives_a_restart_of_any_server(make_httpd, three_memcached,
+                                                           workdir):
+    """A pull callback used once, then replayed after each server in turn restarted empty:
+    the mark of the used token is on two servers, so the other copy still says "used", and
+    the replay is refused every time (the refused add puts the mark back on the restarted
+    server).  The session pulled stays.  (With one copy the replay after restarting the
+    mark's server is accepted: checked by hand.)"""
+    from test_pull import FILES, assert_cb_refused, logged_in, pull_conf, pull_until_cb
+    from test_push import Log, refused_rx
+    mcs = three_memcached
+    keys = os.path.join(workdir, "keys.txt")
+    H.write_keyfile(keys)
+    httpd = make_httpd(memcache_servers=[m.addr for m in mcs], files=FILES,
+                       global_conf=pull_conf(keys) + f"SharedSessionMemcacheReplicas {REPLICAS}\n")
+    nav = logged_in(httpd)
+    alice = nav.sid("a.test")
+    cb, state = pull_until_cb(nav, httpd)
+    first = nav.get(cb, nav=True)
+    assert first.status == 302 and nav.sid("b.test") == alice, first
+    raced = first.sent_cookies      # the state cookie, no id cookie yet: a second tab
+    for m in mcs:
+        m.restart()
+        log = Log(httpd)
+        hop = nav.get(cb, nav=True, headers={"Cookie": raced})
+        assert_cb_refused(hop, httpd, "b.test", "/whoami.php")
+        log.wait(refused_rx("replayed"))
+        assert nav.session("b.test") == {"user": "alice"}, f"after restarting {m.addr}"
