@@ -20,7 +20,6 @@ Everything runs on 127.0.0.1; every process started here is stopped by its pid.
 import os
 import re
 import time
-import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -131,7 +130,7 @@ class Sess:
 
     def logout(self):
         """Every key emptied: the module deletes the session and expires the cookie."""
-        r = self.httpd.request("GET", f"/set.cgi?n=&v=", headers=self.headers())
+        r = self.httpd.request("GET", "/set.cgi?n=&v=", headers=self.headers())
         assert r.status == 200, r
         sc = r.set_cookies(COOKIE)
         assert sc and H.parse_set_cookie(sc[0])[1] == "", f"session {self.i}: not logged out: {r}"
@@ -174,8 +173,6 @@ def test_each_session_on_its_two_servers(make_httpd, three_memcached):
     mcs = three_memcached
     addrs = [m.addr for m in mcs]
     httpd = replicated_httpd(make_httpd, mcs)
-    assert httpd.wait_log(r"SHS00305: memcached client ready: 3 server.*, 2 cop", timeout=10), \
-        "no process reported 2 copies (SHS00305)"
     sessions = parallel(lambda i: Sess(httpd, i), range(60))
     held = {m.addr: present(m, [s.key for s in sessions]) for m in mcs}
     per_server = {a: len(k) for a, k in held.items()}
