@@ -274,21 +274,25 @@ const char *shs_provider_cookie_id(request_rec *r)
 int shs_provider_store_down(request_rec *r)
 {
     shs_stats_t *st = shs_status_block();
-    unsigned int i;
+    shs_store_t *store = shs_backend_store();
+    unsigned int i, down = 0;
+    int copies;
 
-    if (!shs_backend_store() || shs_provider_store_failed(r)) {
+    if (!store || shs_provider_store_failed(r)) {
         return 1;
     }
-    for (i = 0; i < shs_store_nslots(shs_backend_store()); i++) {
+    copies = shs_store_replicas(store);
+    for (i = 0; i < shs_store_nslots(store); i++) {
         /* this process's breaker, or what any process reported last (the shared status
          * block): a visitor without an id asks no server, and must not find its own cookies
          * dropped just because this process has not met the outage yet */
-        if (shs_store_breaker(shs_backend_store(), i) != SHS_BREAKER_CLOSED ||
+        if (shs_store_breaker(store, i) != SHS_BREAKER_CLOSED ||
             (st && i < SHS_STATS_MAX_SERVERS && st->servers[i].down)) {
-            return 1;
+            down++;
         }
     }
-    return 0;
+    /* with N copies of every session, fewer than N servers down lose no session */
+    return down > 0 && (int)down >= (copies > 1 ? copies : 1);
 }
 
 apr_status_t shs_provider_load(request_rec *r, session_rec **z)
