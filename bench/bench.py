@@ -51,7 +51,7 @@ COOKIE = "shs_session"
 KEY_PREFIX = "shs:"
 PHP_PREFIX = "memc.sess.key."
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")
-TAG_RE = re.compile(rb'<img src="/_shs/go\?to(?:=|&#61;)b\.test%3a\d+"')
+TAG_RE = re.compile(rb'<img src="/_shs/go\?to(?:=|&#61;)b\.test%3a\d+[^"]*"')
 
 ALL = ("1", "2", "3", "4", "5")
 
