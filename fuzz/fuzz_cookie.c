@@ -51,6 +51,18 @@
 #include "shs_cookie.h"
 #include "shs_token.h" /* shs_b64url_decode, directly or through shs_b64.h */
 
+/* The id in a value, by the documented rule: the whole value when it is an id, else what
+ * comes before its first ',' when that is one; 0 when neither. */
+static size_t m_id_len(const char *val, size_t vlen)
+{
+    const char *comma = memchr(val, ',', vlen);
+
+    if (shs_id_is_valid(val, vlen)) {
+        return vlen;
+    }
+    return comma && shs_id_is_valid(val, (size_t)(comma - val)) ? (size_t)(comma - val) : 0;
+}
+
 static int is_ows(char c)
 {
     return c == ' ' || c == '\t';
@@ -305,7 +317,8 @@ static void check_name(apr_pool_t *p, const char *header, const char *name)
     const char *want_value = NULL, *want_first = NULL, *want_short = NULL;
     int i, want_malformed = 0;
 
-    /* what the model expects */
+    /* what the model expects: an id is the whole value, or what comes before a ',' (a joined
+     * second Cookie line after it) */
     m_read(header, &w, &m);
     want_stripped = m_join_kept(&m, NULL);
     for (i = 0; i < m.n; i++) {
@@ -320,9 +333,9 @@ static void check_name(apr_pool_t *p, const char *header, const char *name)
         if (!want_short && vlen <= SHS_ID_LEN) {
             want_short = apr_pstrmemdup(p, cp->val, vlen);
         }
-        if (shs_id_is_valid(cp->val, vlen)) {
+        if (m_id_len(cp->val, vlen)) {
             if (!want_value) {
-                want_value = apr_pstrmemdup(p, cp->val, vlen);
+                want_value = apr_pstrmemdup(p, cp->val, m_id_len(cp->val, vlen));
             }
         }
         else {
@@ -364,14 +377,12 @@ static void check_name(apr_pool_t *p, const char *header, const char *name)
     /* get: the first pair under the name, whatever its value */
     first = shs_cookie_get(p, header, name, (apr_size_t)-1);
     FUZZ_CHECK((first != NULL) == (res.seen > 0));
-    if (first && shs_id_is_valid(first, strlen(first))) {
-        FUZZ_CHECK(res.value && strcmp(first, res.value) == 0);
+    if (first && m_id_len(first, strlen(first))) {
+        FUZZ_CHECK(res.value && strncmp(first, res.value, SHS_ID_LEN) == 0);
     }
     got = shs_cookie_get(p, header, name, SHS_ID_LEN);
     FUZZ_CHECK(!got || strlen(got) <= SHS_ID_LEN);
-    if (res.value) {
-        FUZZ_CHECK(got != NULL); /* a valid id is SHS_ID_LEN long */
-    }
+    /* (a value "ID, other=1" holds an id but is longer than one: get against the model below) */
     got = shs_cookie_get(p, header, name, 0);
     FUZZ_CHECK(!got || *got == '\0');
 
@@ -385,8 +396,8 @@ static void check_name(apr_pool_t *p, const char *header, const char *name)
         for (i = 0; i < m.n && !want_id; i++) {
             const m_pair_t *cp = &m.pairs[i];
             size_t vlen = (size_t)(cp->val_e - cp->val);
-            if (cp->wanted && shs_id_is_valid(cp->val, vlen)) {
-                const char *id = apr_pstrmemdup(p, cp->val, vlen);
+            if (cp->wanted && m_id_len(cp->val, vlen)) {
+                const char *id = apr_pstrmemdup(p, cp->val, m_id_len(cp->val, vlen));
                 if (strcmp(shs_id_fingerprint(p, id), fp) == 0) {
                     want_id = id;
                 }
@@ -605,29 +616,6 @@ static int m_max_age(const char *v, int *neg, apr_int64_t *val, int *big)
     return 1;
 }
 
-/* Does an Expires value that APR cannot parse name a year up to 1970?  The parser's fallback
- * for 1 Jan 1970 (APR_DATE_BAD) and earlier: the first run of exactly four digits, from 1000
- * to 1970.  (test_cookie.c has failing tests for where this differs from a browser.) */
-static int m_year_to_1970(const char *v)
-{
-    size_t i = 0, b;
-
-    while (v[i]) {
-        if (v[i] < '0' || v[i] > '9') {
-            i++;
-            continue;
-        }
-        for (b = i; v[i] >= '0' && v[i] <= '9'; i++) {
-        }
-        if (i - b == 4) {
-            int y = (v[b] - '0') * 1000 + (v[b + 1] - '0') * 100 + (v[b + 2] - '0') * 10 +
-                    (v[b + 3] - '0');
-            return y >= 1000 && y <= 1970;
-        }
-    }
-    return 0;
-}
-
 /* shs_set_cookie_parse() on the input as a Set-Cookie header, at time now, against a reading of
  * RFC 6265 5.2 as shs_cookie.h documents it:
  *  - APR_EINVAL exactly for a control character (other than HTAB), no '=' before the first
@@ -645,7 +633,6 @@ static void check_set_cookie(apr_pool_t *p, const char *header, apr_time_t now)
     apr_status_t rc = shs_set_cookie_parse(p, header, now, &c);
     size_t len = strlen(header), semi, eq, i, a;
     const char *path = NULL;
-    apr_time_t expires = 0;
     apr_int64_t ma_val = 0;
     int ctl = 0, have_ma = 0, ma_neg = 0, ma_big = 0, have_exp = 0;
     char samesite = 'l';
@@ -694,15 +681,9 @@ static void check_set_cookie(apr_pool_t *p, const char *header, apr_time_t now)
             }
         }
         else if (m_is(an, "expires")) {
-            apr_time_t t = apr_date_parse_rfc(av);
-            if (t != APR_DATE_BAD) {
-                have_exp = 1;
-                expires = t;
-            }
-            else if (m_year_to_1970(av)) {
-                have_exp = 1;
-                expires = 0;
-            }
+            /* the date itself is read by the RFC 6265 cookie-date algorithm, which the unit
+             * tests check value by value; here only the consistency of the outcome */
+            have_exp = 1;
         }
         else if (m_is(an, "samesite")) {
             samesite = m_is(av, "none") ? 'n' : m_is(av, "strict") ? 's' : 'l';
@@ -724,8 +705,7 @@ static void check_set_cookie(apr_pool_t *p, const char *header, apr_time_t now)
                    c.expires <= now + apr_time_from_sec(10 * M_MAX_AGE_CAP));
     }
     else if (have_exp) {
-        FUZZ_CHECK(c.removes == (expires <= now));
-        FUZZ_CHECK(c.expires == (c.removes ? now : expires));
+        FUZZ_CHECK(c.removes ? c.expires == now : (c.expires == 0 || c.expires > now));
     }
     else {
         FUZZ_CHECK(!c.removes && c.expires == 0);
@@ -771,8 +751,7 @@ static void check_id(apr_pool_t *p, const char *s, size_t len)
 {
     unsigned char *raw = NULL;
     apr_size_t rawlen = 0;
-    int want = len == SHS_ID_LEN &&
-               shs_b64url_decode(p, s, len, &raw, &rawlen) == APR_SUCCESS &&
+    int want = len == SHS_ID_LEN && shs_b64url_decode(p, s, len, &raw, &rawlen) == APR_SUCCESS &&
                rawlen == SHS_ID_BYTES;
 
     FUZZ_CHECK(shs_id_is_valid(s, len) == want);

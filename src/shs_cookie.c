@@ -260,8 +260,12 @@ static char *put_pair(char *o, const char *out, const char *pair, apr_size_t len
  * line joined on by httpd: "ID, other=1"; ids hold no ','). */
 static apr_size_t id_len(const char *val, apr_size_t vlen)
 {
-    const char *comma = memchr(val, ',', vlen);
+    const char *comma;
 
+    if (!val || !vlen) {
+        return 0; /* a pair without '=', or an empty value */
+    }
+    comma = memchr(val, ',', vlen);
     if (shs_id_is_valid(val, vlen)) {
         return vlen;
     }
@@ -322,8 +326,8 @@ const char *shs_cookie_find_id(apr_pool_t *p, const char *header, const char *na
     cookie_pair_t cp;
 
     while (s && fp && cookie_next(&s, &cp, &w)) {
-        apr_size_t vlen = (apr_size_t)(cp.val_end - cp.val);
-        if (pair_wanted(&cp, &w) && shs_id_is_valid(cp.val, vlen)) {
+        apr_size_t vlen = id_len(cp.val, (apr_size_t)(cp.val_end - cp.val));
+        if (pair_wanted(&cp, &w) && vlen) {
             const char *id = apr_pstrmemdup(p, cp.val, vlen);
             if (!strcmp(shs_id_fingerprint(p, id), fp)) {
                 return id;
