@@ -300,6 +300,12 @@ class Httpd:
         user = "User www-data\nGroup www-data" if os.geteuid() == 0 else ""
         with open(os.path.join(HERE, "conf", template)) as f:
             text = f.read()
+        if kind == "eventshm":
+            # the same server, sessions in the embedded store instead of memcached
+            text = text.replace("SharedSessionMemcache 127.0.0.1:@MCPORT@",
+                                "SharedSessionStore shm:@ROOT@/store.shm(64M)")
+            text = text.replace('"@ROOT@/event', '"@ROOT@/eventshm').replace(
+                "@ROOT@/run-event", "@ROOT@/run-eventshm")
         for k, v in {"ROOT": ctx.root, "PORT": str(self.port), "MCPORT": str(ctx.mc_port),
                      "MODDIR": MODDIR, "SHSMOD": ctx.module, "KEYFILE": ctx.keyfile,
                      "USER": user}.items():
@@ -387,6 +393,7 @@ class Ctx:
             "BENCH_STREAM_BYTES", str(64 << 20 if args.quick else 1 << 30)))
         self.mc = None
         self.event = None
+        self.shm = None
         self.prefork = None
         self.files = 0
         self.sections = []
@@ -513,10 +520,11 @@ def set_cookies(headers):
     return out
 
 
-def login(ctx, where, cookie_name):
+def login(ctx, where, cookie_name, httpd=None):
     """Create a session through the legacy path (a CGI answering X-Replace-Session) and return
     the value of its cookie; check the session is then seen by the application."""
-    port, host = ctx.event.port, f"a.test:{ctx.event.port}"
+    httpd = httpd or ctx.event
+    port, host = httpd.port, f"a.test:{httpd.port}"
     st, hdrs, _ = http_get(port, host, f"/{where}/login.cgi")
     val = set_cookies(hdrs).get(cookie_name)
     if st != 200 or not val:
@@ -736,6 +744,8 @@ def bench1(ctx):
     variants = [
         Variant("SharedSession (memcached), Inject Off", e, host, "/shs/page.html",
                 [f"Cookie: {COOKIE}={sid}"]),
+        Variant("SharedSession (embedded store), Inject Off", ctx.shm, f"a.test:{ctx.shm.port}",
+                "/shs/page.html", [f"Cookie: {COOKIE}={login(ctx, 'shs', COOKIE, ctx.shm)}"]),
         Variant("mod_session_cookie", e, host, "/cookie/page.html", [f"Cookie: s={sval}"]),
         Variant("no session", e, host, "/plain/page.html", [f"Cookie: other={dummy}"]),
     ]
@@ -744,9 +754,10 @@ def bench1(ctx):
         if st != 200 or len(body) != os.path.getsize(os.path.join(SITE, "page.html")):
             raise BenchError(f"{v.path}: {st}, {len(body)} bytes")
     measure(ctx, variants, "1 session page")
-    shs, ck, plain = variants
+    shs, shm, ck, plain = variants
     r_plain = rps_med(shs) / rps_med(plain)
     r_cookie = rps_med(shs) / rps_med(ck)
+    r_shm = rps_med(shm) / rps_med(plain)
     text = [
         "## 1. Session page (2 KB static HTML, keep-alive)",
         "",
@@ -755,14 +766,18 @@ def bench1(ctx):
         "`SessionMaxAge`) with a live session cookie created by a CGI answering "
         "`X-Replace-Session`; the same page under mod_session_cookie (`SessionCookieName s "
         "path=/`, its cookie created the same way); the same page without any session (a "
-        "cookie of the same length is sent, so requests have the same size). mod_sharedsession "
-        "is loaded in all three.",
+        "cookie of the same length is sent, so requests have the same size). The embedded "
+        "store row is the same page on a second httpd of the same configuration with "
+        "`SharedSessionStore shm` instead of memcached (measured in the same rounds). "
+        "mod_sharedsession is loaded in all of them.",
         "",
         table(variants, plain),
         "",
         verdict(ctx, 1, "SharedSession / no session", r_plain, "≥ 0.85", r_plain >= 0.85),
         verdict(ctx, 1, "SharedSession / mod_session_cookie", r_cookie, "≥ 1.00",
                 r_cookie >= 1.0),
+        verdict(ctx, 1, "SharedSession, embedded store / no session", r_shm, "≥ 0.85",
+                r_shm >= 0.85),
     ]
     for v in variants:
         for p in problems(v):
@@ -1443,6 +1458,9 @@ def main():
         setup(ctx)
         ctx.event = Httpd(ctx, "event", "event.conf.in")
         ctx.event.start(2)
+        if "1" in selected:
+            ctx.shm = Httpd(ctx, "eventshm", "event.conf.in")
+            ctx.shm.start(2)
         if "4" in selected or "5" in selected:
             ctx.prefork = Httpd(ctx, "prefork", "prefork.conf.in")
             ctx.prefork.start(64)
