@@ -143,39 +143,70 @@ const char *shs_cookies_id_with_fp(request_rec *r, const char *name, const char 
 /* The bookkeeping cookies that go with id cookie `name`. */
 static void own_names(apr_pool_t *p, const char *name, apr_array_header_t *out)
 {
-    APR_ARRAY_PUSH(out, const char *) = shs_cookie_own_name(p, name, SHS_COOKIE_SYNC);
-    APR_ARRAY_PUSH(out, const char *) = shs_cookie_own_name(p, name, SHS_COOKIE_MARKER);
-    APR_ARRAY_PUSH(out, const char *) = shs_cookie_own_name(p, name, SHS_COOKIE_PUSHED);
+    int kind;
+
+    for (kind = SHS_COOKIE_ID + 1; kind < SHS_COOKIE_KINDS; kind++) {
+        APR_ARRAY_PUSH(out, const char *) = shs_cookie_own_name(p, name, (shs_cookie_kind_e)kind);
+    }
 }
 
-const char *shs_cookies_read_id(request_rec *r, const shs_dir_conf_t *d, int strip)
+/* Every cookie of the module a request of scope d may carry, but the id cookie of d itself:
+ * its bookkeeping, and the id and bookkeeping cookies of the virtual host's name and of every
+ * name the configuration gives (an id cookie named for one <Directory> or <Location> is sent
+ * to all of the site's paths). */
+static apr_array_header_t *other_own_names(request_rec *r, const shs_dir_conf_t *d)
 {
     const char *name = shs_dir_cookie_name(d);
     const shs_dir_conf_t *vd =
         ap_get_module_config(r->server->lookup_defaults, &sharedsession_module);
     const char *vname = vd ? shs_dir_cookie_name(vd) : name;
-    const apr_array_header_t *arr = apr_table_elts(r->headers_in);
-    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
-    apr_array_header_t *others = apr_array_make(r->pool, 8, sizeof(const char *));
-    shs_cookie_scan_t res = { 0 };
-    apr_array_header_t *kept = apr_array_make(r->pool, 2, sizeof(const char *));
-    const apr_array_header_t *names;
-    int i, j, changed = 0;
+    const apr_array_header_t *names = shs_cmd_cookie_names();
+    apr_array_header_t *out = apr_array_make(r->pool, 16, sizeof(const char *));
+    int i;
 
-    own_names(r->pool, name, others);
+    own_names(r->pool, name, out);
     if (strcmp(vname, name)) {
-        APR_ARRAY_PUSH(others, const char *) = vname;
-        own_names(r->pool, vname, others);
+        APR_ARRAY_PUSH(out, const char *) = vname;
+        own_names(r->pool, vname, out);
     }
-    /* and those of every other scope of the configuration: an id cookie named for one
-     * <Directory> or <Location> is sent to all of the site's paths */
-    for (i = 0; strip && (names = shs_cmd_cookie_names()) && i < names->nelts; i++) {
+    for (i = 0; names && i < names->nelts; i++) {
         const char *n = APR_ARRAY_IDX(names, i, const char *);
         if (strcmp(n, name) && strcmp(n, vname)) {
-            APR_ARRAY_PUSH(others, const char *) = n;
-            own_names(r->pool, n, others);
+            APR_ARRAY_PUSH(out, const char *) = n;
+            own_names(r->pool, n, out);
         }
     }
+    return out;
+}
+
+int shs_cookies_is_own(request_rec *r, const char *name)
+{
+    const shs_dir_conf_t *d = SHS_DIR_CONF(r);
+    const apr_array_header_t *others;
+    int i;
+
+    if (!strcmp(name, shs_dir_cookie_name(d))) {
+        return 1;
+    }
+    others = other_own_names(r, d);
+    for (i = 0; i < others->nelts; i++) {
+        if (!strcmp(name, APR_ARRAY_IDX(others, i, const char *))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+const char *shs_cookies_read_id(request_rec *r, const shs_dir_conf_t *d, int strip)
+{
+    const char *name = shs_dir_cookie_name(d);
+    const apr_array_header_t *arr = apr_table_elts(r->headers_in);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    const apr_array_header_t *others = other_own_names(r, d);
+    shs_cookie_scan_t res = { 0 };
+    apr_array_header_t *kept = apr_array_make(r->pool, 2, sizeof(const char *));
+    int i, j, changed = 0;
+
     for (i = 0; i < arr->nelts; i++) {
         const char *rest;
         int before = res.seen, had = 0;
@@ -270,7 +301,7 @@ request_rec *shs_cookies_top(request_rec *r)
     return r;
 }
 
-static apr_uint32_t passed_logged_at; /* unix seconds of the last SHS00806 */
+static apr_uint32_t passed_logged_at; /* unix seconds of the last report below */
 
 void shs_cookies_note_passed(request_rec *r, const char *why)
 {

@@ -71,6 +71,10 @@ void shs_cookies_set_lax(request_rec *r, const char *name, const char *value, co
                          apr_int64_t maxage);
 void shs_cookies_remove_lax(request_rec *r, const char *name, const char *path);
 
+/* True when name is one of the module's own cookies in this request's scope (see
+ * shs_cookies_read_id): never an application's, whatever a scope names. */
+int shs_cookies_is_own(request_rec *r, const char *name);
+
 /* The top-level request of r (the one the browser sent). */
 request_rec *shs_cookies_top(request_rec *r);
 

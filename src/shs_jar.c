@@ -88,27 +88,6 @@ static int samesite_allows(request_rec *r, char samesite)
            (r->method_number == M_GET || r->header_only);
 }
 
-/* The module's own cookies are never the application's, whatever a scope names: the id
- * cookie and its bookkeeping, under this scope's name and the virtual host's. */
-static int is_own(request_rec *r, const char *name)
-{
-    const shs_dir_conf_t *vd =
-        ap_get_module_config(r->server->lookup_defaults, &sharedsession_module);
-    const char *bases[2];
-    int i, kind;
-
-    bases[0] = shs_dir_cookie_name(SHS_DIR_CONF(r));
-    bases[1] = vd ? shs_dir_cookie_name(vd) : bases[0];
-    for (i = 0; i < 2; i++) {
-        for (kind = 0; kind < SHS_COOKIE_KINDS; kind++) {
-            if (!strcmp(name, shs_cookie_own_name(r->pool, bases[i], (shs_cookie_kind_e)kind))) {
-                return 1;
-            }
-        }
-    }
-    return 0;
-}
-
 /* The names shared for request r: those of the request the browser made (PHP run by php-cgi
  * through Action is an internal redirect to /cgi-bin/php/..., outside the scope that names
  * the cookies: an .htaccess next to the page), else of r or of a redirect on the way. */
@@ -147,7 +126,8 @@ static int replay_one(void *baton, const char *key, const char *val)
     meta_t m;
 
     if (strncmp(key, SHS_JAR_VALUE_KEY, sizeof(SHS_JAR_VALUE_KEY) - 1) ||
-        !shs_cookie_patterns_match(rp->pats, name, strlen(name)) || is_own(rp->r, name)) {
+        !shs_cookie_patterns_match(rp->pats, name, strlen(name)) ||
+        shs_cookies_is_own(rp->r, name)) {
         return 1;
     }
     meta_read(rp->r->pool,
@@ -365,7 +345,8 @@ static void capture_table(request_rec *r, jar_fns_t *fn, session_rec *z, apr_tab
             }
         }
         if (shs_set_cookie_parse(r->pool, e[i].val, now, &c) != APR_SUCCESS ||
-            !shs_cookie_patterns_match(pats, c.name, strlen(c.name)) || is_own(r, c.name)) {
+            !shs_cookie_patterns_match(pats, c.name, strlen(c.name)) ||
+            shs_cookies_is_own(r, c.name)) {
             /* not the application's cookie for the jar; never the module's own (the id cookie
              * this request writes, whatever a scope names) */
             APR_ARRAY_PUSH(kept, const char *) = e[i].val;

@@ -70,21 +70,6 @@ typedef struct shs_req_t {
 
 static long cookie_maxage(request_rec *r);
 
-static request_rec *top_of(request_rec *r)
-{
-    for (;;) {
-        if (r->main) {
-            r = r->main;
-        }
-        else if (r->prev) {
-            r = r->prev;
-        }
-        else {
-            return r;
-        }
-    }
-}
-
 static int session_enabled(request_rec *r)
 {
     session_dir_conf *c = ap_get_module_config(r->per_dir_config, &session_module);
@@ -195,7 +180,7 @@ static void load_from_store(request_rec *r, const shs_srv_conf_t *sc, shs_req_t 
  * current sub-request or redirect. */
 static shs_req_t *request_state(request_rec *r, const shs_dir_conf_t *d)
 {
-    request_rec *m = top_of(r);
+    request_rec *m = shs_cookies_top(r);
     shs_req_t *rq = ap_get_module_config(m->request_config, &sharedsession_module);
     int strip = shs_dir_cookie_remove(d) || SHS_SRV_CONF(r->server)->group;
     const char *id, *name;
@@ -238,7 +223,7 @@ static shs_req_t *loaded_state(request_rec *r, const shs_dir_conf_t *d)
 
 const char *shs_provider_id(request_rec *r)
 {
-    shs_req_t *rq = ap_get_module_config(top_of(r)->request_config, &sharedsession_module);
+    shs_req_t *rq = ap_get_module_config(shs_cookies_top(r)->request_config, &sharedsession_module);
 
     return rq && rq->loaded && !rq->store_failed ? rq->id : NULL;
 }
@@ -259,7 +244,7 @@ const char *shs_provider_marker_cookie(request_rec *r)
 
 int shs_provider_store_failed(request_rec *r)
 {
-    shs_req_t *rq = ap_get_module_config(top_of(r)->request_config, &sharedsession_module);
+    shs_req_t *rq = ap_get_module_config(shs_cookies_top(r)->request_config, &sharedsession_module);
 
     return rq && rq->store_failed;
 }
@@ -470,7 +455,7 @@ static apr_status_t create_session(request_rec *r, const shs_dir_conf_t *d,
                       shs_store_strerror(rv, buf, sizeof(buf)));
         return rv;
     }
-    rq->id = apr_pstrdup(top_of(r)->pool, id);
+    rq->id = apr_pstrdup(shs_cookies_top(r)->pool, id);
     shs_cookies_set_id(r, d, rq->id, z->maxage);
     shs_stats_add(shs_status_block(), SHS_C_CREATES, 1);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
@@ -575,7 +560,7 @@ static int give_back(void *baton, const char *key, const char *val)
 apr_status_t shs_provider_save(request_rec *r, session_rec *z)
 {
     const shs_dir_conf_t *d = SHS_DIR_CONF(r);
-    apr_table_t *notes = top_of(r)->notes;
+    apr_table_t *notes = shs_cookies_top(r)->notes;
 
     if (!shs_dir_enabled(d)) {
         return DECLINED;
