@@ -126,6 +126,69 @@ def loadavg():
         return "?"
 
 
+QUIET_LOAD = 1.0       # 1-minute load average at the start, at most
+QUIET_STEAL = 0.02     # share of CPU time stolen by the hypervisor at the start, at most
+
+
+def cpu_times():
+    """(total, idle, steal) jiffies of all CPUs, from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    steal = v[7] if len(v) > 7 else 0
+    return sum(v[:8]), v[3] + v[4], steal
+
+
+def proc_ticks():
+    """pid -> (name, utime + stime) of every process."""
+    out = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                st = f.read()
+        except OSError:
+            continue
+        name = st[st.index("(") + 1:st.rindex(")")]
+        rest = st[st.rindex(")") + 2:].split()
+        out[int(d)] = (name, int(rest[11]) + int(rest[12]))
+    return out
+
+
+def machine_state(seconds=3.0):
+    """What else runs: load averages, CPU busy and stolen over a short sample, the processes
+    that used more than 5 % of a CPU meanwhile.  -> dict, with quiet = True/False."""
+    t0, p0 = cpu_times(), proc_ticks()
+    time.sleep(seconds)
+    t1, p1 = cpu_times(), proc_ticks()
+    total = max(1, t1[0] - t0[0])
+    tick = os.sysconf("SC_CLK_TCK")
+    busy = []
+    for pid, (name, ticks) in p1.items():
+        if pid in p0 and pid != os.getpid():
+            share = (ticks - p0[pid][1]) / tick / seconds
+            if share > 0.05:
+                busy.append(f"{name}[{pid}] {share * 100:.0f} %")
+    with open("/proc/loadavg") as f:
+        load = [float(x) for x in f.read().split()[:3]]
+    st = {"load": load, "busy_share": 1 - (t1[1] - t0[1]) / total,
+          "steal_share": (t1[2] - t0[2]) / total, "busy_processes": busy, "sample": seconds}
+    why = []
+    if load[0] > QUIET_LOAD:
+        why.append(f"load average {load[0]:.2f} > {QUIET_LOAD}")
+    if st["steal_share"] > QUIET_STEAL:
+        why.append(f"CPU steal {st['steal_share'] * 100:.1f} % > {QUIET_STEAL * 100:.0f} %")
+    st["quiet"], st["why"] = not why, why
+    return st
+
+
+def describe_state(st):
+    return (f"load average {' '.join(f'{x:.2f}' for x in st['load'])}; CPU busy "
+            f"{st['busy_share'] * 100:.0f} %, stolen {st['steal_share'] * 100:.1f} % "
+            f"({st['sample']:.0f} s sample); processes over 5 % of a CPU: "
+            f"{', '.join(st['busy_processes']) or 'none'}")
+
+
 def run(argv, timeout=60, **kw):
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kw)
 
@@ -1374,18 +1437,27 @@ def versions():
 
 def write_results(ctx, selected, started, load0, out):
     model, ncpu, mem = machine()
+    st0, st1 = ctx.state0, machine_state(1.0)
+    steal = ctx.steal_run
     lines = [
         "# mod_sharedsession benchmark results",
         "",
+    ]
+    if not st0["quiet"]:
+        lines += [f"**DRAFT, not a result: the machine was not quiet at the start "
+                  f"({'; '.join(st0['why'])}).** Run the benchmarks alone.", ""]
+    lines += [
         f"Written by `bench/run.sh {' '.join(selected)}` on {started} (UTC), "
         f"{(time.time() - ctx.t0) / 60:.1f} min. Every figure below was measured in that run; "
         "see bench/README.md for what each benchmark does.",
         "",
         f"- machine: {ncpu} CPUs ({model}), {mem:.1f} GiB RAM; wrk, httpd and memcached share "
         "the same CPUs",
-        f"- load average before / after: {load0} / {loadavg()} (other processes were running "
-        "on this machine; the variants of a benchmark alternate round by round so that such "
-        "noise hits all of them)",
+        f"- machine state at the start: {describe_state(st0)}",
+        f"- at the end: {describe_state(st1)}; CPU stolen during the whole run: "
+        f"{steal * 100:.1f} %",
+        "- the variants of a benchmark alternate round by round, so that what noise remains "
+        "hits all of them alike",
     ]
     for k, v in versions():
         lines.append(f"- {k}: {v}")
@@ -1467,6 +1539,9 @@ def main():
     ap.add_argument("bench", nargs="*", help="benchmarks to run (1-5), default all")
     ap.add_argument("--quick", action="store_true", help="short runs: checks the suite works")
     ap.add_argument("--out", default=None, help="results file (default bench/RESULTS.md)")
+    ap.add_argument("--wait-quiet", type=int, metavar="SECONDS", default=0,
+                    help="wait at most SECONDS for the machine to be quiet (load average "
+                         f"<= {QUIET_LOAD}) before starting")
     ap.add_argument("--serve", type=int, metavar="SECONDS", default=0,
                     help="only start memcached and the httpd instances, print how to reach "
                          "them, and stop them after SECONDS (for profiling by hand)")
@@ -1476,14 +1551,31 @@ def main():
         if b not in ALL:
             ap.error(f"unknown benchmark {b!r}: give numbers from 1 to 5")
     selected = [b for b in ALL if b in selected]
-    out = args.out or os.path.join(HERE, "RESULTS-quick.md" if args.quick else "RESULTS.md")
     preflight(selected)
+    deadline = time.monotonic() + args.wait_quiet
+    state = machine_state()
+    while not state["quiet"] and time.monotonic() < deadline:
+        log(f"waiting for a quiet machine: {'; '.join(state['why'])}")
+        time.sleep(20)
+        state = machine_state()
+    log(f"machine: {describe_state(state)}")
+    if args.out:
+        out = args.out
+    elif args.quick:
+        out = os.path.join(HERE, "RESULTS-quick.md")
+    elif state["quiet"]:
+        out = os.path.join(HERE, "RESULTS.md")
+    else:
+        out = os.path.join(HERE, "RESULTS-draft.md")
+        log(f"NOT QUIET ({'; '.join(state['why'])}): the results go to {out}, not RESULTS.md")
 
     def on_signal(signum, frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
     ctx = Ctx(args)
+    ctx.state0 = state
+    cpu0 = cpu_times()
     ctx.t0 = time.time()
     started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
     load0 = loadavg()
@@ -1510,6 +1602,8 @@ def main():
                 ctx.verdicts.append(f"{b}. **FAILED**: {str(e)[:300]}")
                 ctx.sections.append(f"## {b}. FAILED\n\n```\n{e}\n```")
             log(f"benchmark {b} done in {time.time() - t:.0f} s")
+        cpu1 = cpu_times()
+        ctx.steal_run = (cpu1[2] - cpu0[2]) / max(1, cpu1[0] - cpu0[0])
         write_results(ctx, selected, started, load0, out)
         for v in ctx.verdicts:
             log(v)
