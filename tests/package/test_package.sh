@@ -429,6 +429,15 @@ expect_status 200 "$B's callback"
     fail "$B's callback did not give the browser $A's id:"$'\n'"$(cat "$WORK/h")"
 pass "the push: $A/page.html -> $A/_shs/go -> $B/_shs/cb set $A's session id on $B"
 
+# the installed shs-token reads that token with the key file
+token=${cb#*\?t=}
+token=${token%%&*}
+/usr/bin/shs-token open --keyfile "$KEYFILE" "$token" >"$WORK/token.txt" 2>&1
+grep -q "^src: *$A:$PORT\$" "$WORK/token.txt" && grep -q "^dst: *$B:$PORT\$" "$WORK/token.txt" ||
+    fail "shs-token open did not read the push token ($A -> $B):"$'\n'"$(cat "$WORK/token.txt")"
+pass "/usr/bin/shs-token open reads the push token ($A:$PORT -> $B:$PORT):" \
+    "$(sed -n 's/^status: *//p; s/^refused: */refused: /p' "$WORK/token.txt" | sed 's/ (.*//')"
+
 req v1 $B /show.cgi
 expect_body "user=alice" "$B after the push"
 expect_body "PHPSESSID=$phpsessid" "$B's application after the push"
