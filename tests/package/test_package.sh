@@ -31,8 +31,10 @@
 #     must match the copies), the test's files removed.
 #
 # Safety: this test never stops, reconfigures or restarts a server someone runs.  It refuses
-# to run (a skip; a failure under CI=true) when the machine's Apache is running (the pid
-# file of /etc/apache2/envvars names a live process), when the package is already installed,
+# to run (a skip) when the machine's Apache is running (the pid file of /etc/apache2/envvars
+# names a live process) -- except under CI=true, on a CI machine, where installing apache2
+# started it: there it is stopped for the test and started again at the end -- when the
+# package is already installed,
 # or when a module installed by hand (/usr/lib/apache2/modules/mod_sharedsession.so, a
 # sharedsession.load in mods-available) would be replaced by the package and removed by the
 # purge.  If apache2 is not installed, it is installed (it is in scripts/debian-packages.txt)
@@ -102,6 +104,14 @@ if pid=$(running_pid); then
         apache2ctl stop >/dev/null 2>&1
         for _ in $(seq 100); do pid_alive "$pid" || break; sleep 0.1; done
         pid_alive "$pid" && fail "could not stop the Apache that installing apache2 started (pid $pid)"
+    elif [ "$CI_MODE" = 1 ]; then
+        # a CI machine: the Apache that installing apache2 started there (its postinst starts
+        # it where no policy-rc.d stops it).  Stopped now, started again at the end.
+        note "CI=true: the machine's Apache runs (pid $pid): stopped for the test, started again after"
+        apache2ctl stop >/dev/null 2>&1
+        for _ in $(seq 100); do pid_alive "$pid" || break; sleep 0.1; done
+        pid_alive "$pid" && fail "could not stop the machine's Apache (pid $pid)"
+        RESTART_AFTER=1
     else
         skip "the machine's Apache is running (pid $pid, $PIDFILE): this test reconfigures," \
             "starts and stops that Apache and never stops a server someone runs; stop it" \
@@ -193,6 +203,10 @@ cleanup() {
         mv -f "$SAVED/sharedsession-store" "$STORE_FILE" || ok=0
     else
         rm -f "$STORE_FILE"
+    fi
+    if [ "${RESTART_AFTER:-0}" = 1 ]; then
+        apache2ctl start >/dev/null 2>&1 && echo "PASS: the machine's Apache started again, as found" \
+            || { echo "FAIL: could not start the machine's Apache again (apache2ctl start)" >&2; ok=0; }
     fi
     if [ "$had_apache2" = 0 ]; then
         note "apache2 was not installed before this test; it stays installed (a dependency" \
