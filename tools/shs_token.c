@@ -86,7 +86,7 @@ static void usage(FILE *out)
             "         without --store  print 'KEY SEALED-VALUE' a line, for a memcached client\n"
             "         --store shm:PATH write into the embedded store file PATH of a running\n"
             "                       server (SharedSessionStore shm:PATH); never creates it\n"
-            "         --prefix P    SharedSessionMemcachePrefix (default " SHS_DEFAULT_KEY_PREFIX ")\n"
+            "         --prefix P    SharedSessionKeyPrefix (default " SHS_DEFAULT_KEY_PREFIX ")\n"
             "         --encrypt     seal encrypted (SharedSessionStoreEncrypt On); the module\n"
             "                       opens either\n"
             "         --ttl S       seconds the sessions live in the store (default %d)\n"
