@@ -44,6 +44,8 @@ CURL = "/usr/bin/curl"
 # BENCH_MODULE / BENCH_SHS_TOKEN: measure another build (e.g. of a clean checkout)
 SHS_TOKEN = os.environ.get("BENCH_SHS_TOKEN", os.path.join(REPO, "shs-token"))
 MODULE = os.environ.get("BENCH_MODULE", os.path.join(REPO, ".libs", "mod_sharedsession.so"))
+# BENCH_COMPARE: another build measured side by side in benchmark 1 (before / after a change)
+COMPARE = os.environ.get("BENCH_COMPARE")
 LUA_WALK = os.path.join(HERE, "lua", "walk.lua")
 SITE = os.path.join(HERE, "site")
 
@@ -372,8 +374,13 @@ class Httpd:
                                 "SharedSessionStore shm:@ROOT@/store.shm(1536M)")
             text = text.replace('"@ROOT@/event', '"@ROOT@/eventshm').replace(
                 "@ROOT@/run-event", "@ROOT@/run-eventshm")
+        if kind == "eventcmp":
+            # the same server with another build of the module (BENCH_COMPARE)
+            text = text.replace('"@ROOT@/event', '"@ROOT@/eventcmp').replace(
+                "@ROOT@/run-event", "@ROOT@/run-eventcmp")
+        module = ctx.compare_module if kind == "eventcmp" else ctx.module
         for k, v in {"ROOT": ctx.root, "PORT": str(self.port), "MCPORT": str(ctx.mc_port),
-                     "MODDIR": MODDIR, "SHSMOD": ctx.module, "KEYFILE": ctx.keyfile,
+                     "MODDIR": MODDIR, "SHSMOD": module, "KEYFILE": ctx.keyfile,
                      "USER": user}.items():
             text = text.replace(f"@{k}@", v)
         with open(self.conf, "w") as f:
@@ -401,7 +408,7 @@ class Httpd:
             return []
         out = []
         for c in children(self.proc.pid):
-            if self.kind in ("event", "eventshm") and threads_of(c[0]) < 2:
+            if self.kind in ("event", "eventshm", "eventcmp") and threads_of(c[0]) < 2:
                 continue
             out.append(c)
         return out
@@ -500,6 +507,10 @@ def setup(ctx):
     ctx.module_built = os.path.getmtime(MODULE)
     shutil.copy(MODULE, ctx.path("mod_sharedsession.so"))
     ctx.module = ctx.path("mod_sharedsession.so")
+    ctx.compare_module = None
+    if COMPARE:
+        shutil.copy(COMPARE, ctx.path("mod_sharedsession-compare.so"))
+        ctx.compare_module = ctx.path("mod_sharedsession-compare.so")
     ctx.keyfile = ctx.path("sharedsession.key")
     with open(ctx.keyfile, "w") as f:
         f.write(f"1 {base64.b64encode(secrets.token_bytes(32)).decode()}\n")
@@ -833,12 +844,17 @@ def bench1(ctx):
         Variant("mod_session_cookie", e, host, "/cookie/page.html", [f"Cookie: s={sval}"]),
         Variant("no session", e, host, "/plain/page.html", [f"Cookie: other={dummy}"]),
     ]
+    if ctx.cmp:
+        variants.append(Variant(
+            f"SharedSession (memcached), BENCH_COMPARE build ({os.path.basename(COMPARE)} "
+            f"of {compare_revision()})", ctx.cmp, f"a.test:{ctx.cmp.port}", "/shs/page.html",
+            [f"Cookie: {COOKIE}={login(ctx, 'shs', COOKIE, ctx.cmp)}"]))
     for v in variants:
         st, hdrs, body = http_get(v.port, host, v.path, dict([v.headers[0].split(": ", 1)]))
         if st != 200 or len(body) != os.path.getsize(os.path.join(SITE, "page.html")):
             raise BenchError(f"{v.path}: {st}, {len(body)} bytes")
     measure(ctx, variants, "1 session page")
-    shs, shm, ck, plain = variants
+    shs, shm, ck, plain = variants[:4]
     r_plain = rps_med(shs) / rps_med(plain)
     r_cookie = rps_med(shs) / rps_med(ck)
     r_shm = rps_med(shm) / rps_med(plain)
@@ -863,6 +879,9 @@ def bench1(ctx):
         verdict(ctx, 1, "SharedSession, embedded store / no session", r_shm, "≥ 0.85",
                 r_shm >= 0.85),
     ]
+    if ctx.cmp:
+        text.append(f"- this build / the BENCH_COMPARE build (memcached): "
+                    f"{rps_med(shs) / rps_med(variants[4]):.2f} × (not a target)")
     for v in variants:
         for p in problems(v):
             text.append(f"- {v.name}: {p}")
@@ -902,6 +921,13 @@ def calibrate(ctx, v, seconds=3):
     n = int(rate * ctx.duration * 1.6) + 10000
     log(f"calibration {v.name}: {fmt_rps(rate)} req/s -> {n} fresh sessions per run")
     return n
+
+
+def compare_revision():
+    """What BENCH_COMPARE was built from: git describe of the tree it sits in, if any."""
+    d = os.path.dirname(os.path.dirname(os.path.abspath(COMPARE)))
+    r = run(["git", "-C", d, "describe", "--always", "--dirty", "--tags"])
+    return r.stdout.strip() or "?"
 
 
 def bench2(ctx):
@@ -1584,6 +1610,10 @@ def main():
         setup(ctx)
         ctx.event = Httpd(ctx, "event", "event.conf.in")
         ctx.event.start(2)
+        ctx.cmp = None
+        if "1" in selected and COMPARE:
+            ctx.cmp = Httpd(ctx, "eventcmp", "event.conf.in")
+            ctx.cmp.start(2)
         if "1" in selected or "2" in selected:
             ctx.shm = Httpd(ctx, "eventshm", "event.conf.in")
             ctx.shm.start(2)
