@@ -31,6 +31,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <stdio.h>
+
 #include <apr_strings.h>
 
 #include "shs_mcget.h"
@@ -282,13 +284,32 @@ static apr_status_t send_all(int fd, const char *s, apr_size_t len, apr_time_t d
     return APR_SUCCESS;
 }
 
-/* Ask and read the whole answer.  *got_any: some bytes of an answer arrived (a failure
- * before that, on a reused connection, is a connection memcached had closed). */
+/* The answer to a storage command: "STORED", or "NOT_STORED" (an add of a key that exists). */
+apr_status_t shs_mcget_parse_stored(const char *buf, apr_size_t n, apr_size_t *used)
+{
+    const char *eol = memchr(buf, '\n', n < HEADER_MAX ? n : HEADER_MAX);
+
+    if (!eol) {
+        return n < HEADER_MAX ? APR_INCOMPLETE : APR_EGENERAL;
+    }
+    *used = (apr_size_t)(eol - buf) + 1;
+    if (*used == 8 && !memcmp(buf, "STORED\r\n", 8)) {
+        return APR_SUCCESS;
+    }
+    if (*used == 12 && !memcmp(buf, "NOT_STORED\r\n", 12)) {
+        return APR_EEXIST;
+    }
+    return APR_EGENERAL; /* SERVER_ERROR (too large, out of memory), ERROR, ... */
+}
+
+/* Ask and read the whole answer: to `get key` when key is set, else to a storage command.
+ * *got_any: some bytes of an answer arrived (a failure before that, on a reused connection,
+ * is a connection memcached had closed). */
 static apr_status_t ask(int fd, const char *cmd, apr_size_t cmdlen, const char *key, rbuf_t *b,
                         apr_time_t deadline, const char **val, apr_size_t *vlen, int *got_any)
 {
     apr_status_t rv;
-    apr_size_t used, need;
+    apr_size_t used = 0, need = 0;
 
     *got_any = 0;
     if ((rv = send_all(fd, cmd, cmdlen, deadline)) != APR_SUCCESS) {
@@ -298,10 +319,13 @@ static apr_status_t ask(int fd, const char *cmd, apr_size_t cmdlen, const char *
     for (;;) {
         ssize_t r;
 
-        rv = shs_mcget_parse(b->buf, b->n, key, val, vlen, &used, &need);
+        rv = key ? shs_mcget_parse(b->buf, b->n, key, val, vlen, &used, &need)
+                 : shs_mcget_parse_stored(b->buf, b->n, &used);
         if (rv != APR_INCOMPLETE) {
             /* exactly one answer: anything after it was not asked for */
-            return (rv == APR_SUCCESS || rv == APR_NOTFOUND) && used != b->n ? APR_EGENERAL : rv;
+            return (rv == APR_SUCCESS || rv == APR_NOTFOUND || rv == APR_EEXIST) && used != b->n
+                       ? APR_EGENERAL
+                       : rv;
         }
         if (need > b->cap || b->n == b->cap) {
             apr_size_t cap = need > b->cap ? need : b->cap * 2;
@@ -333,6 +357,36 @@ static apr_status_t ask(int fd, const char *cmd, apr_size_t cmdlen, const char *
     }
 }
 
+/* One question and its answer on a pooled or new connection (see ask()). */
+static apr_status_t exchange(shs_mcget_t *g, const char *cmd, apr_size_t cmdlen,
+                             const char *key, rbuf_t *b, apr_time_t deadline, const char **v,
+                             apr_size_t *vlen)
+{
+    apr_status_t rv;
+    int got_any, reused, attempts = 0;
+    conn_t *c;
+
+    for (;;) {
+        c = conn_idle(g);
+        reused = c != NULL;
+        if (!c && (rv = conn_open(g, deadline, &c)) != APR_SUCCESS) {
+            return rv;
+        }
+        rv = ask(c->fd, cmd, cmdlen, key, b, deadline, v, vlen, &got_any);
+        if (rv == APR_SUCCESS || rv == APR_NOTFOUND || rv == APR_EEXIST) {
+            conn_release(g, c);
+            return rv;
+        }
+        conn_close(g, c);
+        /* An idle connection memcached closed (restarted, or its idle timeout) fails before
+         * any answer: try the next one, or a new one.  Bounded: each try uses up a
+         * connection, and the deadline still holds. */
+        if (!(reused && !got_any && rv != APR_TIMEUP) || ++attempts > g->max_conns) {
+            return rv;
+        }
+    }
+}
+
 apr_status_t shs_mcget_get(shs_mcget_t *g, const char *key, apr_pool_t *p, char **val,
                            apr_size_t *len, apr_time_t deadline)
 {
@@ -341,8 +395,6 @@ apr_status_t shs_mcget_get(shs_mcget_t *g, const char *key, apr_pool_t *p, char 
     const char *v = NULL;
     rbuf_t b = { 0 };
     apr_status_t rv;
-    int got_any, reused, attempts = 0;
-    conn_t *c;
 
     memcpy(cmd, "get ", 4);
     memcpy(cmd + 4, key, klen);
@@ -352,25 +404,7 @@ apr_status_t shs_mcget_get(shs_mcget_t *g, const char *key, apr_pool_t *p, char 
     if (!b.buf) {
         return APR_ENOMEM;
     }
-    for (;;) {
-        c = conn_idle(g);
-        reused = c != NULL;
-        if (!c && (rv = conn_open(g, deadline, &c)) != APR_SUCCESS) {
-            break;
-        }
-        rv = ask(c->fd, cmd, klen + 6, key, &b, deadline, &v, &vlen, &got_any);
-        if (rv == APR_SUCCESS || rv == APR_NOTFOUND) {
-            conn_release(g, c);
-            break;
-        }
-        conn_close(g, c);
-        /* An idle connection memcached closed (restarted, or its idle timeout) fails before
-         * any answer: try the next one, or a new one.  Bounded: each try uses up a
-         * connection, and the deadline still holds. */
-        if (!(reused && !got_any && rv != APR_TIMEUP) || ++attempts > g->max_conns) {
-            break;
-        }
-    }
+    rv = exchange(g, cmd, klen + 6, key, &b, deadline, &v, &vlen);
     if (rv == APR_SUCCESS) {
         *val = apr_pstrmemdup(p, v, vlen);
         *len = vlen;
@@ -379,7 +413,59 @@ apr_status_t shs_mcget_get(shs_mcget_t *g, const char *key, apr_pool_t *p, char 
     return rv;
 }
 
+apr_status_t shs_mcget_store(shs_mcget_t *g, int add, const char *key, const char *val,
+                             apr_size_t len, apr_uint32_t exptime, apr_time_t deadline)
+{
+    char head[HEADER_MAX];
+    int hlen;
+    char *cmd;
+    rbuf_t b = { 0 };
+    apr_status_t rv;
+
+    if (len > SHS_MCGET_VALUE_MAX) {
+        return APR_EINVAL;
+    }
+    hlen = snprintf(head, sizeof(head), "%s %s 0 %u %" APR_SIZE_T_FMT "\r\n", add ? "add" : "set",
+                    key, (unsigned int)exptime, len);
+    if (hlen < 0 || (apr_size_t)hlen >= sizeof(head)) {
+        return APR_EINVAL;
+    }
+    cmd = malloc((apr_size_t)hlen + len + 2);
+    b.cap = 64;
+    b.buf = malloc(b.cap);
+    if (!cmd || !b.buf) {
+        free(cmd);
+        free(b.buf);
+        return APR_ENOMEM;
+    }
+    memcpy(cmd, head, (apr_size_t)hlen);
+    memcpy(cmd + hlen, val, len);
+    memcpy(cmd + (apr_size_t)hlen + len, "\r\n", 2);
+    rv = exchange(g, cmd, (apr_size_t)hlen + len + 2, NULL, &b, deadline, NULL, NULL);
+    free(cmd);
+    free(b.buf);
+    return rv;
+}
+
 /* ------------------------------------------------------------------ set-up */
+
+/* With the pool given to shs_mcget_create: the idle connections and the reader.  The module
+ * creates its readers from a pool that is never destroyed, so this runs in tests only, when
+ * no question is in flight. */
+static apr_status_t reader_cleanup(void *data)
+{
+    shs_mcget_t *g = data;
+    conn_t *c;
+
+    while ((c = g->idle)) {
+        g->idle = c->next;
+        close(c->fd);
+        free(c);
+    }
+    pthread_mutex_destroy(&g->lock);
+    free(g);
+    return APR_SUCCESS;
+}
 
 apr_status_t shs_mcget_create(apr_pool_t *p, const char *host, apr_port_t port, int max_conns,
                               shs_mcget_t **out)
@@ -391,7 +477,7 @@ apr_status_t shs_mcget_create(apr_pool_t *p, const char *host, apr_port_t port, 
     if (max_conns < 1) {
         return APR_EINVAL;
     }
-    g = calloc(1, sizeof(*g)); /* outlives p's users: see shs_mcget.h */
+    g = calloc(1, sizeof(*g)); /* malloc, not p: connections move between threads */
     if (!g) {
         return APR_ENOMEM;
     }
@@ -408,6 +494,7 @@ apr_status_t shs_mcget_create(apr_pool_t *p, const char *host, apr_port_t port, 
         free(g);
         return APR_ENOMEM;
     }
+    apr_pool_cleanup_register(p, g, reader_cleanup, apr_pool_cleanup_null);
     *out = g;
     return APR_SUCCESS;
 }

@@ -13,13 +13,14 @@
  * limitations under the License.
  */
 
-/* A memcached `get` that the request's own thread can run within a deadline.
+/* memcached `get`, `add` and `set` that the request's own thread can run within a deadline.
  *
  * Reads are the hot path: every page with a session costs one.  apr_memcache's sockets block
  * without any I/O timeout, so its operations run on worker threads (shs_store.c) and each one
  * costs the request thread a hand-off and two more context switches.  This reader owns its
  * connections, non-blocking, and waits in poll() only until the deadline: the stall bound is
- * kept without a worker.  Writes stay with apr_memcache on the workers.
+ * kept without a worker.  Deletes, and everything with replicas, stay with apr_memcache on the
+ * workers.
  *
  * A connection is reused only after a complete, well-formed answer to its own question (the
  * key in the VALUE line is checked): one that timed out, failed or answered anything else is
@@ -40,8 +41,8 @@ typedef struct shs_mcget_t shs_mcget_t;
 
 /* A reader for one server.  The address is resolved now, from p (a name that does not
  * resolve now makes a reader that always answers APR_EAGAIN); connections are opened on
- * demand, at most max_conns at a time (in use or idle).  The reader lives as long as the
- * process (it is never freed: requests may still be inside it when a child is stopped). */
+ * demand, at most max_conns at a time (in use or idle).  It is freed with p, which must
+ * outlive every question: the module gives it a pool that lives as long as the process. */
 apr_status_t shs_mcget_create(apr_pool_t *p, const char *host, apr_port_t port, int max_conns,
                               shs_mcget_t **out);
 
@@ -51,6 +52,16 @@ apr_status_t shs_mcget_create(apr_pool_t *p, const char *host, apr_port_t port, 
  * (connection refused, reset...), or APR_EGENERAL for an answer that is not one. */
 apr_status_t shs_mcget_get(shs_mcget_t *g, const char *key, apr_pool_t *p, char **val,
                            apr_size_t *len, apr_time_t deadline);
+
+/* Store len bytes of val under key: add (APR_EEXIST when the key exists) or set.  exptime as
+ * memcached takes it (seconds, or an absolute unix time beyond 30 days).  Same statuses and
+ * deadline as shs_mcget_get; a timed-out write may still have been stored. */
+apr_status_t shs_mcget_store(shs_mcget_t *g, int add, const char *key, const char *val,
+                             apr_size_t len, apr_uint32_t exptime, apr_time_t deadline);
+
+/* The parser of the answer to a storage command: APR_SUCCESS (STORED), APR_EEXIST
+ * (NOT_STORED), APR_INCOMPLETE, APR_EGENERAL; *used as for shs_mcget_parse. */
+apr_status_t shs_mcget_parse_stored(const char *buf, apr_size_t n, apr_size_t *used);
 
 /* The parser, for tests: buf[0..n) holds the start of the answer to `get key`.
  * APR_INCOMPLETE: more bytes are needed (*need: how many in all, when the header said, else 0);

@@ -570,13 +570,15 @@ static apr_status_t run_direct(shs_store_t *st, shs_job_kind_e kind, const char 
     return APR_EINVAL;
 }
 
-/* A get on the requester's thread (ops->get_within), under the same breaker and counters as
- * a job.  APR_EAGAIN: the backend cannot now and nothing was sent: the caller takes the worker
- * path (a probe it was admitted as is handed back first, so the job can be the probe). */
-static apr_status_t run_inline_get(shs_store_t *st, const char *key, apr_pool_t *p, char **out,
-                                   apr_size_t *outlen)
+/* An operation on the requester's thread (ops->get_within, ops->store_within), under the same
+ * breaker and counters as a job.  APR_EAGAIN: the backend cannot now and nothing was sent: the
+ * caller takes the worker path (a probe it was admitted as is handed back first, so the job
+ * can be the probe). */
+static apr_status_t run_inline(shs_store_t *st, shs_job_kind_e kind, const char *key,
+                               const char *val, apr_size_t len, apr_int64_t ttl, apr_pool_t *p,
+                               char **out, apr_size_t *outlen)
 {
-    job_t job = { .kind = SHS_JOB_GET, .slot = st->ops->slot_of(st->ctx, key) };
+    job_t job = { .kind = kind, .slot = st->ops->slot_of(st->ctx, key) };
     transition_t tr = { 0 };
     apr_time_t now = apr_time_now();
     apr_status_t rv;
@@ -592,7 +594,13 @@ static apr_status_t run_inline_get(shs_store_t *st, const char *key, apr_pool_t 
     }
     pthread_mutex_unlock(&st->lock);
 
-    rv = st->ops->get_within(st->ctx, job.slot, key, p, out, outlen, now + st->opts.timeout);
+    if (kind == SHS_JOB_GET) {
+        rv = st->ops->get_within(st->ctx, job.slot, key, p, out, outlen, now + st->opts.timeout);
+    }
+    else {
+        rv = st->ops->store_within(st->ctx, job.slot, kind == SHS_JOB_ADD, key, val, len, ttl,
+                                   now + st->opts.timeout);
+    }
 
     pthread_mutex_lock(&st->lock);
     if (rv == APR_EAGAIN) {
@@ -612,7 +620,7 @@ static apr_status_t run_inline_get(shs_store_t *st, const char *key, apr_pool_t 
     breaker_record(st, &job, rv, &tr);
     pthread_mutex_unlock(&st->lock);
     notify(st, &tr);
-    return rv == APR_SUCCESS ? strip_header(rv, out, outlen) : rv;
+    return rv == APR_SUCCESS && kind == SHS_JOB_GET ? strip_header(rv, out, outlen) : rv;
 }
 
 /* One operation on the key's one slot (replicas 1). */
@@ -624,8 +632,9 @@ static apr_status_t run_single(shs_store_t *st, shs_job_kind_e kind, const char 
     struct timespec deadline;
     apr_status_t rv;
 
-    if (kind == SHS_JOB_GET && st->ops->get_within) {
-        rv = run_inline_get(st, key, p, out, outlen);
+    if ((kind == SHS_JOB_GET && st->ops->get_within) ||
+        ((kind == SHS_JOB_SET || kind == SHS_JOB_ADD) && st->ops->store_within)) {
+        rv = run_inline(st, kind, key, val, len, ttl, p, out, outlen);
         if (rv != APR_EAGAIN) {
             return rv;
         }

@@ -91,9 +91,14 @@ typedef struct shs_store_ops_t {
     int direct;
     /* May be NULL.  A get the requester's thread runs itself, bounded by deadline (apr_time_t):
      * no hand-off to a worker.  APR_EAGAIN: it cannot now (no connection to spare; nothing was
-     * sent), the worker path is taken instead.  Used for one copy (replicas 1). */
+     * sent), the worker path is taken instead.  Used for one copy (replicas 1); deletes and
+     * replicas always go through the workers. */
     apr_status_t (*get_within)(void *ctx, unsigned int slot, const char *key, apr_pool_t *p,
                                char **val, apr_size_t *len, apr_time_t deadline);
+    /* May be NULL.  set (add 0) or add (add 1) the same way. */
+    apr_status_t (*store_within)(void *ctx, unsigned int slot, int add, const char *key,
+                                 const char *val, apr_size_t len, apr_int64_t ttl,
+                                 apr_time_t deadline);
 } shs_store_ops_t;
 
 typedef enum {

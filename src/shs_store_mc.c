@@ -48,7 +48,7 @@
 typedef struct mc_server_t {
     apr_memcache_t *mc;
     apr_memcache_server_t *ms;
-    shs_mcget_t *reader; /* gets on the requester's thread (shs_mcget.c) */
+    shs_mcget_t *reader; /* gets, sets, adds on the requester's thread (shs_mcget.c) */
     const char *name;
 } mc_server_t;
 
@@ -169,6 +169,16 @@ static apr_status_t mc_get_within(void *ctx, unsigned int slot, const char *key,
     return shs_mcget_get(c->servers[slot].reader, key, p, val, len, deadline);
 }
 
+static apr_status_t mc_store_within(void *ctx, unsigned int slot, int add, const char *key,
+                                    const char *val, apr_size_t len, apr_int64_t ttl,
+                                    apr_time_t deadline)
+{
+    mc_ctx_t *c = ctx;
+
+    return shs_mcget_store(c->servers[slot].reader, add, key, val, len,
+                           shs_ttl_to_memcache(ttl, apr_time_sec(apr_time_now())), deadline);
+}
+
 static apr_status_t mc_store(mc_ctx_t *c, unsigned int slot, int add, const char *key,
                              const char *val, apr_size_t len, apr_int64_t ttl)
 {
@@ -226,6 +236,7 @@ static const shs_store_ops_t mc_ops = {
     .add = mc_add,
     .del = mc_del,
     .get_within = mc_get_within,
+    .store_within = mc_store_within,
 };
 
 apr_status_t shs_store_mc_create(apr_pool_t *p, const shs_mc_server_spec_t *servers, int n,

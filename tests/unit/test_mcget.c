@@ -20,6 +20,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <string.h>
 #include <pthread.h>
 #include <unistd.h>
@@ -155,12 +156,33 @@ static void *serve_conn(void *arg)
         have += (size_t)r;
         buf[have] = '\0';
         while ((eol = strstr(buf, "\r\n"))) {
+            size_t skip = (size_t)(eol + 2 - buf);
             *eol = '\0';
-            if (srv.mode != STALL && !strncmp(buf, "get ", 4)) {
+            if (!strncmp(buf, "add ", 4) || !strncmp(buf, "set ", 4)) {
+                /* "add KEY 0 EXP LEN": the data and its CR LF follow */
+                char k[64];
+                unsigned int exp;
+                size_t len;
+                if (sscanf(buf + 4, "%63s 0 %u %zu", k, &exp, &len) != 3 ||
+                    have < skip + len + 2) {
+                    *eol = '\r';
+                    break; /* wait for the rest */
+                }
+                skip += len + 2;
+                if (srv.mode != STALL) {
+                    const char *a = !strncmp(buf, "add ", 4) && !strcmp(k, "exists")
+                                        ? "NOT_STORED\r\n"
+                                        : (!strcmp(k, "toolarge")
+                                               ? "SERVER_ERROR object too large for cache\r\n"
+                                               : "STORED\r\n");
+                    send(fd, a, strlen(a), MSG_NOSIGNAL);
+                }
+            }
+            else if (srv.mode != STALL && !strncmp(buf, "get ", 4)) {
                 reply(fd, buf + 4);
             }
-            have -= (size_t)(eol + 2 - buf);
-            memmove(buf, eol + 2, have + 1);
+            have -= skip;
+            memmove(buf, buf + skip, have + 1);
         }
         if (srv.mode == CLOSE_AFTER) {
             break;
@@ -305,6 +327,47 @@ static void test_idle_connection_closed_by_the_server(void **state)
     assert_string_equal(v, "hello world");
 }
 
+static void test_store(void **state)
+{
+    shs_mcget_t *g = reader(2);
+    apr_size_t used;
+    apr_time_t t0;
+    int before;
+
+    assert_int_equal(shs_mcget_parse_stored("STORED\r\n", 8, &used), APR_SUCCESS);
+    assert_int_equal(shs_mcget_parse_stored("NOT_STORED\r\n", 12, &used), APR_EEXIST);
+    assert_int_equal(shs_mcget_parse_stored("STORED\r", 7, &used), APR_INCOMPLETE);
+    assert_int_equal(shs_mcget_parse_stored("STORED\n", 7, &used), APR_EGENERAL);
+    assert_int_equal(shs_mcget_parse_stored("EXISTS\r\n", 8, &used), APR_EGENERAL);
+    assert_int_equal(shs_mcget_parse_stored("SERVER_ERROR out of memory\r\n", 28, &used),
+                     APR_EGENERAL);
+
+    srv.mode = ANSWER;
+    before = srv.accepted;
+    assert_int_equal(shs_mcget_store(g, 1, "k1", "a b\r\nc", 6, 60, apr_time_now() +
+                                                                       apr_time_from_sec(5)),
+                     APR_SUCCESS);
+    assert_int_equal(shs_mcget_store(g, 0, "k1", "v", 1, 60, apr_time_now() + apr_time_from_sec(5)),
+                     APR_SUCCESS);
+    assert_int_equal(shs_mcget_store(g, 1, "exists", "v", 1, 60, apr_time_now() +
+                                                                      apr_time_from_sec(5)),
+                     APR_EEXIST);
+    assert_int_equal(srv.accepted - before, 1); /* answers in order on one connection */
+    assert_int_equal(shs_mcget_store(g, 0, "toolarge", "v", 1, 60, apr_time_now() +
+                                                                       apr_time_from_sec(5)),
+                     APR_EGENERAL);
+    assert_int_equal(shs_mcget_store(g, 0, "k", "v", SHS_MCGET_VALUE_MAX + 1, 60,
+                                     apr_time_now() + apr_time_from_sec(5)),
+                     APR_EINVAL);
+    srv.mode = STALL;
+    t0 = apr_time_now();
+    assert_int_equal(shs_mcget_store(g, 1, "k2", "v", 1, 60, apr_time_now() +
+                                                                 apr_time_from_msec(150)),
+                     APR_TIMEUP);
+    assert_true(apr_time_now() - t0 >= apr_time_from_msec(150));
+    srv.mode = ANSWER;
+}
+
 static void *stalled_get(void *arg)
 {
     shs_mcget_t *g = arg;
@@ -375,6 +438,7 @@ int main(void)
         cmocka_unit_test(test_wrong_answers_are_refused),
         cmocka_unit_test(test_idle_connection_closed_by_the_server),
         cmocka_unit_test(test_no_connection_to_spare),
+        cmocka_unit_test(test_store),
         cmocka_unit_test(test_refused),
     };
     return cmocka_run_group_tests_name("shs_mcget", tests, setup, teardown);
