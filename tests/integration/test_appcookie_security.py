@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-import shs_harness as H
-from shs_harness import COOKIE, Visitor, parse_set_cookie
-from test_appcookie import (PHPSESSID, push_group, keyfile, scope, start_native,  # noqa: F401
+import pyshs as H
+from pyshs import COOKIE, Visitor, parse_set_cookie
+from test_appcookie import (PHPSESSID, push_group, scope, start_native,  # noqa: F401
                             who, no_php_problems)
 
 SET_STRICT = r"""#!/bin/bash

@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from shs_harness import COOKIE, decode_session, parse_set_cookie, store_key, wait_until
+from pyshs import COOKIE, decode_session, parse_set_cookie, store_key, wait_until
 
 STALL = 6.0          # seconds memcached stays stopped
 LIVENESS = 3.0       # a request during the outage must answer within this

@@ -8,8 +8,8 @@ same .htaccess).  The shell CGIs are used because the PHP action is an internal 
 /cgi-bin/php, to which the .htaccess of the document directory does not apply.
 """
 
-import shs_harness as H
-from shs_harness import COOKIE, parse_set_cookie, store_key
+import pyshs as H
+from pyshs import COOKIE, parse_set_cookie, store_key
 
 COOKIE_MOD = f"LoadModule session_cookie_module {H.APACHE_MODULES}/mod_session_cookie.so"
 

@@ -8,11 +8,11 @@ http://c.test:PORT`, `SharedSessionHub g http://a.test:PORT` (the hub), `SharedS
 300`, `SharedSessionTokenLifetime 30`; x.test is in no group.  The default transport is
 `image pull`.
 
-The browser is shs_harness.Navigator: one path-aware, host-only cookie jar per host, the
+The browser is pyshs.Navigator: one path-aware, host-only cookie jar per host, the
 navigation headers of a real browser (Sec-Fetch-Mode: navigate, Sec-Fetch-Dest: document, an
 HTML Accept), redirects followed by hand so that every hop can be checked.  The application's
 view of a session is read with a fetch() of whoami.php (Sec-Fetch-Mode: cors: never bounced).
-Tokens are read and forged with shs_harness.TokenCodec.
+Tokens are read and forged with pyshs.TokenCodec.
 """
 
 import os
@@ -22,10 +22,11 @@ import urllib.parse
 
 import pytest
 
-import shs_harness as H
-from shs_harness import (COOKIE, ID_RE, PULL_COOKIE, STATE_COOKIE, Navigator, format_hops,
-                         parse_set_cookie, store_key)
-from test_push import KeyFile, Log, refused_rx
+import pyshs as H
+from pyshs import (COOKIE, ID_RE, PULL_COOKIE, STATE_COOKIE, Navigator, format_hops,
+                   parse_set_cookie, store_key)
+from pyshs import LogWatch as Log
+from test_push import refused_rx, site
 
 PAGE = ("<!doctype html>\n<html><head><title>pull</title></head>\n<body>\n<p>a page</p>\n"
         "</body>\n</html>\n")
@@ -49,19 +50,8 @@ BOUNCED = r"SHS00601: no live session"
 
 def pull_conf(keyfile, port="{port}", retry=300, hub_port=None):
     """The group g (a, b, c) with a.test as its hub."""
-    sites = " ".join(f"http://{h}:{{p}}" for h in H.GROUP_HOSTS)
-    hub_port = port if hub_port is None else hub_port
-    return (f"SharedSessionKeyFile {keyfile}\n"
-            f"SharedSessionGroup g {sites.replace('{p}', str(port))}\n"
-            f"SharedSessionHub g http://a.test:{hub_port}\n"
-            f"SharedSessionPullRetry {retry}\n"
-            f"SharedSessionTokenLifetime 30\n")
-
-
-@pytest.fixture
-def keyfile(workdir):
-    path = os.path.join(workdir, "keys.txt")
-    return KeyFile(path, H.write_keyfile(path))
+    return H.group_conf(keyfile, "g", port=port, hub="a.test", hub_port=hub_port,
+                        extra=f"SharedSessionPullRetry {retry}\nSharedSessionTokenLifetime 30\n")
 
 
 @pytest.fixture
@@ -76,10 +66,6 @@ def pull_httpd(make_httpd, keyfile):
 
 def origin(httpd, host):
     return f"http://{host}:{httpd.port}"
-
-
-def site(httpd, host):
-    return H.site_name(host, httpd.port)
 
 
 def split(url):

@@ -11,11 +11,12 @@ import urllib.parse
 
 import pytest
 
-import shs_harness as H
-from shs_harness import (COOKIE, STATE_COOKIE, Navigator, Visitor, find_tags, loose_tags,
-                         parse_set_cookie, store_key)
-from test_push import Log, refused_rx, tag_for, visitor_with_session, page, whoami
-from test_pull import (FILES, PAGE, keyfile, logged_in, origin, pull_conf, pull_httpd,  # noqa
+import pyshs as H
+from pyshs import (COOKIE, STATE_COOKIE, Navigator, Visitor, find_tags, loose_tags,
+                   parse_set_cookie, store_key)
+from pyshs import LogWatch as Log
+from test_push import refused_rx, tag_for, visitor_with_session, page, whoami
+from test_pull import (FILES, PAGE, logged_in, origin, pull_conf, pull_httpd,  # noqa
                        pull_until_cb, split)
 
 PHP_IN_IMAGE = "GIF89a<?php echo 'PHP-RAN-' . (6 * 7); ?>\n"

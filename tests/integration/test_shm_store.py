@@ -7,23 +7,19 @@ does), skipping the tests that look into memcached itself (marker memcached_only
 
 import os
 import stat
-import subprocess
 
 import pytest
 
-import shs_harness as H
-from shs_harness import COOKIE, wait_until
+import pyshs as H
 
 
 def ctl(httpd, action, ready_tag, timeout=20):
     """apache2 -k ACTION, then wait for the store's start-up line and a working request."""
     before = len(httpd.log_lines(ready_tag))
-    p = subprocess.run([H.APACHE2, "-f", httpd.conf, "-k", action], capture_output=True,
-                       text=True, timeout=60, env=httpd.env(), stdin=subprocess.DEVNULL)
-    assert p.returncode == 0, f"apache2 -k {action}: {p.stdout}{p.stderr}"
-    assert wait_until(lambda: len(httpd.log_lines(ready_tag)) > before, timeout), \
-        f"no {ready_tag} after {action}:\n{httpd.log_text()[-2000:]}"
-    assert wait_until(lambda: H.port_open(httpd.port), timeout)
+    httpd.ctl(action)
+    httpd.wait_log(ready_tag, timeout, count=before + 1)
+    H.wait_for(f"httpd to listen on port {httpd.port} after {action}",
+               lambda: H.port_open(httpd.port), timeout)
 
 
 def shm_httpd(make_httpd, spec="shm:{dir}/run/store.shm(8M)", **kw):
