@@ -1137,32 +1137,35 @@ def test_config_valid(configtest, where):
     assert rc == 0 and "Syntax OK" in out, out
 
 
-@pytest.mark.parametrize("arg", [
-    "PHP=SESSID",            # '='
-    "PHPSESSID=x",
-    "PHP;SESSID",            # ';'
-    '"PHP SESSID"',          # space
-    '"PHPSESSID "',
-    "PHP*SESSID",            # '*' not at the end
-    "*SESSID",
-    "wikidb**",
-    '""',                    # empty
-    "PHPSESSID \"\"",        # a valid name, then an empty one (AP_INIT_ITERATE would stop
-                             # at the empty word and never see it)
-    "PHPSESSID bad=name",    # a valid name, then a bad one
+NOT_A_NAME = "not a cookie name (RFC 6265 token characters only)"
+STAR = "'*' is only allowed at the end (a name prefix)"
+NO_NAME = "at least one cookie name (e.g. PHPSESSID), or None"
+
+
+@pytest.mark.parametrize("arg,message", [
+    ("PHP=SESSID", "'PHP=SESSID': " + NOT_A_NAME),             # '='
+    ("PHPSESSID=x", "'PHPSESSID=x': " + NOT_A_NAME),
+    ("PHP;SESSID", "'PHP;SESSID': " + NOT_A_NAME),             # ';'
+    ('"PHP SESSID"', "'PHP SESSID': " + NOT_A_NAME),           # space
+    ('"PHPSESSID "', "'PHPSESSID ': " + NOT_A_NAME),
+    ("PHP*SESSID", "'PHP*SESSID': " + STAR),                   # '*' not at the end
+    ("*SESSID", "'*SESSID': " + STAR),
+    ("wikidb**", "'wikidb**': " + STAR),
+    ('""', NO_NAME),                                           # empty
+    ("PHPSESSID \"\"", "an empty cookie name"),   # a valid name, then an empty one
+                                     # (AP_INIT_ITERATE would stop at it and never see it)
+    ("PHPSESSID bad=name", "'bad=name': " + NOT_A_NAME),       # a valid name, then a bad one
 ])
-def test_config_bad_names(configtest, arg):
-    rc, out, _ = configtest(vhost_conf=scope(arg))
-    assert rc != 0, out
-    assert "SharedSessionAppCookie" in out, out
-    assert "Invalid command" not in out, "refused by the module, not unknown to httpd"
+def test_config_bad_names(configtest, arg, message):
+    rc, out, h = configtest(vhost_conf=scope(arg))
+    h.assert_refused(rc, out, f"SharedSessionAppCookie {arg}",
+                     f"SharedSessionAppCookie: {message}", host="a.test")
 
 
 def test_config_no_name(configtest):
-    rc, out, _ = configtest(vhost_conf="<Location />\n    SharedSessionAppCookie\n</Location>")
-    assert rc != 0, out
-    assert "SharedSessionAppCookie" in out, out
-    assert "Invalid command" not in out, "refused by the module, not unknown to httpd"
+    rc, out, h = configtest(vhost_conf="<Location />\n    SharedSessionAppCookie\n</Location>")
+    h.assert_refused(rc, out, "SharedSessionAppCookie", f"SharedSessionAppCookie: {NO_NAME}",
+                     host="a.test")
 
 
 # ================================================================== 6. MediaWiki, unmodified

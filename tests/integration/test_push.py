@@ -735,13 +735,16 @@ def test_threat_shared_cache(push_httpd):
 
 
 def test_threat_html_injection_through_hostname(configtest, keyfile):
-    rc, out, _ = configtest(global_conf=f"SharedSessionKeyFile {keyfile.path}\n"
+    rc, out, h = configtest(global_conf=f"SharedSessionKeyFile {keyfile.path}\n"
                                         "SharedSessionGroup g 'a.test\"><script>' b.test\n")
-    assert rc != 0, out
-    assert "SharedSessionGroup" in out and "not a valid host name" in out, out
-    rc, out, _ = configtest(global_conf=f"SharedSessionKeyFile {keyfile.path}\n"
+    h.assert_refused(rc, out, "SharedSessionGroup g",
+                     "SharedSessionGroup: 'a.test\"><script>': 'a.test\"><script>' is not a "
+                     "valid host name")
+    rc, out, h = configtest(global_conf=f"SharedSessionKeyFile {keyfile.path}\n"
                                         "SharedSessionGroup g http://a.test/\"x b.test\n")
-    assert rc != 0 and "SharedSessionGroup" in out, out
+    h.assert_refused(rc, out, "SharedSessionGroup g",
+                     "SharedSessionGroup: 'http://a.test/\"x': give a site as "
+                     "[scheme://]host[:port], without a path")
 
 
 @pytest.mark.expect_log(refused_rx("unknown-session"))

@@ -180,7 +180,9 @@ def test_identity_keys_directive_rotates(sec_httpd):
 def test_identity_keys_bad_pattern_refused(sec_httpd):
     httpd = sec_httpd(extra="SharedSessionIdentityKeys *user*\n", start=False)
     rc, out = httpd.configtest()
-    assert rc != 0 and "SharedSessionIdentityKeys" in out and "'*user*'" in out, out
+    httpd.assert_refused(rc, out, "SharedSessionIdentityKeys *user*",
+                         "SharedSessionIdentityKeys: '*user*': an identity key pattern has its "
+                         "'*' at the start or at the end, not both")
 
 
 def test_rotate_header(sec_httpd):

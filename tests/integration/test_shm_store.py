@@ -87,19 +87,22 @@ def test_full_store_evicts_the_oldest(make_httpd):
 
 
 @pytest.mark.parametrize("spec,msg", [
-    ("shm(12)", "from 256K"),
-    ("shm:", "empty path"),
-    ("redis", "expected memcache"),
+    ("shm(12)", "shm(bytes): from 256K to 64G"),
+    ("shm:", "shm: an empty path"),
+    ("redis", "expected memcache, or shm[:/path][(bytes)]"),
 ])
 def test_bad_store_refused_at_configtest(configtest, spec, msg):
-    rc, out, _ = configtest(server_conf=f"SharedSessionStore {spec}")
-    assert rc != 0 and "SharedSessionStore" in out and msg in out, out
+    rc, out, h = configtest(server_conf=f"SharedSessionStore {spec}")
+    h.assert_refused(rc, out, f"SharedSessionStore {spec}", f"SharedSessionStore {spec}: {msg}")
 
 
 def test_memcache_store_needs_servers(configtest):
-    rc, out, _ = configtest(server_conf="SharedSessionStore memcache",
+    rc, out, h = configtest(server_conf="SharedSessionStore memcache",
                             vhost_conf="Session On\nSharedSession On\n")
-    assert rc != 0 and "SHS00202" in out, out
+    line, = h.config_lines("SharedSessionStore memcache")
+    h.assert_check_failed(rc, out, f"SHS00202: SharedSessionStore memcache ({h.conf}:{line}) "
+                          "needs a memcached server: add 'SharedSessionMemcache host:port' to "
+                          "the server configuration")
 
 
 def test_status_page_shows_the_store(make_httpd):

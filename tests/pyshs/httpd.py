@@ -1,5 +1,5 @@
-"""A test httpd: started, controlled and stopped by pid; its error log read and checked;
-requests to it."""
+"""A test httpd: started, controlled and stopped by pid; its error log read and checked; its
+configuration errors (`apache2 -t`) parsed; requests to it."""
 
 import os
 import pwd
@@ -18,6 +18,8 @@ from .env import APACHE2, WaitTimeout, pid_alive, port_open, wait_for, wait_unti
 # error-log levels the guard refuses unless declared
 BAD_LEVEL_RE = re.compile(r"\[(?:[\w.-]+:)?(error|warn|crit|alert|emerg)\]")
 SHS_TAG_RE = re.compile(r"SHS\d{5}")
+# what apache2 says about a directive it refuses while reading the configuration
+SYNTAX_ERROR_RE = re.compile(r"Syntax error on line (\d+) of (.+?):\n(.*)")
 
 
 def _allow_cores():
@@ -84,6 +86,49 @@ class Httpd(HttpdConf):
         p = subprocess.run([APACHE2, "-t", "-f", self.conf], capture_output=True, text=True,
                            timeout=60, env=self.env(), stdin=subprocess.DEVNULL)
         return p.returncode, p.stdout + p.stderr
+
+    def config_lines(self, text, host=None):
+        """The line numbers (from 1) of the written config whose content starts with text:
+        at server level (host None), or inside the <VirtualHost> of `host`."""
+        out, vhost = [], None
+        with open(self.conf) as f:
+            for i, line in enumerate(f, 1):
+                line = line.strip()
+                if line.startswith("<VirtualHost "):
+                    vhost = ""
+                elif line == "</VirtualHost>":
+                    vhost = None
+                elif vhost == "" and line.startswith("ServerName "):
+                    vhost = line.split()[1]
+                elif line.startswith(text) and vhost == host:
+                    out.append(i)
+        return out
+
+    def syntax_error(self, rc, out):
+        """The error of a configuration apache2 refused while reading it: (line, message),
+        where the file must be this httpd's config; fails when apache2 accepted it or said
+        something else."""
+        assert rc != 0, f"apache2 -t accepted the configuration:\n{out}"
+        m = SYNTAX_ERROR_RE.search(out)
+        assert m, f"apache2 -t failed without a syntax error:\n{out}"
+        assert m.group(2) == self.conf, f"the error is in another file:\n{out}"
+        return int(m.group(1)), m.group(3).strip()
+
+    def assert_refused(self, rc, out, directive, message, host=None):
+        """apache2 -t refused, with exactly `message`, the one line of the config that starts
+        with `directive` (at server level, or in the <VirtualHost> of `host`)."""
+        lines = self.config_lines(directive, host)
+        assert len(lines) == 1, f"{directive!r} is on lines {lines} of {self.conf} ({host})"
+        assert self.syntax_error(rc, out) == (lines[0], message), \
+            f"expected line {lines[0]}: {message!r}; apache2 -t said:\n{out}"
+
+    def assert_check_failed(self, rc, out, message):
+        """apache2 -t read the configuration, then the module's check refused it: `message`
+        is one whole line of the output, followed by httpd's AH00014."""
+        assert rc != 0, f"apache2 -t accepted the configuration:\n{out}"
+        lines = [l.strip() for l in out.splitlines()]
+        assert message in lines, f"expected the line {message!r}; apache2 -t said:\n{out}"
+        assert "AH00014: Configuration check failed" in lines, out
 
     # --- process control
     def start(self, timeout=15):
