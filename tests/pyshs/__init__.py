@@ -23,7 +23,7 @@ from .env import (APACHE2, APACHE_MODULES, APP_DIR, DEFAULT_MODULE, DEMO_APP_DIR
                   all_threads_stopped, builtin_modules, chmod_tree, ci, free_port, missing,
                   module_path, package_hint, parallel, pid_alive, port_open, require,
                   wait_for, wait_until)
-from .httpd import BAD_LEVEL_RE, SHS_TAG_RE, Httpd, LogWatch
+from .httpd import BAD_LEVEL_RE, SHS_TAG_RE, Httpd, LogWatch, log_pid, log_time
 from .memcached import McClient, Memcached
 from .tags import Tag, find_tags, loose_tags
 from .tokens import (COOKIE, ID_RE, PULL_COOKIE, SEALED_MAC_RE, STATE_COOKIE, SYNC_COOKIE,

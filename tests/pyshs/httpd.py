@@ -1,6 +1,7 @@
 """A test httpd: started, controlled and stopped by pid; its error log read and checked; its
 configuration errors (`apache2 -t`) parsed; requests to it."""
 
+import datetime
 import os
 import pwd
 import re
@@ -18,8 +19,27 @@ from .env import APACHE2, WaitTimeout, pid_alive, port_open, wait_for, wait_unti
 # error-log levels the guard refuses unless declared
 BAD_LEVEL_RE = re.compile(r"\[(?:[\w.-]+:)?(error|warn|crit|alert|emerg)\]")
 SHS_TAG_RE = re.compile(r"SHS\d{5}")
+_LOG_TIME_RE = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d\.\d+ \d{4})\]")
+_LOG_PID_RE = re.compile(r"\[pid (\d+)")
 # what apache2 says about a directive it refuses while reading the configuration
 SYNTAX_ERROR_RE = re.compile(r"Syntax error on line (\d+) of (.+?):\n(.*)")
+
+
+def log_time(line):
+    """The wall-clock time (epoch seconds, to the microsecond) of an error-log line, or None."""
+    m = _LOG_TIME_RE.match(line)
+    if not m:
+        return None
+    try:
+        return datetime.datetime.strptime(m.group(1), "%a %b %d %H:%M:%S.%f %Y").timestamp()
+    except ValueError:
+        return None
+
+
+def log_pid(line):
+    """The pid of the process that wrote an error-log line, or None."""
+    m = _LOG_PID_RE.search(line)
+    return int(m.group(1)) if m else None
 
 
 def _allow_cores():
