@@ -1101,7 +1101,7 @@ def test_htaccess(make_httpd, push_group, keyfile, expect_log, case):
         expect_log("not allowed here")
         r = a.get("/legacy/app.cgi")
         assert r.status == 500, r
-        assert httpd.wait_log(r"SharedSessionAppCookie not allowed here", 3), httpd.log_text()
+        httpd.assert_htaccess_refused("a.test", "legacy/.htaccess", "SharedSessionAppCookie")
         return
 
     r1 = a.get("/legacy/app.cgi")

@@ -401,7 +401,7 @@ def test_htaccess_cookie_remove_refused(sec_httpd, expect_log):
     httpd.write_file("sub/.htaccess", "SharedSessionCookieRemove Off\n")
     r = httpd.request("GET", "/sub/page.html", headers={"Host": "a.test"})
     assert r.status == 500, r
-    assert httpd.wait_log(r"SharedSessionCookieRemove not allowed here", 3)
+    httpd.assert_htaccess_refused("a.test", "sub/.htaccess", "SharedSessionCookieRemove")
 
 
 # ------------------------------------------------------------------ memcached as a boundary

@@ -299,6 +299,12 @@ class Httpd(HttpdConf):
                         lambda: len(self.log_lines(pattern)) >= count and self.log_lines(pattern),
                         timeout, detail=lambda: f"--- error log ---\n{self.log_text()[-3000:]}")
 
+    def assert_htaccess_refused(self, host, rel, directive, timeout=3):
+        """httpd refused `directive` in the .htaccess at docroot(host)/rel: the error-log line
+        names that file and says the directive is not allowed there (waited for)."""
+        path = os.path.join(self.docroot(host), rel)
+        return self.wait_log(re.escape(f"{path}: {directive} not allowed here"), timeout)
+
     def log_watch(self):
         """A LogWatch from now on."""
         return LogWatch(self)
