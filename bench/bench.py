@@ -126,6 +126,69 @@ def loadavg():
         return "?"
 
 
+QUIET_LOAD = 1.0       # 1-minute load average at the start, at most
+QUIET_STEAL = 0.02     # share of CPU time stolen by the hypervisor at the start, at most
+
+
+def cpu_times():
+    """(total, idle, steal) jiffies of all CPUs, from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    steal = v[7] if len(v) > 7 else 0
+    return sum(v[:8]), v[3] + v[4], steal
+
+
+def proc_ticks():
+    """pid -> (name, utime + stime) of every process."""
+    out = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                st = f.read()
+        except OSError:
+            continue
+        name = st[st.index("(") + 1:st.rindex(")")]
+        rest = st[st.rindex(")") + 2:].split()
+        out[int(d)] = (name, int(rest[11]) + int(rest[12]))
+    return out
+
+
+def machine_state(seconds=3.0):
+    """What else runs: load averages, CPU busy and stolen over a short sample, the processes
+    that used more than 5 % of a CPU meanwhile.  -> dict, with quiet = True/False."""
+    t0, p0 = cpu_times(), proc_ticks()
+    time.sleep(seconds)
+    t1, p1 = cpu_times(), proc_ticks()
+    total = max(1, t1[0] - t0[0])
+    tick = os.sysconf("SC_CLK_TCK")
+    busy = []
+    for pid, (name, ticks) in p1.items():
+        if pid in p0 and pid != os.getpid():
+            share = (ticks - p0[pid][1]) / tick / seconds
+            if share > 0.05:
+                busy.append(f"{name}[{pid}] {share * 100:.0f} %")
+    with open("/proc/loadavg") as f:
+        load = [float(x) for x in f.read().split()[:3]]
+    st = {"load": load, "busy_share": 1 - (t1[1] - t0[1]) / total,
+          "steal_share": (t1[2] - t0[2]) / total, "busy_processes": busy, "sample": seconds}
+    why = []
+    if load[0] > QUIET_LOAD:
+        why.append(f"load average {load[0]:.2f} > {QUIET_LOAD}")
+    if st["steal_share"] > QUIET_STEAL:
+        why.append(f"CPU steal {st['steal_share'] * 100:.1f} % > {QUIET_STEAL * 100:.0f} %")
+    st["quiet"], st["why"] = not why, why
+    return st
+
+
+def describe_state(st):
+    return (f"load average {' '.join(f'{x:.2f}' for x in st['load'])}; CPU busy "
+            f"{st['busy_share'] * 100:.0f} %, stolen {st['steal_share'] * 100:.1f} % "
+            f"({st['sample']:.0f} s sample); processes over 5 % of a CPU: "
+            f"{', '.join(st['busy_processes']) or 'none'}")
+
+
 def run(argv, timeout=60, **kw):
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kw)
 
@@ -300,10 +363,13 @@ class Httpd:
         user = "User www-data\nGroup www-data" if os.geteuid() == 0 else ""
         with open(os.path.join(HERE, "conf", template)) as f:
             text = f.read()
+        self.store = None        # the embedded store's file, when it has one
         if kind == "eventshm":
-            # the same server, sessions in the embedded store instead of memcached
+            # the same server, sessions in the embedded store instead of memcached; room for
+            # benchmark 2's single-use sessions, their spent marks and confirmations
+            self.store = os.path.join(ctx.root, "store.shm")
             text = text.replace("SharedSessionMemcache 127.0.0.1:@MCPORT@",
-                                "SharedSessionStore shm:@ROOT@/store.shm(64M)")
+                                "SharedSessionStore shm:@ROOT@/store.shm(1536M)")
             text = text.replace('"@ROOT@/event', '"@ROOT@/eventshm').replace(
                 "@ROOT@/run-event", "@ROOT@/run-eventshm")
         for k, v in {"ROOT": ctx.root, "PORT": str(self.port), "MCPORT": str(ctx.mc_port),
@@ -335,7 +401,7 @@ class Httpd:
             return []
         out = []
         for c in children(self.proc.pid):
-            if self.kind == "event" and threads_of(c[0]) < 2:
+            if self.kind in ("event", "eventshm") and threads_of(c[0]) < 2:
                 continue
             out.append(c)
         return out
@@ -550,9 +616,27 @@ def jar_login(ctx):
     return val
 
 
-def make_sessions(ctx, n, value="user=bench&cart=3"):
+def make_sessions(ctx, n, value="user=bench&cart=3", httpd=None):
+    """n fresh sessions holding value, sealed with the key file as the module seals them
+    (`shs-token sessions`): into memcached, or into the embedded store of httpd when it has
+    one.  A value stored unsealed would be refused by the module (unknown-session)."""
     ids = [new_sid() for _ in range(n)]
-    ctx.mc.set_many(((store_key(s), value) for s in ids), ttl=7200)
+    ctx.files += 1
+    idfile = ctx.path("load", f"sids-{ctx.files}.txt")
+    with open(idfile, "w") as f:
+        f.write("\n".join(ids) + "\n")
+    argv = [SHS_TOKEN, "sessions", "--keyfile", ctx.keyfile, "--sids", idfile, "--value", value,
+            "--ttl", "7200"]
+    if httpd is not None and httpd.store:
+        argv += ["--store", f"shm:{httpd.store}"]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        raise BenchError(f"shs-token sessions failed: {r.stderr}")
+    if httpd is None or not httpd.store:
+        pairs = [line.split(" ", 1) for line in r.stdout.splitlines()]
+        if len(pairs) != n or any(k != store_key(s) for (k, _), s in zip(pairs, ids)):
+            raise BenchError(f"shs-token sessions: {len(pairs)} lines for {n} ids")
+        ctx.mc.set_many(((k, v) for k, v in pairs), ttl=7200)
     return ids
 
 
@@ -798,7 +882,7 @@ def shs_callback_variant(name, httpd):
     def prepare(c, var, rnd):
         # every wrk thread gets the whole expected count: threads do not progress evenly
         n = (var.per_round if rnd >= 0 else warmup_count(c, var)) * c.threads
-        ids = make_sessions(c, n)
+        ids = make_sessions(c, n, httpd=httpd)
         var.walk = walk_files(c, [f"/_shs/cb?t={t}" for t in mint(c, ids, src, dst)])
 
     v.prepare = prepare
@@ -825,19 +909,25 @@ def bench2(ctx):
     host = f"b.test:{e.port}"
     src, dst = f"a.test:{e.port}", f"b.test:{e.port}"
     check_callback(ctx, e, src, dst, host)
-    cb = shs_callback_variant("callback /_shs/cb (valid token, existing session)", e)
+    check_callback(ctx, ctx.shm, f"a.test:{ctx.shm.port}", f"b.test:{ctx.shm.port}",
+                   f"b.test:{ctx.shm.port}")
+    cb = shs_callback_variant("callback /_shs/cb (valid token, existing session), memcached", e)
     cb.per_round = calibrate(ctx, cb)
+    cbs = shs_callback_variant("callback /_shs/cb, embedded store", ctx.shm)
+    cbs.per_round = calibrate(ctx, cbs)
     gif = Variant("static 43-byte GIF file", e, host, mode="wrap")
     # the same request lines as the callback's, so both send requests of the same size
     toks = mint(ctx, [new_sid() for _ in range(50000)], src, dst)
     gif.walk = walk_files(ctx, [f"/pixel.gif?t={t}" for t in toks])
-    variants = [cb, gif]
+    variants = [cb, cbs, gif]
     measure(ctx, variants, "2 callback")
     ratio = rps_med(cb) / rps_med(gif)
+    ratio_shm = rps_med(cbs) / rps_med(gif)
     warns = sum(r["warn401"] for r in cb.runs)
     reqs = sum(r["requests"] for r in cb.runs)
     adds = sum(r["mc"]["cmd_set"] for r in cb.runs)
     hits = sum(r["mc"]["get_hits"] for r in cb.runs)
+    refused = {v.name: sum(r["warn401"] for r in v.runs) for v in (cb, cbs)}
     text = [
         "## 2. Callback vs a static GIF",
         "",
@@ -851,10 +941,17 @@ def bench2(ctx):
         "",
         table(variants, gif),
         "",
-        verdict(ctx, 2, "callback / static GIF", ratio, "≥ 0.70", ratio >= 0.7),
-        f"- accepted: {reqs:,} callback requests answered in the measured runs (wrk's count), "
+        verdict(ctx, 2, "callback / static GIF (memcached)", ratio, "≥ 0.70",
+                ratio >= 0.7 and not refused[cb.name]),
+        verdict(ctx, 2, "callback / static GIF (embedded store)", ratio_shm, "≥ 0.70",
+                ratio_shm >= 0.7 and not refused[cbs.name]),
+        f"- memcached: {reqs:,} callback requests answered in the measured runs (wrk's count), "
         f"{warns} `SHS00401` refusals in the error log meanwhile, {adds:,} memcached "
         f"storage commands (the adds) and {hits:,} get hits in the same runs.",
+        f"- embedded store: {sum(r['requests'] for r in cbs.runs):,} callback requests answered, "
+        f"{refused[cbs.name]} `SHS00401` refusals.",
+        "- a run with any refusal fails its row: a refusal is answered with the same GIF and "
+        "would be counted as an answer otherwise.",
     ]
     text += refusal_lines([cb])
     for v in variants:
@@ -878,7 +975,7 @@ def refusal_lines(variants):
 
 def check_callback(ctx, httpd, src, dst, host):
     """One token by hand: accepted (cookie set, GIF), then refused as replayed."""
-    ids = make_sessions(ctx, 1)
+    ids = make_sessions(ctx, 1, httpd=httpd)
     tok = mint(ctx, ids, src, dst)[0]
     w0 = httpd.error_count("SHS00401")
     st, hdrs, body = http_get(httpd.port, host, f"/_shs/cb?t={tok}", push_headers(src))
@@ -1340,18 +1437,27 @@ def versions():
 
 def write_results(ctx, selected, started, load0, out):
     model, ncpu, mem = machine()
+    st0, st1 = ctx.state0, machine_state(1.0)
+    steal = ctx.steal_run
     lines = [
         "# mod_sharedsession benchmark results",
         "",
+    ]
+    if not st0["quiet"]:
+        lines += [f"**DRAFT, not a result: the machine was not quiet at the start "
+                  f"({'; '.join(st0['why'])}).** Run the benchmarks alone.", ""]
+    lines += [
         f"Written by `bench/run.sh {' '.join(selected)}` on {started} (UTC), "
         f"{(time.time() - ctx.t0) / 60:.1f} min. Every figure below was measured in that run; "
         "see bench/README.md for what each benchmark does.",
         "",
         f"- machine: {ncpu} CPUs ({model}), {mem:.1f} GiB RAM; wrk, httpd and memcached share "
         "the same CPUs",
-        f"- load average before / after: {load0} / {loadavg()} (other processes were running "
-        "on this machine; the variants of a benchmark alternate round by round so that such "
-        "noise hits all of them)",
+        f"- machine state at the start: {describe_state(st0)}",
+        f"- at the end: {describe_state(st1)}; CPU stolen during the whole run: "
+        f"{steal * 100:.1f} %",
+        "- the variants of a benchmark alternate round by round, so that what noise remains "
+        "hits all of them alike",
     ]
     for k, v in versions():
         lines.append(f"- {k}: {v}")
@@ -1433,6 +1539,9 @@ def main():
     ap.add_argument("bench", nargs="*", help="benchmarks to run (1-5), default all")
     ap.add_argument("--quick", action="store_true", help="short runs: checks the suite works")
     ap.add_argument("--out", default=None, help="results file (default bench/RESULTS.md)")
+    ap.add_argument("--wait-quiet", type=int, metavar="SECONDS", default=0,
+                    help="wait at most SECONDS for the machine to be quiet (load average "
+                         f"<= {QUIET_LOAD}) before starting")
     ap.add_argument("--serve", type=int, metavar="SECONDS", default=0,
                     help="only start memcached and the httpd instances, print how to reach "
                          "them, and stop them after SECONDS (for profiling by hand)")
@@ -1442,14 +1551,31 @@ def main():
         if b not in ALL:
             ap.error(f"unknown benchmark {b!r}: give numbers from 1 to 5")
     selected = [b for b in ALL if b in selected]
-    out = args.out or os.path.join(HERE, "RESULTS-quick.md" if args.quick else "RESULTS.md")
     preflight(selected)
+    deadline = time.monotonic() + args.wait_quiet
+    state = machine_state()
+    while not state["quiet"] and time.monotonic() < deadline:
+        log(f"waiting for a quiet machine: {'; '.join(state['why'])}")
+        time.sleep(20)
+        state = machine_state()
+    log(f"machine: {describe_state(state)}")
+    if args.out:
+        out = args.out
+    elif args.quick:
+        out = os.path.join(HERE, "RESULTS-quick.md")
+    elif state["quiet"]:
+        out = os.path.join(HERE, "RESULTS.md")
+    else:
+        out = os.path.join(HERE, "RESULTS-draft.md")
+        log(f"NOT QUIET ({'; '.join(state['why'])}): the results go to {out}, not RESULTS.md")
 
     def on_signal(signum, frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
     ctx = Ctx(args)
+    ctx.state0 = state
+    cpu0 = cpu_times()
     ctx.t0 = time.time()
     started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
     load0 = loadavg()
@@ -1458,7 +1584,7 @@ def main():
         setup(ctx)
         ctx.event = Httpd(ctx, "event", "event.conf.in")
         ctx.event.start(2)
-        if "1" in selected:
+        if "1" in selected or "2" in selected:
             ctx.shm = Httpd(ctx, "eventshm", "event.conf.in")
             ctx.shm.start(2)
         if "4" in selected or "5" in selected:
@@ -1476,6 +1602,8 @@ def main():
                 ctx.verdicts.append(f"{b}. **FAILED**: {str(e)[:300]}")
                 ctx.sections.append(f"## {b}. FAILED\n\n```\n{e}\n```")
             log(f"benchmark {b} done in {time.time() - t:.0f} s")
+        cpu1 = cpu_times()
+        ctx.steal_run = (cpu1[2] - cpu0[2]) / max(1, cpu1[0] - cpu0[0])
         write_results(ctx, selected, started, load0, out)
         for v in ctx.verdicts:
             log(v)

@@ -1,9 +1,11 @@
 #!/bin/sh
-# Install the Debian packages listed in scripts/debian-packages.txt, only when one is missing.
+# Install the Debian packages listed in scripts/debian-packages.txt (or in the list file
+# given as the argument, e.g. bench/debian-packages.txt), only when one is missing.
 # Needs root (it uses sudo when run as another user).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-pkgs=$(sed -e 's/#.*//' "$here/debian-packages.txt" | tr -s ' \n' ' ')
+list=${1:-$here/debian-packages.txt}
+pkgs=$(sed -e 's/#.*//' "$list" | tr -s ' \n' ' ')
 missing=""
 for p in $pkgs; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Set up and run the whole test suite: packages, build, unit tests (cmocka), integration
 # tests (real httpd + memcached + php-cgi), memcached faults under load, end-to-end tests
-# (real browsers).  Every suite runs; the exit code is non-zero when any of them failed.
+# (real browsers), the Debian package.  Every suite runs; the exit code is non-zero when any
+# of them failed.
 # Under CI=true a test whose component is missing fails instead of being skipped.
 set -eu
 cd "$(dirname "$0")/.."
@@ -38,6 +39,11 @@ if [ ! -d tests/e2e/node_modules ] || [ tests/e2e/package-lock.json -nt tests/e2
 fi
 # time limits doubled: a CI machine may be slower than a developer's
 SHS_E2E_SLOW=${SHS_E2E_SLOW:-2} node tests/e2e/run.mjs || failed="$failed e2e"
+
+echo "== Debian package"
+# built with scripts/build-deb.sh, installed into this machine's Apache, used by two sites,
+# purged; /etc/apache2 restored as found (tests/package/test_package.sh says what it checks)
+tests/package/test_package.sh || failed="$failed package"
 
 if [ -n "$failed" ]; then
     echo "FAILED suites:$failed" >&2

@@ -93,6 +93,19 @@ static void on_breaker(void *baton, unsigned int slot, const char *name, shs_bre
     }
 }
 
+/* The store's replica events and the status page's are the same list. */
+_Static_assert((int)SHS_STORE_EV_FALLBACK == (int)SHS_RE_FALLBACK &&
+                   (int)SHS_STORE_EV_REPAIR == (int)SHS_RE_REPAIR &&
+                   (int)SHS_STORE_EV_STALE == (int)SHS_RE_STALE &&
+                   (int)SHS_STORE_EV_TOMBSTONE == (int)SHS_RE_TOMBSTONE,
+               "replica events differ");
+
+static void on_replica_event(void *baton, shs_store_event_e ev, unsigned int slot)
+{
+    (void)baton;
+    shs_stats_replica(shs_status_block(), slot, (shs_replica_event_e)ev);
+}
+
 static void account(void *baton, apr_status_t rv)
 {
     shs_stats_t *st = shs_status_block();
@@ -306,6 +319,7 @@ void shs_backend_child_init(apr_pool_t *pchild, server_rec *s)
     }
     opts = store_opts(s, sc->conns ? sc->conns : threads, account);
     opts.replicas = sc->replicas;
+    opts.event = on_replica_event;
     /* The client lives in a pool of its own that is never destroyed: at an ungraceful stop
      * httpd destroys pchild from a signal handler while threads may still be in the store.
      * pchild's (pre-)cleanup still stops the workers (free_on_shutdown is 0). */

@@ -132,6 +132,43 @@ void shs_stats_server(shs_stats_t *st, unsigned int slot, int down)
     __atomic_fetch_add(down ? &s->failures : &s->recoveries, 1, __ATOMIC_RELAXED);
 }
 
+/* The words of shs_replica_event_e, for both outputs. */
+static const struct {
+    const char *name;
+    const char *text;
+} replica_events[SHS_RE_COUNT] = {
+    [SHS_RE_FALLBACK] = {"fallback", "answered for another"},
+    [SHS_RE_REPAIR] = {"repair", "repaired"},
+    [SHS_RE_STALE] = {"stale", "found missing or older"},
+    [SHS_RE_TOMBSTONE] = {"tombstone", "tombstones"},
+};
+
+void shs_stats_replica(shs_stats_t *st, unsigned int slot, shs_replica_event_e ev)
+{
+    if (st && slot < SHS_STATS_MAX_SERVERS && (unsigned int)ev < SHS_RE_COUNT) {
+        __atomic_fetch_add(&st->servers[slot].replica[ev], 1, __ATOMIC_RELAXED);
+    }
+}
+
+/* ", copies: answered for another 3, ..." for a server whose copies did anything, else "". */
+static const char *replica_text(apr_pool_t *p, shs_stats_server_t *s)
+{
+    const char *out = "";
+    int i, any = 0;
+
+    for (i = 0; i < SHS_RE_COUNT; i++) {
+        any |= get(&s->replica[i]) != 0;
+    }
+    if (!any) {
+        return "";
+    }
+    for (i = 0; i < SHS_RE_COUNT; i++) {
+        out = apr_psprintf(p, "%s%s %s %" APR_UINT64_T_FMT, out, i ? "," : "; copies:",
+                           replica_events[i].text, get(&s->replica[i]));
+    }
+    return out;
+}
+
 const char *shs_stats_text(apr_pool_t *p, shs_stats_t *st, const char *const *names, int nservers,
                            apr_time_t now)
 {
@@ -162,9 +199,9 @@ const char *shs_stats_text(apr_pool_t *p, shs_stats_t *st, const char *const *na
         }
         out = apr_psprintf(p,
                            "%s  %-22s %s since %s, failures %" APR_UINT64_T_FMT
-                           ", recoveries %" APR_UINT64_T_FMT "\n",
+                           ", recoveries %" APR_UINT64_T_FMT "%s\n",
                            out, names[i], get(&s->down) ? "down" : "up", since ? date : "start",
-                           get(&s->failures), get(&s->recoveries));
+                           get(&s->failures), get(&s->recoveries), replica_text(p, s));
     }
     return out;
 }
@@ -229,6 +266,21 @@ const char *shs_stats_prometheus(apr_pool_t *p, shs_stats_t *st, const char *con
         out =
             apr_psprintf(p, "%sshs_memcached_failures_total{server=\"%s\"} %" APR_UINT64_T_FMT "\n",
                          out, label(p, names[i]), get(&st->servers[i].failures));
+    }
+    out = apr_pstrcat(p, out,
+                      "# HELP shs_memcached_replica_events_total what the server's copies did "
+                      "(replicas): fallback, repair, stale, tombstone\n"
+                      "# TYPE shs_memcached_replica_events_total counter\n",
+                      NULL);
+    for (i = 0; i < nservers && i < SHS_STATS_MAX_SERVERS; i++) {
+        int e;
+        for (e = 0; e < SHS_RE_COUNT; e++) {
+            out = apr_psprintf(p,
+                               "%sshs_memcached_replica_events_total{server=\"%s\",event=\"%s\"} "
+                               "%" APR_UINT64_T_FMT "\n",
+                               out, label(p, names[i]), replica_events[e].name,
+                               get(&st->servers[i].replica[e]));
+        }
     }
     return out;
 }

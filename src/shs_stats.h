@@ -78,11 +78,22 @@ typedef enum {
 
 #define SHS_STATS_MAX_SERVERS 32
 
+/* What the copies of a server did, with SharedSessionMemcacheReplicas 2 or more (the store's
+ * shs_store_event_e, in the same order). */
+typedef enum {
+    SHS_RE_FALLBACK = 0, /* a read answered by this server's copy after another failed or missed */
+    SHS_RE_REPAIR,       /* a missing or older copy written again here */
+    SHS_RE_STALE,        /* this server's copy was found missing or older */
+    SHS_RE_TOMBSTONE,    /* a logout left a tombstone here */
+    SHS_RE_COUNT
+} shs_replica_event_e;
+
 typedef struct shs_stats_server_t {
     apr_uint64_t down;       /* 1 while the last report of any process said "down" */
     apr_uint64_t failures;   /* times a process saw it fail (breaker opened) */
     apr_uint64_t recoveries; /* times a process saw it answer again */
     apr_uint64_t since;      /* apr_time_t of the last change */
+    apr_uint64_t replica[SHS_RE_COUNT];
 } shs_stats_server_t;
 
 /* The shared block.  Only ever touched through the functions below. */
@@ -99,6 +110,7 @@ void shs_stats_init(shs_stats_t *st);
 void shs_stats_add(shs_stats_t *st, shs_counter_e c, apr_uint64_t n);
 void shs_stats_refused(shs_stats_t *st, const char *reason);
 void shs_stats_server(shs_stats_t *st, unsigned int slot, int down);
+void shs_stats_replica(shs_stats_t *st, unsigned int slot, shs_replica_event_e ev);
 
 /* The reason counter for a refusal word ("wrong-destination: ..." counts as its first word). */
 shs_reason_e shs_stats_reason(const char *reason);

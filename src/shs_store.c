@@ -317,6 +317,24 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* With the lock held: may the job go past its slot's breaker?  An open breaker whose retry
+ * time has come makes it the probe. */
+static int admit_locked(shs_store_t *st, job_t *job, apr_time_t now)
+{
+    breaker_t *b = &st->breakers[job->slot];
+
+    if (b->state == SHS_BREAKER_OPEN && now >= b->until && !job->best_effort) {
+        b->state = SHS_BREAKER_PROBING; /* this job is the probe */
+        job->probe = 1;
+    }
+    else if (b->state != SHS_BREAKER_CLOSED) {
+        /* a repair never probes: dropped at its deadline, it would leave the breaker probing */
+        st->stats.skipped += !job->best_effort;
+        return 0;
+    }
+    return 1;
+}
+
 /* With the lock held: admit a job past its slot's breaker and queue it.  APR_SUCCESS when
  * queued; otherwise the status to answer at once (the job stays the caller's). */
 static apr_status_t enqueue_locked(shs_store_t *st, job_t *job, apr_time_t now)
@@ -329,16 +347,10 @@ static apr_status_t enqueue_locked(shs_store_t *st, job_t *job, apr_time_t now)
     if (st->shutdown) {
         return SHS_STORE_EDOWN;
     }
-    b = &st->breakers[job->slot];
-    if (b->state == SHS_BREAKER_OPEN && now >= b->until && !job->best_effort) {
-        b->state = SHS_BREAKER_PROBING; /* this job is the probe */
-        job->probe = 1;
-    }
-    else if (b->state != SHS_BREAKER_CLOSED) {
-        /* a repair never probes: dropped at its deadline, it would leave the breaker probing */
-        st->stats.skipped += !job->best_effort;
+    if (!admit_locked(st, job, now)) {
         return SHS_STORE_EDOWN;
     }
+    b = &st->breakers[job->slot];
     if (st->queued >= st->opts.max_queue) {
         if (job->probe) {
             b->state = SHS_BREAKER_OPEN;
@@ -558,15 +570,67 @@ static apr_status_t run_direct(shs_store_t *st, shs_job_kind_e kind, const char 
     return APR_EINVAL;
 }
 
+/* A get on the requester's thread (ops->get_within), under the same breaker and counters as
+ * a job.  APR_EAGAIN: the backend cannot now and nothing was sent: the caller takes the worker
+ * path (a probe it was admitted as is handed back first, so the job can be the probe). */
+static apr_status_t run_inline_get(shs_store_t *st, const char *key, apr_pool_t *p, char **out,
+                                   apr_size_t *outlen)
+{
+    job_t job = { .kind = SHS_JOB_GET, .slot = st->ops->slot_of(st->ctx, key) };
+    transition_t tr = { 0 };
+    apr_time_t now = apr_time_now();
+    apr_status_t rv;
+
+    pthread_mutex_lock(&st->lock);
+    if (job.slot >= st->nslots || st->shutdown) {
+        pthread_mutex_unlock(&st->lock);
+        return job.slot >= st->nslots ? APR_EINVAL : SHS_STORE_EDOWN;
+    }
+    if (!admit_locked(st, &job, now)) {
+        pthread_mutex_unlock(&st->lock);
+        return SHS_STORE_EDOWN;
+    }
+    pthread_mutex_unlock(&st->lock);
+
+    rv = st->ops->get_within(st->ctx, job.slot, key, p, out, outlen, now + st->opts.timeout);
+
+    pthread_mutex_lock(&st->lock);
+    if (rv == APR_EAGAIN) {
+        if (job.probe) {
+            st->breakers[job.slot].state = SHS_BREAKER_OPEN; /* its retry time has come */
+        }
+        pthread_mutex_unlock(&st->lock);
+        return APR_EAGAIN;
+    }
+    st->stats.ops++;
+    if (rv == APR_TIMEUP) {
+        st->stats.timeouts++;
+    }
+    else if (SHS_STORE_FAILED(rv)) {
+        st->stats.failures++;
+    }
+    breaker_record(st, &job, rv, &tr);
+    pthread_mutex_unlock(&st->lock);
+    notify(st, &tr);
+    return rv == APR_SUCCESS ? strip_header(rv, out, outlen) : rv;
+}
+
 /* One operation on the key's one slot (replicas 1). */
 static apr_status_t run_single(shs_store_t *st, shs_job_kind_e kind, const char *key,
                                const char *val, apr_size_t len, apr_int64_t ttl, apr_pool_t *p,
                                char **out, apr_size_t *outlen)
 {
-    job_t *job = job_new(st, kind, key, val, len, ttl);
+    job_t *job;
     struct timespec deadline;
     apr_status_t rv;
 
+    if (kind == SHS_JOB_GET && st->ops->get_within) {
+        rv = run_inline_get(st, key, p, out, outlen);
+        if (rv != APR_EAGAIN) {
+            return rv;
+        }
+    }
+    job = job_new(st, kind, key, val, len, ttl);
     if (!job) {
         return APR_ENOMEM;
     }

@@ -89,6 +89,11 @@ typedef struct shs_store_ops_t {
     /* The operations never block (shared memory): no worker thread, no timeout, no breaker
      * (they are called directly). */
     int direct;
+    /* May be NULL.  A get the requester's thread runs itself, bounded by deadline (apr_time_t):
+     * no hand-off to a worker.  APR_EAGAIN: it cannot now (no connection to spare; nothing was
+     * sent), the worker path is taken instead.  Used for one copy (replicas 1). */
+    apr_status_t (*get_within)(void *ctx, unsigned int slot, const char *key, apr_pool_t *p,
+                               char **val, apr_size_t *len, apr_time_t deadline);
 } shs_store_ops_t;
 
 typedef enum {

@@ -40,6 +40,7 @@
 
 #include "shs_store_mc.h"
 #include "shs_id.h"
+#include "shs_mcget.h"
 #include "shs_place.h"
 
 #define MC_CONN_TTL apr_time_from_sec(60) /* idle connections are closed after this */
@@ -47,6 +48,7 @@
 typedef struct mc_server_t {
     apr_memcache_t *mc;
     apr_memcache_server_t *ms;
+    shs_mcget_t *reader; /* gets on the requester's thread (shs_mcget.c) */
     const char *name;
 } mc_server_t;
 
@@ -159,6 +161,14 @@ static apr_status_t mc_get(void *ctx, unsigned int slot, const char *key, apr_po
     return rv;
 }
 
+static apr_status_t mc_get_within(void *ctx, unsigned int slot, const char *key, apr_pool_t *p,
+                                  char **val, apr_size_t *len, apr_time_t deadline)
+{
+    mc_ctx_t *c = ctx;
+
+    return shs_mcget_get(c->servers[slot].reader, key, p, val, len, deadline);
+}
+
 static apr_status_t mc_store(mc_ctx_t *c, unsigned int slot, int add, const char *key,
                              const char *val, apr_size_t len, apr_int64_t ttl)
 {
@@ -215,6 +225,7 @@ static const shs_store_ops_t mc_ops = {
     .set = mc_set,
     .add = mc_add,
     .del = mc_del,
+    .get_within = mc_get_within,
 };
 
 apr_status_t shs_store_mc_create(apr_pool_t *p, const shs_mc_server_spec_t *servers, int n,
@@ -255,6 +266,11 @@ apr_status_t shs_store_mc_create(apr_pool_t *p, const shs_mc_server_spec_t *serv
             return rv;
         }
         rv = apr_memcache_add_server(s->mc, s->ms);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        /* as many connections of its own as apr_memcache's pool: one per request thread */
+        rv = shs_mcget_create(p, servers[i].host, servers[i].port, conns, &s->reader);
         if (rv != APR_SUCCESS) {
             return rv;
         }

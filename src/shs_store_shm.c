@@ -571,6 +571,50 @@ apr_status_t shs_store_shm_create(apr_pool_t *p, const char *path, apr_size_t by
     return APR_SUCCESS;
 }
 
+apr_status_t shs_store_shm_attach(apr_pool_t *p, const char *path, shs_shm_t **out,
+                                  const char **why)
+{
+    shs_shm_t *s;
+    struct stat sb;
+    geom_t g;
+    apr_status_t rv;
+
+    *why = NULL;
+    if (!p || !path || !*path || !out) {
+        return APR_EINVAL;
+    }
+    s = apr_pcalloc(p, sizeof(*s));
+    s->path = apr_pstrdup(p, path);
+    s->slot_name = apr_pstrcat(p, "shm:", path, NULL);
+    s->lock_wait = SHS_SHM_LOCK_WAIT;
+    s->fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+    if (s->fd < 0) {
+        return APR_FROM_OS_ERROR(errno);
+    }
+    if (fstat(s->fd, &sb) != 0 || !geometry((apr_uint64_t)sb.st_size, &g)) {
+        *why = "its size is not that of a session store";
+    }
+    else if (flock(s->fd, LOCK_SH | LOCK_NB) != 0) {
+        *why = "a server is creating or checking it (locked exclusively)";
+    }
+    else if (!(*why = file_problem(s->fd, &g, p))) {
+        if ((rv = map_file(s, g.bytes)) != APR_SUCCESS) {
+            shm_cleanup(s);
+            return rv;
+        }
+        *why = header_problem(s, &g, p);
+    }
+    if (*why) {
+        shm_cleanup(s);
+        return APR_EINVAL;
+    }
+    attach_geometry(s, &g);
+    s->x.seed = s->x.h->seed;
+    apr_pool_cleanup_register(p, s, shm_cleanup, apr_pool_cleanup_null);
+    *out = s;
+    return APR_SUCCESS;
+}
+
 void shs_store_shm_ops(shs_shm_t *shm, const shs_store_ops_t **ops, void **ctx)
 {
     *ops = &shm_ops;

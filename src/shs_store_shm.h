@@ -109,6 +109,13 @@ typedef struct shs_shm_stats_t {
 apr_status_t shs_store_shm_create(apr_pool_t *p, const char *path, apr_size_t bytes,
                                   shs_shm_info_t *info, shs_shm_t **out);
 
+/* Another program (shs-token sessions): use the store file at path as it is, the size taken
+ * from the file, never creating, replacing or repairing anything.  Refused (APR_EINVAL, *why
+ * says why) unless it is a store file of this build that shs_store_shm_create would reuse.
+ * Holds a shared lock on the file until p goes, like a server does. */
+apr_status_t shs_store_shm_attach(apr_pool_t *p, const char *path, shs_shm_t **out,
+                                  const char **why);
+
 /* Child (child_init, or any process forked after create): the backend for shs_store_create.
  * ctx is shm itself.  nslots 1, slot_name "shm:PATH", direct = 1. */
 void shs_store_shm_ops(shs_shm_t *shm, const shs_store_ops_t **ops, void **ctx);

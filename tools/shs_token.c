@@ -13,11 +13,14 @@
  * limitations under the License.
  */
 
-/* shs-token: mint and open the module's cross-domain tokens from the command line.
+/* shs-token: mint and open the module's cross-domain tokens, and store sealed sessions, from the
+ * command line.
  *
  *   shs-token mint --keyfile F --src SITE --dst SITE (--sid ID | --new-sid | --sids FILE)
  *                  [--lifetime S] [--nonce N] [--count N]
  *   shs-token open --keyfile F [--now UNIXTIME] TOKEN
+ *   shs-token sessions --keyfile F --sids FILE --value V [--prefix P] [--encrypt] [--ttl S]
+ *                      [--store shm:PATH]
  *
  * Everything goes through the module's own core (libshs_core): the key file is read by
  * shs_keyring_load (same checks as httpd: regular file, not readable or writable by others),
@@ -40,7 +43,9 @@
 #include "shs_config.h"
 #include "shs_id.h"
 #include "shs_keys.h"
+#include "shs_store_shm.h"
 #include "shs_token.h"
+#include "shs_value.h"
 
 #define PROG "shs-token"
 #define COUNT_MAX 10000000L
@@ -54,6 +59,8 @@ static void usage(FILE *out)
             "            (--sid ID | --new-sid | --sids FILE) [--lifetime SECONDS]\n"
             "            [--nonce NONCE] [--count N]\n"
             "  " PROG " open --keyfile FILE [--now UNIXTIME] TOKEN\n"
+            "  " PROG " sessions --keyfile FILE --sids FILE --value VALUE [--prefix PREFIX]\n"
+            "            [--encrypt] [--ttl SECONDS] [--store shm:PATH]\n"
             "  " PROG " --help\n"
             "\n"
             "mint   print tokens, one per line, sealed with the first key of the key file,\n"
@@ -73,10 +80,20 @@ static void usage(FILE *out)
             "       carries; a refused token prints the reason and exits with status 1.\n"
             "         --now T       check the time window as of unix time T (default: now),\n"
             "                       with the module's clock skew of %d s\n"
+            "sessions  store VALUE (as mod_session encodes a session: user=alice&cart=3) as\n"
+            "       the session of every id of --sids, sealed with the key file exactly as\n"
+            "       the module seals what it stores (load tests, seeding).\n"
+            "         without --store  print 'KEY SEALED-VALUE' a line, for a memcached client\n"
+            "         --store shm:PATH write into the embedded store file PATH of a running\n"
+            "                       server (SharedSessionStore shm:PATH); never creates it\n"
+            "         --prefix P    SharedSessionKeyPrefix (default " SHS_DEFAULT_KEY_PREFIX ")\n"
+            "         --encrypt     seal encrypted (SharedSessionStoreEncrypt On); the module\n"
+            "                       opens either\n"
+            "         --ttl S       seconds the sessions live in the store (default %d)\n"
             "\n"
             "The key file is read with the module's own loader: it must not be readable or\n"
             "writable by other users.\n",
-            DEFAULT_LIFETIME, SHS_TOKEN_MAX_NONCE, SHS_TOKEN_SKEW);
+            DEFAULT_LIFETIME, SHS_TOKEN_MAX_NONCE, SHS_TOKEN_SKEW, SHS_DEFAULT_TTL);
 }
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -203,11 +220,62 @@ static int mint_one(apr_pool_t *p, const shs_keyring_t *kr, shs_token_t *tmpl, c
     return 0;
 }
 
+/* Call fn for every id of the file ('-': stdin), one a line (blank lines skipped), with iter
+ * cleared after each; stops at the first failure.  An empty file is an error. */
+static int each_sid(apr_pool_t *iter, const char *cmd, const char *path,
+                    int (*fn)(apr_pool_t *p, void *baton, const char *sid), void *baton)
+{
+    FILE *in = strcmp(path, "-") ? fopen(path, "r") : stdin;
+    char line[256];
+    long lineno = 0, n = 0;
+    int rc = 0;
+
+    if (!in) {
+        return fail("%s: --sids %s: %s", cmd, path, strerror(errno));
+    }
+    while (!rc && fgets(line, sizeof(line), in)) {
+        size_t len = strcspn(line, "\r\n");
+        lineno++;
+        if (len == 0) {
+            continue;
+        }
+        line[len] = '\0';
+        if (!shs_id_is_valid(line, len)) {
+            rc = fail("%s: --sids %s, line %ld: not a session id", cmd, path, lineno);
+            break;
+        }
+        rc = fn(iter, baton, line);
+        apr_pool_clear(iter);
+        n++;
+    }
+    if (!rc && ferror(in)) {
+        rc = fail("%s: --sids %s: read error", cmd, path);
+    }
+    if (in != stdin) {
+        fclose(in);
+    }
+    if (!rc && n == 0) {
+        rc = fail("%s: --sids %s: no session id in the file", cmd, path);
+    }
+    return rc;
+}
+
+typedef struct {
+    const shs_keyring_t *kr;
+    shs_token_t *tmpl;
+} mint_baton_t;
+
+static int mint_line(apr_pool_t *p, void *baton, const char *sid)
+{
+    mint_baton_t *b = baton;
+    return mint_one(p, b->kr, b->tmpl, sid);
+}
+
 static int cmd_mint(apr_pool_t *p, int argc, char **argv)
 {
     const char *keyfile = NULL, *src = NULL, *dst = NULL, *sid = NULL, *sids = NULL;
     const char *lifetime_s = NULL, *nonce = NULL, *count_s = NULL, *v;
-    long lifetime = DEFAULT_LIFETIME, count = 1, i, n = 0;
+    long lifetime = DEFAULT_LIFETIME, count = 1, i;
     int new_sid = 0, missing = 0, rc = 0, idx;
     char idbuf[SHS_ID_LEN + 1];
     shs_keyring_t *kr;
@@ -305,39 +373,7 @@ static int cmd_mint(apr_pool_t *p, int argc, char **argv)
     apr_pool_create(&iter, p);
 
     if (sids) {
-        FILE *in = strcmp(sids, "-") ? fopen(sids, "r") : stdin;
-        char line[256];
-        long lineno = 0;
-
-        if (!in) {
-            return fail("mint: --sids %s: %s", sids, strerror(errno));
-        }
-        while (fgets(line, sizeof(line), in)) {
-            size_t len = strcspn(line, "\r\n");
-            lineno++;
-            if (len == 0) {
-                continue;
-            }
-            line[len] = '\0';
-            if (!shs_id_is_valid(line, len)) {
-                rc = fail("mint: --sids %s, line %ld: not a session id", sids, lineno);
-                break;
-            }
-            if ((rc = mint_one(iter, kr, &tmpl, line))) {
-                break;
-            }
-            apr_pool_clear(iter);
-            n++;
-        }
-        if (!rc && ferror(in)) {
-            rc = fail("mint: --sids %s: read error", sids);
-        }
-        if (in != stdin) {
-            fclose(in);
-        }
-        if (!rc && n == 0) {
-            rc = fail("mint: --sids %s: no session id in the file", sids);
-        }
+        rc = each_sid(iter, "mint", sids, mint_line, &(mint_baton_t){kr, &tmpl});
     }
     else {
         for (i = 0; i < count && !rc; i++) {
@@ -461,6 +497,128 @@ static int cmd_open(apr_pool_t *p, int argc, char **argv)
     return 1;
 }
 
+/* ------------------------------------------------------------------ sessions */
+
+typedef struct {
+    const shs_keyring_t *kr;
+    const char *prefix;
+    const char *value;
+    int encrypt;
+    apr_int64_t ttl;
+    const shs_store_ops_t *ops; /* NULL: print */
+    void *ctx;
+    long stored;
+} sessions_baton_t;
+
+static int session_line(apr_pool_t *p, void *baton, const char *sid)
+{
+    sessions_baton_t *b = baton;
+    const char *key = shs_id_store_key(p, b->prefix, sid), *sealed;
+    apr_size_t len;
+    apr_status_t rv;
+
+    rv = shs_value_seal(p, b->kr, b->encrypt, key, b->value, strlen(b->value), &sealed, &len);
+    if (rv != APR_SUCCESS) {
+        return fail("sessions: sealing failed (%s)",
+                    rv == APR_EINVAL ? "refused: key or value" : "OpenSSL error");
+    }
+    if (!b->ops) {
+        if (printf("%s %.*s\n", key, (int)len, sealed) < 0) {
+            return fail("sessions: cannot write to stdout: %s", strerror(errno));
+        }
+        return 0;
+    }
+    rv = b->ops->set(b->ctx, 0, key, sealed, len, b->ttl);
+    if (rv != APR_SUCCESS) {
+        char buf[120];
+        return fail("sessions: the store refused session %ld: %s", b->stored + 1,
+                    apr_strerror(rv, buf, sizeof(buf)));
+    }
+    b->stored++;
+    return 0;
+}
+
+static int cmd_sessions(apr_pool_t *p, int argc, char **argv)
+{
+    const char *keyfile = NULL, *sids = NULL, *store = NULL, *ttl_s = NULL, *v;
+    sessions_baton_t b = {.prefix = SHS_DEFAULT_KEY_PREFIX, .ttl = SHS_DEFAULT_TTL};
+    int missing = 0, rc, idx;
+    apr_pool_t *iter;
+    long ttl;
+
+    for (idx = 0; idx < argc; idx++) {
+        if ((v = opt_value(argc, argv, &idx, "--keyfile", &missing))) {
+            keyfile = v;
+        }
+        else if ((v = opt_value(argc, argv, &idx, "--sids", &missing))) {
+            sids = v;
+        }
+        else if ((v = opt_value(argc, argv, &idx, "--value", &missing))) {
+            b.value = v;
+        }
+        else if ((v = opt_value(argc, argv, &idx, "--prefix", &missing))) {
+            b.prefix = v;
+        }
+        else if ((v = opt_value(argc, argv, &idx, "--ttl", &missing))) {
+            ttl_s = v;
+        }
+        else if ((v = opt_value(argc, argv, &idx, "--store", &missing))) {
+            store = v;
+        }
+        else if (!missing && !strcmp(argv[idx], "--encrypt")) {
+            b.encrypt = 1;
+            v = argv[idx];
+        }
+        else if (!missing && (!strcmp(argv[idx], "--help") || !strcmp(argv[idx], "-h"))) {
+            usage(stdout);
+            return 0;
+        }
+        if (missing) {
+            return fail("sessions: %s needs a value", argv[idx]);
+        }
+        if (!v) {
+            return fail("sessions: unknown argument '%s' (see --help)", argv[idx]);
+        }
+    }
+    if (!sids || !b.value) {
+        return fail("sessions: --sids FILE and --value VALUE are required");
+    }
+    if (ttl_s) {
+        if (!parse_long(ttl_s, 1, 30L * 24 * 3600, &ttl)) {
+            return fail("sessions: --ttl: a number of seconds from 1 to %ld", 30L * 24 * 3600);
+        }
+        b.ttl = ttl;
+    }
+    if (!(b.kr = load_keys(p, "sessions", keyfile))) {
+        return 2;
+    }
+    if (store) {
+        shs_shm_t *shm;
+        const char *why = NULL;
+        apr_status_t rv;
+        char buf[120];
+
+        if (strncmp(store, "shm:", 4) || !store[4]) {
+            return fail("sessions: --store: shm:PATH (the file of SharedSessionStore shm:PATH)");
+        }
+        rv = shs_store_shm_attach(p, store + 4, &shm, &why);
+        if (rv != APR_SUCCESS) {
+            return fail("sessions: --store %s: %s", store,
+                        why ? why : apr_strerror(rv, buf, sizeof(buf)));
+        }
+        shs_store_shm_ops(shm, &b.ops, &b.ctx);
+    }
+    apr_pool_create(&iter, p);
+    rc = each_sid(iter, "sessions", sids, session_line, &b);
+    if (fflush(stdout) == EOF) {
+        return fail("sessions: cannot write to stdout: %s", strerror(errno));
+    }
+    if (!rc && b.ops) {
+        fprintf(stderr, PROG ": %ld session(s) stored in %s\n", b.stored, store);
+    }
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     apr_pool_t *p;
@@ -481,8 +639,11 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[1], "open")) {
         rc = cmd_open(p, argc - 2, argv + 2);
     }
+    else if (!strcmp(argv[1], "sessions")) {
+        rc = cmd_sessions(p, argc - 2, argv + 2);
+    }
     else {
-        rc = fail("unknown command '%s': mint or open (see --help)", argv[1]);
+        rc = fail("unknown command '%s': mint, open or sessions (see --help)", argv[1]);
     }
     apr_pool_destroy(p); /* wipes the derived keys */
     apr_terminate();

@@ -62,10 +62,14 @@ def httpd_opts(policy_dir=False, timeout_ms=TIMEOUT_MS, extra_global=""):
 # ------------------------------------------------------------------ sessions
 
 class Sessions:
-    """NSESSIONS sessions made through the app (set.cgi), each k=<n>&d=<random>."""
+    """NSESSIONS sessions made through the app (set.cgi), each k=<n>&d=<random>.  `mc` reads
+    a session as the store holds it: anything with get(key) (a memcached client, a
+    ReplicaReader), or None for the embedded store, whose sessions are read through the
+    module (ThroughModule)."""
 
     def __init__(self, httpd, mc, n=NSESSIONS):
-        self.httpd, self.mc = httpd, mc
+        self.httpd = httpd
+        self.mc = mc if mc is not None else ThroughModule(self)
         self.ids = [None] * n
         self.data = [None] * n        # {k:.., d:..}
         self.raw = [None] * n         # the encoded value as memcached holds it
@@ -76,7 +80,7 @@ class Sessions:
             print(f"--- setup: {self.setup_retries} session creation(s) retried (store timeout "
                   f"of a fresh process; see the error log)")
         for i in range(n):
-            self.raw[i] = mc.get(H.store_key(self.ids[i]))
+            self.raw[i] = self.mc.get(H.store_key(self.ids[i]))
             assert H.decode_session(self.raw[i]) == self.data[i], (i, self.raw[i], self.data[i])
 
     def _make(self, i):
@@ -112,6 +116,22 @@ class Sessions:
         return [self.mc.get(H.store_key(sid)) for sid in self.ids]
 
 
+class ThroughModule:
+    """get(key) of a session of `sessions` as the module reads it (the light whoami on a fresh
+    connection): for the embedded store, which only the server's processes can read.  The
+    value is the encoded session, what memcached would hold without a key file; None when the
+    module finds no session."""
+
+    def __init__(self, sessions):
+        self.sessions = sessions
+
+    def get(self, key):
+        i = next(i for i, sid in enumerate(self.sessions.ids) if H.store_key(sid) == key)
+        status, val = self.sessions.read_light(i, timeout=30)
+        assert status == 200, f"session {i}: light whoami answered {status}"
+        return val or None
+
+
 # ------------------------------------------------------------------ request mixes
 
 def kind(cls, area, cookie, op):
@@ -139,6 +159,17 @@ def plain_mix(nsess):
             if i % 2:
                 return L.Target(f"/set.cgi?k={s}", "a.test", s, kind("cgi", "root", True, "write"))
             return L.Target("/env.cgi", "a.test", s, kind("cgi", "root", True, "read"))
+        if ti >= CONNECTIONS - CONTROL_THREADS:
+            return L.Target("/" + LIGHT_PAGE, "a.test", None, kind("light", "root", False, "read"))
+        return L.Target("/" + LIGHT_PAGE, "a.test", s, kind("light", "root", True, "read"))
+    return plan
+
+
+def read_mix(nsess):
+    """Reads only: the light whoami with a cookie, CONTROL_THREADS without.  For a change of
+    servers, where a write of a session the new placement does not find would make a new one."""
+    def plan(ti, i):
+        s = (ti * 7 + i) % nsess
         if ti >= CONNECTIONS - CONTROL_THREADS:
             return L.Target("/" + LIGHT_PAGE, "a.test", None, kind("light", "root", False, "read"))
         return L.Target("/" + LIGHT_PAGE, "a.test", s, kind("light", "root", True, "read"))

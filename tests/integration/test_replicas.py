@@ -132,6 +132,18 @@ def status_lines(httpd, addrs):
             for a in addrs}
 
 
+def replica_events(httpd):
+    """{(server, event): count} from the Prometheus output of the status page."""
+    r = httpd.request("GET", "/shs-status?format=prometheus", headers={"Host": "a.test"})
+    assert r.status == 200, r
+    out = {}
+    for m in re.finditer(r'^shs_memcached_replica_events_total\{server="([^"]+)",'
+                         r'event="(\w+)"\} (\d+)$', r.text, re.M):
+        out[(m.group(1), m.group(2))] = int(m.group(3))
+    assert out, r.text[-1500:]
+    return out
+
+
 # ------------------------------------------------------------------ the tests
 
 def test_each_session_on_its_two_servers(make_httpd, three_memcached):
@@ -193,8 +205,8 @@ def test_kill_one_then_restart_it_empty(make_httpd, three_memcached):
         check_reads(sessions, f"after the restart, round {rounds}")
         return victim.client.present([s.key for s in on_victim]) == {s.key for s in on_victim}
     assert wait_until(repaired, 15, 0.3), \
-        f"{len(on_victim) - len(victim.client.present([s.key for s in on_victim]))} copies still " \
-        f"missing on the restarted server after 15 s of reads"
+        f"{len(on_victim) - len(victim.client.present([s.key for s in on_victim]))} " \
+        "copies still missing on the restarted server after 15 s of reads"
     print(f"restarted server repaired after {time.monotonic() - t_back:.1f}s ({rounds} rounds "
           f"of reads)")
     for s in on_victim:
@@ -203,6 +215,18 @@ def test_kill_one_then_restart_it_empty(make_httpd, three_memcached):
     # only where it belongs
     assert victim.client.present([s.key for s in sessions]) == {s.key for s in on_victim}
     assert wait_until(lambda: "up" in (status_lines(httpd, addrs)[victim.addr] or ""), 10)
+
+    # the status page says what the copies did, per server: the restarted one was found
+    # missing its copies and repaired, the others answered for it while it was dead
+    line = status_lines(httpd, addrs)[victim.addr]
+    print("status page after the repair:", line)
+    events = replica_events(httpd)
+    assert events[(victim.addr, "repair")] >= len(on_victim), events
+    assert events[(victim.addr, "stale")] >= len(on_victim), events
+    assert sum(events[(a, "fallback")] for a in addrs if a != victim.addr) > 0, events
+    assert events[(victim.addr, "fallback")] == 0, events
+    m = re.search(r"found missing or older (\d+)", line or "")
+    assert m and int(m.group(1)) == events[(victim.addr, "stale")], line
 
 
 @pytest.mark.expect_log("SHS00302", "SHS00303")

@@ -105,7 +105,8 @@ def group_conf(keyfile, name="shop", hosts=GROUP_HOSTS, port="{port}", extra="",
     sites = " ".join(f"{scheme}://{h}:{port}" for h in hosts)
     out = f"SharedSessionKeyFile {keyfile}\nSharedSessionGroup {name} {sites}\n"
     if hub:
-        out += f"SharedSessionHub {name} {scheme}://{hub}:{port if hub_port is None else hub_port}\n"
+        hub_port = port if hub_port is None else hub_port
+        out += f"SharedSessionHub {name} {scheme}://{hub}:{hub_port}\n"
     return out + extra
 
 

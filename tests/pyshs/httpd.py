@@ -183,7 +183,8 @@ class Httpd(HttpdConf):
         apache2's output when it does."""
         p = subprocess.run([APACHE2, "-f", self.conf, "-k", action], capture_output=True,
                            text=True, timeout=timeout, env=self.env(), stdin=subprocess.DEVNULL)
-        assert p.returncode == 0, f"apache2 -k {action} failed ({p.returncode}): {p.stdout}{p.stderr}"
+        assert p.returncode == 0, \
+            f"apache2 -k {action} failed ({p.returncode}): {p.stdout}{p.stderr}"
         return p
 
     def cgid_sock(self):

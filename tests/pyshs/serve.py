@@ -71,8 +71,9 @@ def start_e2e(workdir, module, started):
     mc = start_memcached(subdir(workdir, "memcached"))
     started.append(mc)
     keys = KeyFile(os.path.join(workdir, "sharedsession.key"))
-    httpd = Httpd(subdir(workdir, "httpd"), module, memcached=mc, hosts=GROUP_HOSTS, site="demo", tls=True,
-                  keepalive=True, processes=3, threads=25, access_log_format=E2E_ACCESS_LOG,
+    httpd = Httpd(subdir(workdir, "httpd"), module, memcached=mc, hosts=GROUP_HOSTS, site="demo",
+                  tls=True, keepalive=True, processes=3, threads=25,
+                  access_log_format=E2E_ACCESS_LOG,
                   global_conf=group_conf(keys.path, "e2e", scheme="https", hub=HUB)
                   + E2E_SENT_ID + "\n")
     started.append(httpd)
@@ -96,7 +97,8 @@ def start_e2e(workdir, module, started):
     wait_for(f"https://{HUB}:{httpd.port}/whoami.php to answer 200 (certificate checked)",
              answers, 15, 0.2, detail=lambda: f"--- error log ---\n{httpd.log_text()[-3000:]}")
     return {
-        "ready": True, "dir": workdir, "root": httpd.dir, "port": httpd.port, "hosts": list(httpd.hosts),
+        "ready": True, "dir": workdir, "root": httpd.dir, "port": httpd.port,
+        "hosts": list(httpd.hosts),
         "hub": HUB, "sites": {h: httpd.site_url(h) for h in httpd.hosts},
         "ca": httpd.certs["ca"], "conf": httpd.conf, "error_log": httpd.error_log,
         "access_log": httpd.access_log, "httpd_pid": httpd.parent_pid,

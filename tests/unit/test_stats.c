@@ -111,6 +111,44 @@ static void test_text(void **state)
     assert_non_null(strstr(out, "failures 1, recoveries 0"));
 }
 
+static void test_replica_events(void **state)
+{
+    shs_stats_t st;
+    const char *names[] = { "a:1", "b:2" };
+    const char *out;
+    int i;
+
+    shs_stats_init(&st);
+    for (i = 0; i < 3; i++) {
+        shs_stats_replica(&st, 1, SHS_RE_REPAIR);
+    }
+    shs_stats_replica(&st, 1, SHS_RE_STALE);
+    shs_stats_replica(&st, 0, SHS_RE_FALLBACK);
+    shs_stats_replica(&st, 0, SHS_RE_TOMBSTONE);
+    shs_stats_replica(&st, 0, SHS_RE_TOMBSTONE);
+    shs_stats_replica(&st, SHS_STATS_MAX_SERVERS, SHS_RE_REPAIR); /* out of range: ignored */
+    shs_stats_replica(&st, 0, SHS_RE_COUNT);
+    shs_stats_replica(NULL, 0, SHS_RE_REPAIR);
+
+    out = shs_stats_text(pool, &st, names, 2, apr_time_now());
+    assert_non_null(strstr(out, "recoveries 0; copies: answered for another 1, repaired 0, "
+                                "found missing or older 0, tombstones 2\n"));
+    assert_non_null(strstr(out, "recoveries 0; copies: answered for another 0, repaired 3, "
+                                "found missing or older 1, tombstones 0\n"));
+    out = shs_stats_prometheus(pool, &st, names, 2);
+    assert_non_null(
+        strstr(out, "shs_memcached_replica_events_total{server=\"b:2\",event=\"repair\"} 3\n"));
+    assert_non_null(
+        strstr(out, "shs_memcached_replica_events_total{server=\"a:1\",event=\"tombstone\"} 2\n"));
+    assert_non_null(
+        strstr(out, "shs_memcached_replica_events_total{server=\"a:1\",event=\"repair\"} 0\n"));
+
+    /* without events the server line says nothing of copies */
+    shs_stats_init(&st);
+    out = shs_stats_text(pool, &st, names, 2, apr_time_now());
+    assert_null(strstr(out, "copies:"));
+}
+
 static void test_prometheus(void **state)
 {
     shs_stats_t st;
@@ -146,6 +184,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_adds),
         cmocka_unit_test(test_text),
         cmocka_unit_test(test_prometheus),
+        cmocka_unit_test(test_replica_events),
     };
     return cmocka_run_group_tests_name("shs_stats", tests, setup, teardown);
 }

@@ -1,0 +1,413 @@
+/* Copyright 2026 The mod_sharedsession authors
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/* A bounded memcached `get` on the requester's thread (see shs_mcget.h).
+ *
+ * POSIX sockets and poll() rather than apr_socket_t: a connection outlives any request pool
+ * and moves between threads, and APR sockets are tied to a pool that is not thread-safe.  The
+ * idle list is guarded by a pthread mutex for the same reason as shs_store.c's lock: it is
+ * taken on request threads of a pool-less object that lives as long as the process. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <apr_strings.h>
+
+#include "shs_mcget.h"
+
+#define HEADER_MAX 320       /* "VALUE " + a 250-byte key + flags, length, cas */
+#define BUF_START 4096       /* a session fits; longer values grow the buffer */
+
+typedef struct conn_t {
+    struct conn_t *next;
+    int fd;
+} conn_t;
+
+struct shs_mcget_t {
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    pthread_mutex_t lock;
+    conn_t *idle; /* LIFO: the warmest connection first */
+    int open;     /* connections open, idle or in use */
+    int max_conns;
+};
+
+/* ------------------------------------------------------------------ the answer */
+
+/* Digits only, no sign, at most 10 of them; *out <= limit. */
+static int parse_uint(const char *s, apr_size_t n, apr_uint64_t limit, apr_uint64_t *out)
+{
+    apr_uint64_t v = 0;
+    apr_size_t i;
+
+    if (n == 0 || n > 10) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return 0;
+        }
+        v = v * 10 + (apr_uint64_t)(s[i] - '0');
+    }
+    if (v > limit) {
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+apr_status_t shs_mcget_parse(const char *buf, apr_size_t n, const char *key, const char **val,
+                             apr_size_t *vlen, apr_size_t *used, apr_size_t *need)
+{
+    const char *eol, *p, *sp, *end;
+    apr_size_t klen = strlen(key), hdr;
+    apr_uint64_t flags, bytes;
+
+    *need = 0;
+    eol = memchr(buf, '\n', n < HEADER_MAX ? n : HEADER_MAX);
+    if (!eol) {
+        return n < HEADER_MAX ? APR_INCOMPLETE : APR_EGENERAL;
+    }
+    if (eol == buf || eol[-1] != '\r') {
+        return APR_EGENERAL;
+    }
+    end = eol - 1; /* the '\r' */
+    hdr = (apr_size_t)(eol - buf) + 1;
+    if (end - buf == 3 && !memcmp(buf, "END", 3)) {
+        *used = hdr;
+        return APR_NOTFOUND;
+    }
+    /* VALUE <key> <flags> <bytes>[ <cas>] */
+    if (end - buf < 6 || memcmp(buf, "VALUE ", 6)) {
+        return APR_EGENERAL;
+    }
+    p = buf + 6;
+    if ((apr_size_t)(end - p) <= klen || memcmp(p, key, klen) || p[klen] != ' ') {
+        return APR_EGENERAL;
+    }
+    p += klen + 1;
+    sp = memchr(p, ' ', (apr_size_t)(end - p));
+    if (!sp || !parse_uint(p, (apr_size_t)(sp - p), 0xffffffffu, &flags)) {
+        return APR_EGENERAL;
+    }
+    p = sp + 1;
+    sp = memchr(p, ' ', (apr_size_t)(end - p));
+    if (!parse_uint(p, (apr_size_t)((sp ? sp : end) - p), SHS_MCGET_VALUE_MAX, &bytes)) {
+        return APR_EGENERAL;
+    }
+    if (sp && !parse_uint(sp + 1, (apr_size_t)(end - sp - 1), 0xffffffffffULL, &flags)) {
+        return APR_EGENERAL; /* a cas field that is not a number */
+    }
+    *need = hdr + (apr_size_t)bytes + 2 + 5; /* data, "\r\n", "END\r\n" */
+    if (n < *need) {
+        return APR_INCOMPLETE;
+    }
+    p = buf + hdr;
+    if (memcmp(p + bytes, "\r\nEND\r\n", 7)) {
+        return APR_EGENERAL;
+    }
+    *val = p;
+    *vlen = (apr_size_t)bytes;
+    *used = *need;
+    return APR_SUCCESS;
+}
+
+/* ------------------------------------------------------------------ connections */
+
+static void conn_close(shs_mcget_t *g, conn_t *c)
+{
+    close(c->fd);
+    free(c);
+    pthread_mutex_lock(&g->lock);
+    g->open--;
+    pthread_mutex_unlock(&g->lock);
+}
+
+static void conn_release(shs_mcget_t *g, conn_t *c)
+{
+    pthread_mutex_lock(&g->lock);
+    c->next = g->idle;
+    g->idle = c;
+    pthread_mutex_unlock(&g->lock);
+}
+
+/* Milliseconds left until the deadline, for poll(); 0 when past it. */
+static int ms_left(apr_time_t deadline)
+{
+    apr_time_t left = deadline - apr_time_now();
+
+    if (left <= 0) {
+        return 0;
+    }
+    return left > apr_time_from_sec(3600) ? 3600000 : (int)((left + 999) / 1000);
+}
+
+/* Wait for events on fd until the deadline: APR_SUCCESS, APR_TIMEUP, or the error. */
+static apr_status_t wait_fd(int fd, short events, apr_time_t deadline)
+{
+    struct pollfd pfd = { .fd = fd, .events = events };
+    int rc, ms;
+
+    for (;;) {
+        ms = ms_left(deadline);
+        if (ms == 0) {
+            return APR_TIMEUP;
+        }
+        rc = poll(&pfd, 1, ms);
+        if (rc > 0) {
+            return APR_SUCCESS; /* readable, writable, or an error the next call reports */
+        }
+        if (rc == 0) {
+            continue; /* rounding: check the clock again */
+        }
+        if (errno != EINTR) {
+            return APR_FROM_OS_ERROR(errno);
+        }
+    }
+}
+
+/* A new connection, or APR_EAGAIN when max_conns are open already. */
+static apr_status_t conn_open(shs_mcget_t *g, apr_time_t deadline, conn_t **out)
+{
+    conn_t *c;
+    int fd, one = 1, err = 0;
+    socklen_t elen = sizeof(err);
+    apr_status_t rv;
+
+    pthread_mutex_lock(&g->lock);
+    if (g->open >= g->max_conns) {
+        pthread_mutex_unlock(&g->lock);
+        return APR_EAGAIN;
+    }
+    g->open++;
+    pthread_mutex_unlock(&g->lock);
+
+    c = malloc(sizeof(*c));
+    fd = socket(g->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (!c || fd < 0) {
+        rv = c ? APR_FROM_OS_ERROR(errno) : APR_ENOMEM;
+        goto fail;
+    }
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (connect(fd, (struct sockaddr *)&g->addr, g->addrlen) != 0) {
+        if (errno != EINPROGRESS) {
+            rv = APR_FROM_OS_ERROR(errno);
+            goto fail;
+        }
+        if ((rv = wait_fd(fd, POLLOUT, deadline)) != APR_SUCCESS) {
+            goto fail;
+        }
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0 || err) {
+            rv = APR_FROM_OS_ERROR(err ? err : errno);
+            goto fail;
+        }
+    }
+    c->fd = fd;
+    c->next = NULL;
+    *out = c;
+    return APR_SUCCESS;
+
+fail:
+    if (fd >= 0) {
+        close(fd);
+    }
+    free(c);
+    pthread_mutex_lock(&g->lock);
+    g->open--;
+    pthread_mutex_unlock(&g->lock);
+    return rv;
+}
+
+static conn_t *conn_idle(shs_mcget_t *g)
+{
+    conn_t *c;
+
+    pthread_mutex_lock(&g->lock);
+    c = g->idle;
+    if (c) {
+        g->idle = c->next;
+    }
+    pthread_mutex_unlock(&g->lock);
+    return c;
+}
+
+/* ------------------------------------------------------------------ one question */
+
+typedef struct {
+    char *buf;
+    apr_size_t cap, n;
+} rbuf_t;
+
+static apr_status_t send_all(int fd, const char *s, apr_size_t len, apr_time_t deadline)
+{
+    while (len > 0) {
+        ssize_t w = send(fd, s, len, MSG_NOSIGNAL);
+        if (w > 0) {
+            s += w;
+            len -= (apr_size_t)w;
+            continue;
+        }
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            apr_status_t rv = wait_fd(fd, POLLOUT, deadline);
+            if (rv != APR_SUCCESS) {
+                return rv;
+            }
+            continue;
+        }
+        return w < 0 ? APR_FROM_OS_ERROR(errno) : APR_EOF;
+    }
+    return APR_SUCCESS;
+}
+
+/* Ask and read the whole answer.  *got_any: some bytes of an answer arrived (a failure
+ * before that, on a reused connection, is a connection memcached had closed). */
+static apr_status_t ask(int fd, const char *cmd, apr_size_t cmdlen, const char *key, rbuf_t *b,
+                        apr_time_t deadline, const char **val, apr_size_t *vlen, int *got_any)
+{
+    apr_status_t rv;
+    apr_size_t used, need;
+
+    *got_any = 0;
+    if ((rv = send_all(fd, cmd, cmdlen, deadline)) != APR_SUCCESS) {
+        return rv;
+    }
+    b->n = 0;
+    for (;;) {
+        ssize_t r;
+
+        rv = shs_mcget_parse(b->buf, b->n, key, val, vlen, &used, &need);
+        if (rv != APR_INCOMPLETE) {
+            /* exactly one answer: anything after it was not asked for */
+            return (rv == APR_SUCCESS || rv == APR_NOTFOUND) && used != b->n ? APR_EGENERAL : rv;
+        }
+        if (need > b->cap || b->n == b->cap) {
+            apr_size_t cap = need > b->cap ? need : b->cap * 2;
+            char *nb = realloc(b->buf, cap);
+            if (!nb) {
+                return APR_ENOMEM;
+            }
+            b->buf = nb;
+            b->cap = cap;
+        }
+        r = recv(fd, b->buf + b->n, b->cap - b->n, 0);
+        if (r > 0) {
+            b->n += (apr_size_t)r;
+            *got_any = 1;
+            continue;
+        }
+        if (r == 0) {
+            return APR_EOF;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            return APR_FROM_OS_ERROR(errno);
+        }
+        if ((rv = wait_fd(fd, POLLIN, deadline)) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+}
+
+apr_status_t shs_mcget_get(shs_mcget_t *g, const char *key, apr_pool_t *p, char **val,
+                           apr_size_t *len, apr_time_t deadline)
+{
+    apr_size_t klen = strlen(key), vlen = 0;
+    char *cmd = apr_palloc(p, klen + 7);
+    const char *v = NULL;
+    rbuf_t b = { 0 };
+    apr_status_t rv;
+    int got_any, reused, attempts = 0;
+    conn_t *c;
+
+    memcpy(cmd, "get ", 4);
+    memcpy(cmd + 4, key, klen);
+    memcpy(cmd + 4 + klen, "\r\n", 3);
+    b.cap = BUF_START;
+    b.buf = malloc(b.cap);
+    if (!b.buf) {
+        return APR_ENOMEM;
+    }
+    for (;;) {
+        c = conn_idle(g);
+        reused = c != NULL;
+        if (!c && (rv = conn_open(g, deadline, &c)) != APR_SUCCESS) {
+            break;
+        }
+        rv = ask(c->fd, cmd, klen + 6, key, &b, deadline, &v, &vlen, &got_any);
+        if (rv == APR_SUCCESS || rv == APR_NOTFOUND) {
+            conn_release(g, c);
+            break;
+        }
+        conn_close(g, c);
+        /* An idle connection memcached closed (restarted, or its idle timeout) fails before
+         * any answer: try the next one, or a new one.  Bounded: each try uses up a
+         * connection, and the deadline still holds. */
+        if (!(reused && !got_any && rv != APR_TIMEUP) || ++attempts > g->max_conns) {
+            break;
+        }
+    }
+    if (rv == APR_SUCCESS) {
+        *val = apr_pstrmemdup(p, v, vlen);
+        *len = vlen;
+    }
+    free(b.buf);
+    return rv;
+}
+
+/* ------------------------------------------------------------------ set-up */
+
+apr_status_t shs_mcget_create(apr_pool_t *p, const char *host, apr_port_t port, int max_conns,
+                              shs_mcget_t **out)
+{
+    apr_sockaddr_t *sa = NULL;
+    shs_mcget_t *g;
+    apr_status_t rv;
+
+    if (max_conns < 1) {
+        return APR_EINVAL;
+    }
+    g = calloc(1, sizeof(*g)); /* outlives p's users: see shs_mcget.h */
+    if (!g) {
+        return APR_ENOMEM;
+    }
+    /* Resolved once, here (child start): a name that does not resolve now leaves the reader
+     * off (max_conns 0: every get says APR_EAGAIN), and apr_memcache, which resolves at each
+     * connection, does the reads on the workers as before. */
+    rv = apr_sockaddr_info_get(&sa, host, APR_UNSPEC, port, 0, p);
+    if (rv == APR_SUCCESS && (apr_size_t)sa->salen <= sizeof(g->addr)) {
+        memcpy(&g->addr, &sa->sa, (size_t)sa->salen);
+        g->addrlen = (socklen_t)sa->salen;
+        g->max_conns = max_conns;
+    }
+    if (pthread_mutex_init(&g->lock, NULL) != 0) {
+        free(g);
+        return APR_ENOMEM;
+    }
+    *out = g;
+    return APR_SUCCESS;
+}

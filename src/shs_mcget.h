@@ -1,0 +1,62 @@
+/* Copyright 2026 The mod_sharedsession authors
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/* A memcached `get` that the request's own thread can run within a deadline.
+ *
+ * Reads are the hot path: every page with a session costs one.  apr_memcache's sockets block
+ * without any I/O timeout, so its operations run on worker threads (shs_store.c) and each one
+ * costs the request thread a hand-off and two more context switches.  This reader owns its
+ * connections, non-blocking, and waits in poll() only until the deadline: the stall bound is
+ * kept without a worker.  Writes stay with apr_memcache on the workers.
+ *
+ * A connection is reused only after a complete, well-formed answer to its own question (the
+ * key in the VALUE line is checked): one that timed out, failed or answered anything else is
+ * closed, so an answer can never reach the wrong request.  When every connection it may open
+ * is in use it says so (APR_EAGAIN) and the caller takes the worker path instead. */
+
+#ifndef SHS_MCGET_H
+#define SHS_MCGET_H
+
+#include <apr_pools.h>
+#include <apr_errno.h>
+#include <apr_network_io.h>
+#include <apr_time.h>
+
+#define SHS_MCGET_VALUE_MAX (1024 * 1024) /* memcached's default item size limit */
+
+typedef struct shs_mcget_t shs_mcget_t;
+
+/* A reader for one server.  The address is resolved now, from p (a name that does not
+ * resolve now makes a reader that always answers APR_EAGAIN); connections are opened on
+ * demand, at most max_conns at a time (in use or idle).  The reader lives as long as the
+ * process (it is never freed: requests may still be inside it when a child is stopped). */
+apr_status_t shs_mcget_create(apr_pool_t *p, const char *host, apr_port_t port, int max_conns,
+                              shs_mcget_t **out);
+
+/* Get key (already checked: no spaces or control characters).  *val (NUL-terminated) and
+ * *len come from p.  APR_SUCCESS, APR_NOTFOUND, APR_TIMEUP at the deadline (apr_time_now()
+ * clock), APR_EAGAIN when no connection is free (nothing was sent), or the system's error
+ * (connection refused, reset...), or APR_EGENERAL for an answer that is not one. */
+apr_status_t shs_mcget_get(shs_mcget_t *g, const char *key, apr_pool_t *p, char **val,
+                           apr_size_t *len, apr_time_t deadline);
+
+/* The parser, for tests: buf[0..n) holds the start of the answer to `get key`.
+ * APR_INCOMPLETE: more bytes are needed (*need: how many in all, when the header said, else 0);
+ * APR_NOTFOUND: "END"; APR_SUCCESS: *val and *vlen point into buf, *used bytes were the answer;
+ * APR_EGENERAL: not an answer to this question (an error line, another key, a bad length). */
+apr_status_t shs_mcget_parse(const char *buf, apr_size_t n, const char *key, const char **val,
+                             apr_size_t *vlen, apr_size_t *used, apr_size_t *need);
+
+#endif /* SHS_MCGET_H */
