@@ -300,11 +300,15 @@ class Httpd(HttpdConf):
                         lambda: len(self.log_lines(pattern)) >= count and self.log_lines(pattern),
                         timeout, detail=lambda: f"--- error log ---\n{self.log_text()[-3000:]}")
 
-    def assert_htaccess_refused(self, host, rel, directive, timeout=3):
-        """httpd refused `directive` in the .htaccess at docroot(host)/rel: the error-log line
-        names that file and says the directive is not allowed there (waited for)."""
-        path = os.path.join(self.docroot(host), rel)
-        return self.wait_log(re.escape(f"{path}: {directive} not allowed here"), timeout)
+    def assert_htaccess_refused(self, directory, line, page, host="a.test", timeout=3):
+        """An .htaccess in `directory` (of every docroot) holding `line`, a directive not
+        allowed there: a request for directory/page on `host` is answered 500, and httpd's
+        error-log line names that .htaccess and that directive (waited for; returned)."""
+        self.write_file(f"{directory}/.htaccess", line + "\n")
+        r = self.request("GET", f"/{directory}/{page}", headers={"Host": host})
+        assert r.status == 500, r
+        path = os.path.join(self.docroot(host), directory, ".htaccess")
+        return self.wait_log(re.escape(f"{path}: {line.split()[0]} not allowed here"), timeout)
 
     def log_watch(self):
         """A LogWatch from now on."""
