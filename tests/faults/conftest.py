@@ -12,6 +12,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 INTEGRATION = os.path.join(os.path.dirname(HERE), "integration")
+sys.path.insert(0, INTEGRATION)        # test_placement
 sys.path.insert(0, os.path.dirname(HERE))   # pyshs
 sys.path.insert(0, HERE)               # loadgen
 
