@@ -4,9 +4,10 @@
 //   node tests/e2e/run.mjs [scenario ...]     all scenarios but the extra ones when none is named
 //   node tests/e2e/run.mjs --list
 //
-// Starts memcached and httpd (mod_ssl + mod_sharedsession, the demo's PHP shop as a.test,
-// b.test and c.test, a.test the group's hub) on 127.0.0.1, runs each scenario in a fresh
-// profile of its browser, then checks httpd's error log.  Last line: "N passed, M failed[, K skipped]"; exit 1 when
+// Has the Python test harness start memcached and httpd (tests/pyshs/serve.py: mod_ssl +
+// mod_sharedsession, the demo's PHP shop as a.test, b.test and c.test, a.test the group's
+// hub) on 127.0.0.1, runs each scenario in a fresh profile of its browser, then checks
+// httpd's error log.  Last line: "N passed, M failed[, K skipped]"; exit 1 when
 // anything failed.  With CI=true a missing component fails instead of skipping.
 // Env: SHS_MODULE (the module to load), SHS_E2E_KEEP=1 (keep the temporary directory),
 // SHS_E2E_SLOW=N (multiply every time bound by N, for a loaded machine).
@@ -199,7 +200,13 @@ async function main() {
   const selected = args.length ? SCENARIOS.filter((s) => args.includes(s.name)) : SCENARIOS.filter((s) => !s.extra);
 
   // What every scenario needs, then what each one's browser needs.
-  const common = missing(serverRequirements());
+  let common;
+  try {
+    common = missing(serverRequirements());
+  } catch (e) {
+    for (const s of selected) record(s.name, 'failed', e.message);
+    finish();
+  }
   if (!fs.existsSync(MODULE)) {
     for (const s of selected) record(s.name, 'failed', `${MODULE} is missing: run make first (cd ${REPO} && make), or set SHS_MODULE`);
     finish();
@@ -216,7 +223,7 @@ async function main() {
   if (!runnable.length) finish();
 
   log(`module ${MODULE}`);
-  server = new Server({ module: MODULE, appDir: path.join(REPO, 'demo', 'app'), log, keep: KEEP });
+  server = new Server({ module: MODULE, log, keep: KEEP });
   try {
     await withTimeout(server.start(), 60000, 'starting the servers');
   } catch (e) {
@@ -243,12 +250,13 @@ async function main() {
   }
 
   log('\n== server-error-log: httpd stopped, whole error log checked');
-  await server.stop();
+  const stopProblems = await server.stop();
   const rest = summarizeLog(errTail.read());
   const all = new LogTail(server.errorLog).read();
   const bad = all.filter((l) => BAD_LINE.test(l));
   log(`  whole log: ${all.length} line(s), ${all.filter((l) => WARN_LINE.test(l)).length} warn, ${bad.length} error/crit/exit signal`);
-  record('server-error-log', bad.length ? 'failed' : 'passed', bad.length ? (startBad[0] || rest[0] || bad[0]) : '');
+  const why = bad.length ? (startBad[0] || rest[0] || bad[0]) : stopProblems.length ? `stopping the servers: ${stopProblems[0]}` : '';
+  record('server-error-log', why ? 'failed' : 'passed', why);
   if (KEEP) log(`kept ${server.root}`);
   else server.removeFiles();
   finish();

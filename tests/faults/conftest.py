@@ -12,7 +12,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 INTEGRATION = os.path.join(os.path.dirname(HERE), "integration")
-sys.path.insert(0, INTEGRATION)        # shs_harness
+sys.path.insert(0, INTEGRATION)        # test_placement
+sys.path.insert(0, os.path.dirname(HERE))   # pyshs
 sys.path.insert(0, HERE)               # loadgen
 
 _NAME = "shs_integration_conftest"

@@ -9,7 +9,7 @@ import secrets
 import time
 from collections import Counter
 
-import shs_harness as H
+import pyshs as H
 import loadgen as L
 
 pct, ms = L.pct, L.ms

@@ -16,7 +16,7 @@ import pytest
 
 import faultload as F
 import loadgen as L
-import shs_harness as H
+import pyshs as H
 
 BASE = 2.0            # seconds of healthy load before the fault
 STALL = 5.0           # SIGSTOP duration

@@ -17,19 +17,12 @@ import tempfile
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import shs_harness as H  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/
+import pyshs as H  # noqa: E402
 
-
-def require(path, package, what=None):
-    """A component the tests need.  Missing: fail under CI=true, else skip naming the
-    Debian package to install."""
-    if os.path.exists(path):
-        return path
-    msg = f"{what or path} not found: install the Debian package '{package}' (apt-get install {package})"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(msg + " [CI=true: a missing component is a failure]", pytrace=False)
-    pytest.skip(msg)
+# A component the tests need: its path; missing, a skip naming the Debian package to install,
+# a failure under CI=true (tests/faults/conftest.py re-exports it).
+require = H.require
 
 
 def pytest_configure(config):
@@ -50,7 +43,7 @@ def pytest_runtest_setup(item):
 
 @pytest.fixture(scope="session")
 def module_path():
-    path = os.environ.get("SHS_MODULE", H.DEFAULT_MODULE)
+    path = H.module_path()
     if not os.path.isfile(path):
         pytest.fail(f"mod_sharedsession DSO not found at {path}: run make first "
                     f"(cd {H.REPO} && make), or set SHS_MODULE", pytrace=False)
@@ -188,14 +181,35 @@ def mc(memcached):
 
 
 @pytest.fixture
+def make_memcached(memcached_bin, workdir):
+    """make_memcached(**opts) -> one more started Memcached (opts: see pyshs.Memcached),
+    killed after the test."""
+    made = []
+
+    def make(**opts):
+        d = os.path.join(workdir, f"memcached{len(made) + 2}")
+        os.makedirs(d)
+        made.append(H.Memcached(d, **opts).start())
+        return made[-1]
+    yield make
+    for m in made:
+        m.kill()
+
+
+@pytest.fixture
+def keyfile(workdir):
+    """A SharedSessionKeyFile with one random key (pyshs.KeyFile: path, keys, codec)."""
+    return H.KeyFile(os.path.join(workdir, "keys.txt"))
+
+
+@pytest.fixture
 def make_httpd(request, apache_bin, module_path, php_cgi, htpasswd_bin, memcached, base_dir):
-    """make_httpd(**opts) -> a started Httpd (see shs_harness.Httpd for the options);
+    """make_httpd(**opts) -> a started Httpd (see pyshs.HttpdConf for the options);
     start=False only writes the config."""
     made = request.node.__dict__.setdefault("_shs_httpds", [])
-    import tempfile as _t
 
     def make(start=True, **opts):
-        d = _t.mkdtemp(prefix=f"httpd{len(made)}-", dir=base_dir)
+        d = tempfile.mkdtemp(prefix=f"httpd{len(made)}-", dir=base_dir)
         os.chmod(d, 0o755)
         opts.setdefault("memcached", memcached)
         h = H.Httpd(d, module_path, **opts)
@@ -204,12 +218,16 @@ def make_httpd(request, apache_bin, module_path, php_cgi, htpasswd_bin, memcache
             h.start()
         return h
     yield make
+    stop_problems = []
     for h in made:
         if h.running:
-            h.stop()
+            try:
+                h.stop()
+            except AssertionError as e:     # stopped anyway; reported below
+                stop_problems.append(f"{h.dir}: {e}")
     problem = _check_logs(request.node, after_stop=True)
-    if problem:
-        pytest.fail(problem, pytrace=False)
+    if problem or stop_problems:
+        pytest.fail("\n".join(stop_problems + ([problem] if problem else [])), pytrace=False)
 
 
 @pytest.fixture
@@ -219,11 +237,11 @@ def httpd(make_httpd):
 
 @pytest.fixture
 def configtest(request, apache_bin, module_path, base_dir):
-    """configtest(**opts) -> (exit status, output) of `apache2 -t -f CONF` (no memcached)."""
-    import tempfile as _t
+    """configtest(**opts) -> (exit status, output, Httpd) of `apache2 -t -f CONF` (no
+    memcached); Httpd.assert_refused() checks the error apache2 gave."""
 
     def run(**opts):
-        d = _t.mkdtemp(prefix="conftest-", dir=base_dir)
+        d = tempfile.mkdtemp(prefix="conftest-", dir=base_dir)
         os.chmod(d, 0o755)
         opts.setdefault("memcache_servers", ["127.0.0.1:11211"])
         h = H.Httpd(d, module_path, **opts)

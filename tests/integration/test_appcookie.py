@@ -40,7 +40,6 @@ patterns STORE_DOWN_WARN and TOO_LARGE_LOG below are placeholders (any SHS00nnn 
 level) to be narrowed to the real tags.
 """
 
-import base64
 import hashlib
 import http.client
 import json
@@ -58,8 +57,8 @@ from collections import Counter
 
 import pytest
 
-import shs_harness as H
-from shs_harness import COOKIE, ID_RE, Navigator, Visitor, find_tags, parse_set_cookie
+import pyshs as H
+from pyshs import COOKIE, ID_RE, Navigator, Visitor, find_tags, parse_set_cookie
 from test_pull import pull_conf
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -80,20 +79,6 @@ TOO_LARGE_LOG = r"\[sharedsession:(?:info|notice|warn|error)\](?!.*SHS0030[123]:
 
 # ------------------------------------------------------------------ components
 
-def missing(msg):
-    """A component is missing: skip naming the Debian package; a failure under CI=true."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(msg + " [CI=true: a missing component is a failure]", pytrace=False)
-    pytest.skip(msg)
-
-
-def need_file(path, package, what):
-    if not os.path.exists(path):
-        missing(f"{what} not found: install the Debian package '{package}' "
-                f"(apt-get install {package})")
-    return path
-
-
 _PHP_MODULES = None
 
 
@@ -108,8 +93,7 @@ def need_php_ext(ext, package):
             out = ""
         _PHP_MODULES = {l.strip().lower() for l in out.splitlines()}
     if ext.lower() not in _PHP_MODULES:
-        missing(f"PHP extension '{ext}' not loaded by php-cgi: install the Debian package "
-                f"'{package}' (apt-get install {package})")
+        H.missing(f"PHP extension '{ext}' not loaded by php-cgi: {H.package_hint(package)}")
 
 
 def proxy_modules():
@@ -118,7 +102,7 @@ def proxy_modules():
     for name, f in (("proxy_module", "mod_proxy.so"), ("proxy_http_module", "mod_proxy_http.so")):
         if name[:-len("_module")] in H.builtin_modules():
             continue
-        path = need_file(os.path.join(H.APACHE_MODULES, f), "apache2", f"httpd module {f}")
+        path = H.require(os.path.join(H.APACHE_MODULES, f), "apache2", f"httpd module {f}")
         lines.append(f"LoadModule {name} {path}")
     return "\n".join(lines) + "\n"
 
@@ -198,22 +182,15 @@ def plain_httpd(request, make_httpd, base_dir):
 
 
 @pytest.fixture
-def keyfile(workdir):
-    path = os.path.join(workdir, "keys.txt")
-    H.write_keyfile(path)
-    return path
-
-
-@pytest.fixture
 def push_group(keyfile):
     """Global config: group `shop` (a, b, c), push only."""
-    return H.group_conf(keyfile)
+    return H.group_conf(keyfile.path)
 
 
 @pytest.fixture
 def pull_group(keyfile):
     """Global config: group `g` (a, b, c) with a.test as its hub."""
-    return pull_conf(keyfile)
+    return pull_conf(keyfile.path)
 
 
 # ------------------------------------------------------------------ the native PHP app
@@ -345,13 +322,13 @@ WIKI_COOKIES = "wikidb*"        # wikidb_session, wikidbUserID, wikidbUserName (
 def mediawiki_template(base_dir):
     """A ready wiki made once per run by scripts/setup-offtheshelf.sh (exit 3: a package is
     missing)."""
-    need_file(MEDIAWIKI, "mediawiki", "MediaWiki")
+    H.require(MEDIAWIKI, "mediawiki", "MediaWiki")
     dest = os.path.join(base_dir, "mediawiki-template")
     p = subprocess.run(["/bin/sh", SETUP_OFFTHESHELF, dest], capture_output=True, text=True,
                        timeout=300, stdin=subprocess.DEVNULL)
     print(p.stdout, p.stderr)
     if p.returncode == 3:
-        missing(p.stderr.strip().splitlines()[-1])
+        H.missing(p.stderr.strip().splitlines()[-1])
     assert p.returncode == 0, f"{SETUP_OFFTHESHELF} failed ({p.returncode}):\n{p.stderr}"
     with open(os.path.join(dest, "admin-password")) as f:
         password = f.read().strip()
@@ -528,17 +505,6 @@ class Watch:
             return [AESGCM(codec.keys[raw[1]]).decrypt(raw[2:14], raw[14:], raw[:2])]
         except Exception:
             return []
-
-
-def key_ring(keyfile):
-    """{id: secret} of a key file written by H.write_keyfile."""
-    ring = {}
-    with open(keyfile) as f:
-        for line in f:
-            if line.strip() and not line.startswith("#"):
-                kid, secret = line.split()
-                ring[int(kid)] = base64.b64decode(secret)
-    return ring
 
 
 # ------------------------------------------------------------------ push helpers
@@ -742,7 +708,7 @@ def test_native_push_login_cart_logout(make_httpd, memcached, push_group, keyfil
         assert w["sid"] != alice_php, (h.host, w)
 
     watch.assert_no_app_set_cookie([PHPSESSID])
-    watch.assert_never_seen(app.ids(), key_ring(keyfile))
+    watch.assert_never_seen(app.ids(), keyfile.keys)
 
 
 @pytest.mark.parametrize("handler", HANDLERS)
@@ -812,7 +778,7 @@ def test_native_pull_login_cart_logout(make_httpd, memcached, pull_group, keyfil
         assert w["user"] is None, (h, w)
 
     watch.assert_no_app_set_cookie([PHPSESSID])
-    watch.assert_never_seen(app.ids(), key_ring(keyfile))
+    watch.assert_never_seen(app.ids(), keyfile.keys)
 
 
 def test_native_browser_cookie_dropped(make_httpd, push_group, keyfile):
@@ -881,7 +847,7 @@ def test_native_rotation_defeats_fixation(make_httpd, push_group, keyfile, force
         assert attacker.sid("a.test") != vic_id
 
     watch.assert_no_app_set_cookie([PHPSESSID])
-    watch.assert_never_seen([i for i in app.ids() if i != chosen], key_ring(keyfile))
+    watch.assert_never_seen([i for i in app.ids() if i != chosen], keyfile.keys)
 
 
 def test_native_unchanged_cookie_costs_one_get(make_httpd, mc, push_group):
@@ -924,7 +890,7 @@ def test_native_store_down(make_httpd, memcached, push_group):
     assert before["user"] == "alice"
 
     mark = len(httpd.log_lines())
-    memcached.stop()
+    memcached.stall()
     passed = 0
     try:
         t0 = time.monotonic()
@@ -949,8 +915,9 @@ def test_native_store_down(make_httpd, memcached, push_group):
         assert r.status == 200, r
         for sc in r.set_cookies(COOKIE):
             assert parse_set_cookie(sc)[1] == alice_id, f"the id cookie kept: {sc}"
-        elapsed = time.monotonic() - t0
-        assert elapsed < 10, f"requests during the outage took {elapsed:.1f}s"
+        print(f"requests during the outage: {time.monotonic() - t0:.1f}s")
+        # all answered before the stalled memcached could answer anything
+        assert H.all_threads_stopped(memcached.pid), "memcached ran again during the outage"
     finally:
         memcached.cont()
 
@@ -1025,7 +992,7 @@ def test_proxy_backend_push(make_httpd, push_group, keyfile, backend):
         assert "appsid" not in w["cookie_names"] and w["app_cookies"] == [], (h.host, w)
 
     watch.assert_no_app_set_cookie(["appsid", "app_*"])
-    watch.assert_never_seen(backend.issued(), key_ring(keyfile))
+    watch.assert_never_seen(backend.issued(), keyfile.keys)
 
 
 @pytest.mark.expect_log(TOO_LARGE_LOG)
@@ -1132,9 +1099,7 @@ def test_htaccess(make_httpd, push_group, keyfile, expect_log, case):
 
     if case == "override-fileinfo":
         expect_log("not allowed here")
-        r = a.get("/legacy/app.cgi")
-        assert r.status == 500, r
-        assert httpd.wait_log(r"SharedSessionAppCookie not allowed here", 3), httpd.log_text()
+        httpd.assert_htaccess_refused("legacy", "SharedSessionAppCookie legacysid", "app.cgi")
         return
 
     r1 = a.get("/legacy/app.cgi")
@@ -1171,32 +1136,35 @@ def test_config_valid(configtest, where):
     assert rc == 0 and "Syntax OK" in out, out
 
 
-@pytest.mark.parametrize("arg", [
-    "PHP=SESSID",            # '='
-    "PHPSESSID=x",
-    "PHP;SESSID",            # ';'
-    '"PHP SESSID"',          # space
-    '"PHPSESSID "',
-    "PHP*SESSID",            # '*' not at the end
-    "*SESSID",
-    "wikidb**",
-    '""',                    # empty
-    "PHPSESSID \"\"",        # a valid name, then an empty one (AP_INIT_ITERATE would stop
-                             # at the empty word and never see it)
-    "PHPSESSID bad=name",    # a valid name, then a bad one
+NOT_A_NAME = "not a cookie name (RFC 6265 token characters only)"
+STAR = "'*' is only allowed at the end (a name prefix)"
+NO_NAME = "at least one cookie name (e.g. PHPSESSID), or None"
+
+
+@pytest.mark.parametrize("arg,message", [
+    ("PHP=SESSID", "'PHP=SESSID': " + NOT_A_NAME),             # '='
+    ("PHPSESSID=x", "'PHPSESSID=x': " + NOT_A_NAME),
+    ("PHP;SESSID", "'PHP;SESSID': " + NOT_A_NAME),             # ';'
+    ('"PHP SESSID"', "'PHP SESSID': " + NOT_A_NAME),           # space
+    ('"PHPSESSID "', "'PHPSESSID ': " + NOT_A_NAME),
+    ("PHP*SESSID", "'PHP*SESSID': " + STAR),                   # '*' not at the end
+    ("*SESSID", "'*SESSID': " + STAR),
+    ("wikidb**", "'wikidb**': " + STAR),
+    ('""', NO_NAME),                                           # empty
+    ("PHPSESSID \"\"", "an empty cookie name"),   # a valid name, then an empty one
+                                     # (AP_INIT_ITERATE would stop at it and never see it)
+    ("PHPSESSID bad=name", "'bad=name': " + NOT_A_NAME),       # a valid name, then a bad one
 ])
-def test_config_bad_names(configtest, arg):
-    rc, out, _ = configtest(vhost_conf=scope(arg))
-    assert rc != 0, out
-    assert "SharedSessionAppCookie" in out, out
-    assert "Invalid command" not in out, "refused by the module, not unknown to httpd"
+def test_config_bad_names(configtest, arg, message):
+    rc, out, h = configtest(vhost_conf=scope(arg))
+    h.assert_refused(rc, out, f"SharedSessionAppCookie {arg}",
+                     f"SharedSessionAppCookie: {message}", host="a.test")
 
 
 def test_config_no_name(configtest):
-    rc, out, _ = configtest(vhost_conf="<Location />\n    SharedSessionAppCookie\n</Location>")
-    assert rc != 0, out
-    assert "SharedSessionAppCookie" in out, out
-    assert "Invalid command" not in out, "refused by the module, not unknown to httpd"
+    rc, out, h = configtest(vhost_conf="<Location />\n    SharedSessionAppCookie\n</Location>")
+    h.assert_refused(rc, out, "SharedSessionAppCookie", f"SharedSessionAppCookie: {NO_NAME}",
+                     host="a.test")
 
 
 # ================================================================== 6. MediaWiki, unmodified
@@ -1242,4 +1210,4 @@ def test_mediawiki_login_everywhere_logout_everywhere(make_httpd, push_group, ke
     assert r.status == 200 and 'id="pt-login"' in r.text, "a.test shows the login link again"
 
     watch.assert_no_app_set_cookie([WIKI_COOKIES])
-    watch.assert_never_seen(session_ids | wiki.session_ids(), key_ring(keyfile))
+    watch.assert_never_seen(session_ids | wiki.session_ids(), keyfile.keys)

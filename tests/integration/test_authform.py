@@ -3,8 +3,8 @@ shared-pw)."""
 
 import pytest
 
-import shs_harness as H
-from shs_harness import COOKIE, ID_RE, decode_session, parse_set_cookie, store_key
+import pyshs as H
+from pyshs import COOKIE, ID_RE, decode_session, parse_set_cookie, store_key
 
 
 def login(b):

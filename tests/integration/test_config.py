@@ -1,17 +1,21 @@
-"""Configuration checks at `apache2 -t -f CONF`."""
+"""Configuration checks at `apache2 -t -f CONF`.
 
-import base64
+A refused configuration is asserted by its message and its line: `Httpd.assert_refused()`
+(apache2 names the line of the config it refused and gives the directive's message, which
+must be exactly the one expected), `Httpd.assert_check_failed()` for the module's checks
+after reading (SHS002nn)."""
+
 import os
 import secrets
 
 import pytest
 
+import pyshs as H
+
 
 def keyfile(dirpath, nbytes=32, mode=0o600, kid=1, name="keys.txt"):
     p = os.path.join(dirpath, name)
-    with open(p, "w") as f:
-        f.write(f"{kid} {base64.b64encode(secrets.token_bytes(nbytes)).decode()}\n")
-    os.chmod(p, mode)
+    H.write_keyfile(p, [(kid, secrets.token_bytes(nbytes))], mode)
     return p
 
 
@@ -40,16 +44,23 @@ def test_shared_session_without_memcache(configtest):
     configuration.  Asking for memcached without servers is not."""
     rc, out, _ = configtest(memcache_servers=None)
     assert rc == 0, out
-    rc, out, _ = configtest(memcache_servers=None, server_conf="SharedSessionStore memcache")
-    assert rc != 0 and "SharedSessionMemcache" in out, out
+    rc, out, h = configtest(memcache_servers=None, server_conf="SharedSessionStore memcache")
+    line, = h.config_lines("SharedSessionStore memcache")
+    h.assert_check_failed(rc, out, f"SHS00202: SharedSessionStore memcache ({h.conf}:{line}) "
+                          "needs a memcached server: add 'SharedSessionMemcache host:port' to "
+                          "the server configuration")
 
 
-@pytest.mark.parametrize("arg", ["localhost:99999", "nohostport", "127.0.0.1:0",
-                                 "127.0.0.1:", ":11211"])
-def test_bad_memcache_address(configtest, arg):
-    rc, out, _ = configtest(memcache_servers=[arg])
-    assert rc != 0, out
-    assert "SharedSessionMemcache" in out, out
+@pytest.mark.parametrize("arg,message", [
+    ("localhost:99999", "'localhost:99999': the port must be 1..65535"),
+    ("nohostport", "'nohostport' is not host:port"),
+    ("127.0.0.1:0", "'127.0.0.1:0': the port must be 1..65535"),
+    ("127.0.0.1:", "'127.0.0.1:': the port is not a number"),
+    (":11211", "':11211' is not host:port"),
+])
+def test_bad_memcache_address(configtest, arg, message):
+    rc, out, h = configtest(memcache_servers=[arg])
+    h.assert_refused(rc, out, f"SharedSessionMemcache {arg}", f"SharedSessionMemcache: {message}")
 
 
 @pytest.mark.parametrize("directive", [
@@ -64,30 +75,35 @@ def test_bad_memcache_address(configtest, arg):
 def test_server_directive_refused_in_virtualhost(configtest, base_dir, directive):
     kf = keyfile(base_dir, name="vh-keys.txt")
     snippet = directive.replace("{keyfile}", kf)
-    rc, out, _ = configtest(vhost_conf={"b.test": snippet})
-    assert rc != 0, out
-    assert "cannot occur within <VirtualHost> section" in out, out
-    assert directive.split()[0] in out
+    rc, out, h = configtest(vhost_conf={"b.test": snippet})
+    name = directive.split()[0]
+    h.assert_refused(rc, out, snippet, f"{name} cannot occur within <VirtualHost> section",
+                     host="b.test")
 
 
 def test_keyfile_missing(configtest, base_dir):
-    rc, out, _ = configtest(global_conf=f"SharedSessionKeyFile {base_dir}/no-such-keyfile")
-    assert rc != 0, out
-    assert "SharedSessionKeyFile" in out
+    path = f"{base_dir}/no-such-keyfile"
+    rc, out, h = configtest(global_conf=f"SharedSessionKeyFile {path}")
+    h.assert_refused(rc, out, "SharedSessionKeyFile",
+                     f"SharedSessionKeyFile: key file {path} does not exist")
 
 
 def test_keyfile_world_readable(configtest, base_dir):
     kf = keyfile(base_dir, mode=0o644, name="world-keys.txt")
-    rc, out, _ = configtest(global_conf=f"SharedSessionKeyFile {kf}")
-    assert rc != 0, out
-    assert "SharedSessionKeyFile" in out
+    rc, out, h = configtest(global_conf=f"SharedSessionKeyFile {kf}")
+    h.assert_refused(rc, out, "SharedSessionKeyFile",
+                     f"SharedSessionKeyFile: key file {kf} is readable or writable by other "
+                     "users (mode 0644): run chmod 600 on it, or chmod 640 with the server's "
+                     "group")
 
 
 def test_keyfile_short_key(configtest, base_dir):
     kf = keyfile(base_dir, nbytes=16, name="short-keys.txt")
-    rc, out, _ = configtest(global_conf=f"SharedSessionKeyFile {kf}")
-    assert rc != 0, out
-    assert "SharedSessionKeyFile" in out
+    rc, out, h = configtest(global_conf=f"SharedSessionKeyFile {kf}")
+    # line 2: write_keyfile() puts a comment first
+    h.assert_refused(rc, out, "SharedSessionKeyFile",
+                     f"SharedSessionKeyFile: key file {kf}: line 2: the secret of key 1 is too "
+                     "short (16 bytes, at least 32 are needed; e.g. openssl rand -base64 32)")
 
 
 def test_keyfile_valid(configtest, base_dir):
@@ -97,32 +113,37 @@ def test_keyfile_valid(configtest, base_dir):
 
 
 def test_shared_session_without_session_on_warns(configtest):
-    rc, out, _ = configtest(session_on=False)
+    rc, out, h = configtest(session_on=False)
     assert rc == 0, out
-    assert "Session On" in out, out
+    lines = [l.strip() for l in out.splitlines()]
+    for host in H.VHOSTS:
+        line, = h.config_lines("SharedSession On", host)
+        msg = (f"SHS00203: SharedSession On ({h.conf}:{line}) but 'Session On' is not set for "
+               f"the server {host}")
+        assert msg in lines, f"expected {msg!r}:\n{out}"
 
 
-@pytest.mark.parametrize("snippet,word", [
-    ("SharedSessionMemcacheTimeout soon", "SharedSessionMemcacheTimeout"),
-    ("SharedSessionMemcacheRetry -1", "SharedSessionMemcacheRetry"),
-    ("SharedSessionMemcacheConnections 0", "SharedSessionMemcacheConnections"),
-    ("SharedSessionKeyPrefix \"a b\"", "SharedSessionKeyPrefix"),
+# "fast", not a word starting with 's' or 'm': httpd's duration parser reads "soon" as 0 s
+@pytest.mark.parametrize("snippet,message", [
+    ("SharedSessionMemcacheTimeout fast", "'fast' is not a duration (e.g. 250ms, 1s)"),
+    ("SharedSessionMemcacheRetry -1", "'-1' is not a duration (e.g. 250ms, 1s)"),
+    ("SharedSessionMemcacheConnections 0", "'0': give a number from 1 to 1024"),
+    ("SharedSessionKeyPrefix \"a b\"", "'a b': use 1 to 64 printable characters without spaces"),
 ])
-def test_bad_server_values(configtest, snippet, word):
-    rc, out, _ = configtest(global_conf=snippet)
-    assert rc != 0, out
-    assert word in out
+def test_bad_server_values(configtest, snippet, message):
+    rc, out, h = configtest(global_conf=snippet)
+    h.assert_refused(rc, out, snippet, f"{snippet.split()[0]}: {message}")
 
 
-@pytest.mark.parametrize("snippet,word", [
-    ("SharedSessionStoreDown maybe", "SharedSessionStoreDown"),
-    ("SharedSessionTTL 0", "SharedSessionTTL"),
-    ("SharedSessionCookieName \"bad name\"", "SharedSessionCookieName"),
+@pytest.mark.parametrize("snippet,message", [
+    ("SharedSessionStoreDown maybe", "'maybe': use 'anonymous' or '503'"),
+    ("SharedSessionTTL 0", "'0': out of range (seconds, at least 1)"),
+    ("SharedSessionCookieName \"bad name\"", "'bad name' is not a valid cookie name"),
 ])
-def test_bad_dir_values(configtest, snippet, word):
-    rc, out, _ = configtest(vhost_conf=snippet)
-    assert rc != 0, out
-    assert word in out
+def test_bad_dir_values(configtest, snippet, message):
+    rc, out, h = configtest(vhost_conf=snippet)
+    # the first vhost's line is the one refused
+    h.assert_refused(rc, out, snippet, f"{snippet.split()[0]}: {message}", host="a.test")
 
 
 # ------------------------------------------------------------------ cross-domain push
@@ -142,17 +163,20 @@ SharedSessionReplace Off
 
 
 def test_push_group_without_keyfile(configtest):
-    rc, out, _ = configtest(global_conf="SharedSessionGroup shop a.test b.test c.test")
-    assert rc != 0, out
-    assert "SHS00205" in out and "SharedSessionKeyFile" in out, out
+    rc, out, h = configtest(global_conf="SharedSessionGroup shop a.test b.test c.test")
+    line, = h.config_lines("SharedSessionGroup shop")
+    h.assert_check_failed(rc, out, f"SHS00205: SharedSessionGroup shop ({h.conf}:{line}) needs "
+                          "SharedSessionKeyFile: the tokens that carry a session between its "
+                          "sites are encrypted")
 
 
 def test_store_encrypt_without_keyfile(configtest):
     """Encryption asked for with nothing to derive its key from: refused at start-up, rather
     than sessions stored in clear."""
-    rc, out, _ = configtest(global_conf="SharedSessionStoreEncrypt On")
-    assert rc != 0, out
-    assert "SHS00206" in out and "SharedSessionKeyFile" in out, out
+    rc, out, h = configtest(global_conf="SharedSessionStoreEncrypt On")
+    h.assert_check_failed(rc, out, "SHS00206: SharedSessionStoreEncrypt On needs "
+                          "SharedSessionKeyFile: the sessions are encrypted with a key derived "
+                          "from it")
 
 
 def test_store_encrypt_with_keyfile(configtest, base_dir):
@@ -161,32 +185,40 @@ def test_store_encrypt_with_keyfile(configtest, base_dir):
     assert rc == 0 and "Syntax OK" in out, out
 
 
-@pytest.mark.parametrize("snippet,word", [
-    ("SharedSessionEndpoint _shs/", "SharedSessionEndpoint"),
-    ("SharedSessionEndpoint /_shs", "SharedSessionEndpoint"),
-    ("SharedSessionEndpoint /", "SharedSessionEndpoint"),
-    ("SharedSessionEndpoint /a/../b/", "SharedSessionEndpoint"),
-    ("SharedSessionEndpoint \"/a b/\"", "SharedSessionEndpoint"),
-    ("SharedSessionGroup \"bad name\" a.test b.test", "not a valid group name"),
-    ("SharedSessionGroup sh*p a.test b.test", "not a valid group name"),
-    ("SharedSessionGroup shop a.test", "SharedSessionGroup"),
+ENDPOINT = "give a path like /_shs/ (letters, digits, '_', '.', '-', starting and ending with '/')"
+GROUP_NAME = "is not a valid group name (letters, digits, '_', '.', '-')"
+
+
+# the last line of a snippet is the one refused
+@pytest.mark.parametrize("snippet,message", [
+    ("SharedSessionEndpoint _shs/", "'_shs/': " + ENDPOINT),
+    ("SharedSessionEndpoint /_shs", "'/_shs': " + ENDPOINT),
+    ("SharedSessionEndpoint /", "'/': " + ENDPOINT),
+    ("SharedSessionEndpoint /a/../b/", "'/a/../b/': " + ENDPOINT),
+    ("SharedSessionEndpoint \"/a b/\"", "'/a b/': " + ENDPOINT),
+    ("SharedSessionGroup \"bad name\" a.test b.test", "'bad name' " + GROUP_NAME),
+    ("SharedSessionGroup sh*p a.test b.test", "'sh*p' " + GROUP_NAME),
+    ("SharedSessionGroup shop a.test",
+     "give a group name and at least two sites: NAME host host ..."),
     ("SharedSessionGroup g1 a.test b.test\nSharedSessionGroup g2 c.test a.test",
-     "already in group"),
+     "site 'a.test' is already in group 'g1'"),
     ("SharedSessionGroup g1 a.test b.test\nSharedSessionGroup g1 c.test x.test",
-     "defined twice"),
-    ("SharedSessionGroup shop ftp://a.test b.test", "SharedSessionGroup"),
-    ("SharedSessionGroup shop a.test/path b.test", "SharedSessionGroup"),
-    ("SharedSessionGroup shop a.test:0 b.test", "SharedSessionGroup"),
-    ("SharedSessionTokenLifetime 1", "SharedSessionTokenLifetime"),
-    ("SharedSessionTokenLifetime 3601", "SharedSessionTokenLifetime"),
-    ("SharedSessionPushRetry 86401", "SharedSessionPushRetry"),
-    ("SharedSessionPushRetry -1", "SharedSessionPushRetry"),
+     "group 'g1' is defined twice"),
+    ("SharedSessionGroup shop ftp://a.test b.test",
+     "'ftp://a.test': only http:// and https:// are allowed"),
+    ("SharedSessionGroup shop a.test/path b.test",
+     "'a.test/path': give a site as [scheme://]host[:port], without a path"),
+    ("SharedSessionGroup shop a.test:0 b.test", "'a.test:0': the port must be 1..65535"),
+    ("SharedSessionTokenLifetime 1", "'1': give seconds from 5 to 3600"),
+    ("SharedSessionTokenLifetime 3601", "'3601': give seconds from 5 to 3600"),
+    ("SharedSessionPushRetry 86401", "'86401': give seconds from 0 to 86400"),
+    ("SharedSessionPushRetry -1", "'-1': give seconds from 0 to 86400"),
 ])
-def test_push_bad_server_values(configtest, base_dir, snippet, word):
+def test_push_bad_server_values(configtest, base_dir, snippet, message):
     kf = keyfile(base_dir, name="push-bad-keys.txt")
-    rc, out, _ = configtest(global_conf=f"SharedSessionKeyFile {kf}\n{snippet}")
-    assert rc != 0, out
-    assert word in out, out
+    rc, out, h = configtest(global_conf=f"SharedSessionKeyFile {kf}\n{snippet}")
+    line = snippet.splitlines()[-1]
+    h.assert_refused(rc, out, line, f"{line.split()[0]}: {message}")
 
 
 @pytest.mark.parametrize("directive", [
@@ -195,16 +227,17 @@ def test_push_bad_server_values(configtest, base_dir, snippet, word):
     "SharedSessionPushRetry 300",
 ])
 def test_push_server_directive_refused_in_virtualhost(configtest, directive):
-    rc, out, _ = configtest(vhost_conf={"b.test": directive})
-    assert rc != 0, out
-    assert "cannot occur within <VirtualHost> section" in out, out
+    rc, out, h = configtest(vhost_conf={"b.test": directive})
+    h.assert_refused(rc, out, directive,
+                     f"{directive.split()[0]} cannot occur within <VirtualHost> section",
+                     host="b.test")
 
 
-@pytest.mark.parametrize("snippet,word", [
-    ("SharedSessionTransport iframe", "SharedSessionTransport"),
-    ("SharedSessionInject maybe", "SharedSessionInject"),
+@pytest.mark.parametrize("snippet,message", [
+    ("SharedSessionTransport iframe", "SharedSessionTransport: 'iframe': use image or script "
+     "(push), pull, both (e.g. 'image pull'), or none"),
+    ("SharedSessionInject maybe", "SharedSessionInject must be On or Off"),     # httpd's
 ])
-def test_push_bad_dir_values(configtest, snippet, word):
-    rc, out, _ = configtest(vhost_conf=snippet)
-    assert rc != 0, out
-    assert word in out, out
+def test_push_bad_dir_values(configtest, snippet, message):
+    rc, out, h = configtest(vhost_conf=snippet)
+    h.assert_refused(rc, out, snippet, message, host="a.test")

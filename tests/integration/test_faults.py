@@ -1,22 +1,42 @@
 """Store faults: a stalled (SIGSTOP), killed and restarted memcached.
 
-Bounds: SharedSessionMemcacheTimeout 300ms, SharedSessionMemcacheRetry 1s.  A request during
-an outage must come back well before the stall ends (< 3 s: a liveness bound, not a
-performance one); recovery is polled for at most 10 s.
+SharedSessionMemcacheTimeout 300ms, SharedSessionMemcacheRetry 1s.  What is asserted is order
+and behaviour, not speed (this machine is shared; latency figures are printed, the load
+tests and bench/ measure them):
+
+- a request during a stall is answered while memcached is still stopped, i.e. before the
+  stalled operation could complete (SIGCONT comes only after every answer);
+- the circuit breaker: in each process the first operation that fails opens it, the next
+  ones are refused at once ("server marked down"), and at most one operation is tried again
+  per retry interval (read from the module's debug lines, SHS00105, by pid and time);
+- the visitor's cookie is kept, the stored session is not overwritten, it is readable again
+  after the outage (polled for at most 10 s), and each process reports the outage once.
+
+A request that is not answered at all fails by the client's timeout (CLIENT_TIMEOUT).
 """
 
 import re
+import socket
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 
 import pytest
 
-from shs_harness import COOKIE, decode_session, parse_set_cookie, store_key, wait_until
+import pyshs as H
+from pyshs import COOKIE, parse_set_cookie, store_key, wait_until
 
-STALL = 6.0          # seconds memcached stays stopped
-LIVENESS = 3.0       # a request during the outage must answer within this
-RECOVERY = 10.0      # bound of the recovery polls
+TIMEOUT, RETRY = 0.3, 1.0   # SharedSessionMemcacheTimeout / Retry of these tests
+CLIENT_TIMEOUT = 20         # a request never answered fails here (a hang, not a slow answer)
+RECOVERY = 10.0             # bound of the recovery polls
 DIR_503 = '<Directory "{docroot}/sub">\n    SharedSessionStoreDown 503\n</Directory>'
+# the debug line of a load that failed, with the reason
+FAILED_LOAD = r"SHS00105: session \S+ not loaded, memcached \S+: (.*)$"
+SKIPPED = "server marked down (retrying after the retry interval)"
+TIMED_OUT = "no answer within the timeout"
+
+
+def fault_httpd(make_httpd, **opts):
+    return make_httpd(timeout=f"{int(TIMEOUT * 1000)}ms", retry=f"{int(RETRY)}s", **opts)
 
 
 def make_session(httpd, **data):
@@ -34,12 +54,53 @@ def no_new_id(r, sid):
         assert val == sid, f"the session cookie was replaced during the outage: {sc!r}"
 
 
-def timed(label, fn):
-    t0 = time.monotonic()
-    r = fn()
-    dt = time.monotonic() - t0
-    print(f"{label}: {dt * 1000:.0f} ms -> {r.status}")
-    return r, dt
+def answered(label, b, path):
+    """GET path: the answer (its time printed), or a failure naming the request when none
+    came within CLIENT_TIMEOUT."""
+    try:
+        r = b.get(path, timeout=CLIENT_TIMEOUT)
+    except (socket.timeout, TimeoutError, ConnectionError) as e:
+        raise AssertionError(f"{label}: no answer within {CLIENT_TIMEOUT} s ({e!r})") from None
+    print(f"{label}: {r.status} in {r.elapsed * 1000:.0f} ms")
+    return r
+
+
+def answered_while_stalled(memcached, label, b, path):
+    """The request is answered, and memcached was still stopped when the answer came: the
+    module answered without the stalled operation, which can complete only after SIGCONT."""
+    r = answered(label, b, path)
+    assert H.all_threads_stopped(memcached.pid), \
+        f"{label}: memcached was running again when the answer came (the stall was lost)"
+    return r
+
+
+def failed_loads(lines):
+    """{pid: [(time, reason)]} of the SHS00105 lines (a load that failed), in log order."""
+    out = defaultdict(list)
+    for line in lines:
+        m = re.search(FAILED_LOAD, line)
+        if m:
+            out[H.log_pid(line)].append((H.log_time(line), m.group(1)))
+    return out
+
+
+def assert_breaker(loads, what):
+    """The circuit breaker, per process: its first failed operation was tried (not refused),
+    the ones refused at once say so, and two operations tried in one process lie at least
+    half a retry interval apart (without a breaker every request would try: they came
+    tens of ms apart).  At least one operation was refused at once."""
+    assert loads, f"{what}: no failed load in the error log (SHS00105 at debug)"
+    for pid, ops in loads.items():
+        print(f"{what}: pid {pid}: " + ", ".join(f"{t % 100:.3f} {r[:20]}" for t, r in ops))
+        assert ops[0][1] != SKIPPED, \
+            f"{what}: pid {pid} refused its first operation before any had failed: {ops}"
+        tried = [t for t, reason in ops if reason != SKIPPED]
+        for t0, t1 in zip(tried, tried[1:]):
+            assert t1 - t0 >= RETRY / 2, \
+                f"{what}: pid {pid} tried memcached again {t1 - t0:.3f} s after a failure " \
+                f"(retry interval {RETRY} s): the breaker did not open: {ops}"
+    skipped = sum(1 for ops in loads.values() for _, reason in ops if reason == SKIPPED)
+    assert skipped, f"{what}: no operation refused at once by an open breaker: {dict(loads)}"
 
 
 def poll_session(b, expected, timeout=RECOVERY):
@@ -59,51 +120,47 @@ def poll_session(b, expected, timeout=RECOVERY):
 
 def shs302_per_pid(httpd):
     lines = httpd.log_lines(r"\[sharedsession:error\].*SHS00302")
-    pids = Counter(re.search(r"\[pid (\d+)", l).group(1) for l in lines)
-    return lines, pids
+    return lines, Counter(H.log_pid(l) for l in lines)
 
 
 @pytest.mark.expect_log("SHS00302")
-def test_sigstop_stall_is_bounded_and_recovers(make_httpd, memcached, mc):
-    httpd = make_httpd(timeout="300ms", retry="1s", vhost_conf=DIR_503)
+def test_sigstop_stall_answered_while_stalled_and_recovers(make_httpd, memcached, mc):
+    httpd = fault_httpd(make_httpd, vhost_conf=DIR_503)
     b, sid = make_session(httpd, k="v")
     key = store_key(sid)
     assert mc.get(key) == "k=v"
 
-    memcached.stop()
-    t_stop = time.monotonic()
+    log = H.LogWatch(httpd)
+    memcached.stall()
     try:
-        r, dt = timed("first request during the stall", lambda: b.get("/whoami.php"))
-        assert r.status == 200, r
-        assert dt < LIVENESS, f"request took {dt:.2f}s during the stall (timeout 300ms)"
-        assert r.json()["session"] == {}, "served anonymously"
-        no_new_id(r, sid)
-
-        times = []
-        for i in range(6):
-            r, dt = timed(f"request {i + 2} during the stall", lambda: b.get("/whoami.php"))
+        for i in range(7):
+            r = answered_while_stalled(memcached, f"read {i + 1} during the stall", b,
+                                       "/whoami.php")
             assert r.status == 200, r
-            assert r.json()["session"] == {}
+            assert r.json()["session"] == {}, "served anonymously"
             no_new_id(r, sid)
-            times.append(dt)
-        assert max(times) < LIVENESS, times
 
         # a write during the stall: served, not saved, cookie kept
-        r, dt = timed("write during the stall", lambda: b.get("/set.php?k=k&v=changed"))
+        r = answered_while_stalled(memcached, "write during the stall", b, "/set.php?k=k&v=changed")
         assert r.status == 200, r
-        assert dt < LIVENESS
         no_new_id(r, sid)
         assert b.cookies.get(COOKIE) == sid
 
         # SharedSessionStoreDown 503 in /sub
-        r, dt = timed("503 directory during the stall", lambda: b.get("/sub/env.cgi"))
+        r = answered_while_stalled(memcached, "503 directory during the stall", b, "/sub/env.cgi")
         assert r.status == 503, r
-        assert dt < LIVENESS
-
-        assert time.monotonic() - t_stop < STALL, "the requests above outlasted the stall"
-        time.sleep(max(0.0, STALL - (time.monotonic() - t_stop)))
+        stalled = log.lines()
     finally:
         memcached.cont()
+
+    # every request of the stall tried to load the session and got no answer from memcached
+    loads = failed_loads(stalled)
+    assert sum(len(ops) for ops in loads.values()) == 9, \
+        "one failed load (SHS00105) per request of the stall:\n" + "\n".join(stalled)
+    for pid, ops in loads.items():
+        assert ops[0][1] == TIMED_OUT, f"pid {pid}: the first load of the stall did not time " \
+                                       f"out (stalled memcached): {ops}"
+    assert_breaker(loads, "stall")
 
     took = poll_session(b, {"k": "v"})
     print(f"session readable again {took}s after SIGCONT")
@@ -117,12 +174,14 @@ def test_sigstop_stall_is_bounded_and_recovers(make_httpd, memcached, mc):
     print("\n".join(lines))
     assert lines, "SHS00302 ([sharedsession:error]) must be logged when memcached fails"
     assert max(pids.values()) == 1, f"SHS00302 more than once in a process: {pids}"
+    assert set(pids) == set(loads), \
+        f"the processes that failed a load {sorted(loads)} and those that logged SHS00302 " \
+        f"{sorted(pids)} differ"
     # Each process that saw the failure says so when it uses memcached again; the requests
     # after SIGCONT may all have gone to the other process (seen once in CI), so keep asking
     # (bounded) until every process that logged SHS00302 has logged SHS00301.
     def recovered_everywhere():
-        back = {m.group(1) for l in httpd.log_lines(r"\[sharedsession:notice\].*SHS00301")
-                for m in [re.search(r"\[pid (\d+)", l)] if m}
+        back = {H.log_pid(l) for l in httpd.log_lines(r"\[sharedsession:notice\].*SHS00301")}
         if set(pids) <= back:
             return True
         b.get("/whoami.php")
@@ -138,14 +197,13 @@ def test_sigstop_stall_is_bounded_and_recovers(make_httpd, memcached, mc):
 def test_sigkill_and_restart_on_same_port(make_httpd, memcached, mc):
     # A write that lands in a process whose breaker has not retried yet is refused with an
     # info line (SHS00113): only SHS00302 may be a warning or error.
-    httpd = make_httpd(timeout="300ms", retry="1s")
+    httpd = fault_httpd(make_httpd)
     b, sid = make_session(httpd, k="v")
     memcached.kill()
 
     for i in range(3):
-        r, dt = timed(f"request {i + 1} with memcached killed", lambda: b.get("/whoami.php"))
+        r = answered(f"request {i + 1} with memcached killed", b, "/whoami.php")
         assert r.status == 200, r
-        assert dt < LIVENESS
         assert r.json()["session"] == {}
         no_new_id(r, sid)
 
@@ -174,19 +232,23 @@ def test_sigkill_and_restart_on_same_port(make_httpd, memcached, mc):
 
 @pytest.mark.expect_log("SHS00302")
 def test_store_gone_anonymous_503_and_one_error_per_process(make_httpd, memcached):
-    httpd = make_httpd(timeout="300ms", retry="1s", vhost_conf=DIR_503)
+    httpd = fault_httpd(make_httpd, vhost_conf=DIR_503)
     b, sid = make_session(httpd, k="v")
+    log = H.LogWatch(httpd)
     memcached.kill()
 
     t0 = time.monotonic()
     for i in range(20):
-        r, dt = timed(f"request {i + 1}", lambda: b.get("/whoami.php"))
+        r = answered(f"request {i + 1}", b, "/whoami.php")
         assert r.status == 200, r
-        assert dt < LIVENESS
         assert r.json()["session"] == {}
         no_new_id(r, sid)
         time.sleep(0.1)        # ~3 s in all: several retry intervals (probes) pass
     print(f"20 requests in {time.monotonic() - t0:.1f}s")
+    loads = failed_loads(log.lines())
+    assert sum(len(ops) for ops in loads.values()) == 20, \
+        "one failed load (SHS00105) per request:\n" + "\n".join(log.lines())
+    assert_breaker(loads, "memcached gone")
 
     r = b.get("/sub/env.cgi")
     assert r.status == 503, r
@@ -209,11 +271,10 @@ def test_store_gone_anonymous_503_and_one_error_per_process(make_httpd, memcache
 @pytest.mark.expect_log("SHS00302")
 def test_memcached_down_at_start_then_up(make_httpd, memcached):
     memcached.kill()
-    httpd = make_httpd(timeout="300ms", retry="1s")
+    httpd = fault_httpd(make_httpd)
     b = httpd.browser()
-    r, dt = timed("write with memcached absent", lambda: b.get("/set.php?k=k&v=v"))
+    r = answered("write with memcached absent", b, "/set.php?k=k&v=v")
     assert r.status == 200, r
-    assert dt < LIVENESS
     assert not r.set_cookies(COOKIE), "no id is issued when the session cannot be stored"
 
     memcached.restart()

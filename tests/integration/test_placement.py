@@ -15,16 +15,14 @@ The C unit test (tests/unit/test_place.c) pins the same known answers as KNOWN b
 import os
 import random
 import re
-import subprocess
 import time
 import urllib.parse
 from collections import Counter, defaultdict
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-import shs_harness as H
-from shs_harness import COOKIE, store_key, wait_until
+import pyshs as H
+from pyshs import COOKIE, store_key, wait_until
 
 CLIENTS = 16          # concurrent client threads
 PROCESSES = 4         # httpd processes (several, so that placement is shared between them)
@@ -120,43 +118,22 @@ def test_python_placement_matches_the_module():
 # ------------------------------------------------------------------ fixtures and helpers
 
 @pytest.fixture
-def four_memcached(memcached, memcached_bin, workdir):
+def four_memcached(memcached, make_memcached):
     """The test's memcached and three more, on 127.0.0.1."""
-    mcs = [memcached]
-    try:
-        for i in range(3):
-            d = os.path.join(workdir, f"memcached{i + 2}")
-            os.makedirs(d)
-            mcs.append(H.Memcached(d).start())
-        yield mcs
-    finally:
-        for m in mcs[1:]:
-            m.kill()
-
-
-def present(mc, keys):
-    """The keys of `keys` that memcached `mc` holds (multi-get, 20 keys a command)."""
-    found = set()
-    keys = list(keys)
-    for i in range(0, len(keys), 20):
-        batch = keys[i:i + 20]
-        buf = mc.client._cmd(("get " + " ".join(batch) + "\r\n").encode(), [b"END\r\n"])
-        found.update(m.decode() for m in re.findall(rb"^VALUE (\S+) ", buf, re.M))
-    return found
+    return [memcached] + [make_memcached() for _ in range(3)]
 
 
 def where(mcs, keys):
     """{key: [identities of the servers that hold it]}"""
     out = defaultdict(list)
     for m in mcs:
-        for k in present(m, keys):
+        for k in m.client.present(keys):
             out[k].append(m.addr)
     return out
 
 
 def parallel(fn, items):
-    with ThreadPoolExecutor(CLIENTS) as ex:
-        return list(ex.map(fn, items))
+    return H.parallel(fn, items, CLIENTS)
 
 
 class Session:
@@ -231,9 +208,7 @@ def graceful(httpd, servers, timeout=20):
     ready = len(httpd.log_lines(rf"SHS00305: memcached client ready: {len(servers)} server"))
     httpd.memcache_servers = list(servers)
     httpd.write_config()
-    p = subprocess.run([H.APACHE2, "-f", httpd.conf, "-k", "graceful"], capture_output=True,
-                       text=True, timeout=60, env=httpd.env(), stdin=subprocess.DEVNULL)
-    assert p.returncode == 0, f"apache2 -k graceful: {p.stdout}{p.stderr}"
+    httpd.ctl("graceful")
     assert wait_until(lambda: len(httpd.log_lines(
         rf"SHS00305: memcached client ready: {len(servers)} server")) > ready, timeout), \
         "no child of the new generation started"

@@ -7,8 +7,8 @@ import socket
 
 import pytest
 
-import shs_harness as H
-from shs_harness import COOKIE, ID_RE, decode_session, new_id, parse_set_cookie, store_key
+import pyshs as H
+from pyshs import COOKIE, ID_RE, decode_session, new_id, parse_set_cookie, store_key
 
 
 def shs_cookie(resp, name=COOKIE):

@@ -8,11 +8,11 @@ http://c.test:PORT`, `SharedSessionHub g http://a.test:PORT` (the hub), `SharedS
 300`, `SharedSessionTokenLifetime 30`; x.test is in no group.  The default transport is
 `image pull`.
 
-The browser is shs_harness.Navigator: one path-aware, host-only cookie jar per host, the
+The browser is pyshs.Navigator: one path-aware, host-only cookie jar per host, the
 navigation headers of a real browser (Sec-Fetch-Mode: navigate, Sec-Fetch-Dest: document, an
 HTML Accept), redirects followed by hand so that every hop can be checked.  The application's
 view of a session is read with a fetch() of whoami.php (Sec-Fetch-Mode: cors: never bounced).
-Tokens are read and forged with shs_harness.TokenCodec.
+Tokens are read and forged with pyshs.TokenCodec.
 """
 
 import os
@@ -22,10 +22,11 @@ import urllib.parse
 
 import pytest
 
-import shs_harness as H
-from shs_harness import (COOKIE, ID_RE, PULL_COOKIE, STATE_COOKIE, Navigator, format_hops,
-                         parse_set_cookie, store_key)
-from test_push import KeyFile, Log, refused_rx
+import pyshs as H
+from pyshs import (COOKIE, ID_RE, PULL_COOKIE, STATE_COOKIE, Navigator, format_hops,
+                   parse_set_cookie, store_key)
+from pyshs import LogWatch as Log
+from test_push import refused_rx, site
 
 PAGE = ("<!doctype html>\n<html><head><title>pull</title></head>\n<body>\n<p>a page</p>\n"
         "</body>\n</html>\n")
@@ -49,19 +50,8 @@ BOUNCED = r"SHS00601: no live session"
 
 def pull_conf(keyfile, port="{port}", retry=300, hub_port=None):
     """The group g (a, b, c) with a.test as its hub."""
-    sites = " ".join(f"http://{h}:{{p}}" for h in H.GROUP_HOSTS)
-    hub_port = port if hub_port is None else hub_port
-    return (f"SharedSessionKeyFile {keyfile}\n"
-            f"SharedSessionGroup g {sites.replace('{p}', str(port))}\n"
-            f"SharedSessionHub g http://a.test:{hub_port}\n"
-            f"SharedSessionPullRetry {retry}\n"
-            f"SharedSessionTokenLifetime 30\n")
-
-
-@pytest.fixture
-def keyfile(workdir):
-    path = os.path.join(workdir, "keys.txt")
-    return KeyFile(path, H.write_keyfile(path))
+    return H.group_conf(keyfile, "g", port=port, hub="a.test", hub_port=hub_port,
+                        extra=f"SharedSessionPullRetry {retry}\nSharedSessionTokenLifetime 30\n")
 
 
 @pytest.fixture
@@ -76,10 +66,6 @@ def pull_httpd(make_httpd, keyfile):
 
 def origin(httpd, host):
     return f"http://{host}:{httpd.port}"
-
-
-def site(httpd, host):
-    return H.site_name(host, httpd.port)
 
 
 def split(url):
@@ -878,56 +864,71 @@ GROUP = "SharedSessionGroup g http://a.test:8080 http://b.test:8080 http://c.tes
     GROUP + "SharedSessionHub g http://b.test:8080\nSharedSessionPullRetry 0",
     GROUP + "SharedSessionHub g http://c.test:8080\nSharedSessionPullRetry 86400",
 ])
-def test_config_hub_valid(configtest, workdir, snippet):
-    kf = os.path.join(workdir, "keys.txt")
-    H.write_keyfile(kf)
-    rc, out, _ = configtest(global_conf=f"SharedSessionKeyFile {kf}\n{snippet}")
+def test_config_hub_valid(configtest, keyfile, snippet):
+    rc, out, _ = configtest(global_conf=f"SharedSessionKeyFile {keyfile.path}\n{snippet}")
     assert rc == 0 and "Syntax OK" in out, out
 
 
-@pytest.mark.parametrize("snippet,word", [
-    ("SharedSessionHub nogroup http://a.test:8080", "SharedSessionHub"),
-    ("SharedSessionHub g http://a.test:8080\n" + GROUP, "SharedSessionHub"),
-    (GROUP + "SharedSessionHub g http://x.test:8080", "SharedSessionHub"),
-    (GROUP + "SharedSessionHub g http://a.test:9999", "SharedSessionHub"),
-    (GROUP + "SharedSessionHub g http://a.test:8080\nSharedSessionHub g http://b.test:8080",
-     "SharedSessionHub"),
-    (GROUP + "SharedSessionHub g http://a.test:8080\nSharedSessionHub g http://a.test:8080",
-     "SharedSessionHub"),
-    (GROUP + "SharedSessionHub g", "SharedSessionHub"),
-    ("SharedSessionPullRetry -1", "SharedSessionPullRetry"),
-    ("SharedSessionPullRetry 86401", "SharedSessionPullRetry"),
-    ("SharedSessionPullRetry soon", "SharedSessionPullRetry"),
+RETRY_RANGE = "give seconds from 0 to 86400"
+
+
+# (config, the index of its line apache2 refuses, the message)
+@pytest.mark.parametrize("snippet,refused,message", [
+    ("SharedSessionHub nogroup http://a.test:8080", 0,
+     "SharedSessionHub: no group 'nogroup' (SharedSessionGroup must come first)"),
+    ("SharedSessionHub g http://a.test:8080\n" + GROUP, 0,
+     "SharedSessionHub: no group 'g' (SharedSessionGroup must come first)"),
+    (GROUP + "SharedSessionHub g http://x.test:8080", 1,
+     "SharedSessionHub: 'http://x.test:8080' is not a site of group 'g'"),
+    (GROUP + "SharedSessionHub g http://a.test:9999", 1,
+     "SharedSessionHub: 'http://a.test:9999' is not a site of group 'g'"),
+    (GROUP + "SharedSessionHub g http://a.test:8080\nSharedSessionHub g http://b.test:8080", 2,
+     "SharedSessionHub: group 'g' has a hub already"),
+    (GROUP + "SharedSessionHub g http://a.test:8080\nSharedSessionHub g http://a.test:8080", 2,
+     "SharedSessionHub: group 'g' has a hub already"),
+    (GROUP + "SharedSessionHub g", 1,                                        # httpd's
+     "SharedSessionHub takes two arguments, GROUP site: the site of the group where users log "
+     "in; enables the redirect pull"),
+    ("SharedSessionPullRetry -1", 0, "SharedSessionPullRetry: '-1': " + RETRY_RANGE),
+    ("SharedSessionPullRetry 86401", 0, "SharedSessionPullRetry: '86401': " + RETRY_RANGE),
+    ("SharedSessionPullRetry soon", 0, "SharedSessionPullRetry: 'soon': " + RETRY_RANGE),
 ], ids=["unknown-group", "hub-before-group", "site-not-in-group", "same-host-other-port",
         "second-hub", "same-hub-twice", "no-site", "retry-negative", "retry-too-big",
         "retry-word"])
-def test_config_hub_and_retry_errors(configtest, workdir, snippet, word):
-    kf = os.path.join(workdir, "keys.txt")
-    H.write_keyfile(kf)
-    rc, out, _ = configtest(global_conf=f"SharedSessionKeyFile {kf}\n{snippet}")
-    assert rc != 0, out
-    assert word in out, out
+def test_config_hub_and_retry_errors(configtest, keyfile, snippet, refused, message):
+    rc, out, h = configtest(global_conf=f"SharedSessionKeyFile {keyfile.path}\n{snippet}")
+    lines = snippet.splitlines()
+    text = lines[refused]
+    where = h.config_lines(text)[lines[:refused].count(text)]
+    assert h.syntax_error(rc, out) == (where, message), out
 
 
 @pytest.mark.parametrize("directive", [
     "SharedSessionHub g http://a.test:8080",
     "SharedSessionPullRetry 300",
 ])
-def test_config_pull_directive_refused_in_virtualhost(configtest, workdir, directive):
-    kf = os.path.join(workdir, "keys.txt")
-    H.write_keyfile(kf)
-    rc, out, _ = configtest(global_conf=f"SharedSessionKeyFile {kf}\n{GROUP}",
+def test_config_pull_directive_refused_in_virtualhost(configtest, keyfile, directive):
+    rc, out, h = configtest(global_conf=f"SharedSessionKeyFile {keyfile.path}\n{GROUP}",
                             vhost_conf={"b.test": directive})
-    assert rc != 0, out
-    assert "cannot occur within <VirtualHost> section" in out, out
+    h.assert_refused(rc, out, directive,
+                     f"{directive.split()[0]} cannot occur within <VirtualHost> section",
+                     host="b.test")
 
 
-@pytest.mark.parametrize("words", ["image script", "pull pull", "bogus", "image image",
-                                   "none pull", "pull none", "image pull none", '""'])
-def test_config_transport_bad_words(configtest, words):
-    rc, out, _ = configtest(vhost_conf=f"SharedSessionTransport {words}")
-    assert rc != 0, out
-    assert "SharedSessionTransport" in out, out
+TRANSPORT_WORDS = "use image or script (push), pull, both (e.g. 'image pull'), or none"
+TRANSPORT_COUNT = "give one or two of: image, script, pull, none"
+
+
+# the word refused (the first that does not fit), or None: the number of words
+@pytest.mark.parametrize("words,refused", [
+    ("image script", "script"), ("pull pull", "pull"), ("bogus", "bogus"),
+    ("image image", "image"), ("none pull", "none"), ("pull none", "none"),
+    ("image pull none", None), ('""', None)])
+def test_config_transport_bad_words(configtest, words, refused):
+    rc, out, h = configtest(vhost_conf=f"SharedSessionTransport {words}")
+    message = f"'{refused}': {TRANSPORT_WORDS}" if refused else TRANSPORT_COUNT
+    h.assert_refused(rc, out, f"SharedSessionTransport {words}",
+                     f"SharedSessionTransport: {message}", host="a.test")
 
 
 @pytest.mark.parametrize("words", ["image", "script", "pull", "none", "image pull",

@@ -6,12 +6,12 @@ http://c.test:PORT` on the httpd's port; x.test stays outside any group.  The mo
 `sharedsession:trace1` so that the reason a response got no tags (SHS00504) can be asserted.
 
 Cookies and plain http: the callback sets the id cookie with `Secure; SameSite=None`.  A real
-browser would not send a Secure cookie back over http; the simulated one (shs_harness.Visitor,
+browser would not send a Secure cookie back over http; the simulated one (pyshs.Visitor,
 one jar per host) keeps and sends every cookie whatever its attributes, as a browser would over
 https.  That is the only liberty taken.
 
 Tokens are read (and, for a few refusal reasons the module never produces itself, forged) with
-shs_harness.TokenCodec, a Python twin of shs_token.c that knows the test key file.
+pyshs.TokenCodec, a Python twin of shs_token.c that knows the test key file.
 """
 
 import gzip
@@ -21,9 +21,10 @@ import time
 
 import pytest
 
-import shs_harness as H
-from shs_harness import (COOKIE, ID_RE, SYNC_COOKIE, Visitor, confirm_key, find_tags,
-                         loose_tags, parse_set_cookie, store_key)
+import pyshs as H
+from pyshs import (COOKIE, ID_RE, SYNC_COOKIE, Visitor, confirm_key, find_tags, loose_tags,
+                   parse_set_cookie, store_key)
+from pyshs import LogWatch as Log
 
 GIF = bytes([
     0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00,
@@ -92,31 +93,6 @@ def refused_rx(reason):
 
 # ------------------------------------------------------------------ fixtures and helpers
 
-class KeyFile:
-    def __init__(self, path, keys):
-        self.path = path
-        self.keys = keys
-
-    @property
-    def codec(self):
-        """The Python token codec for this key file (needs python3-cryptography: skipped
-        without it, a failure under CI=true, like the other components)."""
-        try:
-            return H.TokenCodec(self.keys)
-        except ImportError:
-            msg = ("python module 'cryptography' not found: install the Debian package "
-                   "'python3-cryptography' (apt-get install python3-cryptography)")
-            if os.environ.get("CI", "").lower() == "true":
-                pytest.fail(msg + " [CI=true: a missing component is a failure]", pytrace=False)
-            pytest.skip(msg)
-
-
-@pytest.fixture
-def keyfile(workdir):
-    return KeyFile(os.path.join(workdir, "keys.txt"), H.write_keyfile(os.path.join(workdir,
-                                                                                   "keys.txt")))
-
-
 @pytest.fixture
 def push_httpd(make_httpd, keyfile):
     """push_httpd(extra="global directives", start=True, **opts): an httpd whose a.test,
@@ -130,31 +106,6 @@ def push_httpd(make_httpd, keyfile):
 
 def site(httpd, host):
     return H.site_name(host, httpd.port)
-
-
-class Log:
-    """The error-log lines written after a mark."""
-
-    def __init__(self, httpd):
-        self.httpd = httpd
-        self.mark = len(httpd.log_lines())
-
-    def lines(self, pattern=None):
-        new = self.httpd.log_lines()[self.mark:]
-        if pattern is None:
-            return new
-        rx = re.compile(pattern)
-        return [l for l in new if rx.search(l)]
-
-    def wait(self, pattern, timeout=3):
-        found = H.wait_until(lambda: self.lines(pattern), timeout)
-        assert found, (f"no error-log line matching {pattern!r} after the mark; new lines:\n"
-                       + "\n".join(self.lines()))
-        return found
-
-    def absent(self, pattern):
-        found = self.lines(pattern)
-        assert not found, f"unexpected error-log line(s) matching {pattern!r}:\n" + "\n".join(found)
 
 
 def visitor_with_session(httpd, host="a.test", **data):
@@ -784,13 +735,16 @@ def test_threat_shared_cache(push_httpd):
 
 
 def test_threat_html_injection_through_hostname(configtest, keyfile):
-    rc, out, _ = configtest(global_conf=f"SharedSessionKeyFile {keyfile.path}\n"
+    rc, out, h = configtest(global_conf=f"SharedSessionKeyFile {keyfile.path}\n"
                                         "SharedSessionGroup g 'a.test\"><script>' b.test\n")
-    assert rc != 0, out
-    assert "SharedSessionGroup" in out and "not a valid host name" in out, out
-    rc, out, _ = configtest(global_conf=f"SharedSessionKeyFile {keyfile.path}\n"
+    h.assert_refused(rc, out, "SharedSessionGroup g",
+                     "SharedSessionGroup: 'a.test\"><script>': 'a.test\"><script>' is not a "
+                     "valid host name")
+    rc, out, h = configtest(global_conf=f"SharedSessionKeyFile {keyfile.path}\n"
                                         "SharedSessionGroup g http://a.test/\"x b.test\n")
-    assert rc != 0 and "SharedSessionGroup" in out, out
+    h.assert_refused(rc, out, "SharedSessionGroup g",
+                     "SharedSessionGroup: 'http://a.test/\"x': give a site as "
+                     "[scheme://]host[:port], without a path")
 
 
 @pytest.mark.expect_log(refused_rx("unknown-session"))

@@ -11,11 +11,12 @@ import urllib.parse
 
 import pytest
 
-import shs_harness as H
-from shs_harness import (COOKIE, STATE_COOKIE, Navigator, Visitor, find_tags, loose_tags,
-                         parse_set_cookie, store_key)
-from test_push import Log, refused_rx, tag_for, visitor_with_session, page, whoami
-from test_pull import (FILES, PAGE, keyfile, logged_in, origin, pull_conf, pull_httpd,  # noqa
+import pyshs as H
+from pyshs import (COOKIE, STATE_COOKIE, Navigator, Visitor, find_tags, loose_tags,
+                   parse_set_cookie, store_key)
+from pyshs import LogWatch as Log
+from test_push import refused_rx, tag_for, visitor_with_session, page, whoami
+from test_pull import (FILES, PAGE, logged_in, origin, pull_conf, pull_httpd,  # noqa
                        pull_until_cb, split)
 
 PHP_IN_IMAGE = "GIF89a<?php echo 'PHP-RAN-' . (6 * 7); ?>\n"
@@ -179,7 +180,9 @@ def test_identity_keys_directive_rotates(sec_httpd):
 def test_identity_keys_bad_pattern_refused(sec_httpd):
     httpd = sec_httpd(extra="SharedSessionIdentityKeys *user*\n", start=False)
     rc, out = httpd.configtest()
-    assert rc != 0 and "SharedSessionIdentityKeys" in out and "'*user*'" in out, out
+    httpd.assert_refused(rc, out, "SharedSessionIdentityKeys *user*",
+                         "SharedSessionIdentityKeys: '*user*': an identity key pattern has its "
+                         "'*' at the start or at the end, not both")
 
 
 def test_rotate_header(sec_httpd):
@@ -395,10 +398,7 @@ def test_htaccess_cannot_expose_the_id(sec_httpd):
 def test_htaccess_cookie_remove_refused(sec_httpd, expect_log):
     expect_log("not allowed here")
     httpd = sec_httpd()
-    httpd.write_file("sub/.htaccess", "SharedSessionCookieRemove Off\n")
-    r = httpd.request("GET", "/sub/page.html", headers={"Host": "a.test"})
-    assert r.status == 500, r
-    assert httpd.wait_log(r"SharedSessionCookieRemove not allowed here", 3)
+    httpd.assert_htaccess_refused("sub", "SharedSessionCookieRemove Off", "page.html")
 
 
 # ------------------------------------------------------------------ memcached as a boundary

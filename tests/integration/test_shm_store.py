@@ -7,23 +7,19 @@ does), skipping the tests that look into memcached itself (marker memcached_only
 
 import os
 import stat
-import subprocess
 
 import pytest
 
-import shs_harness as H
-from shs_harness import COOKIE, wait_until
+import pyshs as H
 
 
 def ctl(httpd, action, ready_tag, timeout=20):
     """apache2 -k ACTION, then wait for the store's start-up line and a working request."""
     before = len(httpd.log_lines(ready_tag))
-    p = subprocess.run([H.APACHE2, "-f", httpd.conf, "-k", action], capture_output=True,
-                       text=True, timeout=60, env=httpd.env(), stdin=subprocess.DEVNULL)
-    assert p.returncode == 0, f"apache2 -k {action}: {p.stdout}{p.stderr}"
-    assert wait_until(lambda: len(httpd.log_lines(ready_tag)) > before, timeout), \
-        f"no {ready_tag} after {action}:\n{httpd.log_text()[-2000:]}"
-    assert wait_until(lambda: H.port_open(httpd.port), timeout)
+    httpd.ctl(action)
+    httpd.wait_log(ready_tag, timeout, count=before + 1)
+    H.wait_for(f"httpd to listen on port {httpd.port} after {action}",
+               lambda: H.port_open(httpd.port), timeout)
 
 
 def shm_httpd(make_httpd, spec="shm:{dir}/run/store.shm(8M)", **kw):
@@ -91,19 +87,22 @@ def test_full_store_evicts_the_oldest(make_httpd):
 
 
 @pytest.mark.parametrize("spec,msg", [
-    ("shm(12)", "from 256K"),
-    ("shm:", "empty path"),
-    ("redis", "expected memcache"),
+    ("shm(12)", "shm(bytes): from 256K to 64G"),
+    ("shm:", "shm: an empty path"),
+    ("redis", "expected memcache, or shm[:/path][(bytes)]"),
 ])
 def test_bad_store_refused_at_configtest(configtest, spec, msg):
-    rc, out, _ = configtest(server_conf=f"SharedSessionStore {spec}")
-    assert rc != 0 and "SharedSessionStore" in out and msg in out, out
+    rc, out, h = configtest(server_conf=f"SharedSessionStore {spec}")
+    h.assert_refused(rc, out, f"SharedSessionStore {spec}", f"SharedSessionStore {spec}: {msg}")
 
 
 def test_memcache_store_needs_servers(configtest):
-    rc, out, _ = configtest(server_conf="SharedSessionStore memcache",
+    rc, out, h = configtest(server_conf="SharedSessionStore memcache",
                             vhost_conf="Session On\nSharedSession On\n")
-    assert rc != 0 and "SHS00202" in out, out
+    line, = h.config_lines("SharedSessionStore memcache")
+    h.assert_check_failed(rc, out, f"SHS00202: SharedSessionStore memcache ({h.conf}:{line}) "
+                          "needs a memcached server: add 'SharedSessionMemcache host:port' to "
+                          "the server configuration")
 
 
 def test_status_page_shows_the_store(make_httpd):

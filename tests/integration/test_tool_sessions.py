@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-import shs_harness as H
-from shs_harness import COOKIE
+import pyshs as H
+from pyshs import COOKIE
 
 TOOL = os.path.join(H.REPO, "shs-token")
 VALUE = "user=seeded&cart=3"
@@ -22,18 +22,8 @@ def tool():
     return TOOL
 
 
-@pytest.fixture
-def keyfile(workdir):
-    path = os.path.join(workdir, "keys.txt")
-    H.write_keyfile(path)
-    return path
-
-
 def ids_file(workdir, n, name="ids.txt"):
-    import secrets
-    import base64
-    ids = [base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
-           for _ in range(n)]
+    ids = [H.new_id() for _ in range(n)]
     path = os.path.join(workdir, name)
     with open(path, "w") as f:
         f.write("\n".join(ids) + "\n")
@@ -52,9 +42,9 @@ def read_back(httpd, sid):
 
 @pytest.mark.memcached_only
 def test_printed_sessions_read_back_from_memcached(make_httpd, mc, tool, keyfile, workdir):
-    httpd = make_httpd(global_conf=f"SharedSessionKeyFile {keyfile}\n")
+    httpd = make_httpd(global_conf=f"SharedSessionKeyFile {keyfile.path}\n")
     ids, path = ids_file(workdir, 5)
-    p = run(tool, "sessions", "--keyfile", keyfile, "--sids", path, "--value", VALUE)
+    p = run(tool, "sessions", "--keyfile", keyfile.path, "--sids", path, "--value", VALUE)
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
     assert len(lines) == 5
@@ -72,14 +62,14 @@ def test_printed_sessions_read_back_from_memcached(make_httpd, mc, tool, keyfile
 
 def test_written_into_the_embedded_store_of_a_running_server(make_httpd, tool, keyfile,
                                                              workdir):
-    httpd = make_httpd(start=False, global_conf=f"SharedSessionKeyFile {keyfile}\n")
+    httpd = make_httpd(start=False, global_conf=f"SharedSessionKeyFile {keyfile.path}\n")
     store = os.path.join(httpd.dir, "run", "store.shm")
     httpd.server_conf = f'SharedSessionStore "shm:{store}(8M)"'
     httpd.start()
     b = httpd.browser()
     assert b.set("k", "made-by-the-server").status == 200
     ids, path = ids_file(workdir, 200)
-    p = run(tool, "sessions", "--keyfile", keyfile, "--sids", path, "--value", VALUE,
+    p = run(tool, "sessions", "--keyfile", keyfile.path, "--sids", path, "--value", VALUE,
             "--store", f"shm:{store}", "--ttl", "600")
     assert p.returncode == 0, p.stderr
     assert "200 session(s) stored" in p.stderr
@@ -104,7 +94,7 @@ def test_never_creates_or_replaces_a_store_file(tool, keyfile, workdir, case):
         with open(target, "wb") as f:
             f.write(content)
         os.chmod(target, 0o600)
-    p = run(tool, "sessions", "--keyfile", keyfile, "--sids", path, "--value", VALUE,
+    p = run(tool, "sessions", "--keyfile", keyfile.path, "--sids", path, "--value", VALUE,
             "--store", f"shm:{target}")
     assert p.returncode == 2, (p.stdout, p.stderr)
     want = {"missing": "No such file", "not-a-store": "not a session store",
@@ -127,7 +117,7 @@ def test_never_creates_or_replaces_a_store_file(tool, keyfile, workdir, case):
 def test_bad_arguments_are_named(tool, keyfile, workdir, args, msg):
     _, path = ids_file(workdir, 1)
     args = [path if a == "IDS" else a for a in args]
-    p = run(tool, "sessions", "--keyfile", keyfile, *args)
+    p = run(tool, "sessions", "--keyfile", keyfile.path, *args)
     assert p.returncode == 2 and msg in p.stderr, p.stderr
 
 
@@ -135,5 +125,5 @@ def test_bad_id_line_is_named(tool, keyfile, workdir):
     path = os.path.join(workdir, "bad.txt")
     with open(path, "w") as f:
         f.write("not-an-id\n")
-    p = run(tool, "sessions", "--keyfile", keyfile, "--sids", path, "--value", VALUE)
+    p = run(tool, "sessions", "--keyfile", keyfile.path, "--sids", path, "--value", VALUE)
     assert p.returncode == 2 and "line 1: not a session id" in p.stderr, p.stderr

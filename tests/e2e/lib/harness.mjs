@@ -1,38 +1,26 @@
 // What a scenario works with: one browser profile (fresh cookies), one page, the running
 // server, and helpers that look at the application the way a visitor does (the page's
-// #user and #cart) and the way the server does (whoami.php's JSON).
+// #user and #cart) and the way the server does (whoami.php's JSON).  BaseHarness is what the
+// Playwright harness here and the WebDriver one (lib/wd-harness.mjs) share.
 
 import { SLOW } from './browsers.mjs';
 
 export const COOKIE = 'shs_session';
-const CALLBACK = '/_shs/cb';
+export const CALLBACK = '/_shs/cb';
 const GO = '/_shs/go'; // a loader tag's src: the page's own go step, ?to=SITE
-const PULL = '/_shs/pull';
+export const PULL = '/_shs/pull';
 // The pull's chain is page 302 -> pull 302 -> hub attach 302 -> cb 302 -> page: four.
 export const MAX_REDIRECTS = 4;
 
 export class AssertionError extends Error {}
 
-export class Harness {
-  constructor({ server, browser, context, page, cookies, log }) {
+export class BaseHarness {
+  constructor({ server, browser, log }) {
     this.server = server;
     this.browser = browser; // the BROWSERS entry
-    this.context = context;
-    this.page = page;
-    this.cookieRecorder = cookies; // null where the engine cannot tell
     this.log = log;
-    this.callbacks = []; // every response of a /_shs/cb request the page made
-    this.navigations = []; // every main-frame document response
+    this.navigations = []; // every page view
     this.transports = []; // { what, how }: how each site got (or lost) the session
-    page.on('response', (res) => {
-      const url = new URL(res.url());
-      if (url.pathname === CALLBACK) {
-        this.callbacks.push({ host: url.host, status: res.status(), type: res.headers()['content-type'] });
-      }
-      if (res.request().isNavigationRequest() && res.frame() === page.mainFrame()) {
-        this.navigations.push({ method: res.request().method(), url: res.url(), status: res.status() });
-      }
-    });
   }
 
   site(host) {
@@ -53,6 +41,43 @@ export class Harness {
     if (a !== e) throw new AssertionError(`${what}: expected ${e}, got ${a}`);
   }
 
+  // A page view ST of HOST in one line: status, #user, #cart, and its loader tags
+  // (loaderText(l): where one points and whether it loaded).
+  describe(host, st) {
+    const tags = st.loaders.length
+      ? `loader tags -> ${st.loaders.map((l) => this.loaderText(l)).join(', ')}`
+      : 'no loader tags';
+    return `${host}: ${st.status} user=${JSON.stringify(st.user)} cart=${st.cart}, ${tags}`;
+  }
+
+  // whoami.php's JSON BODY on HOST -> the session, logged.  PHP encodes an empty session as
+  // [], a full one as an object; "expiry" is mod_session's own bookkeeping (SessionMaxAge),
+  // present even in an anonymous session.
+  whoamiSession(host, body, pulled) {
+    const { expiry, ...session } = Array.isArray(body.session) ? {} : body.session;
+    this.step(`whoami on ${host}: ${JSON.stringify(session)}${expiry ? ' (+ expiry)' : ''}${pulled ? ' (pulled first)' : ''}`);
+    return session;
+  }
+}
+
+export class Harness extends BaseHarness {
+  constructor({ server, browser, context, page, cookies, log }) {
+    super({ server, browser, log });
+    this.context = context;
+    this.page = page;
+    this.cookieRecorder = cookies; // null where the engine cannot tell
+    this.callbacks = []; // every response of a /_shs/cb request the page made
+    page.on('response', (res) => {
+      const url = new URL(res.url());
+      if (url.pathname === CALLBACK) {
+        this.callbacks.push({ host: url.host, status: res.status(), type: res.headers()['content-type'] });
+      }
+      if (res.request().isNavigationRequest() && res.frame() === page.mainFrame()) {
+        this.navigations.push({ method: res.request().method(), url: res.url(), status: res.status() });
+      }
+    });
+  }
+
   // State of the page now shown: status of its document, #user, #cart, and the loader tags
   // the module injected (one hidden <img> per other site that should get the session: its src
   // is this site's go step, which redirects to that site's callback).
@@ -68,11 +93,8 @@ export class Harness {
     return { status: response ? response.status() : null, url: page.url(), ...dom };
   }
 
-  describe(host, st) {
-    const tags = st.loaders.length
-      ? `loader tags -> ${st.loaders.map((l) => `${l.host}${l.complete && l.width === 1 ? ' (loaded)' : ' (NOT loaded)'}`).join(', ')}`
-      : 'no loader tags';
-    return `${host}: ${st.status} user=${JSON.stringify(st.user)} cart=${st.cart}, ${tags}`;
+  loaderText(l) {
+    return `${l.host}${l.complete && l.width === 1 ? ' (loaded)' : ' (NOT loaded)'}`;
   }
 
   // The redirect chain that ended in RES, as "host path status" hops (the host only where it
@@ -164,12 +186,7 @@ export class Harness {
     this.expect(res && res.status() === 200, `whoami on ${host}: status ${res && res.status()}`);
     const chain = await this.chainOf(res);
     this.expect(chain.redirects <= MAX_REDIRECTS, `whoami on ${host}: ${chain.redirects} redirects: ${chain.hops.join(' -> ')}`);
-    const body = JSON.parse(await res.text());
-    // PHP encodes an empty session as [], a full one as an object; "expiry" is mod_session's
-    // own bookkeeping (SessionMaxAge), present even in an anonymous session
-    const { expiry, ...session } = Array.isArray(body.session) ? {} : body.session;
-    this.step(`whoami on ${host}: ${JSON.stringify(session)}${expiry ? ' (+ expiry)' : ''}${chain.pulled ? ' (pulled first)' : ''}`);
-    return session;
+    return this.whoamiSession(host, JSON.parse(await res.text()), chain.pulled);
   }
 
   // The session id cookie this browser holds for HOST (HttpOnly: read from the browser's jar).

@@ -11,14 +11,10 @@
 // had already received (cookie already held), or an id they never had and no bounce brought
 // (set by the push's callback in a third-party context).
 
-import { AssertionError, COOKIE, MAX_REDIRECTS } from './harness.mjs';
+import { AssertionError, BaseHarness, CALLBACK, COOKIE, MAX_REDIRECTS, PULL } from './harness.mjs';
 import { SLOW } from './browsers.mjs';
+import { sleep } from './proc.mjs';
 import { LogTail } from './server.mjs';
-
-const PULL = '/_shs/pull';
-const CALLBACK = '/_shs/cb';
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // One access-log line (lib/server.mjs): %v %h "%r" %>s "%{Location}o" %<{SHS_E2E_SENT_ID}e,
 // the last field the start of the id cookie the request carried
@@ -62,38 +58,16 @@ const PAGE_STATE = `
       .map((i) => ({ at: new URL(i.src, location.href).host + new URL(i.src, location.href).pathname, complete: i.complete, width: i.naturalWidth })),
   };`;
 
-export class WebDriverHarness {
+export class WebDriverHarness extends BaseHarness {
   constructor({ server, browser, session, log }) {
-    this.server = server;
-    this.browser = browser; // the BROWSERS entry
+    super({ server, browser, log });
     this.session = session; // what browser.launch() returned: { driver, ... }
     this.driver = session.driver;
-    this.log = log;
     this.access = new LogTail(server.accessLog);
     this.requests = []; // every access-log request since the harness began, parsed
-    this.navigations = []; // every page view: { host, target, status }
-    this.transports = [];
     this.cookieRecorder = null; // no refused-cookie reports over WebDriver
     this.reason = null;
     this.access.read(); // earlier scenarios' lines are not ours
-  }
-
-  site(host) {
-    return this.server.site(host);
-  }
-
-  step(msg) {
-    this.log(`  - ${msg}`);
-  }
-
-  expect(cond, msg) {
-    if (!cond) throw new AssertionError(msg);
-  }
-
-  equal(actual, expected, what) {
-    const a = JSON.stringify(actual);
-    const e = JSON.stringify(expected);
-    if (a !== e) throw new AssertionError(`${what}: expected ${e}, got ${a}`);
   }
 
   // New access-log lines, parsed, appended to this.requests; returns the index where they begin.
@@ -166,11 +140,8 @@ export class WebDriverHarness {
     }
   }
 
-  describe(host, st) {
-    const tags = st.loaders.length
-      ? `loader tags -> ${st.loaders.map((l) => `${l.at}${l.complete && l.width > 0 ? ' (loaded)' : ' (NOT loaded)'}`).join(', ')}`
-      : 'no loader tags';
-    return `${host}: ${st.status} user=${JSON.stringify(st.user)} cart=${st.cart}, ${tags}`;
+  loaderText(l) {
+    return `${l.at}${l.complete && l.width > 0 ? ' (loaded)' : ' (NOT loaded)'}`;
   }
 
   // A chain's facts: status of the last document, redirects, hops, pulled, the id the first
@@ -267,9 +238,7 @@ export class WebDriverHarness {
     const text = await this.driver.execute('return document.body ? document.body.innerText : ""');
     let body;
     try { body = JSON.parse(text); } catch { throw new AssertionError(`whoami on ${host}: not JSON: ${text.slice(0, 100)}`); }
-    const { expiry, ...session } = Array.isArray(body.session) ? {} : body.session;
-    this.step(`whoami on ${host}: ${JSON.stringify(session)}${expiry ? ' (+ expiry)' : ''}${facts.pulled ? ' (pulled first)' : ''}`);
-    return session;
+    return this.whoamiSession(host, body, facts.pulled);
   }
 
   // Empties the cookie jar of every site: WebDriver deletes the cookies of the current

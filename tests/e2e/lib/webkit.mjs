@@ -14,9 +14,9 @@
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 
+import { alive, freePort, signal, sleep, stopPids } from './proc.mjs';
 import { TestProxy } from './proxy.mjs';
 import { WebDriver } from './webdriver.mjs';
 
@@ -25,27 +25,6 @@ export const WEBKIT_DRIVER = process.env.SHS_WEBKIT_DRIVER || '/usr/bin/WebKitWe
 export const MINIBROWSER = process.env.SHS_MINIBROWSER || '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser';
 // GLib's proxy resolver that reads http_proxy & co. (see proxyEnv below)
 export const GIO_LIBPROXY = '/usr/lib/x86_64-linux-gnu/gio/modules/libgiolibproxy.so';
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// Running (a zombie, dead but not yet reaped by its parent, is not).
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    if (e.code !== 'EPERM') return false;
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-function signal(pid, sig) {
-  try { process.kill(pid, sig); } catch { /* gone */ }
-}
 
 // The pids of PID's descendants (from /proc: parent pid of every process), children first.
 export function descendants(pid) {
@@ -77,29 +56,6 @@ function exeOf(pid) {
 
 function cmdlineOf(pid) {
   try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean); } catch { return []; }
-}
-
-// SIGTERM to every pid of PIDS still alive, then up to MS ms for them to go, then SIGKILL.
-async function stopPids(pids, ms) {
-  const live = pids.filter(alive);
-  for (const p of live) signal(p, 'SIGTERM');
-  const end = Date.now() + ms;
-  while (live.some(alive) && Date.now() < end) await sleep(50);
-  const stubborn = live.filter(alive);
-  for (const p of stubborn) signal(p, 'SIGKILL');
-  return stubborn;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 // Xvfb on the first free display (it reports the number on fd 3); its pid and display.
