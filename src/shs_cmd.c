@@ -13,8 +13,9 @@
  * limitations under the License.
  */
 
-/* Directive handlers.  Server-wide directives are refused inside <VirtualHost>, <Directory>
- * and .htaccess; per-directory ones work in .htaccess with AllowOverride AuthConfig. */
+/* The directive table and its handlers, side by side.  Server-wide directives are refused
+ * inside <VirtualHost>, <Directory> and .htaccess; per-directory ones work in .htaccess with
+ * AllowOverride AuthConfig. */
 
 #include <string.h>
 
@@ -60,7 +61,7 @@ static const char *fail(cmd_parms *cmd, const char *msg)
     return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, msg);
 }
 
-const char *shs_cmd_memcache(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+static const char *shs_cmd_memcache(cmd_parms *cmd, void *dc, int argc, char *const argv[])
 {
     shs_srv_conf_t *s = srv_conf(cmd);
     const char *err;
@@ -107,7 +108,7 @@ static const char *parse_interval(cmd_parms *cmd, const char *arg, apr_interval_
     return NULL;
 }
 
-const char *shs_cmd_memcache_timeout(cmd_parms *cmd, void *dc, const char *arg)
+static const char *shs_cmd_memcache_timeout(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err = global_only(cmd);
 
@@ -116,14 +117,14 @@ const char *shs_cmd_memcache_timeout(cmd_parms *cmd, void *dc, const char *arg)
                                 &srv_conf(cmd)->timeout);
 }
 
-const char *shs_cmd_memcache_retry(cmd_parms *cmd, void *dc, const char *arg)
+static const char *shs_cmd_memcache_retry(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err = global_only(cmd);
 
     return err ? err : parse_interval(cmd, arg, 0, apr_time_from_sec(3600), &srv_conf(cmd)->retry);
 }
 
-const char *shs_cmd_memcache_conns(cmd_parms *cmd, void *dc, const char *arg)
+static const char *shs_cmd_memcache_conns(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err = global_only(cmd);
     apr_int64_t n;
@@ -138,7 +139,7 @@ const char *shs_cmd_memcache_conns(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-const char *shs_cmd_memcache_replicas(cmd_parms *cmd, void *dc, const char *arg)
+static const char *shs_cmd_memcache_replicas(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err = global_only(cmd);
     apr_int64_t n;
@@ -153,7 +154,7 @@ const char *shs_cmd_memcache_replicas(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-const char *shs_cmd_key_prefix(cmd_parms *cmd, void *dc, const char *arg)
+static const char *shs_cmd_key_prefix(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err = global_only(cmd);
 
@@ -170,7 +171,7 @@ const char *shs_cmd_key_prefix(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-const char *shs_cmd_keyfile(cmd_parms *cmd, void *dc, const char *arg)
+static const char *shs_cmd_keyfile(cmd_parms *cmd, void *dc, const char *arg)
 {
     shs_srv_conf_t *s = srv_conf(cmd);
     const char *err = global_only(cmd), *path, *why = NULL;
@@ -200,7 +201,7 @@ static int valid_group_name(const char *n)
            strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == len;
 }
 
-const char *shs_cmd_group(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+static const char *shs_cmd_group(cmd_parms *cmd, void *dc, int argc, char *const argv[])
 {
     shs_srv_conf_t *s = srv_conf(cmd);
     const char *err = global_only(cmd);
@@ -249,7 +250,7 @@ const char *shs_cmd_group(cmd_parms *cmd, void *dc, int argc, char *const argv[]
     return NULL;
 }
 
-const char *shs_cmd_enable(cmd_parms *cmd, void *dc, int flag)
+static const char *shs_cmd_enable(cmd_parms *cmd, void *dc, int flag)
 {
     shs_dir_conf_t *d = dc;
 
@@ -263,7 +264,8 @@ const char *shs_cmd_enable(cmd_parms *cmd, void *dc, int flag)
     return NULL;
 }
 
-const char *shs_cmd_cookie_name(cmd_parms *cmd, void *dc, const char *name, const char *attrs)
+static const char *shs_cmd_cookie_name(cmd_parms *cmd, void *dc, const char *name,
+                                       const char *attrs)
 {
     shs_dir_conf_t *d = dc;
     const char *err;
@@ -292,7 +294,7 @@ const apr_array_header_t *shs_cmd_cookie_names(void)
     return cookie_names;
 }
 
-const char *shs_cmd_cookie_remove(cmd_parms *cmd, void *dc, int flag)
+static const char *shs_cmd_cookie_remove(cmd_parms *cmd, void *dc, int flag)
 {
     /* server and virtual host only: an .htaccess must not expose the id to an application */
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
@@ -303,7 +305,7 @@ const char *shs_cmd_cookie_remove(cmd_parms *cmd, void *dc, int flag)
     return err;
 }
 
-const char *shs_cmd_store_encrypt(cmd_parms *cmd, void *dc, int flag)
+static const char *shs_cmd_store_encrypt(cmd_parms *cmd, void *dc, int flag)
 {
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
 
@@ -313,7 +315,7 @@ const char *shs_cmd_store_encrypt(cmd_parms *cmd, void *dc, int flag)
     return err;
 }
 
-const char *shs_cmd_identity_keys(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+static const char *shs_cmd_identity_keys(cmd_parms *cmd, void *dc, int argc, char *const argv[])
 {
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
     apr_array_header_t *keys;
@@ -336,7 +338,7 @@ const char *shs_cmd_identity_keys(cmd_parms *cmd, void *dc, int argc, char *cons
     return NULL;
 }
 
-const char *shs_cmd_store(cmd_parms *cmd, void *dc, const char *arg)
+static const char *shs_cmd_store(cmd_parms *cmd, void *dc, const char *arg)
 {
     shs_srv_conf_t *s = srv_conf(cmd);
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
@@ -357,7 +359,7 @@ const char *shs_cmd_store(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-const char *shs_cmd_app_cookie(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+static const char *shs_cmd_app_cookie(cmd_parms *cmd, void *dc, int argc, char *const argv[])
 {
     shs_dir_conf_t *d = dc;
     apr_array_header_t *pats;
@@ -404,7 +406,7 @@ const char *shs_cmd_app_cookie(cmd_parms *cmd, void *dc, int argc, char *const a
     return NULL;
 }
 
-const char *shs_cmd_store_down(cmd_parms *cmd, void *dc, const char *arg)
+static const char *shs_cmd_store_down(cmd_parms *cmd, void *dc, const char *arg)
 {
     shs_dir_conf_t *d = dc;
 
@@ -420,7 +422,7 @@ const char *shs_cmd_store_down(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-const char *shs_cmd_ttl(cmd_parms *cmd, void *dc, const char *arg)
+static const char *shs_cmd_ttl(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err =
         shs_parse_seconds(arg, 1, 10LL * 365 * 24 * 3600, &((shs_dir_conf_t *)dc)->ttl);
@@ -429,7 +431,7 @@ const char *shs_cmd_ttl(cmd_parms *cmd, void *dc, const char *arg)
                : NULL;
 }
 
-const char *shs_cmd_endpoint(cmd_parms *cmd, void *dc, const char *arg)
+static const char *shs_cmd_endpoint(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err = global_only(cmd);
 
@@ -439,7 +441,7 @@ const char *shs_cmd_endpoint(cmd_parms *cmd, void *dc, const char *arg)
     return err;
 }
 
-const char *shs_cmd_token_lifetime(cmd_parms *cmd, void *dc, const char *arg)
+static const char *shs_cmd_token_lifetime(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err = global_only(cmd);
 
@@ -449,7 +451,7 @@ const char *shs_cmd_token_lifetime(cmd_parms *cmd, void *dc, const char *arg)
     return err;
 }
 
-const char *shs_cmd_push_retry(cmd_parms *cmd, void *dc, const char *arg)
+static const char *shs_cmd_push_retry(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err = global_only(cmd);
 
@@ -459,7 +461,7 @@ const char *shs_cmd_push_retry(cmd_parms *cmd, void *dc, const char *arg)
     return err;
 }
 
-const char *shs_cmd_replace(cmd_parms *cmd, void *dc, int flag)
+static const char *shs_cmd_replace(cmd_parms *cmd, void *dc, int flag)
 {
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
 
@@ -469,13 +471,13 @@ const char *shs_cmd_replace(cmd_parms *cmd, void *dc, int flag)
     return err;
 }
 
-const char *shs_cmd_inject(cmd_parms *cmd, void *dc, int flag)
+static const char *shs_cmd_inject(cmd_parms *cmd, void *dc, int flag)
 {
     ((shs_dir_conf_t *)dc)->inject = flag ? 1 : 0;
     return NULL;
 }
 
-const char *shs_cmd_transport(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+static const char *shs_cmd_transport(cmd_parms *cmd, void *dc, int argc, char *const argv[])
 {
     shs_dir_conf_t *d = dc;
     int i, push = SHS_PUSH_NONE, pull = 0;
@@ -508,7 +510,7 @@ const char *shs_cmd_transport(cmd_parms *cmd, void *dc, int argc, char *const ar
     return NULL;
 }
 
-const char *shs_cmd_hub(cmd_parms *cmd, void *dc, const char *group, const char *site)
+static const char *shs_cmd_hub(cmd_parms *cmd, void *dc, const char *group, const char *site)
 {
     shs_srv_conf_t *s = srv_conf(cmd);
     const char *err = global_only(cmd);
@@ -549,7 +551,7 @@ const char *shs_cmd_hub(cmd_parms *cmd, void *dc, const char *group, const char 
                                   group));
 }
 
-const char *shs_cmd_pull_retry(cmd_parms *cmd, void *dc, const char *arg)
+static const char *shs_cmd_pull_retry(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err = global_only(cmd);
 
@@ -558,6 +560,73 @@ const char *shs_cmd_pull_retry(cmd_parms *cmd, void *dc, const char *arg)
     }
     return err;
 }
+
+#define PER_DIR (RSRC_CONF | OR_AUTHCFG)
+
+/* clang-format off */
+const command_rec shs_cmds[] = {
+    /* server configuration (outside <VirtualHost>) */
+    AP_INIT_TAKE1("SharedSessionStore", shs_cmd_store, NULL, RSRC_CONF,
+                  "where sessions live: shm[:/path][(bytes)] (this server's processes, the "
+                  "default without SharedSessionMemcache) or memcache"),
+    AP_INIT_TAKE_ARGV("SharedSessionMemcache", shs_cmd_memcache, NULL, RSRC_CONF,
+                      "memcached servers as host:port ...; each session lives on one of them"),
+    AP_INIT_TAKE1("SharedSessionMemcacheTimeout", shs_cmd_memcache_timeout, NULL, RSRC_CONF,
+                  "longest wait for one memcached operation (default 250ms)"),
+    AP_INIT_TAKE1("SharedSessionMemcacheRetry", shs_cmd_memcache_retry, NULL, RSRC_CONF,
+                  "how long a failed memcached server is skipped before a retry (default 1s)"),
+    AP_INIT_TAKE1("SharedSessionMemcacheConnections", shs_cmd_memcache_conns, NULL, RSRC_CONF,
+                  "connections (and worker threads) per process (default: ThreadsPerChild)"),
+    AP_INIT_TAKE1("SharedSessionMemcacheReplicas", shs_cmd_memcache_replicas, NULL, RSRC_CONF,
+                  "copies of each session on as many memcached servers (1..3, default 1)"),
+    AP_INIT_TAKE1("SharedSessionKeyPrefix", shs_cmd_key_prefix, NULL, RSRC_CONF,
+                  "prefix of the memcached keys (default shs:)"),
+    AP_INIT_TAKE1("SharedSessionKeyFile", shs_cmd_keyfile, NULL, RSRC_CONF,
+                  "file with the secret keys for cross-domain tokens: '<id> <base64>' lines"),
+    AP_INIT_TAKE_ARGV("SharedSessionGroup", shs_cmd_group, NULL, RSRC_CONF,
+                      "NAME site site ...: sites ([scheme://]host[:port]) sharing one session"),
+    AP_INIT_TAKE1("SharedSessionEndpoint", shs_cmd_endpoint, NULL, RSRC_CONF,
+                  "path prefix of the cross-domain endpoints on every site of a group (default /_shs/)"),
+    AP_INIT_TAKE1("SharedSessionTokenLifetime", shs_cmd_token_lifetime, NULL, RSRC_CONF,
+                  "seconds a cross-domain token is valid (default 30)"),
+    AP_INIT_TAKE1("SharedSessionPushRetry", shs_cmd_push_retry, NULL, RSRC_CONF,
+                  "seconds before tags are sent again to a site that did not confirm (default 300)"),
+    AP_INIT_FLAG("SharedSessionStoreEncrypt", shs_cmd_store_encrypt, NULL, RSRC_CONF,
+                 "On: sessions are encrypted in memcached (they are always authenticated "
+                 "with the key file)"),
+    AP_INIT_TAKE2("SharedSessionHub", shs_cmd_hub, NULL, RSRC_CONF,
+                  "GROUP site: the site of the group where users log in; enables the redirect pull"),
+    AP_INIT_TAKE1("SharedSessionPullRetry", shs_cmd_pull_retry, NULL, RSRC_CONF,
+                  "seconds before a browser without a session is bounced through the hub again"),
+    /* server config and virtual host */
+    AP_INIT_FLAG("SharedSessionReplace", shs_cmd_replace, NULL, RSRC_CONF,
+                 "On: a session pushed from another site replaces a non-empty local one"),
+    AP_INIT_TAKE_ARGV("SharedSessionIdentityKeys", shs_cmd_identity_keys, NULL, RSRC_CONF,
+                      "session keys naming the logged-in identity (default: user *-user); a "
+                      "change of one gives the session a new id"),
+    AP_INIT_FLAG("SharedSessionCookieRemove", shs_cmd_cookie_remove, NULL, RSRC_CONF,
+                 "On (default): hide the session cookie from the application; always on for "
+                 "the sites of a group"),
+    /* per directory, and .htaccess with AllowOverride AuthConfig */
+    AP_INIT_FLAG("SharedSessionInject", shs_cmd_inject, NULL, PER_DIR,
+                 "On (default): add loader tags for the other sites of the group to HTML pages"),
+    AP_INIT_TAKE_ARGV("SharedSessionTransport", shs_cmd_transport, NULL, PER_DIR,
+                      "how the session reaches the other sites: image or script (push), pull, "
+                      "both ('image pull', the default), or none"),
+    AP_INIT_FLAG("SharedSession", shs_cmd_enable, NULL, PER_DIR,
+                 "On: store this directory's mod_session session in memcached"),
+    AP_INIT_TAKE12("SharedSessionCookieName", shs_cmd_cookie_name, NULL, PER_DIR,
+                   "name of the session id cookie, and optionally its attributes"),
+    AP_INIT_TAKE1("SharedSessionStoreDown", shs_cmd_store_down, NULL, PER_DIR,
+                  "what a request gets while memcached is unavailable: anonymous or 503"),
+    AP_INIT_TAKE1("SharedSessionTTL", shs_cmd_ttl, NULL, PER_DIR,
+                  "memcached lifetime in seconds of sessions without SessionMaxAge"),
+    AP_INIT_TAKE_ARGV("SharedSessionAppCookie", shs_cmd_app_cookie, NULL, PER_DIR,
+                      "NAME ...: the application's own cookies (PHPSESSID, prefix*) kept in the "
+                      "shared session instead of the browser; None: none here"),
+    { NULL }
+};
+/* clang-format on */
 
 void shs_cmd_reset(void)
 {
