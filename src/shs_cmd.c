@@ -697,31 +697,6 @@ static int check_sections(server_rec *s, apr_array_header_t *secs, int *problems
     return 0;
 }
 
-/* The group entry of a virtual host: its ServerName, else the first ServerAlias listed. */
-static void resolve_group(server_rec *vs, shs_srv_conf_t *main)
-{
-    shs_srv_conf_t *conf = SHS_SRV_CONF(vs);
-    const shs_group_t *g;
-    int i;
-
-    conf->group = NULL;
-    conf->self = NULL;
-    g = shs_group_find_host(main, vs->server_hostname);
-    if (g) {
-        conf->group = g;
-        conf->self = shs_group_member(g, vs->server_hostname);
-        return;
-    }
-    for (i = 0; vs->names && i < vs->names->nelts; i++) {
-        const char *alias = APR_ARRAY_IDX(vs->names, i, const char *);
-        if ((g = shs_group_find_host(main, alias))) {
-            conf->group = g;
-            conf->self = shs_group_member(g, alias);
-            return;
-        }
-    }
-}
-
 int shs_cmd_check(apr_pool_t *ptemp, server_rec *s)
 {
     shs_srv_conf_t *conf = SHS_SRV_CONF(s);
@@ -730,8 +705,7 @@ int shs_cmd_check(apr_pool_t *ptemp, server_rec *s)
     const char *at;
 
     for (vs = s; vs; vs = vs->next) {
-        resolve_group(vs, conf);
-        if (SHS_SRV_CONF(vs)->group) {
+        if (shs_srv_resolve_group(SHS_SRV_CONF(vs), conf, vs->server_hostname, vs->names)) {
             ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, vs, "SHS00204: %s is site %s of group %s",
                          vs->server_hostname ? vs->server_hostname : "(no name)",
                          shs_member_name(ptemp, SHS_SRV_CONF(vs)->self),

@@ -70,7 +70,8 @@
 /* What a token gave, when accepted. */
 typedef struct accepted_t {
     const char *sid;
-    const char *from;
+    const char *from;        /* the source as the token names it */
+    const shs_member_t *src; /* ... that site of this site's group */
 } accepted_t;
 
 static apr_int64_t expiry_for(request_rec *r)
@@ -108,7 +109,8 @@ static const char *check_push_context(request_rec *r, const shs_member_t *src, i
 }
 
 /* The checks of the pull token: a navigation, with this browser's state nonce, from the hub. */
-static const char *check_pull(request_rec *r, const shs_srv_conf_t *sc, const shs_token_t *t)
+static const char *check_pull(request_rec *r, const shs_srv_conf_t *sc, const shs_token_t *t,
+                              const shs_member_t *src)
 {
     const char *state = shs_ep_state(r);
     const char *mode = apr_table_get(r->headers_in, "Sec-Fetch-Mode");
@@ -119,7 +121,7 @@ static const char *check_pull(request_rec *r, const shs_srv_conf_t *sc, const sh
     if (!state || strcmp(state, t->nonce)) {
         return "state-mismatch";
     }
-    if (!sc->group->hub || strcasecmp(t->src, shs_member_name(r->pool, sc->group->hub))) {
+    if (src != shs_srv_pull_hub(sc)) {
         return "not-from-hub";
     }
     return NULL;
@@ -148,7 +150,6 @@ static const char *accept_token(request_rec *r, const shs_srv_conf_t *sc, const 
 {
     shs_store_t *st = shs_backend_store();
     const char *self = shs_member_name(r->pool, sc->self), *have, *ckey, *why, *when;
-    const shs_member_t *src;
     shs_token_err_e err = SHS_TOKEN_OK;
     shs_token_t *t = NULL;
     apr_size_t len = 0;
@@ -168,9 +169,9 @@ static const char *accept_token(request_rec *r, const shs_srv_conf_t *sc, const 
     if (!strcasecmp(t->src, self)) {
         return "source-is-destination";
     }
-    if (!(src = shs_group_member_named(r->pool, sc->group, t->src))) {
-        return shs_ep_group_of(sc, t->src, r->pool) ? "source-in-other-group"
-                                                    : "source-not-in-group";
+    if (!(acc->src = shs_srv_peer_named(r->pool, sc, t->src))) {
+        return shs_group_of_site(r->pool, sc, t->src) ? "source-in-other-group"
+                                                      : "source-not-in-group";
     }
     if (shs_b64url_encode(r->pool, t->sid, SHS_SID_BYTES, &acc->sid) != APR_SUCCESS) {
         return "malformed";
@@ -188,7 +189,8 @@ static const char *accept_token(request_rec *r, const shs_srv_conf_t *sc, const 
     if ((why = shs_ep_spend(r, sc, t, pull ? "t." : "p."))) {
         return why;
     }
-    if ((why = pull ? check_pull(r, sc, t) : check_push_context(r, src, a->script))) {
+    if ((why =
+             pull ? check_pull(r, sc, t, acc->src) : check_push_context(r, acc->src, a->script))) {
         return why;
     }
     have = shs_cookies_id(r, shs_dir_cookie_name(SHS_DIR_CONF(r)));
@@ -230,7 +232,7 @@ static int callback(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_
 {
     const shs_dir_conf_t *d = SHS_DIR_CONF(r);
     const char *reason;
-    accepted_t acc = { NULL, "?" };
+    accepted_t acc = { NULL, "?", NULL };
     int pull;
 
     if (r->method_number != M_GET) {
@@ -257,8 +259,7 @@ static int callback(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_
             shs_cookies_set_pushed(r, acc.sid);
             /* the tag's CORS request: let the page see its image load (the Origin was
              * checked to be the source's) */
-            apr_table_setn(r->headers_out, "Access-Control-Allow-Origin",
-                           shs_group_member_named(r->pool, sc->group, acc.from)->origin);
+            apr_table_setn(r->headers_out, "Access-Control-Allow-Origin", acc.src->origin);
             apr_table_setn(r->headers_out, "Access-Control-Allow-Credentials", "true");
         }
         apr_table_mergen(r->headers_out, "Vary", "Origin");

@@ -85,22 +85,6 @@ int shs_ep_redirect(request_rec *r, const char *url)
     return HTTP_MOVED_TEMPORARILY;
 }
 
-const char *shs_ep_group_of(const shs_srv_conf_t *sc, const char *site, apr_pool_t *p)
-{
-    int i, j;
-
-    for (i = 0; sc->groups && i < sc->groups->nelts; i++) {
-        const shs_group_t *g = &APR_ARRAY_IDX(sc->groups, i, shs_group_t);
-        for (j = 0; j < g->members->nelts; j++) {
-            if (!strcasecmp(shs_member_name(p, &APR_ARRAY_IDX(g->members, j, shs_member_t)),
-                            site)) {
-                return g->name;
-            }
-        }
-    }
-    return NULL;
-}
-
 const char *shs_ep_state(request_rec *r)
 {
     const char *name = shs_cookies_name(r, SHS_COOKIE_STATE);

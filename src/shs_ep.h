@@ -47,9 +47,6 @@ int shs_ep_answer_push(request_rec *r, int script);
 /* Answer 302 to url, uncacheable, without referrer. */
 int shs_ep_redirect(request_rec *r, const char *url);
 
-/* The name of the group a site (host[:port] as in the group) belongs to, or NULL. */
-const char *shs_ep_group_of(const shs_srv_conf_t *sc, const char *site, apr_pool_t *p);
-
 /* The pull's state nonce as this browser sends it back, or NULL when absent; a value that is
  * not a nonce the module made (22 base64url characters) counts as absent, logged at info and
  * counted as a client error. */

@@ -111,11 +111,11 @@ int shs_pull_header_parser(request_rec *r)
     const char *name, *held, *fp, *marker, *dot, *ret;
     unsigned char raw[SHS_EP_NONCE_BYTES];
     const char *nonce;
+    const shs_member_t *hub = shs_srv_pull_hub(sc);
     apr_int64_t now = apr_time_sec(apr_time_now());
 
     if (r->main || r->prev || r->method_number != M_GET || !shs_dir_enabled(d) ||
-        !shs_dir_pull(d) || !sc->group || !sc->group->hub || !sc->self ||
-        sc->self == sc->group->hub || !sc->keys || !is_navigation(r) || asks_no_pull(r)) {
+        !shs_dir_pull(d) || !hub || !sc->keys || !is_navigation(r) || asks_no_pull(r)) {
         return DECLINED;
     }
     /* Through mod_session, so that SessionInclude/SessionExclude are honoured. */
@@ -146,7 +146,7 @@ int shs_pull_header_parser(request_rec *r)
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   "SHS00601: no live session (%s): pulling it "
                   "from the hub %s",
-                  held ? "the id it holds is gone" : "no id", sc->group->hub->origin);
+                  held ? "the id it holds is gone" : "no id", hub->origin);
     return shs_ep_redirect(r, apr_pstrcat(r->pool, sc->self->origin, shs_srv_endpoint(sc),
                                           "pull?r=", ap_escape_urlencoded(r->pool, ret), NULL));
 }
@@ -187,9 +187,10 @@ static const char *with_no_pull(apr_pool_t *p, const char *url)
 int shs_pull_start(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_t *a)
 {
     const char *ret = shs_url_local_path_ok(a->ret) ? a->ret : "/";
-    const char *state, *token, *hub;
+    const shs_member_t *hub = shs_srv_pull_hub(sc);
+    const char *state, *token;
 
-    if (!sc->group->hub || !sc->self || sc->self == sc->group->hub || !sc->keys) {
+    if (!hub || !sc->keys) {
         return HTTP_NOT_FOUND;
     }
     state = shs_ep_state(r);
@@ -204,14 +205,13 @@ int shs_pull_start(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_t
         return shs_ep_redirect(
             r, with_no_pull(r->pool, apr_pstrcat(r->pool, sc->self->origin, ret, NULL)));
     }
-    hub = shs_member_name(r->pool, sc->group->hub);
-    token = seal(r, sc, shs_member_name(r->pool, sc->self), hub, NULL, state);
+    token =
+        seal(r, sc, shs_member_name(r->pool, sc->self), shs_member_name(r->pool, hub), NULL, state);
     if (!token) {
         return shs_ep_redirect(r, apr_pstrcat(r->pool, sc->self->origin, ret, NULL));
     }
-    return shs_ep_redirect(r, apr_pstrcat(r->pool, sc->group->hub->origin, shs_srv_endpoint(sc),
-                                          "attach?t=", token,
-                                          "&r=", ap_escape_urlencoded(r->pool, ret), NULL));
+    return shs_ep_redirect(r, apr_pstrcat(r->pool, hub->origin, shs_srv_endpoint(sc), "attach?t=",
+                                          token, "&r=", ap_escape_urlencoded(r->pool, ret), NULL));
 }
 
 int shs_pull_attach(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_t *a)
@@ -227,7 +227,7 @@ int shs_pull_attach(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_
     apr_size_t rawlen;
     apr_status_t rv;
 
-    if (!sc->self || sc->self != sc->group->hub || !sc->keys) {
+    if (!shs_srv_is_hub(sc) || !sc->keys) {
         return HTTP_NOT_FOUND;
     }
     self = shs_member_name(r->pool, sc->self);
@@ -238,7 +238,7 @@ int shs_pull_attach(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_
     else if (strcasecmp(t->dst, self)) {
         why = "wrong-destination";
     }
-    else if (!(peer = shs_group_member_named(r->pool, sc->group, t->src)) || peer == sc->self) {
+    else if (!(peer = shs_srv_peer_named(r->pool, sc, t->src))) {
         why = "source-not-in-group";
     }
     else if (!t->nonce || !*t->nonce) {

@@ -166,8 +166,7 @@ int shs_push_go(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_t *a
              (dest && strcasecmp(dest, a->script ? "script" : "image"))) {
         why = "wrong-context";
     }
-    else if (!a->to || !(peer = shs_group_member_named(r->pool, sc->group, a->to)) ||
-             peer == sc->self) {
+    else if (!(peer = shs_srv_peer_named(r->pool, sc, a->to))) {
         why = "unknown-site";
     }
     else if (!a->fp ||
