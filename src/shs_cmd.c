@@ -679,7 +679,8 @@ static int session_covers(server_rec *s, apr_array_header_t *secs, ap_conf_vecto
     return 0;
 }
 
-static int check_sections(server_rec *s, apr_array_header_t *secs, int *problems)
+/* A warning, not an error: Session On may still come from an .htaccess file. */
+static void warn_sections(server_rec *s, apr_array_header_t *secs)
 {
     int i;
     const char *at;
@@ -691,17 +692,15 @@ static int check_sections(server_rec *s, apr_array_header_t *secs, int *problems
                          "SHS00201: SharedSession On (%s) but no 'Session On' applies to that "
                          "section: mod_session will not load sessions there",
                          at);
-            (*problems)++;
         }
     }
-    return 0;
 }
 
 int shs_cmd_check(apr_pool_t *ptemp, server_rec *s)
 {
     shs_srv_conf_t *conf = SHS_SRV_CONF(s);
     server_rec *vs;
-    int problems = 0;
+    int errors = 0;
     const char *at;
 
     for (vs = s; vs; vs = vs->next) {
@@ -712,41 +711,46 @@ int shs_cmd_check(apr_pool_t *ptemp, server_rec *s)
                          SHS_SRV_CONF(vs)->group->name);
         }
     }
+    /* errors: every one is logged, then the start is refused */
     if (conf->groups && !conf->keys) {
         const shs_group_t *g = &APR_ARRAY_IDX(conf->groups, 0, shs_group_t);
         ap_log_error(APLOG_MARK, APLOG_CRIT | APLOG_STARTUP, 0, s,
                      "SHS00205: SharedSessionGroup %s (%s) needs SharedSessionKeyFile: the "
                      "tokens that carry a session between its sites are encrypted",
                      g->name, g->where);
-        return !OK;
+        errors++;
     }
     if (conf->store_encrypt > 0 && !conf->keys) {
         ap_log_error(APLOG_MARK, APLOG_CRIT | APLOG_STARTUP, 0, s,
                      "SHS00206: SharedSessionStoreEncrypt On needs SharedSessionKeyFile: the "
                      "sessions are encrypted with a key derived from it");
-        return !OK;
+        errors++;
     }
-    if (!enabled_where) {
-        return OK;
-    }
-    if (conf->store_kind == SHS_STORE_MEMCACHE && !conf->servers) {
+    if (shs_cmd_in_use(conf) && conf->store_kind == SHS_STORE_MEMCACHE && !conf->servers) {
         ap_log_error(APLOG_MARK, APLOG_CRIT | APLOG_STARTUP, 0, s,
                      "SHS00202: SharedSessionStore memcache (%s) needs a memcached server: add "
                      "'SharedSessionMemcache host:port' to the server configuration",
                      conf->store_where);
+        errors++;
+    }
+    if (errors) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT | APLOG_STARTUP, 0, s,
+                     "SHS00207: %d error%s in the mod_sharedsession configuration, logged above: "
+                     "the server does not start",
+                     errors, errors == 1 ? "" : "s");
         return !OK;
     }
-    for (vs = s; vs; vs = vs->next) {
+    /* warnings: a scope where SharedSession On finds no mod_session session to store */
+    for (vs = s; enabled_where && vs; vs = vs->next) {
         core_server_config *sc = ap_get_core_module_config(vs->module_config);
         if (shared_on_here(vs->lookup_defaults, &at) && !session_on(vs->lookup_defaults)) {
             ap_log_error(APLOG_MARK, APLOG_WARNING | APLOG_STARTUP, 0, vs,
                          "SHS00203: SharedSession On (%s) but 'Session On' is not set for the "
                          "server %s",
                          at, vs->server_hostname ? vs->server_hostname : "");
-            problems++;
         }
-        check_sections(vs, sc->sec_dir, &problems);
-        check_sections(vs, sc->sec_url, &problems);
+        warn_sections(vs, sc->sec_dir);
+        warn_sections(vs, sc->sec_url);
     }
     return OK;
 }

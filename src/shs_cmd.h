@@ -38,9 +38,11 @@ int shs_cmd_in_use(const shs_srv_conf_t *main_conf);
 /* pre_config: forget what the previous configuration pass saw. */
 void shs_cmd_reset(void);
 
-/* check_config: SharedSession On needs SharedSessionMemcache and, in the same place, Session On;
- * a group needs a key file.  Also finds the group (and own entry) of every virtual host.
- * Logs the problem and returns !OK when the configuration cannot work. */
+/* check_config: places every virtual host in its group (shs_srv_resolve_group), then checks
+ * what spans several directives.  Errors (a group or SharedSessionStoreEncrypt without a key
+ * file, SharedSessionStore memcache without a server) are each logged, then counted in one
+ * last line, and the start is refused (!OK).  Warnings (SharedSession On where no Session On
+ * applies) are logged and do not stop it. */
 int shs_cmd_check(apr_pool_t *ptemp, server_rec *s);
 
 #endif /* SHS_CMD_H */
