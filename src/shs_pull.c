@@ -218,10 +218,10 @@ int shs_pull_attach(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_
 {
     const shs_dir_conf_t *d = SHS_DIR_CONF(r);
     const char *ret = shs_url_local_path_ok(a->ret) ? a->ret : "/";
-    const char *self, *have, *sid = NULL, *token, *why = NULL;
+    const char *self, *have, *sid = NULL, *token;
     int several = 0;
     const shs_member_t *peer = NULL;
-    shs_token_err_e err = SHS_TOKEN_OK;
+    shs_refusal_e why = SHS_REFUSAL_NONE;
     shs_token_t *t = NULL;
     unsigned char *raw;
     apr_size_t rawlen;
@@ -231,21 +231,24 @@ int shs_pull_attach(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_
         return HTTP_NOT_FOUND;
     }
     self = shs_member_name(r->pool, sc->self);
-    if (!a->token || shs_token_open(r->pool, sc->keys, a->token, apr_time_sec(apr_time_now()),
-                                    SHS_TOKEN_SKEW, &t, &err) != APR_SUCCESS) {
-        why = a->token ? shs_token_err_str(err) : "no-token";
+    if (!a->token) {
+        why = SHS_REFUSAL_NO_TOKEN;
+    }
+    else if (shs_token_open(r->pool, sc->keys, a->token, apr_time_sec(apr_time_now()),
+                            SHS_TOKEN_SKEW, &t, &why) != APR_SUCCESS) {
+        /* why says why */
     }
     else if (strcasecmp(t->dst, self)) {
-        why = "wrong-destination";
+        why = SHS_REFUSAL_WRONG_DESTINATION;
     }
     else if (!(peer = shs_srv_peer_named(r->pool, sc, t->src))) {
-        why = "source-not-in-group";
+        why = SHS_REFUSAL_SOURCE_NOT_IN_GROUP;
     }
     else if (!t->nonce || !*t->nonce) {
-        why = "no-nonce";
+        why = SHS_REFUSAL_NO_NONCE;
     }
     /* used up before anything is handed out: one token, one session at most */
-    else if ((why = shs_ep_spend(r, sc, t, "a.")) && !strcmp(why, "store-unavailable")) {
+    else if ((why = shs_ep_spend(r, sc, t, "a.")) == SHS_REFUSAL_STORE_UNAVAILABLE) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "SHS00607: attach for %s without a session: the store is unavailable",
                       t->src);
@@ -254,7 +257,8 @@ int shs_pull_attach(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_
     if (why) {
         /* nowhere trustworthy to send the browser back to */
         shs_stats_add(shs_status_block(), SHS_C_ATTACH_REFUSED, 1);
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "SHS00604: attach request refused (%s)", why);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "SHS00604: attach request refused (%s)",
+                      shs_refusal_name(why));
         return HTTP_BAD_REQUEST;
     }
     have = shs_cookies_id_unique(r, shs_dir_cookie_name(d), &several);
