@@ -52,6 +52,7 @@ static int shs_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
 
 static void shs_child_init(apr_pool_t *pchild, server_rec *s)
 {
+    shs_filter_child_init(pchild, s);
     shs_backend_child_init(pchild, s);
 }
 

@@ -15,9 +15,15 @@
 
 #include <string.h>
 
+#include <apr_atomic.h>
 #include <apr_strings.h>
 
 #include "shs_stats.h"
+
+/* The block is shared by the processes of a server, so its counters must be atomic across
+ * processes: apr_atomic_*64 are lock-free where APR is built on the compiler's atomic builtins
+ * (Debian's is: apr_atomic_add64 is one locked xadd).  An APR built without them falls back
+ * to process-local mutexes: counts might then be lost between processes, never memory. */
 
 typedef struct counter_info_t {
     const char *name; /* text and Prometheus name (without shs_ / _total) */
@@ -47,9 +53,9 @@ static const counter_info_t counters[SHS_C_COUNT] = {
     [SHS_C_STORE_REFUSED] = { "store_values_refused", "stored sessions that did not open" },
 };
 
-static apr_uint64_t get(const apr_uint64_t *v)
+static apr_uint64_t get(apr_uint64_t *v)
 {
-    return __atomic_load_n(v, __ATOMIC_RELAXED);
+    return apr_atomic_read64(v);
 }
 
 void shs_stats_init(shs_stats_t *st)
@@ -61,7 +67,7 @@ void shs_stats_init(shs_stats_t *st)
 void shs_stats_add(shs_stats_t *st, shs_counter_e c, apr_uint64_t n)
 {
     if (st && c < SHS_C_COUNT) {
-        __atomic_fetch_add(&st->c[c], n, __ATOMIC_RELAXED);
+        apr_atomic_add64(&st->c[c], n);
     }
 }
 
@@ -70,7 +76,7 @@ void shs_stats_refused(shs_stats_t *st, shs_refusal_e why)
     shs_refusal_e row = shs_refusal_row(why);
 
     if (st && row != SHS_REFUSAL_NONE) {
-        __atomic_fetch_add(&st->refused[row], 1, __ATOMIC_RELAXED);
+        apr_atomic_inc64(&st->refused[row]);
     }
 }
 
@@ -82,9 +88,9 @@ void shs_stats_server(shs_stats_t *st, unsigned int slot, int down)
         return;
     }
     s = &st->servers[slot];
-    __atomic_store_n(&s->down, (apr_uint64_t)(down ? 1 : 0), __ATOMIC_RELAXED);
-    __atomic_store_n(&s->since, (apr_uint64_t)apr_time_now(), __ATOMIC_RELAXED);
-    __atomic_fetch_add(down ? &s->failures : &s->recoveries, 1, __ATOMIC_RELAXED);
+    apr_atomic_set64(&s->down, (apr_uint64_t)(down ? 1 : 0));
+    apr_atomic_set64(&s->since, (apr_uint64_t)apr_time_now());
+    apr_atomic_inc64(down ? &s->failures : &s->recoveries);
 }
 
 /* The words of shs_replica_event_e, for both outputs. */
@@ -101,7 +107,7 @@ static const struct {
 void shs_stats_replica(shs_stats_t *st, unsigned int slot, shs_replica_event_e ev)
 {
     if (st && slot < SHS_STATS_MAX_SERVERS && (unsigned int)ev < SHS_RE_COUNT) {
-        __atomic_fetch_add(&st->servers[slot].replica[ev], 1, __ATOMIC_RELAXED);
+        apr_atomic_inc64(&st->servers[slot].replica[ev]);
     }
 }
 

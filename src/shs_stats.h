@@ -14,7 +14,7 @@
  */
 
 /* Live counters, shared by every child process of a server: a fixed block of 64-bit counters
- * (in shared memory, see shs_status.c) incremented with atomic instructions, no lock.  This
+ * (in shared memory, see shs_status.c) changed with apr_atomic_*64, no lock.  This
  * file has the table of counters and their rendering (plain text and Prometheus); it calls
  * no httpd function. */
 
