@@ -47,7 +47,7 @@
 #include "shs_push.h"
 #include "shs_provider.h"
 #include "shs_backend.h"
-#include "shs_html.h"
+#include "shs_tag.h"
 #include "shs_id.h"
 #include "shs_store.h"
 #include "shs_token.h"
@@ -113,7 +113,7 @@ static const char *tag_for(request_rec *r, const shs_srv_conf_t *sc, shs_push_e 
                     "go?to=", ap_escape_urlencoded(r->pool, shs_member_name(r->pool, peer)),
                     "&f=", fp, kind == SHS_PUSH_SCRIPT ? "&k=js" : "", NULL);
 
-    return shs_html_tag(r->pool, kind == SHS_PUSH_SCRIPT ? SHS_TAG_SCRIPT : SHS_TAG_IMG, url, NULL);
+    return shs_tag_make(r->pool, kind == SHS_PUSH_SCRIPT ? SHS_TAG_SCRIPT : SHS_TAG_IMG, url, NULL);
 }
 
 /* The callback URL, with a fresh token, that hands session `id` (base64url) to `peer`. */
