@@ -17,7 +17,8 @@
  *                GET <prefix>cb?t=TOKEN&r=URL          (pull: answered by a redirect to URL)
  *
  * A token is accepted only when all of these hold, cheap checks first; any failure answers
- * like a success minus the cookie (the GIF, or the redirect back), and logs the reason at info:
+ * like a success minus the cookie (the GIF, or the redirect back), is counted and logged with
+ * its reason (shs_refusal.h; at info, at warn for the operator's own problems):
  *   - it decrypts and authenticates under a known key, inside its validity window;
  *   - its destination is this virtual host's own entry in the group (the Host header only
  *     picked the virtual host), its source another site of the same group;
