@@ -27,34 +27,28 @@ layers=$(awk 'BEGIN { level = 0 }
 [ -n "$layers" ] || { echo "check-layers: no layer block in $doc" >&2; exit 1; }
 
 status=0
+place() { echo "$layers" | awk -v u="$1" '$1 == u { print $2, $3, $4 }'; }
+bad() { echo "check-layers: $*" >&2; status=1; }
+
 for f in "$top"/mod_sharedsession.c "$top"/src/shs_*.c "$top"/src/shs_*.h; do
+    rel=${f#"$top"/}
     unit=$(basename "$f" | sed 's/\.[ch]$//')
-    me=$(echo "$layers" | awk -v u="$unit" '$1 == u')
-    if [ -z "$me" ]; then
-        echo "check-layers: ${f#"$top"/} is on no line of the layers in docs/architecture.md" >&2
-        status=1
-        continue
-    fi
+    me=$(place "$unit")
+    [ -n "$me" ] || { bad "$rel is on no line of the layers in docs/architecture.md"; continue; }
     set -- $me
-    mylevel=$2 mygroup=$3 mycore=$4
+    mylevel=$1 mygroup=$2 mycore=$3
     for inc in $(sed -n 's/^#include "\(src\/\)\{0,1\}\(shs_[a-z0-9_]*\)\.h".*/\2/p' "$f"); do
         [ "$inc" = "$unit" ] && continue
-        it=$(echo "$layers" | awk -v u="$inc" '$1 == u')
-        if [ -z "$it" ]; then
-            echo "check-layers: ${f#"$top"/} includes $inc.h, which is on no line" >&2
-            status=1
-            continue
-        fi
+        it=$(place "$inc")
+        [ -n "$it" ] || { bad "$rel includes $inc.h, which is on no line"; continue; }
         set -- $it
-        if [ "$2" -gt "$mylevel" ] || { [ "$2" -eq "$mylevel" ] && [ "$3" != "$mygroup" ]; }; then
-            echo "check-layers: ${f#"$top"/} includes $inc.h, which is not below it" >&2
-            status=1
+        if [ "$1" -gt "$mylevel" ] || { [ "$1" -eq "$mylevel" ] && [ "$2" != "$mygroup" ]; }; then
+            bad "$rel includes $inc.h, which is not below it"
         fi
     done
     if [ "$mycore" = core ] &&
         grep -q '^#include <\(httpd\|http_[a-z]*\|ap_[a-z_]*\|util_[a-z_]*\|mod_[a-z_]*\|scoreboard\)\.h>' "$f"; then
-        echo "check-layers: ${f#"$top"/} is core and includes an httpd header" >&2
-        status=1
+        bad "$rel is core and includes an httpd header"
     fi
 done
 [ $status -eq 0 ] && echo "layers: $(echo "$layers" | wc -l) units, nothing includes upward"
