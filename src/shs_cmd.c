@@ -124,34 +124,31 @@ static const char *shs_cmd_memcache_retry(cmd_parms *cmd, void *dc, const char *
     return err ? err : parse_interval(cmd, arg, 0, apr_time_from_sec(3600), &srv_conf(cmd)->retry);
 }
 
+/* A whole number from min to max. */
+static const char *parse_count(cmd_parms *cmd, const char *arg, int min, int max, int *out)
+{
+    apr_int64_t n;
+
+    if (shs_parse_seconds(arg, min, max, &n)) {
+        return fail(cmd,
+                    apr_psprintf(cmd->pool, "'%s': give a number from %d to %d", arg, min, max));
+    }
+    *out = (int)n;
+    return NULL;
+}
+
 static const char *shs_cmd_memcache_conns(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err = global_only(cmd);
-    apr_int64_t n;
 
-    if (err) {
-        return err;
-    }
-    if ((err = shs_parse_seconds(arg, 1, 1024, &n))) {
-        return fail(cmd, apr_psprintf(cmd->pool, "'%s': give a number from 1 to 1024", arg));
-    }
-    srv_conf(cmd)->conns = (int)n;
-    return NULL;
+    return err ? err : parse_count(cmd, arg, 1, 1024, &srv_conf(cmd)->conns);
 }
 
 static const char *shs_cmd_memcache_replicas(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err = global_only(cmd);
-    apr_int64_t n;
 
-    if (err) {
-        return err;
-    }
-    if ((err = shs_parse_seconds(arg, 1, 3, &n))) {
-        return fail(cmd, apr_psprintf(cmd->pool, "'%s': give a number from 1 to 3", arg));
-    }
-    srv_conf(cmd)->replicas = (int)n;
-    return NULL;
+    return err ? err : parse_count(cmd, arg, 1, 3, &srv_conf(cmd)->replicas);
 }
 
 static const char *shs_cmd_key_prefix(cmd_parms *cmd, void *dc, const char *arg)
