@@ -15,9 +15,9 @@
 
 /* mod_sharedsession: one session for sites on different domains.
  *
- * This file holds the module record, the directive table and the hook registration; the
- * work is done in src/.  The module must be loaded after mod_session: it registers into
- * mod_session's hooks. */
+ * This file holds the module record and the hook registration; the directive table lives
+ * beside its handlers in src/shs_cmd.c, and the work is done in src/.  The module must be
+ * loaded after mod_session: it registers into mod_session's hooks. */
 
 #include <apr_optional.h>
 
@@ -39,73 +39,6 @@
 #include "src/shs_jar.h"
 #include "src/shs_status.h"
 
-#define PER_DIR (RSRC_CONF | OR_AUTHCFG)
-
-/* clang-format off */
-static const command_rec shs_cmds[] = {
-    /* server configuration (outside <VirtualHost>) */
-    AP_INIT_TAKE1("SharedSessionStore", shs_cmd_store, NULL, RSRC_CONF,
-                  "where sessions live: shm[:/path][(bytes)] (this server's processes, the "
-                  "default without SharedSessionMemcache) or memcache"),
-    AP_INIT_TAKE_ARGV("SharedSessionMemcache", shs_cmd_memcache, NULL, RSRC_CONF,
-                      "memcached servers as host:port ...; each session lives on one of them"),
-    AP_INIT_TAKE1("SharedSessionMemcacheTimeout", shs_cmd_memcache_timeout, NULL, RSRC_CONF,
-                  "longest wait for one memcached operation (default 250ms)"),
-    AP_INIT_TAKE1("SharedSessionMemcacheRetry", shs_cmd_memcache_retry, NULL, RSRC_CONF,
-                  "how long a failed memcached server is skipped before a retry (default 1s)"),
-    AP_INIT_TAKE1("SharedSessionMemcacheConnections", shs_cmd_memcache_conns, NULL, RSRC_CONF,
-                  "connections (and worker threads) per process (default: ThreadsPerChild)"),
-    AP_INIT_TAKE1("SharedSessionMemcacheReplicas", shs_cmd_memcache_replicas, NULL, RSRC_CONF,
-                  "copies of each session on as many memcached servers (1..3, default 1)"),
-    AP_INIT_TAKE1("SharedSessionKeyPrefix", shs_cmd_key_prefix, NULL, RSRC_CONF,
-                  "prefix of the memcached keys (default shs:)"),
-    AP_INIT_TAKE1("SharedSessionKeyFile", shs_cmd_keyfile, NULL, RSRC_CONF,
-                  "file with the secret keys for cross-domain tokens: '<id> <base64>' lines"),
-    AP_INIT_TAKE_ARGV("SharedSessionGroup", shs_cmd_group, NULL, RSRC_CONF,
-                      "NAME site site ...: sites ([scheme://]host[:port]) sharing one session"),
-    AP_INIT_TAKE1("SharedSessionEndpoint", shs_cmd_endpoint, NULL, RSRC_CONF,
-                  "path prefix of the cross-domain endpoints on every site of a group (default /_shs/)"),
-    AP_INIT_TAKE1("SharedSessionTokenLifetime", shs_cmd_token_lifetime, NULL, RSRC_CONF,
-                  "seconds a cross-domain token is valid (default 30)"),
-    AP_INIT_TAKE1("SharedSessionPushRetry", shs_cmd_push_retry, NULL, RSRC_CONF,
-                  "seconds before tags are sent again to a site that did not confirm (default 300)"),
-    AP_INIT_FLAG("SharedSessionStoreEncrypt", shs_cmd_store_encrypt, NULL, RSRC_CONF,
-                 "On: sessions are encrypted in memcached (they are always authenticated "
-                 "with the key file)"),
-    AP_INIT_TAKE2("SharedSessionHub", shs_cmd_hub, NULL, RSRC_CONF,
-                  "GROUP site: the site of the group where users log in; enables the redirect pull"),
-    AP_INIT_TAKE1("SharedSessionPullRetry", shs_cmd_pull_retry, NULL, RSRC_CONF,
-                  "seconds before a browser without a session is bounced through the hub again"),
-    /* server config and virtual host */
-    AP_INIT_FLAG("SharedSessionReplace", shs_cmd_replace, NULL, RSRC_CONF,
-                 "On: a session pushed from another site replaces a non-empty local one"),
-    AP_INIT_TAKE_ARGV("SharedSessionIdentityKeys", shs_cmd_identity_keys, NULL, RSRC_CONF,
-                      "session keys naming the logged-in identity (default: user *-user); a "
-                      "change of one gives the session a new id"),
-    AP_INIT_FLAG("SharedSessionCookieRemove", shs_cmd_cookie_remove, NULL, RSRC_CONF,
-                 "On (default): hide the session cookie from the application; always on for "
-                 "the sites of a group"),
-    /* per directory, and .htaccess with AllowOverride AuthConfig */
-    AP_INIT_FLAG("SharedSessionInject", shs_cmd_inject, NULL, PER_DIR,
-                 "On (default): add loader tags for the other sites of the group to HTML pages"),
-    AP_INIT_TAKE_ARGV("SharedSessionTransport", shs_cmd_transport, NULL, PER_DIR,
-                      "how the session reaches the other sites: image or script (push), pull, "
-                      "both ('image pull', the default), or none"),
-    AP_INIT_FLAG("SharedSession", shs_cmd_enable, NULL, PER_DIR,
-                 "On: store this directory's mod_session session in memcached"),
-    AP_INIT_TAKE12("SharedSessionCookieName", shs_cmd_cookie_name, NULL, PER_DIR,
-                   "name of the session id cookie, and optionally its attributes"),
-    AP_INIT_TAKE1("SharedSessionStoreDown", shs_cmd_store_down, NULL, PER_DIR,
-                  "what a request gets while memcached is unavailable: anonymous or 503"),
-    AP_INIT_TAKE1("SharedSessionTTL", shs_cmd_ttl, NULL, PER_DIR,
-                  "memcached lifetime in seconds of sessions without SessionMaxAge"),
-    AP_INIT_TAKE_ARGV("SharedSessionAppCookie", shs_cmd_app_cookie, NULL, PER_DIR,
-                      "NAME ...: the application's own cookies (PHPSESSID, prefix*) kept in the "
-                      "shared session instead of the browser; None: none here"),
-    { NULL }
-};
-/* clang-format on */
-
 static int shs_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     shs_cmd_reset();
@@ -119,6 +52,7 @@ static int shs_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
 
 static void shs_child_init(apr_pool_t *pchild, server_rec *s)
 {
+    shs_filter_child_init(pchild, s);
     shs_backend_child_init(pchild, s);
 }
 

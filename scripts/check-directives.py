@@ -2,7 +2,7 @@
 """The directive table of the code against the README and the reference configuration: run
 by `make check`.
 
-Fails, naming each problem, when a directive of a command_rec table (mod_sharedsession.c)
+Fails, naming each problem, when a directive of a command_rec table (src/shs_cmd.c)
   - has no `### Name` description in the README's "Directive reference" section, or that
     description has no `Syntax:` line for it, or its `Context:` line disagrees with the code
     (directory and .htaccess: named exactly when the table allows an override; virtual host:

@@ -13,8 +13,9 @@
  * limitations under the License.
  */
 
-/* Directive handlers.  Server-wide directives are refused inside <VirtualHost>, <Directory>
- * and .htaccess; per-directory ones work in .htaccess with AllowOverride AuthConfig. */
+/* The directive table and its handlers, side by side.  Server-wide directives are refused
+ * inside <VirtualHost>, <Directory> and .htaccess; per-directory ones work in .htaccess with
+ * AllowOverride AuthConfig. */
 
 #include <string.h>
 
@@ -60,7 +61,7 @@ static const char *fail(cmd_parms *cmd, const char *msg)
     return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, msg);
 }
 
-const char *shs_cmd_memcache(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+static const char *shs_cmd_memcache(cmd_parms *cmd, void *dc, int argc, char *const argv[])
 {
     shs_srv_conf_t *s = srv_conf(cmd);
     const char *err;
@@ -107,7 +108,7 @@ static const char *parse_interval(cmd_parms *cmd, const char *arg, apr_interval_
     return NULL;
 }
 
-const char *shs_cmd_memcache_timeout(cmd_parms *cmd, void *dc, const char *arg)
+static const char *shs_cmd_memcache_timeout(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err = global_only(cmd);
 
@@ -116,44 +117,41 @@ const char *shs_cmd_memcache_timeout(cmd_parms *cmd, void *dc, const char *arg)
                                 &srv_conf(cmd)->timeout);
 }
 
-const char *shs_cmd_memcache_retry(cmd_parms *cmd, void *dc, const char *arg)
+static const char *shs_cmd_memcache_retry(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err = global_only(cmd);
 
     return err ? err : parse_interval(cmd, arg, 0, apr_time_from_sec(3600), &srv_conf(cmd)->retry);
 }
 
-const char *shs_cmd_memcache_conns(cmd_parms *cmd, void *dc, const char *arg)
+/* A whole number from min to max. */
+static const char *parse_count(cmd_parms *cmd, const char *arg, int min, int max, int *out)
 {
-    const char *err = global_only(cmd);
     apr_int64_t n;
 
-    if (err) {
-        return err;
+    if (shs_parse_seconds(arg, min, max, &n)) {
+        return fail(cmd,
+                    apr_psprintf(cmd->pool, "'%s': give a number from %d to %d", arg, min, max));
     }
-    if ((err = shs_parse_seconds(arg, 1, 1024, &n))) {
-        return fail(cmd, apr_psprintf(cmd->pool, "'%s': give a number from 1 to 1024", arg));
-    }
-    srv_conf(cmd)->conns = (int)n;
+    *out = (int)n;
     return NULL;
 }
 
-const char *shs_cmd_memcache_replicas(cmd_parms *cmd, void *dc, const char *arg)
+static const char *shs_cmd_memcache_conns(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err = global_only(cmd);
-    apr_int64_t n;
 
-    if (err) {
-        return err;
-    }
-    if ((err = shs_parse_seconds(arg, 1, 3, &n))) {
-        return fail(cmd, apr_psprintf(cmd->pool, "'%s': give a number from 1 to 3", arg));
-    }
-    srv_conf(cmd)->replicas = (int)n;
-    return NULL;
+    return err ? err : parse_count(cmd, arg, 1, 1024, &srv_conf(cmd)->conns);
 }
 
-const char *shs_cmd_key_prefix(cmd_parms *cmd, void *dc, const char *arg)
+static const char *shs_cmd_memcache_replicas(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = global_only(cmd);
+
+    return err ? err : parse_count(cmd, arg, 1, 3, &srv_conf(cmd)->replicas);
+}
+
+static const char *shs_cmd_key_prefix(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err = global_only(cmd);
 
@@ -170,7 +168,7 @@ const char *shs_cmd_key_prefix(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-const char *shs_cmd_keyfile(cmd_parms *cmd, void *dc, const char *arg)
+static const char *shs_cmd_keyfile(cmd_parms *cmd, void *dc, const char *arg)
 {
     shs_srv_conf_t *s = srv_conf(cmd);
     const char *err = global_only(cmd), *path, *why = NULL;
@@ -200,7 +198,7 @@ static int valid_group_name(const char *n)
            strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == len;
 }
 
-const char *shs_cmd_group(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+static const char *shs_cmd_group(cmd_parms *cmd, void *dc, int argc, char *const argv[])
 {
     shs_srv_conf_t *s = srv_conf(cmd);
     const char *err = global_only(cmd);
@@ -249,7 +247,7 @@ const char *shs_cmd_group(cmd_parms *cmd, void *dc, int argc, char *const argv[]
     return NULL;
 }
 
-const char *shs_cmd_enable(cmd_parms *cmd, void *dc, int flag)
+static const char *shs_cmd_enable(cmd_parms *cmd, void *dc, int flag)
 {
     shs_dir_conf_t *d = dc;
 
@@ -263,7 +261,8 @@ const char *shs_cmd_enable(cmd_parms *cmd, void *dc, int flag)
     return NULL;
 }
 
-const char *shs_cmd_cookie_name(cmd_parms *cmd, void *dc, const char *name, const char *attrs)
+static const char *shs_cmd_cookie_name(cmd_parms *cmd, void *dc, const char *name,
+                                       const char *attrs)
 {
     shs_dir_conf_t *d = dc;
     const char *err;
@@ -292,7 +291,7 @@ const apr_array_header_t *shs_cmd_cookie_names(void)
     return cookie_names;
 }
 
-const char *shs_cmd_cookie_remove(cmd_parms *cmd, void *dc, int flag)
+static const char *shs_cmd_cookie_remove(cmd_parms *cmd, void *dc, int flag)
 {
     /* server and virtual host only: an .htaccess must not expose the id to an application */
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
@@ -303,7 +302,7 @@ const char *shs_cmd_cookie_remove(cmd_parms *cmd, void *dc, int flag)
     return err;
 }
 
-const char *shs_cmd_store_encrypt(cmd_parms *cmd, void *dc, int flag)
+static const char *shs_cmd_store_encrypt(cmd_parms *cmd, void *dc, int flag)
 {
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
 
@@ -313,7 +312,7 @@ const char *shs_cmd_store_encrypt(cmd_parms *cmd, void *dc, int flag)
     return err;
 }
 
-const char *shs_cmd_identity_keys(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+static const char *shs_cmd_identity_keys(cmd_parms *cmd, void *dc, int argc, char *const argv[])
 {
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
     apr_array_header_t *keys;
@@ -336,7 +335,7 @@ const char *shs_cmd_identity_keys(cmd_parms *cmd, void *dc, int argc, char *cons
     return NULL;
 }
 
-const char *shs_cmd_store(cmd_parms *cmd, void *dc, const char *arg)
+static const char *shs_cmd_store(cmd_parms *cmd, void *dc, const char *arg)
 {
     shs_srv_conf_t *s = srv_conf(cmd);
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
@@ -357,7 +356,7 @@ const char *shs_cmd_store(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-const char *shs_cmd_app_cookie(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+static const char *shs_cmd_app_cookie(cmd_parms *cmd, void *dc, int argc, char *const argv[])
 {
     shs_dir_conf_t *d = dc;
     apr_array_header_t *pats;
@@ -404,7 +403,7 @@ const char *shs_cmd_app_cookie(cmd_parms *cmd, void *dc, int argc, char *const a
     return NULL;
 }
 
-const char *shs_cmd_store_down(cmd_parms *cmd, void *dc, const char *arg)
+static const char *shs_cmd_store_down(cmd_parms *cmd, void *dc, const char *arg)
 {
     shs_dir_conf_t *d = dc;
 
@@ -420,7 +419,7 @@ const char *shs_cmd_store_down(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-const char *shs_cmd_ttl(cmd_parms *cmd, void *dc, const char *arg)
+static const char *shs_cmd_ttl(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err =
         shs_parse_seconds(arg, 1, 10LL * 365 * 24 * 3600, &((shs_dir_conf_t *)dc)->ttl);
@@ -429,7 +428,7 @@ const char *shs_cmd_ttl(cmd_parms *cmd, void *dc, const char *arg)
                : NULL;
 }
 
-const char *shs_cmd_endpoint(cmd_parms *cmd, void *dc, const char *arg)
+static const char *shs_cmd_endpoint(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err = global_only(cmd);
 
@@ -439,7 +438,7 @@ const char *shs_cmd_endpoint(cmd_parms *cmd, void *dc, const char *arg)
     return err;
 }
 
-const char *shs_cmd_token_lifetime(cmd_parms *cmd, void *dc, const char *arg)
+static const char *shs_cmd_token_lifetime(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err = global_only(cmd);
 
@@ -449,7 +448,7 @@ const char *shs_cmd_token_lifetime(cmd_parms *cmd, void *dc, const char *arg)
     return err;
 }
 
-const char *shs_cmd_push_retry(cmd_parms *cmd, void *dc, const char *arg)
+static const char *shs_cmd_push_retry(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err = global_only(cmd);
 
@@ -459,7 +458,7 @@ const char *shs_cmd_push_retry(cmd_parms *cmd, void *dc, const char *arg)
     return err;
 }
 
-const char *shs_cmd_replace(cmd_parms *cmd, void *dc, int flag)
+static const char *shs_cmd_replace(cmd_parms *cmd, void *dc, int flag)
 {
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
 
@@ -469,13 +468,13 @@ const char *shs_cmd_replace(cmd_parms *cmd, void *dc, int flag)
     return err;
 }
 
-const char *shs_cmd_inject(cmd_parms *cmd, void *dc, int flag)
+static const char *shs_cmd_inject(cmd_parms *cmd, void *dc, int flag)
 {
     ((shs_dir_conf_t *)dc)->inject = flag ? 1 : 0;
     return NULL;
 }
 
-const char *shs_cmd_transport(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+static const char *shs_cmd_transport(cmd_parms *cmd, void *dc, int argc, char *const argv[])
 {
     shs_dir_conf_t *d = dc;
     int i, push = SHS_PUSH_NONE, pull = 0;
@@ -508,7 +507,7 @@ const char *shs_cmd_transport(cmd_parms *cmd, void *dc, int argc, char *const ar
     return NULL;
 }
 
-const char *shs_cmd_hub(cmd_parms *cmd, void *dc, const char *group, const char *site)
+static const char *shs_cmd_hub(cmd_parms *cmd, void *dc, const char *group, const char *site)
 {
     shs_srv_conf_t *s = srv_conf(cmd);
     const char *err = global_only(cmd);
@@ -549,7 +548,7 @@ const char *shs_cmd_hub(cmd_parms *cmd, void *dc, const char *group, const char 
                                   group));
 }
 
-const char *shs_cmd_pull_retry(cmd_parms *cmd, void *dc, const char *arg)
+static const char *shs_cmd_pull_retry(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err = global_only(cmd);
 
@@ -558,6 +557,73 @@ const char *shs_cmd_pull_retry(cmd_parms *cmd, void *dc, const char *arg)
     }
     return err;
 }
+
+#define PER_DIR (RSRC_CONF | OR_AUTHCFG)
+
+/* clang-format off */
+const command_rec shs_cmds[] = {
+    /* server configuration (outside <VirtualHost>) */
+    AP_INIT_TAKE1("SharedSessionStore", shs_cmd_store, NULL, RSRC_CONF,
+                  "where sessions live: shm[:/path][(bytes)] (this server's processes, the "
+                  "default without SharedSessionMemcache) or memcache"),
+    AP_INIT_TAKE_ARGV("SharedSessionMemcache", shs_cmd_memcache, NULL, RSRC_CONF,
+                      "memcached servers as host:port ...; each session lives on one of them"),
+    AP_INIT_TAKE1("SharedSessionMemcacheTimeout", shs_cmd_memcache_timeout, NULL, RSRC_CONF,
+                  "longest wait for one memcached operation (default 250ms)"),
+    AP_INIT_TAKE1("SharedSessionMemcacheRetry", shs_cmd_memcache_retry, NULL, RSRC_CONF,
+                  "how long a failed memcached server is skipped before a retry (default 1s)"),
+    AP_INIT_TAKE1("SharedSessionMemcacheConnections", shs_cmd_memcache_conns, NULL, RSRC_CONF,
+                  "connections (and worker threads) per process (default: ThreadsPerChild)"),
+    AP_INIT_TAKE1("SharedSessionMemcacheReplicas", shs_cmd_memcache_replicas, NULL, RSRC_CONF,
+                  "copies of each session on as many memcached servers (1..3, default 1)"),
+    AP_INIT_TAKE1("SharedSessionKeyPrefix", shs_cmd_key_prefix, NULL, RSRC_CONF,
+                  "prefix of the memcached keys (default shs:)"),
+    AP_INIT_TAKE1("SharedSessionKeyFile", shs_cmd_keyfile, NULL, RSRC_CONF,
+                  "file with the secret keys for cross-domain tokens: '<id> <base64>' lines"),
+    AP_INIT_TAKE_ARGV("SharedSessionGroup", shs_cmd_group, NULL, RSRC_CONF,
+                      "NAME site site ...: sites ([scheme://]host[:port]) sharing one session"),
+    AP_INIT_TAKE1("SharedSessionEndpoint", shs_cmd_endpoint, NULL, RSRC_CONF,
+                  "path prefix of the cross-domain endpoints on every site of a group (default /_shs/)"),
+    AP_INIT_TAKE1("SharedSessionTokenLifetime", shs_cmd_token_lifetime, NULL, RSRC_CONF,
+                  "seconds a cross-domain token is valid (default 30)"),
+    AP_INIT_TAKE1("SharedSessionPushRetry", shs_cmd_push_retry, NULL, RSRC_CONF,
+                  "seconds before tags are sent again to a site that did not confirm (default 300)"),
+    AP_INIT_FLAG("SharedSessionStoreEncrypt", shs_cmd_store_encrypt, NULL, RSRC_CONF,
+                 "On: sessions are encrypted in memcached (they are always authenticated "
+                 "with the key file)"),
+    AP_INIT_TAKE2("SharedSessionHub", shs_cmd_hub, NULL, RSRC_CONF,
+                  "GROUP site: the site of the group where users log in; enables the redirect pull"),
+    AP_INIT_TAKE1("SharedSessionPullRetry", shs_cmd_pull_retry, NULL, RSRC_CONF,
+                  "seconds before a browser without a session is bounced through the hub again"),
+    /* server config and virtual host */
+    AP_INIT_FLAG("SharedSessionReplace", shs_cmd_replace, NULL, RSRC_CONF,
+                 "On: a session pushed from another site replaces a non-empty local one"),
+    AP_INIT_TAKE_ARGV("SharedSessionIdentityKeys", shs_cmd_identity_keys, NULL, RSRC_CONF,
+                      "session keys naming the logged-in identity (default: user *-user); a "
+                      "change of one gives the session a new id"),
+    AP_INIT_FLAG("SharedSessionCookieRemove", shs_cmd_cookie_remove, NULL, RSRC_CONF,
+                 "On (default): hide the session cookie from the application; always on for "
+                 "the sites of a group"),
+    /* per directory, and .htaccess with AllowOverride AuthConfig */
+    AP_INIT_FLAG("SharedSessionInject", shs_cmd_inject, NULL, PER_DIR,
+                 "On (default): add loader tags for the other sites of the group to HTML pages"),
+    AP_INIT_TAKE_ARGV("SharedSessionTransport", shs_cmd_transport, NULL, PER_DIR,
+                      "how the session reaches the other sites: image or script (push), pull, "
+                      "both ('image pull', the default), or none"),
+    AP_INIT_FLAG("SharedSession", shs_cmd_enable, NULL, PER_DIR,
+                 "On: store this directory's mod_session session in memcached"),
+    AP_INIT_TAKE12("SharedSessionCookieName", shs_cmd_cookie_name, NULL, PER_DIR,
+                   "name of the session id cookie, and optionally its attributes"),
+    AP_INIT_TAKE1("SharedSessionStoreDown", shs_cmd_store_down, NULL, PER_DIR,
+                  "what a request gets while memcached is unavailable: anonymous or 503"),
+    AP_INIT_TAKE1("SharedSessionTTL", shs_cmd_ttl, NULL, PER_DIR,
+                  "memcached lifetime in seconds of sessions without SessionMaxAge"),
+    AP_INIT_TAKE_ARGV("SharedSessionAppCookie", shs_cmd_app_cookie, NULL, PER_DIR,
+                      "NAME ...: the application's own cookies (PHPSESSID, prefix*) kept in the "
+                      "shared session instead of the browser; None: none here"),
+    { NULL }
+};
+/* clang-format on */
 
 void shs_cmd_reset(void)
 {
@@ -610,7 +676,8 @@ static int session_covers(server_rec *s, apr_array_header_t *secs, ap_conf_vecto
     return 0;
 }
 
-static int check_sections(server_rec *s, apr_array_header_t *secs, int *problems)
+/* A warning, not an error: Session On may still come from an .htaccess file. */
+static void warn_sections(server_rec *s, apr_array_header_t *secs)
 {
     int i;
     const char *at;
@@ -622,33 +689,6 @@ static int check_sections(server_rec *s, apr_array_header_t *secs, int *problems
                          "SHS00201: SharedSession On (%s) but no 'Session On' applies to that "
                          "section: mod_session will not load sessions there",
                          at);
-            (*problems)++;
-        }
-    }
-    return 0;
-}
-
-/* The group entry of a virtual host: its ServerName, else the first ServerAlias listed. */
-static void resolve_group(server_rec *vs, shs_srv_conf_t *main)
-{
-    shs_srv_conf_t *conf = SHS_SRV_CONF(vs);
-    const shs_group_t *g;
-    int i;
-
-    conf->group = NULL;
-    conf->self = NULL;
-    g = shs_group_find_host(main, vs->server_hostname);
-    if (g) {
-        conf->group = g;
-        conf->self = shs_group_member(g, vs->server_hostname);
-        return;
-    }
-    for (i = 0; vs->names && i < vs->names->nelts; i++) {
-        const char *alias = APR_ARRAY_IDX(vs->names, i, const char *);
-        if ((g = shs_group_find_host(main, alias))) {
-            conf->group = g;
-            conf->self = shs_group_member(g, alias);
-            return;
         }
     }
 }
@@ -657,53 +697,57 @@ int shs_cmd_check(apr_pool_t *ptemp, server_rec *s)
 {
     shs_srv_conf_t *conf = SHS_SRV_CONF(s);
     server_rec *vs;
-    int problems = 0;
+    int errors = 0;
     const char *at;
 
     for (vs = s; vs; vs = vs->next) {
-        resolve_group(vs, conf);
-        if (SHS_SRV_CONF(vs)->group) {
+        if (shs_srv_resolve_group(SHS_SRV_CONF(vs), conf, vs->server_hostname, vs->names)) {
             ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, vs, "SHS00204: %s is site %s of group %s",
                          vs->server_hostname ? vs->server_hostname : "(no name)",
                          shs_member_name(ptemp, SHS_SRV_CONF(vs)->self),
                          SHS_SRV_CONF(vs)->group->name);
         }
     }
+    /* errors: every one is logged, then the start is refused */
     if (conf->groups && !conf->keys) {
         const shs_group_t *g = &APR_ARRAY_IDX(conf->groups, 0, shs_group_t);
         ap_log_error(APLOG_MARK, APLOG_CRIT | APLOG_STARTUP, 0, s,
                      "SHS00205: SharedSessionGroup %s (%s) needs SharedSessionKeyFile: the "
                      "tokens that carry a session between its sites are encrypted",
                      g->name, g->where);
-        return !OK;
+        errors++;
     }
     if (conf->store_encrypt > 0 && !conf->keys) {
         ap_log_error(APLOG_MARK, APLOG_CRIT | APLOG_STARTUP, 0, s,
                      "SHS00206: SharedSessionStoreEncrypt On needs SharedSessionKeyFile: the "
                      "sessions are encrypted with a key derived from it");
-        return !OK;
+        errors++;
     }
-    if (!enabled_where) {
-        return OK;
-    }
-    if (conf->store_kind == SHS_STORE_MEMCACHE && !conf->servers) {
+    if (shs_cmd_in_use(conf) && conf->store_kind == SHS_STORE_MEMCACHE && !conf->servers) {
         ap_log_error(APLOG_MARK, APLOG_CRIT | APLOG_STARTUP, 0, s,
                      "SHS00202: SharedSessionStore memcache (%s) needs a memcached server: add "
                      "'SharedSessionMemcache host:port' to the server configuration",
                      conf->store_where);
+        errors++;
+    }
+    if (errors) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT | APLOG_STARTUP, 0, s,
+                     "SHS00207: %d error%s in the mod_sharedsession configuration, logged above: "
+                     "the server does not start",
+                     errors, errors == 1 ? "" : "s");
         return !OK;
     }
-    for (vs = s; vs; vs = vs->next) {
+    /* warnings: a scope where SharedSession On finds no mod_session session to store */
+    for (vs = s; enabled_where && vs; vs = vs->next) {
         core_server_config *sc = ap_get_core_module_config(vs->module_config);
         if (shared_on_here(vs->lookup_defaults, &at) && !session_on(vs->lookup_defaults)) {
             ap_log_error(APLOG_MARK, APLOG_WARNING | APLOG_STARTUP, 0, vs,
                          "SHS00203: SharedSession On (%s) but 'Session On' is not set for the "
                          "server %s",
                          at, vs->server_hostname ? vs->server_hostname : "");
-            problems++;
         }
-        check_sections(vs, sc->sec_dir, &problems);
-        check_sections(vs, sc->sec_url, &problems);
+        warn_sections(vs, sc->sec_dir);
+        warn_sections(vs, sc->sec_url);
     }
     return OK;
 }

@@ -13,7 +13,8 @@
  * limitations under the License.
  */
 
-/* Directive handlers and the start-up checks that span several directives. */
+/* The directive table with its handlers, and the start-up checks that span several
+ * directives. */
 
 #ifndef SHS_CMD_H
 #define SHS_CMD_H
@@ -21,44 +22,27 @@
 #include <httpd.h>
 #include <http_config.h>
 
-const char *shs_cmd_memcache(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
-const char *shs_cmd_memcache_timeout(cmd_parms *cmd, void *dc, const char *arg);
-const char *shs_cmd_memcache_retry(cmd_parms *cmd, void *dc, const char *arg);
-const char *shs_cmd_memcache_conns(cmd_parms *cmd, void *dc, const char *arg);
-const char *shs_cmd_memcache_replicas(cmd_parms *cmd, void *dc, const char *arg);
-const char *shs_cmd_key_prefix(cmd_parms *cmd, void *dc, const char *arg);
-const char *shs_cmd_keyfile(cmd_parms *cmd, void *dc, const char *arg);
-const char *shs_cmd_group(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
-const char *shs_cmd_enable(cmd_parms *cmd, void *dc, int flag);
-const char *shs_cmd_cookie_name(cmd_parms *cmd, void *dc, const char *name, const char *attrs);
-const char *shs_cmd_cookie_remove(cmd_parms *cmd, void *dc, int flag);
-const char *shs_cmd_store_down(cmd_parms *cmd, void *dc, const char *arg);
-const char *shs_cmd_ttl(cmd_parms *cmd, void *dc, const char *arg);
-const char *shs_cmd_endpoint(cmd_parms *cmd, void *dc, const char *arg);
-const char *shs_cmd_token_lifetime(cmd_parms *cmd, void *dc, const char *arg);
-const char *shs_cmd_push_retry(cmd_parms *cmd, void *dc, const char *arg);
-const char *shs_cmd_replace(cmd_parms *cmd, void *dc, int flag);
-const char *shs_cmd_inject(cmd_parms *cmd, void *dc, int flag);
-const char *shs_cmd_transport(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
-const char *shs_cmd_hub(cmd_parms *cmd, void *dc, const char *group, const char *site);
-const char *shs_cmd_pull_retry(cmd_parms *cmd, void *dc, const char *arg);
-const char *shs_cmd_store_encrypt(cmd_parms *cmd, void *dc, int flag);
-const char *shs_cmd_store(cmd_parms *cmd, void *dc, const char *arg);
+#include "shs_config.h"
+
+/* The directive table of the module record: every SharedSession* directive, its handler
+ * beside it in shs_cmd.c. */
+extern const command_rec shs_cmds[];
+
 /* The id cookie names SharedSessionCookieName gives anywhere in the server configuration
  * (not in .htaccess files), or NULL. */
 const apr_array_header_t *shs_cmd_cookie_names(void);
 
 /* SharedSession On somewhere in the server configuration, or a group: the store is needed. */
 int shs_cmd_in_use(const shs_srv_conf_t *main_conf);
-const char *shs_cmd_app_cookie(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
-const char *shs_cmd_identity_keys(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
 
 /* pre_config: forget what the previous configuration pass saw. */
 void shs_cmd_reset(void);
 
-/* check_config: SharedSession On needs SharedSessionMemcache and, in the same place, Session On;
- * a group needs a key file.  Also finds the group (and own entry) of every virtual host.
- * Logs the problem and returns !OK when the configuration cannot work. */
+/* check_config: places every virtual host in its group (shs_srv_resolve_group), then checks
+ * what spans several directives.  Errors (a group or SharedSessionStoreEncrypt without a key
+ * file, SharedSessionStore memcache without a server) are each logged, then counted in one
+ * last line, and the start is refused (!OK).  Warnings (SharedSession On where no Session On
+ * applies) are logged and do not stop it. */
 int shs_cmd_check(apr_pool_t *ptemp, server_rec *s);
 
 #endif /* SHS_CMD_H */

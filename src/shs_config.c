@@ -66,7 +66,7 @@ void *shs_srv_conf_merge(apr_pool_t *p, void *basev, void *addv)
     s->pull_retry = add->pull_retry >= 0 ? add->pull_retry : base->pull_retry;
     s->identity_keys = add->identity_keys ? add->identity_keys : base->identity_keys;
     s->store_encrypt = add->store_encrypt >= 0 ? add->store_encrypt : base->store_encrypt;
-    /* group and self are resolved per virtual host at post_config */
+    /* group and self are resolved per virtual host at check_config */
     return s;
 }
 
@@ -432,32 +432,6 @@ const char *shs_parse_seconds(const char *arg, apr_int64_t min, apr_int64_t max,
     return NULL;
 }
 
-const shs_member_t *shs_group_member(const shs_group_t *g, const char *host)
-{
-    int j;
-
-    for (j = 0; g && host && j < g->members->nelts; j++) {
-        const shs_member_t *m = &APR_ARRAY_IDX(g->members, j, shs_member_t);
-        if (!strcasecmp(m->host, host)) {
-            return m;
-        }
-    }
-    return NULL;
-}
-
-const shs_member_t *shs_group_member_named(apr_pool_t *p, const shs_group_t *g, const char *name)
-{
-    int j;
-
-    for (j = 0; g && name && j < g->members->nelts; j++) {
-        const shs_member_t *m = &APR_ARRAY_IDX(g->members, j, shs_member_t);
-        if (!strcasecmp(shs_member_name(p, m), name)) {
-            return m;
-        }
-    }
-    return NULL;
-}
-
 int shs_identity_key_match(const apr_array_header_t *patterns, const char *key)
 {
     static const char *const defaults[] = { "user", "*-user" };
@@ -513,21 +487,96 @@ const char *shs_member_name(apr_pool_t *p, const shs_member_t *m)
     return m->port ? apr_psprintf(p, "%s:%u", m->host, m->port) : m->host;
 }
 
+/* ------------------------------------------------------------------ groups
+ * Every lookup of a group or of one of its sites is here: by host (ServerName, ServerAlias)
+ * when the configuration is checked, by the name tokens and endpoint queries carry (host, or
+ * host:port) when a request asks. */
+
 const shs_group_t *shs_group_find_host(const shs_srv_conf_t *s, const char *host)
 {
-    int i, j;
+    int i;
 
-    if (!s->groups || !host) {
-        return NULL;
-    }
-    for (i = 0; i < s->groups->nelts; i++) {
+    for (i = 0; s->groups && host && i < s->groups->nelts; i++) {
         const shs_group_t *g = &APR_ARRAY_IDX(s->groups, i, shs_group_t);
-        for (j = 0; j < g->members->nelts; j++) {
-            const shs_member_t *m = &APR_ARRAY_IDX(g->members, j, shs_member_t);
-            if (!strcasecmp(m->host, host)) {
-                return g;
-            }
+        if (shs_group_member(g, host)) {
+            return g;
         }
     }
     return NULL;
+}
+
+const shs_member_t *shs_group_member(const shs_group_t *g, const char *host)
+{
+    int j;
+
+    for (j = 0; g && host && j < g->members->nelts; j++) {
+        const shs_member_t *m = &APR_ARRAY_IDX(g->members, j, shs_member_t);
+        if (!strcasecmp(m->host, host)) {
+            return m;
+        }
+    }
+    return NULL;
+}
+
+/* The member of g that tokens call `name`, or NULL. */
+static const shs_member_t *member_named(apr_pool_t *p, const shs_group_t *g, const char *name)
+{
+    int j;
+
+    for (j = 0; g && name && j < g->members->nelts; j++) {
+        const shs_member_t *m = &APR_ARRAY_IDX(g->members, j, shs_member_t);
+        if (!strcasecmp(shs_member_name(p, m), name)) {
+            return m;
+        }
+    }
+    return NULL;
+}
+
+const shs_group_t *shs_group_of_site(apr_pool_t *p, const shs_srv_conf_t *s, const char *name)
+{
+    int i;
+
+    for (i = 0; s->groups && name && i < s->groups->nelts; i++) {
+        const shs_group_t *g = &APR_ARRAY_IDX(s->groups, i, shs_group_t);
+        if (member_named(p, g, name)) {
+            return g;
+        }
+    }
+    return NULL;
+}
+
+int shs_srv_resolve_group(shs_srv_conf_t *s, const shs_srv_conf_t *main_conf, const char *name,
+                          const apr_array_header_t *aliases)
+{
+    const shs_group_t *g = shs_group_find_host(main_conf, name);
+    int i;
+
+    s->group = NULL;
+    s->self = NULL;
+    for (i = 0; !g && aliases && i < aliases->nelts; i++) {
+        name = APR_ARRAY_IDX(aliases, i, const char *);
+        g = shs_group_find_host(main_conf, name);
+    }
+    if (g) {
+        s->group = g;
+        s->self = shs_group_member(g, name);
+    }
+    return g != NULL;
+}
+
+const shs_member_t *shs_srv_peer_named(apr_pool_t *p, const shs_srv_conf_t *s, const char *name)
+{
+    const shs_member_t *m = member_named(p, s->group, name);
+
+    return m != s->self ? m : NULL;
+}
+
+const shs_member_t *shs_srv_pull_hub(const shs_srv_conf_t *s)
+{
+    return s->group && s->self && s->group->hub && s->group->hub != s->self ? s->group->hub : NULL;
+}
+
+int shs_srv_is_hub(const shs_srv_conf_t *s)
+{
+    return s->group && s->self && s->group->hub == s->self;
 }

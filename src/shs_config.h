@@ -109,7 +109,7 @@ typedef struct shs_srv_conf_t {
     apr_int64_t pull_retry;            /* seconds; -1 unset */
     apr_array_header_t *identity_keys; /* const char *: SharedSessionIdentityKeys; NULL unset */
     int store_encrypt;                 /* -1 unset; SharedSessionStoreEncrypt */
-    /* resolved at post_config, per virtual host (not merged): */
+    /* resolved at check_config, per virtual host (not merged): shs_srv_resolve_group() */
     const shs_group_t *group; /* the group this virtual host belongs to, or NULL */
     const shs_member_t *self; /* its own entry in that group */
 } shs_srv_conf_t;
@@ -169,15 +169,6 @@ const char *shs_parse_seconds(const char *arg, apr_int64_t min, apr_int64_t max,
 const char *shs_parse_store(apr_pool_t *p, const char *arg, shs_store_kind_e *kind,
                             const char **path, apr_size_t *bytes);
 
-/* The group a host name belongs to, or NULL. */
-const shs_group_t *shs_group_find_host(const shs_srv_conf_t *s, const char *host);
-
-/* A group's member entry for host, or NULL. */
-const shs_member_t *shs_group_member(const shs_group_t *g, const char *host);
-
-/* A group's member entry for a site name as tokens carry it (host, or host:port), or NULL. */
-const shs_member_t *shs_group_member_named(apr_pool_t *p, const shs_group_t *g, const char *name);
-
 /* Does session key `key` name the authenticated identity?  patterns: SharedSessionIdentityKeys
  * (exact names, "*suffix" or "prefix*"); NULL means the defaults "user" and "*-user"
  * (mod_auth_form's <AuthName>-user). */
@@ -188,5 +179,36 @@ const char *shs_parse_identity_key(const char *arg);
 
 /* The name a site goes by in tokens: host, or host:port when a port was configured. */
 const char *shs_member_name(apr_pool_t *p, const shs_member_t *m);
+
+/* Groups: every lookup of a group or of a site of one.  A site is named by its host
+ * (ServerName, ServerAlias) in the configuration, and by shs_member_name() in tokens and
+ * endpoint queries. */
+
+/* The group a host belongs to, or NULL (s: the record listing the groups). */
+const shs_group_t *shs_group_find_host(const shs_srv_conf_t *s, const char *host);
+
+/* A group's member entry for host, or NULL. */
+const shs_member_t *shs_group_member(const shs_group_t *g, const char *host);
+
+/* The group of the site a token or query names (host, or host:port), or NULL. */
+const shs_group_t *shs_group_of_site(apr_pool_t *p, const shs_srv_conf_t *s, const char *name);
+
+/* Place a virtual host (its record s) in its group: the group and entry of its ServerName
+ * `name`, else of the first of its ServerAlias names (aliases: const char *, may be NULL) that
+ * is a site of a group listed in main_conf.  Sets s->group and s->self (NULL when none);
+ * returns 1 when the virtual host is a site of a group. */
+int shs_srv_resolve_group(shs_srv_conf_t *s, const shs_srv_conf_t *main_conf, const char *name,
+                          const apr_array_header_t *aliases);
+
+/* Another site of this virtual host's group, named as tokens name it; NULL when the name is no
+ * site of the group, or this site itself. */
+const shs_member_t *shs_srv_peer_named(apr_pool_t *p, const shs_srv_conf_t *s, const char *name);
+
+/* The hub this virtual host pulls sessions from: its group's hub, when it has one and this
+ * site is another site of the group; else NULL. */
+const shs_member_t *shs_srv_pull_hub(const shs_srv_conf_t *s);
+
+/* Is this virtual host the hub of its group? */
+int shs_srv_is_hub(const shs_srv_conf_t *s);
 
 #endif /* SHS_CONFIG_H */

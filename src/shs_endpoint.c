@@ -17,7 +17,8 @@
  *                GET <prefix>cb?t=TOKEN&r=URL          (pull: answered by a redirect to URL)
  *
  * A token is accepted only when all of these hold, cheap checks first; any failure answers
- * like a success minus the cookie (the GIF, or the redirect back), and logs the reason at info:
+ * like a success minus the cookie (the GIF, or the redirect back), is counted and logged with
+ * its reason (shs_refusal.h; at info, at warn for the operator's own problems):
  *   - it decrypts and authenticates under a known key, inside its validity window;
  *   - its destination is this virtual host's own entry in the group (the Host header only
  *     picked the virtual host), its source another site of the same group;
@@ -67,10 +68,12 @@
 #include "shs_status.h"
 #include "shs_url.h"
 
-/* What a token gave, when accepted. */
+/* What a token gave: the session when accepted, and what the log line of a refusal says. */
 typedef struct accepted_t {
     const char *sid;
-    const char *from;
+    const char *from;        /* the source as the token names it */
+    const shs_member_t *src; /* ... that site of this site's group */
+    const char *detail;      /* more about the refusal, or NULL */
 } accepted_t;
 
 static apr_int64_t expiry_for(request_rec *r)
@@ -83,7 +86,7 @@ static apr_int64_t expiry_for(request_rec *r)
  * the browser itself names the page's origin in Origin; after a hop through any other origin
  * (an attacker's image URL that redirects here) it says "null".  A token planted in another
  * browser by a plain image, a link or a form arrives without Origin, or in another mode. */
-static const char *check_push_context(request_rec *r, const shs_member_t *src, int script)
+static shs_refusal_e check_push_context(request_rec *r, const shs_member_t *src, int script)
 {
     const char *dest = apr_table_get(r->headers_in, "Sec-Fetch-Dest");
     const char *mode = apr_table_get(r->headers_in, "Sec-Fetch-Mode");
@@ -93,36 +96,37 @@ static const char *check_push_context(request_rec *r, const shs_member_t *src, i
 
     if ((dest && strcasecmp(dest, script ? "script" : "image")) ||
         (mode && strcasecmp(mode, "cors")) || (site && !strcasecmp(site, "none"))) {
-        return "wrong-context";
+        return SHS_REFUSAL_WRONG_CONTEXT;
     }
     if (!origin) {
-        return "no-origin";
+        return SHS_REFUSAL_NO_ORIGIN;
     }
     if (!shs_url_same_origin(origin, src->origin)) {
-        return "wrong-origin";
+        return SHS_REFUSAL_WRONG_ORIGIN;
     }
     if (referer && !shs_url_same_origin(referer, src->origin)) {
-        return "wrong-referer";
+        return SHS_REFUSAL_WRONG_REFERER;
     }
-    return NULL;
+    return SHS_REFUSAL_NONE;
 }
 
 /* The checks of the pull token: a navigation, with this browser's state nonce, from the hub. */
-static const char *check_pull(request_rec *r, const shs_srv_conf_t *sc, const shs_token_t *t)
+static shs_refusal_e check_pull(request_rec *r, const shs_srv_conf_t *sc, const shs_token_t *t,
+                                const shs_member_t *src)
 {
     const char *state = shs_ep_state(r);
     const char *mode = apr_table_get(r->headers_in, "Sec-Fetch-Mode");
 
     if (mode && strcasecmp(mode, "navigate")) {
-        return "wrong-context";
+        return SHS_REFUSAL_WRONG_CONTEXT;
     }
     if (!state || strcmp(state, t->nonce)) {
-        return "state-mismatch";
+        return SHS_REFUSAL_STATE_MISMATCH;
     }
-    if (!sc->group->hub || strcasecmp(t->src, shs_member_name(r->pool, sc->group->hub))) {
-        return "not-from-hub";
+    if (src != shs_srv_pull_hub(sc)) {
+        return SHS_REFUSAL_NOT_FROM_HUB;
     }
-    return NULL;
+    return SHS_REFUSAL_NONE;
 }
 
 /* Did this site get `id` from a callback (the module planted it here, the visitor did not log
@@ -142,44 +146,45 @@ static int planted_before(request_rec *r, const shs_srv_conf_t *sc, const char *
     return apr_atoi64(apr_pstrmemdup(r->pool, val, len)) <= issued;
 }
 
-/* Check the token and hand the session over.  Returns NULL on success, else the reason. */
-static const char *accept_token(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_t *a,
-                                int pull, accepted_t *acc)
+/* Check the token and hand the session over.  Returns SHS_REFUSAL_NONE on success, else the
+ * reason. */
+static shs_refusal_e accept_token(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_t *a,
+                                  int pull, accepted_t *acc)
 {
     shs_store_t *st = shs_backend_store();
-    const char *self = shs_member_name(r->pool, sc->self), *have, *ckey, *why, *when;
-    const shs_member_t *src;
-    shs_token_err_e err = SHS_TOKEN_OK;
+    const char *self = shs_member_name(r->pool, sc->self), *have, *ckey, *when;
+    shs_refusal_e why = SHS_REFUSAL_NONE;
     shs_token_t *t = NULL;
     apr_size_t len = 0;
     apr_status_t rv;
 
     if (!a->token || !*a->token) {
-        return "no-token";
+        return SHS_REFUSAL_NO_TOKEN;
     }
     if (shs_token_open(r->pool, sc->keys, a->token, apr_time_sec(apr_time_now()), SHS_TOKEN_SKEW,
-                       &t, &err) != APR_SUCCESS) {
-        return shs_token_err_str(err);
+                       &t, &why) != APR_SUCCESS) {
+        return why;
     }
     acc->from = t->src;
     if (strcasecmp(t->dst, self)) {
-        return apr_psprintf(r->pool, "wrong-destination: for %s, this site is %s", t->dst, self);
+        acc->detail = apr_psprintf(r->pool, "for %s, this site is %s", t->dst, self);
+        return SHS_REFUSAL_WRONG_DESTINATION;
     }
     if (!strcasecmp(t->src, self)) {
-        return "source-is-destination";
+        return SHS_REFUSAL_SOURCE_IS_DESTINATION;
     }
-    if (!(src = shs_group_member_named(r->pool, sc->group, t->src))) {
-        return shs_ep_group_of(sc, t->src, r->pool) ? "source-in-other-group"
-                                                    : "source-not-in-group";
+    if (!(acc->src = shs_srv_peer_named(r->pool, sc, t->src))) {
+        return shs_group_of_site(r->pool, sc, t->src) ? SHS_REFUSAL_SOURCE_IN_OTHER_GROUP
+                                                      : SHS_REFUSAL_SOURCE_NOT_IN_GROUP;
     }
     if (shs_b64url_encode(r->pool, t->sid, SHS_SID_BYTES, &acc->sid) != APR_SUCCESS) {
-        return "malformed";
+        return SHS_REFUSAL_MALFORMED;
     }
     if ((t->nonce && *t->nonce) != pull) {
-        return pull ? "push-token-in-pull" : "pull-token-in-push";
+        return pull ? SHS_REFUSAL_PUSH_TOKEN_IN_PULL : SHS_REFUSAL_PULL_TOKEN_IN_PUSH;
     }
     if (!st) {
-        return "store-unavailable";
+        return SHS_REFUSAL_STORE_UNAVAILABLE;
     }
     ckey = shs_id_confirm_key(r->pool, shs_srv_key_prefix(sc), acc->sid, self);
     when = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, t->issued);
@@ -188,7 +193,8 @@ static const char *accept_token(request_rec *r, const shs_srv_conf_t *sc, const 
     if ((why = shs_ep_spend(r, sc, t, pull ? "t." : "p."))) {
         return why;
     }
-    if ((why = pull ? check_pull(r, sc, t) : check_push_context(r, src, a->script))) {
+    if ((why =
+             pull ? check_pull(r, sc, t, acc->src) : check_push_context(r, acc->src, a->script))) {
         return why;
     }
     have = shs_cookies_id(r, shs_dir_cookie_name(SHS_DIR_CONF(r)));
@@ -196,15 +202,15 @@ static const char *accept_token(request_rec *r, const shs_srv_conf_t *sc, const 
         if (have && !shs_srv_replace(sc)) {
             rv = shs_provider_lookup(r, have, NULL);
             if (rv == APR_SUCCESS && !planted_before(r, sc, have, self, t->issued)) {
-                return "local-session-kept";
+                return SHS_REFUSAL_LOCAL_SESSION_KEPT;
             }
             if (SHS_STORE_FAILED(rv)) {
-                return "store-unavailable";
+                return SHS_REFUSAL_STORE_UNAVAILABLE;
             }
         }
         rv = shs_provider_lookup(r, acc->sid, &len);
         if (rv != APR_SUCCESS) {
-            return rv == APR_NOTFOUND ? "unknown-session" : "store-unavailable";
+            return rv == APR_NOTFOUND ? SHS_REFUSAL_UNKNOWN_SESSION : SHS_REFUSAL_STORE_UNAVAILABLE;
         }
         if (len == 0) {
             /* the hub's new empty session, short-lived until a site takes it: now shared */
@@ -214,23 +220,23 @@ static const char *accept_token(request_rec *r, const shs_srv_conf_t *sc, const 
     /* confirmed (also when it was already here): the pushing site stops asking, and the id is
      * marked as planted here by a token of this age */
     if (shs_store_set(st, ckey, when, strlen(when), expiry_for(r)) != APR_SUCCESS) {
-        return "store-unavailable";
+        return SHS_REFUSAL_STORE_UNAVAILABLE;
     }
-    return NULL;
+    return SHS_REFUSAL_NONE;
 }
 
 /* Problems of the operator, not of the client: logged where an operator looks. */
-static int refusal_level(const char *reason)
+static int refusal_level(shs_refusal_e why)
 {
-    return !strcmp(reason, "store-unavailable") || !strcmp(reason, "not-configured") ? APLOG_WARNING
+    return why == SHS_REFUSAL_STORE_UNAVAILABLE || why == SHS_REFUSAL_NOT_CONFIGURED ? APLOG_WARNING
                                                                                      : APLOG_INFO;
 }
 
 static int callback(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_t *a)
 {
     const shs_dir_conf_t *d = SHS_DIR_CONF(r);
-    const char *reason;
-    accepted_t acc = { NULL, "?" };
+    shs_refusal_e why;
+    accepted_t acc = { NULL, "?", NULL, NULL };
     int pull;
 
     if (r->method_number != M_GET) {
@@ -238,11 +244,12 @@ static int callback(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_
         return HTTP_METHOD_NOT_ALLOWED;
     }
     pull = a->ret != NULL;
-    reason = !sc->keys ? "not-configured" : accept_token(r, sc, a, pull, &acc);
-    if (reason) {
-        shs_stats_refused(shs_status_block(), reason);
-        ap_log_rerror(APLOG_MARK, refusal_level(reason), 0, r,
-                      "SHS00401: cross-domain token refused (%s); from %s, session %s", reason,
+    why = !sc->keys ? SHS_REFUSAL_NOT_CONFIGURED : accept_token(r, sc, a, pull, &acc);
+    if (why) {
+        shs_stats_refused(shs_status_block(), why);
+        ap_log_rerror(APLOG_MARK, refusal_level(why), 0, r,
+                      "SHS00401: cross-domain token refused (%s%s%s); from %s, session %s",
+                      shs_refusal_name(why), acc.detail ? ": " : "", acc.detail ? acc.detail : "",
                       acc.from, acc.sid ? shs_id_fingerprint(r->pool, acc.sid) : "-");
     }
     else {
@@ -251,21 +258,20 @@ static int callback(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_
                       shs_id_fingerprint(r->pool, acc.sid), acc.from, pull ? " (pull)" : "");
     }
     if (!pull) {
-        if (!reason) {
+        if (!why) {
             /* a cross-site image or script response: only SameSite=None; Secure is kept; the
              * site puts its own attributes back at the next first-party request */
             shs_cookies_set_pushed(r, acc.sid);
             /* the tag's CORS request: let the page see its image load (the Origin was
              * checked to be the source's) */
-            apr_table_setn(r->headers_out, "Access-Control-Allow-Origin",
-                           shs_group_member_named(r->pool, sc->group, acc.from)->origin);
+            apr_table_setn(r->headers_out, "Access-Control-Allow-Origin", acc.src->origin);
             apr_table_setn(r->headers_out, "Access-Control-Allow-Credentials", "true");
         }
         apr_table_mergen(r->headers_out, "Vary", "Origin");
         return shs_ep_answer_push(r, a->script);
     }
     /* the pull: back to where the visitor was going, whatever happened */
-    if (!reason) {
+    if (!why) {
         shs_provider_set_cookie(r, acc.sid);
     }
     shs_cookies_remove_lax(r,

@@ -85,22 +85,6 @@ int shs_ep_redirect(request_rec *r, const char *url)
     return HTTP_MOVED_TEMPORARILY;
 }
 
-const char *shs_ep_group_of(const shs_srv_conf_t *sc, const char *site, apr_pool_t *p)
-{
-    int i, j;
-
-    for (i = 0; sc->groups && i < sc->groups->nelts; i++) {
-        const shs_group_t *g = &APR_ARRAY_IDX(sc->groups, i, shs_group_t);
-        for (j = 0; j < g->members->nelts; j++) {
-            if (!strcasecmp(shs_member_name(p, &APR_ARRAY_IDX(g->members, j, shs_member_t)),
-                            site)) {
-                return g->name;
-            }
-        }
-    }
-    return NULL;
-}
-
 const char *shs_ep_state(request_rec *r)
 {
     const char *name = shs_cookies_name(r, SHS_COOKIE_STATE);
@@ -143,8 +127,8 @@ int shs_ep_answer_push(request_rec *r, int script)
     return OK;
 }
 
-const char *shs_ep_spend(request_rec *r, const shs_srv_conf_t *sc, const shs_token_t *t,
-                         const char *kind)
+shs_refusal_e shs_ep_spend(request_rec *r, const shs_srv_conf_t *sc, const shs_token_t *t,
+                           const char *kind)
 {
     shs_store_t *st = shs_backend_store();
     const char *tid, *key;
@@ -152,15 +136,17 @@ const char *shs_ep_spend(request_rec *r, const shs_srv_conf_t *sc, const shs_tok
     apr_status_t rv;
 
     if (!st) {
-        return "store-unavailable";
+        return SHS_REFUSAL_STORE_UNAVAILABLE;
     }
     if (shs_b64url_encode(r->pool, t->tid, sizeof(t->tid), &tid) != APR_SUCCESS) {
-        return "malformed";
+        return SHS_REFUSAL_MALFORMED;
     }
     key = apr_pstrcat(r->pool, shs_srv_key_prefix(sc), kind, tid, NULL);
     /* kept as long as the token itself can be accepted here (its own expiry, which another
      * server of the group may have set longer than this one's lifetime, plus the skew) */
     ttl = t->expires + SHS_TOKEN_SKEW - apr_time_sec(apr_time_now()) + 1;
     rv = shs_store_add(st, key, "1", 1, ttl > 1 ? ttl : 1);
-    return rv == APR_SUCCESS ? NULL : rv == APR_EEXIST ? "replayed" : "store-unavailable";
+    return rv == APR_SUCCESS  ? SHS_REFUSAL_NONE
+           : rv == APR_EEXIST ? SHS_REFUSAL_REPLAYED
+                              : SHS_REFUSAL_STORE_UNAVAILABLE;
 }

@@ -22,6 +22,7 @@
 
 #include "shs_config.h"
 #include "shs_token.h"
+#include "shs_refusal.h"
 
 #define SHS_EP_NONCE_BYTES 16 /* the pull's state nonce */
 #define SHS_EP_NONCE_LEN 22   /* ... in base64url */
@@ -47,17 +48,14 @@ int shs_ep_answer_push(request_rec *r, int script);
 /* Answer 302 to url, uncacheable, without referrer. */
 int shs_ep_redirect(request_rec *r, const char *url);
 
-/* The name of the group a site (host[:port] as in the group) belongs to, or NULL. */
-const char *shs_ep_group_of(const shs_srv_conf_t *sc, const char *site, apr_pool_t *p);
-
 /* The pull's state nonce as this browser sends it back, or NULL when absent; a value that is
  * not a nonce the module made (22 base64url characters) counts as absent, logged at info and
  * counted as a client error. */
 const char *shs_ep_state(request_rec *r);
 
 /* Use token t up: memcached `add` of prefix + kind + its token id, for the token's lifetime.
- * NULL when it was fresh, else "replayed", "store-unavailable" or "malformed". */
-const char *shs_ep_spend(request_rec *r, const shs_srv_conf_t *sc, const shs_token_t *t,
-                         const char *kind);
+ * SHS_REFUSAL_NONE when it was fresh, else REPLAYED, STORE_UNAVAILABLE or MALFORMED. */
+shs_refusal_e shs_ep_spend(request_rec *r, const shs_srv_conf_t *sc, const shs_token_t *t,
+                           const char *kind);
 
 #endif /* SHS_EP_H */

@@ -24,11 +24,11 @@
  * responses are split there without reading a byte (sendfile or mmap as without tags), with
  * an exact Content-Length. */
 
-#include <pthread.h>
 #include <unistd.h>
 #include <string.h>
 
 #include <apr_buckets.h>
+#include <apr_thread_mutex.h>
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include <apr_portable.h>
@@ -158,7 +158,21 @@ typedef struct file_slot_t {
 } file_slot_t;
 
 static file_slot_t file_slots[FILE_SLOTS];
-static pthread_mutex_t file_lock = PTHREAD_MUTEX_INITIALIZER;
+static apr_thread_mutex_t *file_lock; /* made at child_init; NULL: nothing is remembered */
+
+void shs_filter_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    apr_status_t rv;
+
+    memset(file_slots, 0, sizeof(file_slots));
+    rv = apr_thread_mutex_create(&file_lock, APR_THREAD_MUTEX_DEFAULT, pchild);
+    if (rv != APR_SUCCESS) {
+        file_lock = NULL;
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
+                     "SHS00509: no lock for the insertion points of static files: this process "
+                     "scans every tagged static page");
+    }
+}
 
 static file_slot_t *file_slot(const apr_finfo_t *fi)
 {
@@ -170,13 +184,15 @@ static int file_lookup(const apr_finfo_t *fi, apr_off_t *at)
     const file_slot_t *slot = file_slot(fi);
     int hit;
 
-    pthread_mutex_lock(&file_lock);
+    if (!file_lock || apr_thread_mutex_lock(file_lock) != APR_SUCCESS) {
+        return 0;
+    }
     hit = slot->used && slot->inode == fi->inode && slot->device == fi->device &&
           slot->size == fi->size && slot->mtime == fi->mtime && slot->ctime == fi->ctime;
     if (hit) {
         *at = slot->at;
     }
-    pthread_mutex_unlock(&file_lock);
+    apr_thread_mutex_unlock(file_lock);
     return hit;
 }
 
@@ -184,7 +200,9 @@ static void file_remember(const apr_finfo_t *fi, apr_off_t at)
 {
     file_slot_t *slot = file_slot(fi);
 
-    pthread_mutex_lock(&file_lock);
+    if (!file_lock || apr_thread_mutex_lock(file_lock) != APR_SUCCESS) {
+        return;
+    }
     slot->inode = fi->inode;
     slot->device = fi->device;
     slot->size = fi->size;
@@ -192,11 +210,12 @@ static void file_remember(const apr_finfo_t *fi, apr_off_t at)
     slot->ctime = fi->ctime;
     slot->at = at;
     slot->used = 1;
-    pthread_mutex_unlock(&file_lock);
+    apr_thread_mutex_unlock(file_lock);
 }
 
 /* Does the open file still have `</body` + a follower at `at`?  A remembered offset is only
- * used when it does (read with pread: the file position the buckets use is left alone). */
+ * used when it does.  pread, not APR: APR has no positional read, and apr_file_seek/read would
+ * move the file position the response's file buckets read from. */
 static int still_body_end(apr_file_t *fd, apr_off_t at)
 {
     static const char want[] = "</body";

@@ -31,6 +31,9 @@ apr_status_t shs_filter_inject(ap_filter_t *f, apr_bucket_brigade *bb);
  * mod_expires): the page carries tokens and stays uncacheable whatever they set. */
 apr_status_t shs_filter_nostore(ap_filter_t *f, apr_bucket_brigade *bb);
 
+/* child_init: the lock of this process's table of static files' insertion points. */
+void shs_filter_child_init(apr_pool_t *pchild, server_rec *s);
+
 /* insert_filter hook: add the filter where injection can apply. */
 void shs_filter_insert(request_rec *r);
 

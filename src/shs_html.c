@@ -52,8 +52,6 @@
 
 #include <string.h>
 
-#include <apr_strings.h>
-
 #include "shs_html.h"
 
 /* Lexical modes (shs_html_scan_t.mode). */
@@ -716,92 +714,5 @@ int shs_html_scan_can_append(const shs_html_scan_t *s)
         /* the insertion point was found: the tags go there, not at the end */
     default:
         return 0;
-    }
-}
-
-/* The character reference that replaces c in an attribute value, or NULL. */
-static const char *attr_reference(unsigned char c)
-{
-    switch (c) {
-    case '&':
-        return "&amp;";
-    case '<':
-        return "&lt;";
-    case '>':
-        return "&gt;";
-    case '"':
-        return "&quot;";
-    case '\'':
-        return "&#39;";
-    case '`':
-        return "&#96;";
-    case '=':
-        return "&#61;";
-    default:
-        return NULL;
-    }
-}
-
-static int is_control(unsigned char c)
-{
-    return c < 0x20 || c == 0x7f;
-}
-
-const char *shs_html_escape_attr(apr_pool_t *p, const char *s)
-{
-    const unsigned char *in;
-    const char *ref;
-    apr_size_t n = 0, k;
-    char *out, *o;
-
-    if (s == NULL) {
-        return "";
-    }
-    for (in = (const unsigned char *)s; *in; in++) {
-        if ((ref = attr_reference(*in)) != NULL) {
-            n += strlen(ref);
-        }
-        else if (!is_control(*in)) {
-            n++;
-        }
-    }
-
-    o = out = apr_palloc(p, n + 1);
-    for (in = (const unsigned char *)s; *in; in++) {
-        if ((ref = attr_reference(*in)) != NULL) {
-            k = strlen(ref);
-            memcpy(o, ref, k);
-            o += k;
-        }
-        else if (!is_control(*in)) {
-            *o++ = (char)*in;
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
-const char *shs_html_tag(apr_pool_t *p, shs_tag_kind_e kind, const char *url, const char *nonce)
-{
-    const char *nonce_attr = "";
-
-    if (url == NULL) {
-        return NULL;
-    }
-    if (nonce != NULL && *nonce != '\0') {
-        nonce_attr = apr_pstrcat(p, " nonce=\"", shs_html_escape_attr(p, nonce), "\"", NULL);
-    }
-    switch (kind) {
-    case SHS_TAG_IMG:
-        return apr_pstrcat(p, "<img src=\"", shs_html_escape_attr(p, url),
-                           "\" alt=\"\" width=\"1\" height=\"1\" style=\"display:none\""
-                           " crossorigin=\"use-credentials\" referrerpolicy=\"origin\"",
-                           nonce_attr, ">", NULL);
-    case SHS_TAG_SCRIPT:
-        return apr_pstrcat(p, "<script async src=\"", shs_html_escape_attr(p, url),
-                           "\" crossorigin=\"use-credentials\" referrerpolicy=\"origin\"",
-                           nonce_attr, "></script>", NULL);
-    default:
-        return NULL;
     }
 }

@@ -14,8 +14,8 @@
  */
 
 /* Streaming search for the point where loader tags go into an HTML page (just before the
- * first real `</body`), and the builder of those tags.  Pure C over APR: no httpd calls, so it
- * is unit-tested.
+ * first real `</body`); the tags themselves are built by shs_tag.c.  Pure C over APR: no httpd
+ * calls, so it is unit-tested.
  *
  * The scanner is a small tokenizer that follows the HTML tokenizer only as far as needed to
  * know whether a `</body` is markup: it skips comments, the content of the raw-text elements
@@ -101,20 +101,5 @@ shs_html_result_e shs_html_scan(shs_html_scan_t *s, const char *buf, apr_size_t 
  *  - after <plaintext>:                                                           0
  * After FOUND the question does not arise; the answer is then 0. */
 int shs_html_scan_can_append(const shs_html_scan_t *s);
-
-/* Escape s for use inside a double-quoted HTML attribute value: & < > " ' ` = become character
- * references, control characters (< 0x20 and 0x7f) are dropped, other bytes are copied as they
- * are (UTF-8 passes through).  NULL gives "". */
-const char *shs_html_escape_attr(apr_pool_t *p, const char *s);
-
-typedef enum { SHS_TAG_IMG = 0, SHS_TAG_SCRIPT = 1 } shs_tag_kind_e;
-
-/* One loader tag for `url` (already fully formed; it is escaped here):
- *  IMG:    <img src="URL" alt="" width="1" height="1" style="display:none"
- *          referrerpolicy="origin"[ nonce="N"]>          (on one line)
- *  SCRIPT: <script async src="URL" referrerpolicy="origin"[ nonce="N"]></script>
- * The CSP nonce is optional: NULL or "" means none; it is escaped too.  Returns NULL when url
- * is NULL or kind is unknown. */
-const char *shs_html_tag(apr_pool_t *p, shs_tag_kind_e kind, const char *url, const char *nonce);
 
 #endif /* SHS_HTML_H */

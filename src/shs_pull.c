@@ -111,11 +111,11 @@ int shs_pull_header_parser(request_rec *r)
     const char *name, *held, *fp, *marker, *dot, *ret;
     unsigned char raw[SHS_EP_NONCE_BYTES];
     const char *nonce;
+    const shs_member_t *hub = shs_srv_pull_hub(sc);
     apr_int64_t now = apr_time_sec(apr_time_now());
 
     if (r->main || r->prev || r->method_number != M_GET || !shs_dir_enabled(d) ||
-        !shs_dir_pull(d) || !sc->group || !sc->group->hub || !sc->self ||
-        sc->self == sc->group->hub || !sc->keys || !is_navigation(r) || asks_no_pull(r)) {
+        !shs_dir_pull(d) || !hub || !sc->keys || !is_navigation(r) || asks_no_pull(r)) {
         return DECLINED;
     }
     /* Through mod_session, so that SessionInclude/SessionExclude are honoured. */
@@ -146,7 +146,7 @@ int shs_pull_header_parser(request_rec *r)
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   "SHS00601: no live session (%s): pulling it "
                   "from the hub %s",
-                  held ? "the id it holds is gone" : "no id", sc->group->hub->origin);
+                  held ? "the id it holds is gone" : "no id", hub->origin);
     return shs_ep_redirect(r, apr_pstrcat(r->pool, sc->self->origin, shs_srv_endpoint(sc),
                                           "pull?r=", ap_escape_urlencoded(r->pool, ret), NULL));
 }
@@ -187,9 +187,10 @@ static const char *with_no_pull(apr_pool_t *p, const char *url)
 int shs_pull_start(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_t *a)
 {
     const char *ret = shs_url_local_path_ok(a->ret) ? a->ret : "/";
-    const char *state, *token, *hub;
+    const shs_member_t *hub = shs_srv_pull_hub(sc);
+    const char *state, *token;
 
-    if (!sc->group->hub || !sc->self || sc->self == sc->group->hub || !sc->keys) {
+    if (!hub || !sc->keys) {
         return HTTP_NOT_FOUND;
     }
     state = shs_ep_state(r);
@@ -204,48 +205,50 @@ int shs_pull_start(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_t
         return shs_ep_redirect(
             r, with_no_pull(r->pool, apr_pstrcat(r->pool, sc->self->origin, ret, NULL)));
     }
-    hub = shs_member_name(r->pool, sc->group->hub);
-    token = seal(r, sc, shs_member_name(r->pool, sc->self), hub, NULL, state);
+    token =
+        seal(r, sc, shs_member_name(r->pool, sc->self), shs_member_name(r->pool, hub), NULL, state);
     if (!token) {
         return shs_ep_redirect(r, apr_pstrcat(r->pool, sc->self->origin, ret, NULL));
     }
-    return shs_ep_redirect(r, apr_pstrcat(r->pool, sc->group->hub->origin, shs_srv_endpoint(sc),
-                                          "attach?t=", token,
-                                          "&r=", ap_escape_urlencoded(r->pool, ret), NULL));
+    return shs_ep_redirect(r, apr_pstrcat(r->pool, hub->origin, shs_srv_endpoint(sc), "attach?t=",
+                                          token, "&r=", ap_escape_urlencoded(r->pool, ret), NULL));
 }
 
 int shs_pull_attach(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_t *a)
 {
     const shs_dir_conf_t *d = SHS_DIR_CONF(r);
     const char *ret = shs_url_local_path_ok(a->ret) ? a->ret : "/";
-    const char *self, *have, *sid = NULL, *token, *why = NULL;
+    const char *self, *have, *sid = NULL, *token;
     int several = 0;
     const shs_member_t *peer = NULL;
-    shs_token_err_e err = SHS_TOKEN_OK;
+    shs_refusal_e why = SHS_REFUSAL_NONE;
     shs_token_t *t = NULL;
     unsigned char *raw;
     apr_size_t rawlen;
     apr_status_t rv;
 
-    if (!sc->self || sc->self != sc->group->hub || !sc->keys) {
+    if (!shs_srv_is_hub(sc) || !sc->keys) {
         return HTTP_NOT_FOUND;
     }
     self = shs_member_name(r->pool, sc->self);
-    if (!a->token || shs_token_open(r->pool, sc->keys, a->token, apr_time_sec(apr_time_now()),
-                                    SHS_TOKEN_SKEW, &t, &err) != APR_SUCCESS) {
-        why = a->token ? shs_token_err_str(err) : "no-token";
+    if (!a->token) {
+        why = SHS_REFUSAL_NO_TOKEN;
+    }
+    else if (shs_token_open(r->pool, sc->keys, a->token, apr_time_sec(apr_time_now()),
+                            SHS_TOKEN_SKEW, &t, &why) != APR_SUCCESS) {
+        /* why says why */
     }
     else if (strcasecmp(t->dst, self)) {
-        why = "wrong-destination";
+        why = SHS_REFUSAL_WRONG_DESTINATION;
     }
-    else if (!(peer = shs_group_member_named(r->pool, sc->group, t->src)) || peer == sc->self) {
-        why = "source-not-in-group";
+    else if (!(peer = shs_srv_peer_named(r->pool, sc, t->src))) {
+        why = SHS_REFUSAL_SOURCE_NOT_IN_GROUP;
     }
     else if (!t->nonce || !*t->nonce) {
-        why = "no-nonce";
+        why = SHS_REFUSAL_NO_NONCE;
     }
     /* used up before anything is handed out: one token, one session at most */
-    else if ((why = shs_ep_spend(r, sc, t, "a.")) && !strcmp(why, "store-unavailable")) {
+    else if ((why = shs_ep_spend(r, sc, t, "a.")) == SHS_REFUSAL_STORE_UNAVAILABLE) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "SHS00607: attach for %s without a session: the store is unavailable",
                       t->src);
@@ -254,7 +257,8 @@ int shs_pull_attach(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_
     if (why) {
         /* nowhere trustworthy to send the browser back to */
         shs_stats_add(shs_status_block(), SHS_C_ATTACH_REFUSED, 1);
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "SHS00604: attach request refused (%s)", why);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "SHS00604: attach request refused (%s)",
+                      shs_refusal_name(why));
         return HTTP_BAD_REQUEST;
     }
     have = shs_cookies_id_unique(r, shs_dir_cookie_name(d), &several);

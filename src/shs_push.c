@@ -47,7 +47,7 @@
 #include "shs_push.h"
 #include "shs_provider.h"
 #include "shs_backend.h"
-#include "shs_html.h"
+#include "shs_tag.h"
 #include "shs_id.h"
 #include "shs_store.h"
 #include "shs_token.h"
@@ -113,7 +113,7 @@ static const char *tag_for(request_rec *r, const shs_srv_conf_t *sc, shs_push_e 
                     "go?to=", ap_escape_urlencoded(r->pool, shs_member_name(r->pool, peer)),
                     "&f=", fp, kind == SHS_PUSH_SCRIPT ? "&k=js" : "", NULL);
 
-    return shs_html_tag(r->pool, kind == SHS_PUSH_SCRIPT ? SHS_TAG_SCRIPT : SHS_TAG_IMG, url, NULL);
+    return shs_tag_make(r->pool, kind == SHS_PUSH_SCRIPT ? SHS_TAG_SCRIPT : SHS_TAG_IMG, url, NULL);
 }
 
 /* The callback URL, with a fresh token, that hands session `id` (base64url) to `peer`. */
@@ -152,34 +152,35 @@ int shs_push_go(request_rec *r, const shs_srv_conf_t *sc, const shs_ep_args_t *a
     const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
     const char *dest = apr_table_get(r->headers_in, "Sec-Fetch-Dest");
     const shs_member_t *peer = NULL;
-    const char *why = NULL, *id = NULL, *url = NULL;
+    const char *id = NULL, *url = NULL;
+    shs_refusal_e why = SHS_REFUSAL_NONE;
 
     if (r->method_number != M_GET) {
         ap_allow_methods(r, 1, "GET", "HEAD", NULL);
         return HTTP_METHOD_NOT_ALLOWED;
     }
     if (!sc->keys || !sc->self) {
-        why = "not-configured";
+        why = SHS_REFUSAL_NOT_CONFIGURED;
     }
     /* a tag of this site's own page; elsewhere the Lax id cookie is not even sent */
     else if ((site && strcasecmp(site, "same-origin")) ||
              (dest && strcasecmp(dest, a->script ? "script" : "image"))) {
-        why = "wrong-context";
+        why = SHS_REFUSAL_WRONG_CONTEXT;
     }
-    else if (!a->to || !(peer = shs_group_member_named(r->pool, sc->group, a->to)) ||
-             peer == sc->self) {
-        why = "unknown-site";
+    else if (!(peer = shs_srv_peer_named(r->pool, sc, a->to))) {
+        why = SHS_REFUSAL_UNKNOWN_SITE;
     }
     else if (!a->fp ||
              !(id = shs_cookies_id_with_fp(r, shs_dir_cookie_name(SHS_DIR_CONF(r)), a->fp))) {
-        why = "no-session"; /* none, or not the one the page was made for */
+        why = SHS_REFUSAL_NO_SESSION; /* none, or not the one the page was made for */
     }
     else if (!(url = callback_url(r, sc, id, peer, a->script))) {
-        why = "no-token";
+        why = SHS_REFUSAL_NO_TOKEN;
     }
     if (why) {
         shs_stats_add(shs_status_block(), SHS_C_CLIENT_ERRORS, 1);
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "SHS00507: push step refused (%s)", why);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "SHS00507: push step refused (%s)",
+                      shs_refusal_name(why));
         return shs_ep_answer_push(r, a->script);
     }
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "SHS00508: pushing session %s to %s",

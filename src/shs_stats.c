@@ -15,9 +15,15 @@
 
 #include <string.h>
 
+#include <apr_atomic.h>
 #include <apr_strings.h>
 
 #include "shs_stats.h"
+
+/* The block is shared by the processes of a server, so its counters must be atomic across
+ * processes: apr_atomic_*64 are lock-free where APR is built on the compiler's atomic builtins
+ * (Debian's is: apr_atomic_add64 is one locked xadd).  An APR built without them falls back
+ * to process-local mutexes: counts might then be lost between processes, never memory. */
 
 typedef struct counter_info_t {
     const char *name; /* text and Prometheus name (without shs_ / _total) */
@@ -47,35 +53,9 @@ static const counter_info_t counters[SHS_C_COUNT] = {
     [SHS_C_STORE_REFUSED] = { "store_values_refused", "stored sessions that did not open" },
 };
 
-static const char *const reasons[SHS_R_COUNT] = {
-    [SHS_R_MALFORMED] = "malformed",
-    [SHS_R_BAD_VERSION] = "bad-version",
-    [SHS_R_UNKNOWN_KEY] = "unknown-key",
-    [SHS_R_BAD_AUTH] = "bad-auth",
-    [SHS_R_EXPIRED] = "expired",
-    [SHS_R_NOT_YET_VALID] = "not-yet-valid",
-    [SHS_R_BAD_LIFETIME] = "bad-lifetime",
-    [SHS_R_NO_TOKEN] = "no-token",
-    [SHS_R_WRONG_DESTINATION] = "wrong-destination",
-    [SHS_R_SOURCE_NOT_IN_GROUP] = "source-not-in-group",
-    [SHS_R_SOURCE_IN_OTHER_GROUP] = "source-in-other-group",
-    [SHS_R_SOURCE_IS_DESTINATION] = "source-is-destination",
-    [SHS_R_WRONG_TRANSPORT] = "wrong-transport",
-    [SHS_R_LOCAL_SESSION_KEPT] = "local-session-kept",
-    [SHS_R_REPLAYED] = "replayed",
-    [SHS_R_UNKNOWN_SESSION] = "unknown-session",
-    [SHS_R_STATE_MISMATCH] = "state-mismatch",
-    [SHS_R_NOT_FROM_HUB] = "not-from-hub",
-    [SHS_R_STORE_UNAVAILABLE] = "store-unavailable",
-    [SHS_R_WRONG_CONTEXT] = "wrong-context",
-    [SHS_R_NO_REFERER] = "no-referer",
-    [SHS_R_WRONG_REFERER] = "wrong-referer",
-    [SHS_R_OTHER] = "other",
-};
-
-static apr_uint64_t get(const apr_uint64_t *v)
+static apr_uint64_t get(apr_uint64_t *v)
 {
-    return __atomic_load_n(v, __ATOMIC_RELAXED);
+    return apr_atomic_read64(v);
 }
 
 void shs_stats_init(shs_stats_t *st)
@@ -87,35 +67,16 @@ void shs_stats_init(shs_stats_t *st)
 void shs_stats_add(shs_stats_t *st, shs_counter_e c, apr_uint64_t n)
 {
     if (st && c < SHS_C_COUNT) {
-        __atomic_fetch_add(&st->c[c], n, __ATOMIC_RELAXED);
+        apr_atomic_add64(&st->c[c], n);
     }
 }
 
-shs_reason_e shs_stats_reason(const char *reason)
+void shs_stats_refused(shs_stats_t *st, shs_refusal_e why)
 {
-    apr_size_t len;
-    int i;
+    shs_refusal_e row = shs_refusal_row(why);
 
-    if (!reason) {
-        return SHS_R_OTHER;
-    }
-    len = strcspn(reason, ":");
-    if ((len == 18 && !strncmp(reason, "push-token-in-pull", 18)) ||
-        (len == 18 && !strncmp(reason, "pull-token-in-push", 18))) {
-        return SHS_R_WRONG_TRANSPORT;
-    }
-    for (i = 0; i < SHS_R_OTHER; i++) {
-        if (strlen(reasons[i]) == len && !strncmp(reason, reasons[i], len)) {
-            return (shs_reason_e)i;
-        }
-    }
-    return SHS_R_OTHER;
-}
-
-void shs_stats_refused(shs_stats_t *st, const char *reason)
-{
-    if (st) {
-        __atomic_fetch_add(&st->refused[shs_stats_reason(reason)], 1, __ATOMIC_RELAXED);
+    if (st && row != SHS_REFUSAL_NONE) {
+        apr_atomic_inc64(&st->refused[row]);
     }
 }
 
@@ -127,9 +88,9 @@ void shs_stats_server(shs_stats_t *st, unsigned int slot, int down)
         return;
     }
     s = &st->servers[slot];
-    __atomic_store_n(&s->down, (apr_uint64_t)(down ? 1 : 0), __ATOMIC_RELAXED);
-    __atomic_store_n(&s->since, (apr_uint64_t)apr_time_now(), __ATOMIC_RELAXED);
-    __atomic_fetch_add(down ? &s->failures : &s->recoveries, 1, __ATOMIC_RELAXED);
+    apr_atomic_set64(&s->down, (apr_uint64_t)(down ? 1 : 0));
+    apr_atomic_set64(&s->since, (apr_uint64_t)apr_time_now());
+    apr_atomic_inc64(down ? &s->failures : &s->recoveries);
 }
 
 /* The words of shs_replica_event_e, for both outputs. */
@@ -146,7 +107,7 @@ static const struct {
 void shs_stats_replica(shs_stats_t *st, unsigned int slot, shs_replica_event_e ev)
 {
     if (st && slot < SHS_STATS_MAX_SERVERS && (unsigned int)ev < SHS_RE_COUNT) {
-        __atomic_fetch_add(&st->servers[slot].replica[ev], 1, __ATOMIC_RELAXED);
+        apr_atomic_inc64(&st->servers[slot].replica[ev]);
     }
 }
 
@@ -186,9 +147,9 @@ const char *shs_stats_text(apr_pool_t *p, shs_stats_t *st, const char *const *na
                            get(&st->c[i]));
     }
     out = apr_pstrcat(p, out, "\ncallbacks refused, by reason:\n", NULL);
-    for (i = 0; i < SHS_R_COUNT; i++) {
-        out = apr_psprintf(p, "%s  %-22s %" APR_UINT64_T_FMT "\n", out, reasons[i],
-                           get(&st->refused[i]));
+    for (i = SHS_REFUSAL_MALFORMED; i < SHS_REFUSAL_ROWS; i++) {
+        out = apr_psprintf(p, "%s  %-22s %" APR_UINT64_T_FMT "\n", out,
+                           shs_refusal_name((shs_refusal_e)i), get(&st->refused[i]));
     }
     out = apr_pstrcat(p, out, "\nmemcached servers (breaker state last reported):\n", NULL);
     for (i = 0; i < nservers && i < SHS_STATS_MAX_SERVERS; i++) {
@@ -245,10 +206,10 @@ const char *shs_stats_prometheus(apr_pool_t *p, shs_stats_t *st, const char *con
                       "# HELP shs_callbacks_refused_total tokens refused by the callback\n"
                       "# TYPE shs_callbacks_refused_total counter\n",
                       NULL);
-    for (i = 0; i < SHS_R_COUNT; i++) {
+    for (i = SHS_REFUSAL_MALFORMED; i < SHS_REFUSAL_ROWS; i++) {
         out =
             apr_psprintf(p, "%sshs_callbacks_refused_total{reason=\"%s\"} %" APR_UINT64_T_FMT "\n",
-                         out, reasons[i], get(&st->refused[i]));
+                         out, shs_refusal_name((shs_refusal_e)i), get(&st->refused[i]));
     }
     out = apr_pstrcat(p, out,
                       "# HELP shs_memcached_up 1 unless a process last reported the server down\n"

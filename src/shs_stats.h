@@ -14,7 +14,7 @@
  */
 
 /* Live counters, shared by every child process of a server: a fixed block of 64-bit counters
- * (in shared memory, see shs_status.c) incremented with atomic instructions, no lock.  This
+ * (in shared memory, see shs_status.c) changed with apr_atomic_*64, no lock.  This
  * file has the table of counters and their rendering (plain text and Prometheus); it calls
  * no httpd function. */
 
@@ -23,6 +23,8 @@
 
 #include <apr_pools.h>
 #include <apr_time.h>
+
+#include "shs_refusal.h"
 
 typedef enum {
     SHS_C_LOADS = 0,    /* sessions asked from memcached */
@@ -48,34 +50,6 @@ typedef enum {
     SHS_C_COUNT
 } shs_counter_e;
 
-/* Why the callback refused a token: the words of the SHS00401 log line. */
-typedef enum {
-    SHS_R_MALFORMED = 0,
-    SHS_R_BAD_VERSION,
-    SHS_R_UNKNOWN_KEY,
-    SHS_R_BAD_AUTH,
-    SHS_R_EXPIRED,
-    SHS_R_NOT_YET_VALID,
-    SHS_R_BAD_LIFETIME,
-    SHS_R_NO_TOKEN,
-    SHS_R_WRONG_DESTINATION,
-    SHS_R_SOURCE_NOT_IN_GROUP,
-    SHS_R_SOURCE_IN_OTHER_GROUP,
-    SHS_R_SOURCE_IS_DESTINATION,
-    SHS_R_WRONG_TRANSPORT,
-    SHS_R_LOCAL_SESSION_KEPT,
-    SHS_R_REPLAYED,
-    SHS_R_UNKNOWN_SESSION,
-    SHS_R_STATE_MISMATCH,
-    SHS_R_NOT_FROM_HUB,
-    SHS_R_STORE_UNAVAILABLE,
-    SHS_R_WRONG_CONTEXT, /* a push not loaded as an image/script, a pull not a navigation */
-    SHS_R_NO_REFERER,    /* a push without the Referer its tag asks for */
-    SHS_R_WRONG_REFERER, /* a push from a page of another site than the token's source */
-    SHS_R_OTHER,
-    SHS_R_COUNT
-} shs_reason_e;
-
 #define SHS_STATS_MAX_SERVERS 32
 
 /* What the copies of a server did, with SharedSessionMemcacheReplicas 2 or more (the store's
@@ -100,7 +74,7 @@ typedef struct shs_stats_server_t {
 typedef struct shs_stats_t {
     apr_uint64_t started; /* apr_time_t: when the block was made (server start or restart) */
     apr_uint64_t c[SHS_C_COUNT];
-    apr_uint64_t refused[SHS_R_COUNT];
+    apr_uint64_t refused[SHS_REFUSAL_ROWS]; /* callbacks refused, by shs_refusal_row() */
     shs_stats_server_t servers[SHS_STATS_MAX_SERVERS];
 } shs_stats_t;
 
@@ -108,12 +82,10 @@ void shs_stats_init(shs_stats_t *st);
 
 /* All no-ops when st is NULL. */
 void shs_stats_add(shs_stats_t *st, shs_counter_e c, apr_uint64_t n);
-void shs_stats_refused(shs_stats_t *st, const char *reason);
+/* A callback refused for `why`: counted in its row of the status page (shs_refusal_row). */
+void shs_stats_refused(shs_stats_t *st, shs_refusal_e why);
 void shs_stats_server(shs_stats_t *st, unsigned int slot, int down);
 void shs_stats_replica(shs_stats_t *st, unsigned int slot, shs_replica_event_e ev);
-
-/* The reason counter for a refusal word ("wrong-destination: ..." counts as its first word). */
-shs_reason_e shs_stats_reason(const char *reason);
 
 /* Render a consistent-enough copy (each counter read atomically). names[i] is the name of
  * memcached slot i, nservers of them. */

@@ -69,29 +69,6 @@
 /* The decode buffer of shs_token_open() must hold whatever SHS_TOKEN_MAX_LEN characters give. */
 #define TOK_DECODE_CAP ((SHS_TOKEN_MAX_LEN / 4) * 3 + 3)
 
-const char *shs_token_err_str(shs_token_err_e e)
-{
-    switch (e) {
-    case SHS_TOKEN_OK:
-        return "ok";
-    case SHS_TOKEN_MALFORMED:
-        return "malformed";
-    case SHS_TOKEN_BAD_VERSION:
-        return "bad-version";
-    case SHS_TOKEN_UNKNOWN_KEY:
-        return "unknown-key";
-    case SHS_TOKEN_BAD_AUTH:
-        return "bad-auth";
-    case SHS_TOKEN_EXPIRED:
-        return "expired";
-    case SHS_TOKEN_NOT_YET_VALID:
-        return "not-yet-valid";
-    case SHS_TOKEN_BAD_LIFETIME:
-        return "bad-lifetime";
-    }
-    return "unknown";
-}
-
 /* ---------------------------------------------------------------- field checks */
 
 /* A host: 1..SHS_TOKEN_MAX_HOST printable ASCII characters, no space. */
@@ -245,10 +222,10 @@ leave:
 }
 
 apr_status_t shs_token_open(apr_pool_t *p, const shs_keyring_t *kr, const char *in, apr_int64_t now,
-                            apr_int64_t skew, shs_token_t **t, shs_token_err_e *why)
+                            apr_int64_t skew, shs_token_t **t, shs_refusal_e *why)
 {
     apr_status_t rv = APR_EGENERAL;
-    shs_token_err_e res = SHS_TOKEN_MALFORMED;
+    shs_refusal_e res = SHS_REFUSAL_MALFORMED;
     unsigned char raw[TOK_DECODE_CAP];
     unsigned char body[TOK_BODY_MAX];
     apr_size_t inlen, rlen = 0, blen = 0, off, srclen, dstlen, noncelen;
@@ -273,12 +250,12 @@ apr_status_t shs_token_open(apr_pool_t *p, const shs_keyring_t *kr, const char *
         goto leave;
     }
     if (raw[0] != SHS_TOKEN_VERSION) {
-        res = SHS_TOKEN_BAD_VERSION;
+        res = SHS_REFUSAL_BAD_VERSION;
         goto leave;
     }
     key = shs_keyring_find(kr, raw[1]);
     if (!key) {
-        res = SHS_TOKEN_UNKNOWN_KEY;
+        res = SHS_REFUSAL_UNKNOWN_KEY;
         goto leave;
     }
 
@@ -286,7 +263,7 @@ apr_status_t shs_token_open(apr_pool_t *p, const shs_keyring_t *kr, const char *
     if (shs_aead_open(key->aead, raw + TOK_HDR_LEN, raw, TOK_HDR_LEN, NULL, 0,
                       raw + TOK_HDR_LEN + TOK_IV_LEN, blen, raw + TOK_HDR_LEN + TOK_IV_LEN + blen,
                       body) != APR_SUCCESS) {
-        res = SHS_TOKEN_BAD_AUTH;
+        res = SHS_REFUSAL_BAD_AUTH;
         goto leave;
     }
 
@@ -331,7 +308,7 @@ apr_status_t shs_token_open(apr_pool_t *p, const shs_keyring_t *kr, const char *
     }
     issued = (apr_int64_t)issued_u;
     if (lifetime == 0 || lifetime > SHS_TOKEN_MAX_LIFETIME) {
-        res = SHS_TOKEN_BAD_LIFETIME;
+        res = SHS_REFUSAL_BAD_LIFETIME;
         goto leave;
     }
     expires = issued + (apr_int64_t)lifetime;
@@ -341,11 +318,11 @@ apr_status_t shs_token_open(apr_pool_t *p, const shs_keyring_t *kr, const char *
         skew = 0;
     }
     if (issued > now && (apr_uint64_t)issued - (apr_uint64_t)now > (apr_uint64_t)skew) {
-        res = SHS_TOKEN_NOT_YET_VALID;
+        res = SHS_REFUSAL_NOT_YET_VALID;
         goto leave;
     }
     if (now > expires && (apr_uint64_t)now - (apr_uint64_t)expires > (apr_uint64_t)skew) {
-        res = SHS_TOKEN_EXPIRED;
+        res = SHS_REFUSAL_EXPIRED;
         goto leave;
     }
 
@@ -359,7 +336,7 @@ apr_status_t shs_token_open(apr_pool_t *p, const shs_keyring_t *kr, const char *
     tok->dst = apr_pstrmemdup(p, (const char *)dst, dstlen);
     tok->nonce = apr_pstrmemdup(p, (const char *)nonce, noncelen);
     *t = tok;
-    res = SHS_TOKEN_OK;
+    res = SHS_REFUSAL_NONE;
     rv = APR_SUCCESS;
 
 leave:

@@ -26,7 +26,8 @@
 #include <apr_errno.h>
 
 #include "shs_keys.h"
-#include "shs_b64.h" /* the token codec; also what callers of this header expect */
+#include "shs_refusal.h" /* why a token does not open */
+#include "shs_b64.h"     /* the token codec; also what callers of this header expect */
 
 #define SHS_TOKEN_VERSION 1
 #define SHS_SID_BYTES 32            /* a session id is 32 random bytes, 43 chars of base64url */
@@ -48,22 +49,6 @@ typedef struct shs_token_t {
                                      * string, "" when absent */
 } shs_token_t;
 
-typedef enum {
-    SHS_TOKEN_OK = 0,
-    SHS_TOKEN_MALFORMED, /* not base64url, too short/long, bad inner lengths, trailing
-                                     * bytes */
-    SHS_TOKEN_BAD_VERSION,
-    SHS_TOKEN_UNKNOWN_KEY,
-    SHS_TOKEN_BAD_AUTH,      /* GCM tag mismatch: tampered or wrong key */
-    SHS_TOKEN_EXPIRED,       /* now > expires + skew */
-    SHS_TOKEN_NOT_YET_VALID, /* issued > now + skew */
-    SHS_TOKEN_BAD_LIFETIME   /* expires <= issued or lifetime > 1 hour */
-} shs_token_err_e;
-
-/* Short stable words for logs: "ok", "malformed", "bad-version", "unknown-key", "bad-auth",
- * "expired", "not-yet-valid", "bad-lifetime" ("unknown" for any other value). */
-const char *shs_token_err_str(shs_token_err_e e);
-
 /* Encrypt and authenticate t with shs_keyring_current(kr).  Fills t->key_id and t->tid (random);
  * the caller sets issued, expires, sid, src, dst and nonce.  Output: base64url without padding,
  * NUL-terminated, from p.  APR_EINVAL for bad input: no key, hosts empty, longer than
@@ -75,9 +60,10 @@ apr_status_t shs_token_seal(apr_pool_t *p, const shs_keyring_t *kr, shs_token_t 
 
 /* Decode, authenticate, decrypt and check the time window of the NUL-terminated token in.
  * now and skew are in unix seconds (a negative skew counts as 0).  On success returns
- * APR_SUCCESS, *why = SHS_TOKEN_OK and *t is a new token from p.  On any failure returns
- * APR_EGENERAL, *why says why and *t is left alone.  Safe on any input. */
+ * APR_SUCCESS, *why = SHS_REFUSAL_NONE and *t is a new token from p.  On any failure returns
+ * APR_EGENERAL, *why says why (one of SHS_REFUSAL_MALFORMED .. SHS_REFUSAL_BAD_LIFETIME, the
+ * words of the refusal logs and counters) and *t is left alone.  Safe on any input. */
 apr_status_t shs_token_open(apr_pool_t *p, const shs_keyring_t *kr, const char *in, apr_int64_t now,
-                            apr_int64_t skew, shs_token_t **t, shs_token_err_e *why);
+                            apr_int64_t skew, shs_token_t **t, shs_refusal_e *why);
 
 #endif /* SHS_TOKEN_H */

@@ -430,7 +430,7 @@ static void print_token(apr_pool_t *p, const shs_token_t *t, apr_int64_t now)
 static int cmd_open(apr_pool_t *p, int argc, char **argv)
 {
     const char *keyfile = NULL, *token = NULL, *now_s = NULL, *v;
-    shs_token_err_e why = SHS_TOKEN_OK;
+    shs_refusal_e why = SHS_REFUSAL_NONE;
     shs_token_t *t = NULL;
     shs_keyring_t *kr;
     apr_int64_t now = apr_time_sec(apr_time_now());
@@ -487,8 +487,8 @@ static int cmd_open(apr_pool_t *p, int argc, char **argv)
         print_token(p, t, now);
         return 0;
     }
-    printf("refused:     %s\n", shs_token_err_str(why));
-    if (why == SHS_TOKEN_EXPIRED || why == SHS_TOKEN_NOT_YET_VALID) {
+    printf("refused:     %s\n", shs_refusal_name(why));
+    if (why == SHS_REFUSAL_EXPIRED || why == SHS_REFUSAL_NOT_YET_VALID) {
         /* authentic but outside its window: show what it carries anyway */
         if (shs_token_open(p, kr, token, now, APR_INT64_MAX, &t, &why) == APR_SUCCESS) {
             print_token(p, t, now);

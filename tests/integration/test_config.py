@@ -168,6 +168,21 @@ def test_push_group_without_keyfile(configtest):
     h.assert_check_failed(rc, out, f"SHS00205: SharedSessionGroup shop ({h.conf}:{line}) needs "
                           "SharedSessionKeyFile: the tokens that carry a session between its "
                           "sites are encrypted")
+    assert "SHS00207: 1 error in the mod_sharedsession configuration" in out, out
+
+
+def test_every_startup_error_logged_and_counted(configtest):
+    """Several start-up errors: each is logged with its own cause (not only the first), then
+    one line counts them and the server does not start."""
+    rc, out, _ = configtest(memcache_servers=None, server_conf="SharedSessionStore memcache",
+                            global_conf="SharedSessionGroup shop a.test b.test c.test\n"
+                                        "SharedSessionStoreEncrypt On")
+    assert rc != 0, out
+    for tag in ("SHS00205", "SHS00206", "SHS00202"):
+        assert tag in out, f"{tag} missing: {out}"
+    assert "SHS00207: 3 errors in the mod_sharedsession configuration, logged above" in out, out
+    assert out.index("SHS00207") > max(out.index(t) for t in ("SHS00205", "SHS00206", "SHS00202"))
+    assert "Syntax OK" not in out, out
 
 
 def test_store_encrypt_without_keyfile(configtest):

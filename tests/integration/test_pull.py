@@ -502,7 +502,7 @@ def test_threat_push_and_pull_tokens_not_interchangeable(pull_httpd, keyfile):
 
 
 ATTACH_BAD = {
-    # name: the one reason the hub must give (shs_pull_attach, shs_token_err_str)
+    # name: the one reason the hub must give (shs_pull_attach, shs_refusal_name)
     "garbage": "malformed",
     "for-another-site": "wrong-destination",
     "from-x.test": "source-not-in-group",

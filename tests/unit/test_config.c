@@ -248,13 +248,97 @@ static void test_group_find(void **state)
     assert_null(shs_group_find_host(s, NULL));
 }
 
+/* Two groups, the first with a hub: what a request of each virtual host may look up. */
+static shs_srv_conf_t *two_groups(void)
+{
+    static const char *const sites[2][3] = { { "a.test", "http://b.test:8080", "c.test" },
+                                             { "x.test", "y.test", NULL } };
+    shs_srv_conf_t *s = shs_srv_conf_create(pool);
+    int i, j;
+
+    s->groups = apr_array_make(pool, 2, sizeof(shs_group_t));
+    for (i = 0; i < 2; i++) {
+        shs_group_t *g = apr_array_push(s->groups);
+        g->name = i ? "other" : "shops";
+        g->members = apr_array_make(pool, 3, sizeof(shs_member_t));
+        for (j = 0; j < 3 && sites[i][j]; j++) {
+            assert_null(shs_parse_member(pool, sites[i][j], apr_array_push(g->members)));
+        }
+    }
+    /* SharedSessionHub shops a.test */
+    APR_ARRAY_IDX(s->groups, 0, shs_group_t).hub =
+        &APR_ARRAY_IDX(APR_ARRAY_IDX(s->groups, 0, shs_group_t).members, 0, shs_member_t);
+    return s;
+}
+
+static void test_group_resolve_and_lookups(void **state)
+{
+    shs_srv_conf_t *main_conf = two_groups();
+    const shs_group_t *shops = &APR_ARRAY_IDX(main_conf->groups, 0, shs_group_t);
+    const shs_group_t *other = &APR_ARRAY_IDX(main_conf->groups, 1, shs_group_t);
+    const shs_member_t *a = &APR_ARRAY_IDX(shops->members, 0, shs_member_t);
+    const shs_member_t *b = &APR_ARRAY_IDX(shops->members, 1, shs_member_t);
+    shs_srv_conf_t *va = shs_srv_conf_create(pool), *vb = shs_srv_conf_create(pool);
+    shs_srv_conf_t *vx = shs_srv_conf_create(pool), *vn = shs_srv_conf_create(pool);
+    apr_array_header_t *aliases = apr_array_make(pool, 2, sizeof(const char *));
+
+    /* by ServerName; else the first alias that is a site of a group */
+    assert_true(shs_srv_resolve_group(va, main_conf, "A.test", NULL));
+    assert_ptr_equal(va->group, shops);
+    assert_ptr_equal(va->self, a);
+    APR_ARRAY_PUSH(aliases, const char *) = "www.b.example";
+    APR_ARRAY_PUSH(aliases, const char *) = "b.test";
+    assert_true(shs_srv_resolve_group(vb, main_conf, "b.example", aliases));
+    assert_ptr_equal(vb->group, shops);
+    assert_ptr_equal(vb->self, b);
+    assert_true(shs_srv_resolve_group(vx, main_conf, "x.test", aliases));
+    assert_ptr_equal(vx->group, other);
+    /* no site of any group: cleared, even when set before */
+    vn->group = shops;
+    vn->self = a;
+    assert_false(shs_srv_resolve_group(vn, main_conf, "nowhere.test", NULL));
+    assert_null(vn->group);
+    assert_null(vn->self);
+    assert_false(shs_srv_resolve_group(vn, main_conf, NULL, NULL));
+
+    /* the names tokens carry: host, or host:port when the group gives a port */
+    assert_ptr_equal(shs_group_of_site(pool, main_conf, "b.test:8080"), shops);
+    assert_null(shs_group_of_site(pool, main_conf, "b.test"));
+    assert_ptr_equal(shs_group_of_site(pool, main_conf, "Y.TEST"), other);
+    assert_null(shs_group_of_site(pool, main_conf, "z.test"));
+    assert_null(shs_group_of_site(pool, main_conf, NULL));
+
+    /* peers: another site of the own group, never the site itself or another group's */
+    assert_ptr_equal(shs_srv_peer_named(pool, va, "b.test:8080"), b);
+    assert_ptr_equal(shs_srv_peer_named(pool, vb, "a.test"), a);
+    assert_null(shs_srv_peer_named(pool, va, "a.test"));
+    assert_null(shs_srv_peer_named(pool, va, "x.test"));
+    assert_null(shs_srv_peer_named(pool, va, NULL));
+    assert_null(shs_srv_peer_named(pool, vn, "a.test"));
+
+    /* the hub: a pulls from nobody (it is the hub), b from a, x's group has none */
+    assert_true(shs_srv_is_hub(va));
+    assert_false(shs_srv_is_hub(vb));
+    assert_false(shs_srv_is_hub(vx));
+    assert_false(shs_srv_is_hub(vn));
+    assert_null(shs_srv_pull_hub(va));
+    assert_ptr_equal(shs_srv_pull_hub(vb), a);
+    assert_null(shs_srv_pull_hub(vx));
+    assert_null(shs_srv_pull_hub(vn));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dir_defaults), cmocka_unit_test(test_dir_merge),
-        cmocka_unit_test(test_srv_merge),    cmocka_unit_test(test_parse_mc_addr),
-        cmocka_unit_test(test_parse_member), cmocka_unit_test(test_parse_seconds_and_attrs),
-        cmocka_unit_test(test_group_find),   cmocka_unit_test(test_parse_store),
+        cmocka_unit_test(test_dir_defaults),
+        cmocka_unit_test(test_dir_merge),
+        cmocka_unit_test(test_srv_merge),
+        cmocka_unit_test(test_parse_mc_addr),
+        cmocka_unit_test(test_parse_member),
+        cmocka_unit_test(test_parse_seconds_and_attrs),
+        cmocka_unit_test(test_group_find),
+        cmocka_unit_test(test_parse_store),
+        cmocka_unit_test(test_group_resolve_and_lookups),
     };
     return cmocka_run_group_tests_name("shs_config", tests, setup, teardown);
 }

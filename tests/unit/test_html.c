@@ -13,7 +13,7 @@
  * limitations under the License.
  */
 
-/* Unit tests of shs_html.c: the streaming `</body` scanner and the loader tag builder.
+/* Unit tests of shs_html.c: the streaming `</body` scanner (the tags: test_tag.c).
  *
  * Every scanner fixture is fed whole, in two chunks at every split point, one byte at a time
  * and in random chunkings (fixed seed).  Each run plays the output filter: it sends what the
@@ -847,131 +847,6 @@ static void test_state_is_small(void **state)
     assert_int_equal(SHS_HTML_MAX_HOLD, 7);
 }
 
-/* ------------------------------------------------------------------ tag builder */
-
-static void test_escape_each_char(void **state)
-{
-    static const struct {
-        const char *in, *out;
-    } cases[] = {
-        { .in = "&", .out = "&amp;" },
-        { .in = "<", .out = "&lt;" },
-        { .in = ">", .out = "&gt;" },
-        { .in = "\"", .out = "&quot;" },
-        { .in = "'", .out = "&#39;" },
-        { .in = "`", .out = "&#96;" },
-        { .in = "=", .out = "&#61;" },
-        { .in = "", .out = "" },
-        { .in = "plain/ascii-_.~:?#%", .out = "plain/ascii-_.~:?#%" },
-        { .in = "a&b<c>d\"e'f`g=h", .out = "a&amp;b&lt;c&gt;d&quot;e&#39;f&#96;g&#61;h" },
-        { .in = "&amp;", .out = "&amp;amp;" },
-        { .in = "\xc3\xa9\xe2\x82\xac", .out = "\xc3\xa9\xe2\x82\xac" },
-    };
-    size_t i;
-
-    (void)state;
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        assert_string_equal(shs_html_escape_attr(pool, cases[i].in), cases[i].out);
-    }
-    assert_string_equal(shs_html_escape_attr(pool, NULL), "");
-}
-
-static void test_escape_drops_controls(void **state)
-{
-    char in[64];
-    int c, n = 0;
-
-    (void)state;
-    assert_string_equal(shs_html_escape_attr(pool, "a\x01"
-                                                   "b\tc\nd\re\x1f"
-                                                   "f\x7fg"),
-                        "abcdefg");
-    in[n++] = 'x';
-    for (c = 1; c < 0x20; c++) {
-        in[n++] = (char)c;
-    }
-    in[n++] = 0x7f;
-    in[n++] = 'y';
-    in[n] = '\0';
-    assert_string_equal(shs_html_escape_attr(pool, in), "xy");
-}
-
-static void test_tag_img(void **state)
-{
-    (void)state;
-    assert_string_equal(shs_html_tag(pool, SHS_TAG_IMG, "https://id.example/s?a=1&b=2", NULL),
-                        "<img src=\"https://id.example/s?a&#61;1&amp;b&#61;2\" alt=\"\" "
-                        "width=\"1\" height=\"1\" style=\"display:none\" "
-                        "crossorigin=\"use-credentials\" referrerpolicy=\"origin\">");
-    assert_string_equal(
-        shs_html_tag(pool, SHS_TAG_IMG, "/p.gif", "n0nce+/="),
-        "<img src=\"/p.gif\" alt=\"\" width=\"1\" height=\"1\" "
-        "style=\"display:none\" crossorigin=\"use-credentials\" referrerpolicy=\"origin\" "
-        "nonce=\"n0nce+/&#61;\">");
-}
-
-static void test_tag_script(void **state)
-{
-    (void)state;
-    assert_string_equal(shs_html_tag(pool, SHS_TAG_SCRIPT, "https://id.example/s.js", NULL),
-                        "<script async src=\"https://id.example/s.js\" "
-                        "crossorigin=\"use-credentials\" referrerpolicy=\"origin\"></script>");
-    assert_string_equal(
-        shs_html_tag(pool, SHS_TAG_SCRIPT, "/s.js", "abc"),
-        "<script async src=\"/s.js\" crossorigin=\"use-credentials\" referrerpolicy=\"origin\" "
-        "nonce=\"abc\"></script>");
-    /* an empty nonce is no nonce */
-    assert_string_equal(shs_html_tag(pool, SHS_TAG_SCRIPT, "/s.js", ""),
-                        "<script async src=\"/s.js\" crossorigin=\"use-credentials\" "
-                        "referrerpolicy=\"origin\"></script>");
-}
-
-static size_t count_char(const char *s, char c)
-{
-    size_t n = 0;
-
-    for (; *s; s++) {
-        n += (*s == c);
-    }
-    return n;
-}
-
-static void test_tag_breakout(void **state)
-{
-    const char *img, *script;
-
-    (void)state;
-    img = shs_html_tag(pool, SHS_TAG_IMG, "x\" onerror=\"alert(1)", NULL);
-    assert_string_equal(img, "<img src=\"x&quot; onerror&#61;&quot;alert(1)\" alt=\"\" width=\"1\" "
-                             "height=\"1\" style=\"display:none\" crossorigin=\"use-credentials\" "
-                             "referrerpolicy=\"origin\">");
-    /* seven attributes, two quotes each: nothing got out of src="..." */
-    assert_int_equal(count_char(img, '"'), 14);
-    assert_null(strstr(img, "onerror="));
-
-    script = shs_html_tag(pool, SHS_TAG_SCRIPT, "x'><script>alert(1)</script>",
-                          "n\"><script>alert(2)</script>");
-    assert_string_equal(script,
-                        "<script async src=\"x&#39;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\" "
-                        "crossorigin=\"use-credentials\" referrerpolicy=\"origin\" "
-                        "nonce=\"n&quot;&gt;&lt;script&gt;alert(2)&lt;/script&gt;\"></script>");
-    assert_int_equal(count_char(script, '<'), 2);
-    assert_int_equal(count_char(script, '>'), 2);
-
-    /* newlines and other controls cannot split the tag */
-    assert_string_equal(
-        shs_html_tag(pool, SHS_TAG_SCRIPT, "/a\r\nb\tc", "x\ny"),
-        "<script async src=\"/abc\" crossorigin=\"use-credentials\" referrerpolicy=\"origin\" "
-        "nonce=\"xy\"></script>");
-}
-
-static void test_tag_bad_arguments(void **state)
-{
-    (void)state;
-    assert_null(shs_html_tag(pool, SHS_TAG_IMG, NULL, NULL));
-    assert_null(shs_html_tag(pool, (shs_tag_kind_e)7, "/x", NULL));
-}
-
 /* ------------------------------------------------------------------ main */
 
 static int group_setup(void **state)
@@ -1000,9 +875,6 @@ int main(void)
         cmocka_unit_test(test_long_document),     cmocka_unit_test(test_random_documents),
         cmocka_unit_test(test_hold_values),       cmocka_unit_test(test_found_offsets),
         cmocka_unit_test(test_null_and_empty),    cmocka_unit_test(test_state_is_small),
-        cmocka_unit_test(test_escape_each_char),  cmocka_unit_test(test_escape_drops_controls),
-        cmocka_unit_test(test_tag_img),           cmocka_unit_test(test_tag_script),
-        cmocka_unit_test(test_tag_breakout),      cmocka_unit_test(test_tag_bad_arguments),
     };
     struct CMUnitTest tests[NFIXTURES + sizeof(fixed) / sizeof(fixed[0])];
     size_t i;

@@ -44,19 +44,31 @@ static int teardown(void **state)
     return 0;
 }
 
-static void test_reason_words(void **state)
+/* A refusal counts in its row of the status page; the finer reasons in the row they belong to. */
+static void test_refusals_counted_in_rows(void **state)
 {
-    assert_int_equal(shs_stats_reason("replayed"), SHS_R_REPLAYED);
-    assert_int_equal(shs_stats_reason("bad-auth"), SHS_R_BAD_AUTH);
-    assert_int_equal(shs_stats_reason("wrong-destination: for b.test, this site is c.test"),
-                     SHS_R_WRONG_DESTINATION);
-    assert_int_equal(shs_stats_reason("push-token-in-pull"), SHS_R_WRONG_TRANSPORT);
-    assert_int_equal(shs_stats_reason("pull-token-in-push"), SHS_R_WRONG_TRANSPORT);
-    assert_int_equal(shs_stats_reason("state-mismatch"), SHS_R_STATE_MISMATCH);
-    assert_int_equal(shs_stats_reason("replayedx"), SHS_R_OTHER);
-    assert_int_equal(shs_stats_reason("replaye"), SHS_R_OTHER);
-    assert_int_equal(shs_stats_reason(""), SHS_R_OTHER);
-    assert_int_equal(shs_stats_reason(NULL), SHS_R_OTHER);
+    shs_stats_t st;
+    int i;
+
+    shs_stats_init(&st);
+    shs_stats_refused(&st, SHS_REFUSAL_REPLAYED);
+    shs_stats_refused(&st, SHS_REFUSAL_BAD_AUTH);
+    shs_stats_refused(&st, SHS_REFUSAL_WRONG_DESTINATION);
+    shs_stats_refused(&st, SHS_REFUSAL_PUSH_TOKEN_IN_PULL);
+    shs_stats_refused(&st, SHS_REFUSAL_PULL_TOKEN_IN_PUSH);
+    shs_stats_refused(&st, SHS_REFUSAL_NO_ORIGIN);
+    shs_stats_refused(&st, SHS_REFUSAL_NOT_CONFIGURED);
+    shs_stats_refused(&st, SHS_REFUSAL_NONE);     /* not a refusal: not counted */
+    shs_stats_refused(&st, (shs_refusal_e)12345); /* out of range: other */
+    for (i = 0; i < SHS_REFUSAL_ROWS; i++) {
+        apr_uint64_t want = i == SHS_REFUSAL_REPLAYED || i == SHS_REFUSAL_BAD_AUTH ||
+                                    i == SHS_REFUSAL_WRONG_DESTINATION
+                                ? 1
+                            : i == SHS_REFUSAL_WRONG_TRANSPORT ? 2
+                            : i == SHS_REFUSAL_OTHER           ? 3
+                                                               : 0;
+        assert_int_equal(st.refused[i], want);
+    }
 }
 
 static void *hammer(void *arg)
@@ -86,7 +98,7 @@ static void test_concurrent_adds(void **state)
     assert_int_equal(st.c[SHS_C_LOADS], 400000);
     /* NULL block: a no-op, not a crash */
     shs_stats_add(NULL, SHS_C_LOADS, 1);
-    shs_stats_refused(NULL, "replayed");
+    shs_stats_refused(NULL, SHS_REFUSAL_REPLAYED);
     shs_stats_server(NULL, 0, 1);
     shs_stats_server(&st, SHS_STATS_MAX_SERVERS, 1);
 }
@@ -100,8 +112,8 @@ static void test_text(void **state)
     shs_stats_init(&st);
     shs_stats_add(&st, SHS_C_HITS, 41);
     shs_stats_add(&st, SHS_C_HITS, 1);
-    shs_stats_refused(&st, "replayed");
-    shs_stats_refused(&st, "replayed");
+    shs_stats_refused(&st, SHS_REFUSAL_REPLAYED);
+    shs_stats_refused(&st, SHS_REFUSAL_REPLAYED);
     shs_stats_server(&st, 1, 1);
     out = shs_stats_text(pool, &st, names, 2, apr_time_now());
     assert_non_null(strstr(out, "sessions_found         42\n"));
@@ -157,7 +169,7 @@ static void test_prometheus(void **state)
 
     shs_stats_init(&st);
     shs_stats_add(&st, SHS_C_TAGS, 7);
-    shs_stats_refused(&st, "expired");
+    shs_stats_refused(&st, SHS_REFUSAL_EXPIRED);
     shs_stats_server(&st, 0, 1);
     shs_stats_server(&st, 0, 0);
     out = shs_stats_prometheus(pool, &st, names, 2);
@@ -180,7 +192,7 @@ static void test_prometheus(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reason_words),
+        cmocka_unit_test(test_refusals_counted_in_rows),
         cmocka_unit_test(test_concurrent_adds),
         cmocka_unit_test(test_text),
         cmocka_unit_test(test_prometheus),

@@ -125,28 +125,28 @@ static const char *seal_ok(apr_pool_t *p, const shs_keyring_t *kr, shs_token_t *
 
 /* Open expecting failure with reason want; *t must be left alone. */
 static void expect_open_fail(apr_pool_t *p, const shs_keyring_t *kr, const char *in,
-                             apr_int64_t now, apr_int64_t skew, shs_token_err_e want)
+                             apr_int64_t now, apr_int64_t skew, shs_refusal_e want)
 {
     static shs_token_t sentinel_token;
     shs_token_t *sentinel = &sentinel_token, *t = sentinel;
-    shs_token_err_e why = SHS_TOKEN_OK;
+    shs_refusal_e why = SHS_REFUSAL_NONE;
     apr_status_t rv = shs_token_open(p, kr, in, now, skew, &t, &why);
 
     if (why != want) {
-        fail_msg("expected %s, got %s", shs_token_err_str(want), shs_token_err_str(why));
+        fail_msg("expected %s, got %s", shs_refusal_name(want), shs_refusal_name(why));
     }
     assert_int_equal(rv, APR_EGENERAL);
     assert_ptr_equal(t, sentinel);
 }
 
 /* Open expecting any failure other than OK; returns the reason. */
-static shs_token_err_e open_must_fail(apr_pool_t *p, const shs_keyring_t *kr, const char *in)
+static shs_refusal_e open_must_fail(apr_pool_t *p, const shs_keyring_t *kr, const char *in)
 {
     shs_token_t *t = NULL;
-    shs_token_err_e why = SHS_TOKEN_OK;
+    shs_refusal_e why = SHS_REFUSAL_NONE;
     apr_status_t rv = shs_token_open(p, kr, in, NOW, 60, &t, &why);
 
-    if (rv == APR_SUCCESS || why == SHS_TOKEN_OK) {
+    if (rv == APR_SUCCESS || why == SHS_REFUSAL_NONE) {
         fail_msg("token accepted but should not be: %s", in ? in : "(null)");
     }
     assert_null(t);
@@ -232,12 +232,12 @@ static int make_body(unsigned char *b, apr_uint64_t issued, unsigned int lifetim
 static void check_round_trip(apr_pool_t *p, const char *nonce)
 {
     shs_token_t in = sample_token(nonce), *out = NULL;
-    shs_token_err_e why = SHS_TOKEN_MALFORMED;
+    shs_refusal_e why = SHS_REFUSAL_MALFORMED;
     const char *tok = seal_ok(p, ring_old, &in);
 
     assert_int_equal(in.key_id, 1);
     assert_int_equal(shs_token_open(p, ring_old, tok, NOW + 10, 30, &out, &why), APR_SUCCESS);
-    assert_int_equal(why, SHS_TOKEN_OK);
+    assert_int_equal(why, SHS_REFUSAL_NONE);
     assert_non_null(out);
     assert_int_equal(out->key_id, 1);
     assert_int_equal(out->issued, NOW);
@@ -266,7 +266,7 @@ static void test_length_bound(void **state)
 {
     apr_pool_t *p = *state;
     shs_token_t t = sample_token(NULL), *out = NULL;
-    shs_token_err_e why;
+    shs_refusal_e why;
     const char *tok = seal_ok(p, ring_old, &t);
     char *host;
 
@@ -295,7 +295,7 @@ static void test_wire_format_forged(void **state)
     const shs_key_t *key = shs_keyring_find(ring_old, 1);
     unsigned char body[1024];
     shs_token_t *out = NULL;
-    shs_token_err_e why;
+    shs_refusal_e why;
     int n;
 
     /* A token built from the documented format opens. */
@@ -312,57 +312,57 @@ static void test_wire_format_forged(void **state)
 
     /* Lifetime 0 and over an hour: authentic but refused. */
     n = make_body(body, NOW, 0, "x.test", "y.test", "");
-    expect_open_fail(p, ring_old, forge(p, key, 1, 1, body, n), NOW, 0, SHS_TOKEN_BAD_LIFETIME);
+    expect_open_fail(p, ring_old, forge(p, key, 1, 1, body, n), NOW, 0, SHS_REFUSAL_BAD_LIFETIME);
     n = make_body(body, NOW, 3601, "x.test", "y.test", "");
-    expect_open_fail(p, ring_old, forge(p, key, 1, 1, body, n), NOW, 0, SHS_TOKEN_BAD_LIFETIME);
+    expect_open_fail(p, ring_old, forge(p, key, 1, 1, body, n), NOW, 0, SHS_REFUSAL_BAD_LIFETIME);
     n = make_body(body, NOW, 3600, "x.test", "y.test", "");
     assert_int_equal(shs_token_open(p, ring_old, forge(p, key, 1, 1, body, n), NOW, 0, &out, &why),
                      APR_SUCCESS);
 
     /* Negative issued time, and one so large that expires would overflow. */
     n = make_body(body, (apr_uint64_t)-5, 60, "x.test", "y.test", "");
-    expect_open_fail(p, ring_old, forge(p, key, 1, 1, body, n), NOW, 0, SHS_TOKEN_MALFORMED);
+    expect_open_fail(p, ring_old, forge(p, key, 1, 1, body, n), NOW, 0, SHS_REFUSAL_MALFORMED);
     n = make_body(body, (apr_uint64_t)APR_INT64_MAX - 10, 60, "x.test", "y.test", "");
     expect_open_fail(p, ring_old, forge(p, key, 1, 1, body, n), APR_INT64_MAX, 0,
-                     SHS_TOKEN_MALFORMED);
+                     SHS_REFUSAL_MALFORMED);
 
     /* Trailing byte inside the body. */
     n = make_body(body, NOW, 60, "x.test", "y.test", "");
     body[n++] = 0;
-    expect_open_fail(p, ring_old, forge(p, key, 1, 1, body, n), NOW, 0, SHS_TOKEN_MALFORMED);
+    expect_open_fail(p, ring_old, forge(p, key, 1, 1, body, n), NOW, 0, SHS_REFUSAL_MALFORMED);
 
     /* Inner lengths that run past the end, or leave no room for what follows. */
     n = make_body(body, NOW, 60, "x.test", "y.test", "");
     body[58] = 200;
-    expect_open_fail(p, ring_old, forge(p, key, 1, 1, body, n), NOW, 0, SHS_TOKEN_MALFORMED);
+    expect_open_fail(p, ring_old, forge(p, key, 1, 1, body, n), NOW, 0, SHS_REFUSAL_MALFORMED);
     body[58] = 6 + 1 + 6;
-    expect_open_fail(p, ring_old, forge(p, key, 1, 1, body, n), NOW, 0, SHS_TOKEN_MALFORMED);
+    expect_open_fail(p, ring_old, forge(p, key, 1, 1, body, n), NOW, 0, SHS_REFUSAL_MALFORMED);
     body[58] = 6 + 1 + 6 + 1;
-    expect_open_fail(p, ring_old, forge(p, key, 1, 1, body, n), NOW, 0, SHS_TOKEN_MALFORMED);
+    expect_open_fail(p, ring_old, forge(p, key, 1, 1, body, n), NOW, 0, SHS_REFUSAL_MALFORMED);
     body[58] = 6;
     body[65] = 7;
-    expect_open_fail(p, ring_old, forge(p, key, 1, 1, body, n), NOW, 0, SHS_TOKEN_MALFORMED);
+    expect_open_fail(p, ring_old, forge(p, key, 1, 1, body, n), NOW, 0, SHS_REFUSAL_MALFORMED);
     body[65] = 6;
     body[72] = 1;
-    expect_open_fail(p, ring_old, forge(p, key, 1, 1, body, n), NOW, 0, SHS_TOKEN_MALFORMED);
+    expect_open_fail(p, ring_old, forge(p, key, 1, 1, body, n), NOW, 0, SHS_REFUSAL_MALFORMED);
 
     /* Empty host, host with a space or NUL, bad nonce characters. */
     n = make_body(body, NOW, 60, "", "y.test", "nonce-padding-to-min");
-    expect_open_fail(p, ring_old, forge(p, key, 1, 1, body, n), NOW, 0, SHS_TOKEN_MALFORMED);
+    expect_open_fail(p, ring_old, forge(p, key, 1, 1, body, n), NOW, 0, SHS_REFUSAL_MALFORMED);
     n = make_body(body, NOW, 60, "x test", "y.test", "");
-    expect_open_fail(p, ring_old, forge(p, key, 1, 1, body, n), NOW, 0, SHS_TOKEN_MALFORMED);
+    expect_open_fail(p, ring_old, forge(p, key, 1, 1, body, n), NOW, 0, SHS_REFUSAL_MALFORMED);
     n = make_body(body, NOW, 60, "x.test", "y.test", "");
     body[60] = '\0';
-    expect_open_fail(p, ring_old, forge(p, key, 1, 1, body, n), NOW, 0, SHS_TOKEN_MALFORMED);
+    expect_open_fail(p, ring_old, forge(p, key, 1, 1, body, n), NOW, 0, SHS_REFUSAL_MALFORMED);
     n = make_body(body, NOW, 60, "x.test", "y.test", "a.b");
-    expect_open_fail(p, ring_old, forge(p, key, 1, 1, body, n), NOW, 0, SHS_TOKEN_MALFORMED);
+    expect_open_fail(p, ring_old, forge(p, key, 1, 1, body, n), NOW, 0, SHS_REFUSAL_MALFORMED);
 
     /* Version 2 under a valid key: refused before decryption. */
     n = make_body(body, NOW, 60, "x.test", "y.test", "");
-    expect_open_fail(p, ring_old, forge(p, key, 2, 1, body, n), NOW, 0, SHS_TOKEN_BAD_VERSION);
+    expect_open_fail(p, ring_old, forge(p, key, 2, 1, body, n), NOW, 0, SHS_REFUSAL_BAD_VERSION);
     /* Header says key 1 but encrypted under key 2's material (forged with another key). */
     expect_open_fail(p, ring_old, forge(p, shs_keyring_find(ring_new, 2), 1, 1, body, n), NOW, 0,
-                     SHS_TOKEN_BAD_AUTH);
+                     SHS_REFUSAL_BAD_AUTH);
 }
 
 /* ---------------------------------------------------------------- tampering */
@@ -379,7 +379,7 @@ static void test_every_bit_flip_rejected(void **state)
     apr_pool_t *it;
     shs_keyring_t *ring13;
     shs_token_t *out = NULL;
-    shs_token_err_e why = SHS_TOKEN_MALFORMED;
+    shs_refusal_e why = SHS_REFUSAL_MALFORMED;
 
     assert_int_equal(apr_pool_create(&it, p), APR_SUCCESS);
     for (i = 0; i < len; i++) {
@@ -388,22 +388,22 @@ static void test_every_bit_flip_rejected(void **state)
             copy[i] ^= (unsigned char)(1u << bit);
             why = open_must_fail(it, ring_rot, encode_ok(it, copy, len));
             if (i == 0) {
-                assert_int_equal(why, SHS_TOKEN_BAD_VERSION);
+                assert_int_equal(why, SHS_REFUSAL_BAD_VERSION);
             }
             else if (i == 1) {
                 /* 2 ^ (1 << bit) is never 1 or 2. */
-                assert_int_equal(why, SHS_TOKEN_UNKNOWN_KEY);
+                assert_int_equal(why, SHS_REFUSAL_UNKNOWN_KEY);
             }
             else {
-                assert_int_equal(why, SHS_TOKEN_BAD_AUTH);
+                assert_int_equal(why, SHS_REFUSAL_BAD_AUTH);
             }
             counts[why]++;
             apr_pool_clear(it);
         }
     }
-    assert_int_equal(counts[SHS_TOKEN_BAD_VERSION], 8);
-    assert_int_equal(counts[SHS_TOKEN_UNKNOWN_KEY], 8);
-    assert_int_equal(counts[SHS_TOKEN_BAD_AUTH], (int)(len - 2) * 8);
+    assert_int_equal(counts[SHS_REFUSAL_BAD_VERSION], 8);
+    assert_int_equal(counts[SHS_REFUSAL_UNKNOWN_KEY], 8);
+    assert_int_equal(counts[SHS_REFUSAL_BAD_AUTH], (int)(len - 2) * 8);
 
     /* Key id 1 under a ring holding keys 1 and 3: the flip 1 -> 3 lands on a real key and
      * fails authentication; every other flip names an unknown key. */
@@ -415,7 +415,7 @@ static void test_every_bit_flip_rejected(void **state)
     for (bit = 0; bit < 8; bit++) {
         raw[1] ^= (unsigned char)(1u << bit);
         expect_open_fail(p, ring13, encode_ok(p, raw, len), NOW, 60,
-                         bit == 1 ? SHS_TOKEN_BAD_AUTH : SHS_TOKEN_UNKNOWN_KEY);
+                         bit == 1 ? SHS_REFUSAL_BAD_AUTH : SHS_REFUSAL_UNKNOWN_KEY);
         raw[1] ^= (unsigned char)(1u << bit);
     }
     /* And the unmodified token still opens. */
@@ -436,8 +436,8 @@ static void test_every_truncation_rejected(void **state)
     assert_int_equal(apr_pool_create(&it, p), APR_SUCCESS);
     /* Every shorter decoded token, re-encoded. */
     for (i = 0; i < len; i++) {
-        shs_token_err_e why = open_must_fail(it, ring_old, encode_ok(it, raw, i));
-        assert_true(why == SHS_TOKEN_MALFORMED || why == SHS_TOKEN_BAD_AUTH);
+        shs_refusal_e why = open_must_fail(it, ring_old, encode_ok(it, raw, i));
+        assert_true(why == SHS_REFUSAL_MALFORMED || why == SHS_REFUSAL_BAD_AUTH);
         apr_pool_clear(it);
     }
     /* Every prefix of the text, and every suffix. */
@@ -485,13 +485,13 @@ static void test_non_canonical_encoding_rejected(void **state)
      * that a lax decoder would read as the same token. */
     assert_int_equal(slen % 4, 3);
     mod[slen - 1] = tok[slen - 1] == 'A' ? 'B' : (char)(tok[slen - 1] ^ 1);
-    expect_open_fail(p, ring_old, mod, NOW, 60, SHS_TOKEN_MALFORMED);
+    expect_open_fail(p, ring_old, mod, NOW, 60, SHS_REFUSAL_MALFORMED);
     /* Standard-alphabet characters are not base64url. */
     mod = apr_pstrdup(p, tok);
     mod[10] = '+';
-    expect_open_fail(p, ring_old, mod, NOW, 60, SHS_TOKEN_MALFORMED);
+    expect_open_fail(p, ring_old, mod, NOW, 60, SHS_REFUSAL_MALFORMED);
     mod[10] = '/';
-    expect_open_fail(p, ring_old, mod, NOW, 60, SHS_TOKEN_MALFORMED);
+    expect_open_fail(p, ring_old, mod, NOW, 60, SHS_REFUSAL_MALFORMED);
 }
 
 static void test_garbage_rejected(void **state)
@@ -501,40 +501,40 @@ static void test_garbage_rejected(void **state)
     apr_size_t i;
     apr_pool_t *it;
     shs_token_t *t = NULL;
-    shs_token_err_e why = SHS_TOKEN_OK;
+    shs_refusal_e why = SHS_REFUSAL_NONE;
     unsigned char zeros[120];
 
     assert_int_equal(shs_token_open(p, ring_old, NULL, NOW, 0, &t, &why), APR_EGENERAL);
-    assert_int_equal(why, SHS_TOKEN_MALFORMED);
+    assert_int_equal(why, SHS_REFUSAL_MALFORMED);
     assert_null(t);
-    expect_open_fail(p, ring_old, "", NOW, 0, SHS_TOKEN_MALFORMED);
-    expect_open_fail(p, ring_old, "A", NOW, 0, SHS_TOKEN_MALFORMED);
-    expect_open_fail(p, ring_old, "AAAA", NOW, 0, SHS_TOKEN_MALFORMED);
-    expect_open_fail(p, ring_old, "!!!!!!!!", NOW, 0, SHS_TOKEN_MALFORMED);
-    expect_open_fail(p, ring_old, "hello world", NOW, 0, SHS_TOKEN_MALFORMED);
-    expect_open_fail(p, ring_old, "\xff\xfe\x80", NOW, 0, SHS_TOKEN_MALFORMED);
+    expect_open_fail(p, ring_old, "", NOW, 0, SHS_REFUSAL_MALFORMED);
+    expect_open_fail(p, ring_old, "A", NOW, 0, SHS_REFUSAL_MALFORMED);
+    expect_open_fail(p, ring_old, "AAAA", NOW, 0, SHS_REFUSAL_MALFORMED);
+    expect_open_fail(p, ring_old, "!!!!!!!!", NOW, 0, SHS_REFUSAL_MALFORMED);
+    expect_open_fail(p, ring_old, "hello world", NOW, 0, SHS_REFUSAL_MALFORMED);
+    expect_open_fail(p, ring_old, "\xff\xfe\x80", NOW, 0, SHS_REFUSAL_MALFORMED);
     /* No key ring at all: a well-sized version 1 token names an unknown key. */
     memset(zeros, 0, sizeof(zeros));
     zeros[0] = 1;
     zeros[1] = 1;
-    expect_open_fail(p, NULL, encode_ok(p, zeros, sizeof(zeros)), NOW, 0, SHS_TOKEN_UNKNOWN_KEY);
-    expect_open_fail(p, ring_old, encode_ok(p, zeros, sizeof(zeros)), NOW, 0, SHS_TOKEN_BAD_AUTH);
+    expect_open_fail(p, NULL, encode_ok(p, zeros, sizeof(zeros)), NOW, 0, SHS_REFUSAL_UNKNOWN_KEY);
+    expect_open_fail(p, ring_old, encode_ok(p, zeros, sizeof(zeros)), NOW, 0, SHS_REFUSAL_BAD_AUTH);
 
     /* Oversized: exactly the limit (decodes to more than any token), one over, and far over. */
     big = apr_palloc(p, 100001);
     memset(big, 'A', 100000);
     big[100000] = '\0';
-    expect_open_fail(p, ring_old, big + 100000 - SHS_TOKEN_MAX_LEN, NOW, 0, SHS_TOKEN_MALFORMED);
+    expect_open_fail(p, ring_old, big + 100000 - SHS_TOKEN_MAX_LEN, NOW, 0, SHS_REFUSAL_MALFORMED);
     expect_open_fail(p, ring_old, big + 100000 - SHS_TOKEN_MAX_LEN - 1, NOW, 0,
-                     SHS_TOKEN_MALFORMED);
-    expect_open_fail(p, ring_old, big, NOW, 0, SHS_TOKEN_MALFORMED);
+                     SHS_REFUSAL_MALFORMED);
+    expect_open_fail(p, ring_old, big, NOW, 0, SHS_REFUSAL_MALFORMED);
 
     /* A valid token followed by more characters, past the limit: malformed. */
     {
         shs_token_t st = sample_token(NULL);
         const char *tok = seal_ok(p, ring_old, &st);
         memcpy(big, tok, strlen(tok));
-        expect_open_fail(p, ring_old, big, NOW, 0, SHS_TOKEN_MALFORMED);
+        expect_open_fail(p, ring_old, big, NOW, 0, SHS_REFUSAL_MALFORMED);
     }
 
     /* Random base64url strings and random bytes of every length up to the limit: never OK.
@@ -568,7 +568,7 @@ static void test_time_window(void **state)
 {
     apr_pool_t *p = *state;
     shs_token_t in = sample_token(NULL), *out;
-    shs_token_err_e why;
+    shs_refusal_e why;
     const char *tok = seal_ok(p, ring_old, &in);
     const apr_int64_t skew = 30;
 
@@ -580,19 +580,19 @@ static void test_time_window(void **state)
     assert_int_equal(shs_token_open(p, ring_old, tok, NOW - skew, skew, &out, &why), APR_SUCCESS);
 
     /* Expired: now > expires + skew. */
-    expect_open_fail(p, ring_old, tok, NOW + 121, 0, SHS_TOKEN_EXPIRED);
-    expect_open_fail(p, ring_old, tok, NOW + 120 + skew + 1, skew, SHS_TOKEN_EXPIRED);
-    expect_open_fail(p, ring_old, tok, APR_INT64_MAX, skew, SHS_TOKEN_EXPIRED);
+    expect_open_fail(p, ring_old, tok, NOW + 121, 0, SHS_REFUSAL_EXPIRED);
+    expect_open_fail(p, ring_old, tok, NOW + 120 + skew + 1, skew, SHS_REFUSAL_EXPIRED);
+    expect_open_fail(p, ring_old, tok, APR_INT64_MAX, skew, SHS_REFUSAL_EXPIRED);
     /* Not yet valid: issued > now + skew. */
-    expect_open_fail(p, ring_old, tok, NOW - 1, 0, SHS_TOKEN_NOT_YET_VALID);
-    expect_open_fail(p, ring_old, tok, NOW - skew - 1, skew, SHS_TOKEN_NOT_YET_VALID);
-    expect_open_fail(p, ring_old, tok, APR_INT64_MIN, skew, SHS_TOKEN_NOT_YET_VALID);
+    expect_open_fail(p, ring_old, tok, NOW - 1, 0, SHS_REFUSAL_NOT_YET_VALID);
+    expect_open_fail(p, ring_old, tok, NOW - skew - 1, skew, SHS_REFUSAL_NOT_YET_VALID);
+    expect_open_fail(p, ring_old, tok, APR_INT64_MIN, skew, SHS_REFUSAL_NOT_YET_VALID);
     /* A negative skew counts as none; a huge one must not overflow. */
-    expect_open_fail(p, ring_old, tok, NOW + 121, -1000, SHS_TOKEN_EXPIRED);
+    expect_open_fail(p, ring_old, tok, NOW + 121, -1000, SHS_REFUSAL_EXPIRED);
     assert_int_equal(shs_token_open(p, ring_old, tok, APR_INT64_MAX, APR_INT64_MAX, &out, &why),
                      APR_SUCCESS);
     /* now + skew = -1 here: still before issued. */
-    expect_open_fail(p, ring_old, tok, APR_INT64_MIN, APR_INT64_MAX, SHS_TOKEN_NOT_YET_VALID);
+    expect_open_fail(p, ring_old, tok, APR_INT64_MIN, APR_INT64_MAX, SHS_REFUSAL_NOT_YET_VALID);
 }
 
 /* ---------------------------------------------------------------- keys */
@@ -604,18 +604,18 @@ static void test_unknown_key(void **state)
     const char *tok = seal_ok(p, ring_new, &t);
 
     assert_int_equal(t.key_id, 2);
-    expect_open_fail(p, ring_old, tok, NOW, 0, SHS_TOKEN_UNKNOWN_KEY);
+    expect_open_fail(p, ring_old, tok, NOW, 0, SHS_REFUSAL_UNKNOWN_KEY);
     /* Same id, different secret: the tag does not verify. */
     t = sample_token(NULL);
     tok = seal_ok(p, ring_old, &t);
-    expect_open_fail(p, ring_wrong, tok, NOW, 0, SHS_TOKEN_BAD_AUTH);
+    expect_open_fail(p, ring_wrong, tok, NOW, 0, SHS_REFUSAL_BAD_AUTH);
 }
 
 static void test_rotation(void **state)
 {
     apr_pool_t *p = *state;
     shs_token_t t = sample_token("r"), *out = NULL;
-    shs_token_err_e why;
+    shs_refusal_e why;
     const char *tok_new, *tok_old;
 
     /* The rotated ring seals with its first key, 2. */
@@ -632,13 +632,13 @@ static void test_rotation(void **state)
     assert_int_equal(t.key_id, 1);
     out = NULL;
     assert_int_equal(shs_token_open(p, ring_rot, tok_old, NOW, 0, &out, &why), APR_SUCCESS);
-    assert_int_equal(why, SHS_TOKEN_OK);
+    assert_int_equal(why, SHS_REFUSAL_NONE);
     assert_int_equal(out->key_id, 1);
     assert_memory_equal(out->sid, t.sid, SHS_SID_BYTES);
     assert_string_equal(out->nonce, "r");
 
     /* Once key 1 is removed, the old token is refused as unknown-key. */
-    expect_open_fail(p, ring_new, tok_old, NOW, 0, SHS_TOKEN_UNKNOWN_KEY);
+    expect_open_fail(p, ring_new, tok_old, NOW, 0, SHS_REFUSAL_UNKNOWN_KEY);
 }
 
 static void test_tids_and_tokens_differ(void **state)
@@ -740,18 +740,19 @@ static void test_seal_validation(void **state)
 
 /* ---------------------------------------------------------------- misc */
 
-static void test_err_str(void **state)
+/* The reasons shs_token_open() gives have the words of the refusal logs and counters. */
+static void test_reason_words(void **state)
 {
     (void)state;
-    assert_string_equal(shs_token_err_str(SHS_TOKEN_OK), "ok");
-    assert_string_equal(shs_token_err_str(SHS_TOKEN_MALFORMED), "malformed");
-    assert_string_equal(shs_token_err_str(SHS_TOKEN_BAD_VERSION), "bad-version");
-    assert_string_equal(shs_token_err_str(SHS_TOKEN_UNKNOWN_KEY), "unknown-key");
-    assert_string_equal(shs_token_err_str(SHS_TOKEN_BAD_AUTH), "bad-auth");
-    assert_string_equal(shs_token_err_str(SHS_TOKEN_EXPIRED), "expired");
-    assert_string_equal(shs_token_err_str(SHS_TOKEN_NOT_YET_VALID), "not-yet-valid");
-    assert_string_equal(shs_token_err_str(SHS_TOKEN_BAD_LIFETIME), "bad-lifetime");
-    assert_string_equal(shs_token_err_str((shs_token_err_e)99), "unknown");
+    assert_string_equal(shs_refusal_name(SHS_REFUSAL_NONE), "none");
+    assert_string_equal(shs_refusal_name(SHS_REFUSAL_MALFORMED), "malformed");
+    assert_string_equal(shs_refusal_name(SHS_REFUSAL_BAD_VERSION), "bad-version");
+    assert_string_equal(shs_refusal_name(SHS_REFUSAL_UNKNOWN_KEY), "unknown-key");
+    assert_string_equal(shs_refusal_name(SHS_REFUSAL_BAD_AUTH), "bad-auth");
+    assert_string_equal(shs_refusal_name(SHS_REFUSAL_EXPIRED), "expired");
+    assert_string_equal(shs_refusal_name(SHS_REFUSAL_NOT_YET_VALID), "not-yet-valid");
+    assert_string_equal(shs_refusal_name(SHS_REFUSAL_BAD_LIFETIME), "bad-lifetime");
+    assert_string_equal(shs_refusal_name((shs_refusal_e)99), "unknown");
 }
 
 static void test_b64url(void **state)
@@ -835,7 +836,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tids_and_tokens_differ, setup, teardown),
         cmocka_unit_test_setup_teardown(test_seal_validation, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_err_str, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reason_words, setup, teardown),
         cmocka_unit_test_setup_teardown(test_b64url, setup, teardown),
     };
 
