@@ -485,6 +485,19 @@ fail:
     return rv;
 }
 
+/* A store object for path with the file opened, never created (fd -1 and errno set when it
+ * cannot be opened: no file, or a symbolic link). */
+static shs_shm_t *shm_open_file(apr_pool_t *p, const char *path)
+{
+    shs_shm_t *s = apr_pcalloc(p, sizeof(*s));
+
+    s->path = apr_pstrdup(p, path);
+    s->slot_name = apr_pstrcat(p, "shm:", path, NULL);
+    s->lock_wait = SHS_SHM_LOCK_WAIT;
+    s->fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+    return s;
+}
+
 apr_status_t shs_store_shm_create(apr_pool_t *p, const char *path, apr_size_t bytes,
                                   shs_shm_info_t *info, shs_shm_t **out)
 {
@@ -498,11 +511,7 @@ apr_status_t shs_store_shm_create(apr_pool_t *p, const char *path, apr_size_t by
         return APR_EINVAL;
     }
     memset(info, 0, sizeof(*info));
-    s = apr_pcalloc(p, sizeof(*s));
-    s->path = apr_pstrdup(p, path);
-    s->slot_name = apr_pstrcat(p, "shm:", path, NULL);
-    s->lock_wait = SHS_SHM_LOCK_WAIT;
-    s->fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+    s = shm_open_file(p, path);
     if (s->fd < 0) {
         if (errno == ELOOP) {
             had_file = 1;
@@ -583,11 +592,7 @@ apr_status_t shs_store_shm_attach(apr_pool_t *p, const char *path, shs_shm_t **o
     if (!p || !path || !*path || !out) {
         return APR_EINVAL;
     }
-    s = apr_pcalloc(p, sizeof(*s));
-    s->path = apr_pstrdup(p, path);
-    s->slot_name = apr_pstrcat(p, "shm:", path, NULL);
-    s->lock_wait = SHS_SHM_LOCK_WAIT;
-    s->fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+    s = shm_open_file(p, path);
     if (s->fd < 0) {
         return APR_FROM_OS_ERROR(errno);
     }

@@ -405,26 +405,11 @@ def record_run(name, figures):
 
 # ------------------------------------------------------------------ error-log timeline
 
-_LOG_TS = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d\.\d+ \d{4})\]")
-
-
-def log_time(line):
-    """The wall-clock time (epoch seconds) of an error-log line, or None."""
-    import datetime
-    m = _LOG_TS.match(line)
-    if not m:
-        return None
-    try:
-        return datetime.datetime.strptime(m.group(1), "%a %b %d %H:%M:%S.%f %Y").timestamp()
-    except ValueError:
-        return None
-
-
 def lines_in(httpd, pattern, w0, w1):
     """Error-log lines matching pattern, stamped within [w0, w1] (wall clock)."""
     out = []
     for l in httpd.log_lines(pattern):
-        t = log_time(l)
+        t = H.log_time(l)
         if t is not None and w0 <= t <= w1:
             out.append(l)
     return out
@@ -510,7 +495,7 @@ def per_pid_recovery(httpd, w_fault, w_from):
     for l in lines_in(httpd, "SHS00301", w_from, w_from + 3600):
         m = re.search(r"\[pid (\d+)", l)
         if m and m.group(1) in out and out[m.group(1)] is None:
-            out[m.group(1)] = round(log_time(l) - w_from, 3)
+            out[m.group(1)] = round(H.log_time(l) - w_from, 3)
     return out
 
 
@@ -553,23 +538,6 @@ def timing_lines(httpd, w0, w1):
     except OSError:
         pass
     return out
-
-
-def all_threads_stopped(pid):
-    """True when every thread of process pid is in the stopped state (T or t)."""
-    try:
-        tids = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return False
-    for tid in tids:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/stat") as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            return False
-        if state not in ("T", "t"):
-            return False
-    return True
 
 
 def longest_gap(recs, t0, t1):
