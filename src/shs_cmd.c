@@ -94,8 +94,16 @@ static const char *parse_interval(cmd_parms *cmd, const char *arg, apr_interval_
                                   apr_interval_time_t max, apr_interval_time_t *out)
 {
     apr_interval_time_t t;
+    const char *u = arg;
 
-    if (ap_timeout_parameter_parse(arg, &t, "ms") != APR_SUCCESS) {
+    /* digits and one of httpd's units, nothing else: ap_timeout_parameter_parse reads only
+     * the unit's first letters ("soon" would be 0 seconds) */
+    while (apr_isdigit(*u)) {
+        u++;
+    }
+    if (u == arg || (*u && strcmp(u, "ms") && strcmp(u, "s") && strcmp(u, "mi") &&
+                     strcmp(u, "min") && strcmp(u, "h")) ||
+        ap_timeout_parameter_parse(arg, &t, "ms") != APR_SUCCESS) {
         return fail(cmd, apr_psprintf(cmd->pool, "'%s' is not a duration (e.g. 250ms, 1s)", arg));
     }
     if (t < min || t > max) {

@@ -123,9 +123,12 @@ def test_shared_session_without_session_on_warns(configtest):
         assert msg in lines, f"expected {msg!r}:\n{out}"
 
 
-# "fast", not a word starting with 's' or 'm': httpd's duration parser reads "soon" as 0 s
+# httpd's duration parser reads only a unit's first letters ("soon" would be 0 s, "5sec" 5 s):
+# the module accepts digits and a whole unit only
 @pytest.mark.parametrize("snippet,message", [
     ("SharedSessionMemcacheTimeout fast", "'fast' is not a duration (e.g. 250ms, 1s)"),
+    ("SharedSessionMemcacheTimeout soon", "'soon' is not a duration (e.g. 250ms, 1s)"),
+    ("SharedSessionMemcacheRetry 5sec", "'5sec' is not a duration (e.g. 250ms, 1s)"),
     ("SharedSessionMemcacheRetry -1", "'-1' is not a duration (e.g. 250ms, 1s)"),
     ("SharedSessionMemcacheConnections 0", "'0': give a number from 1 to 1024"),
     ("SharedSessionKeyPrefix \"a b\"", "'a b': use 1 to 64 printable characters without spaces"),
