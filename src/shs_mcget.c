@@ -240,17 +240,33 @@ fail:
     return rv;
 }
 
+/* An idle connection with nothing waiting on it, or NULL.  Bytes that arrived on a connection
+ * nobody asked anything on (a second answer of a broken server or proxy, late) would be taken
+ * for the answer to the next question: such a connection is closed, as is one the server
+ * closed (EOF), before anything is sent on it. */
 static conn_t *conn_idle(shs_mcget_t *g)
 {
     conn_t *c;
+    char byte;
 
-    pthread_mutex_lock(&g->lock);
-    c = g->idle;
-    if (c) {
-        g->idle = c->next;
+    for (;;) {
+        ssize_t r;
+
+        pthread_mutex_lock(&g->lock);
+        c = g->idle;
+        if (c) {
+            g->idle = c->next;
+        }
+        pthread_mutex_unlock(&g->lock);
+        if (!c) {
+            return NULL;
+        }
+        r = recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return c;
+        }
+        conn_close(g, c);
     }
-    pthread_mutex_unlock(&g->lock);
-    return c;
 }
 
 /* ------------------------------------------------------------------ one question */
@@ -442,6 +458,9 @@ apr_status_t shs_mcget_store(shs_mcget_t *g, int add, const char *key, const cha
     memcpy(cmd + hlen, val, len);
     memcpy(cmd + (apr_size_t)hlen + len, "\r\n", 2);
     rv = exchange(g, cmd, (apr_size_t)hlen + len + 2, NULL, &b, deadline, NULL, NULL);
+    if (rv == APR_EEXIST && !add) {
+        rv = APR_EGENERAL; /* NOT_STORED to a set: the server refused it */
+    }
     free(cmd);
     free(b.buf);
     return rv;

@@ -23,8 +23,11 @@
  * workers.
  *
  * A connection is reused only after a complete, well-formed answer to its own question (the
- * key in the VALUE line is checked): one that timed out, failed or answered anything else is
- * closed, so an answer can never reach the wrong request.  When every connection it may open
+ * key in the VALUE line is checked), and only while nothing has arrived on it since: one that
+ * timed out, failed, answered anything else or says more unasked is closed, so a late answer
+ * cannot reach the next request.  (A broken server that answers twice can still confuse the
+ * one question sent at the very moment its extra answer arrives: a get of another key is
+ * refused by the key check; an extra "END" or "STORED" is indistinguishable.)  When every connection it may open
  * is in use it says so (APR_EAGAIN) and the caller takes the worker path instead. */
 
 #ifndef SHS_MCGET_H

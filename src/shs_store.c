@@ -830,6 +830,8 @@ const char *shs_store_strerror(apr_status_t rv, char *buf, apr_size_t len)
         return "not found";
     case APR_EEXIST:
         return "already exists";
+    case APR_EGENERAL:
+        return "an answer that is not one (protocol error or server error)";
     default:
         return apr_strerror(rv, buf, len);
     }

@@ -100,7 +100,7 @@ static void test_parse(void **state)
 
 /* ------------------------------------------------------------------ a scripted server */
 
-typedef enum { ANSWER, PIECES, STALL, WRONG_KEY, TRAILING, CLOSE_AFTER } mode_e;
+typedef enum { ANSWER, PIECES, STALL, WRONG_KEY, TRAILING, CLOSE_AFTER, STRAY_LATE } mode_e;
 
 static struct {
     int lfd;
@@ -137,6 +137,10 @@ static void reply(int fd, const char *key)
     }
     else {
         send(fd, out, (size_t)n, MSG_NOSIGNAL);
+    }
+    if (srv.mode == STRAY_LATE) {
+        usleep(50000); /* a second, unasked answer, after the first was read */
+        send(fd, "END\r\n", 5, MSG_NOSIGNAL);
     }
 }
 
@@ -315,6 +319,24 @@ static void test_wrong_answers_are_refused(void **state)
     assert_int_equal(srv.accepted - before, 1);
 }
 
+static void test_late_unasked_answer_reaches_nobody(void **state)
+{
+    shs_mcget_t *g = reader(2);
+    char *v = NULL;
+    int before;
+
+    srv.mode = STRAY_LATE; /* each answer is followed 50 ms later by an "END" nobody asked for */
+    assert_int_equal(get(g, "k1", &v, apr_time_from_sec(5)), APR_SUCCESS);
+    usleep(150000);
+    srv.mode = ANSWER;
+    before = srv.accepted;
+    /* the pooled connection holds the stray "END": it is not used, the question goes on a new
+     * connection and gets its own answer, not "not found" */
+    assert_int_equal(get(g, "k2", &v, apr_time_from_sec(5)), APR_SUCCESS);
+    assert_string_equal(v, "hello world");
+    assert_int_equal(srv.accepted - before, 1);
+}
+
 static void test_idle_connection_closed_by_the_server(void **state)
 {
     shs_mcget_t *g = reader(3);
@@ -437,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_stall_is_bounded),
         cmocka_unit_test(test_wrong_answers_are_refused),
         cmocka_unit_test(test_idle_connection_closed_by_the_server),
+        cmocka_unit_test(test_late_unasked_answer_reaches_nobody),
         cmocka_unit_test(test_no_connection_to_spare),
         cmocka_unit_test(test_store),
         cmocka_unit_test(test_refused),
