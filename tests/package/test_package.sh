@@ -246,8 +246,11 @@ installed "$PKG" || fail "$PKG is not installed after apt-get install"
 pass "apt-get install ./${deb#"$TOP"/}: installed, module not enabled yet"
 
 # every directive of the module's command table is in the reference .conf, commented out
-directives=$(grep -o 'AP_INIT_[A-Z0-9_]*("[A-Za-z]*"' mod_sharedsession.c | sed 's/.*("\(.*\)"/\1/' | sort -u)
-[ "$(echo "$directives" | wc -l)" -ge 20 ] || fail "could not read the command table of mod_sharedsession.c"
+# (read from the sources by scripts/shs_source.py, as the reference checks of make check do)
+directives=$(/usr/bin/python3 -c 'import sys; sys.path.insert(0, "scripts"); import shs_source as s
+print("\n".join(sorted({d["name"] for d in s.directive_table(".")})))') ||
+    fail "could not read the command table (scripts/shs_source.py)"
+[ "$(echo "$directives" | wc -l)" -ge 20 ] || fail "could not read the command table: '$directives'"
 conf=/etc/apache2/mods-available/sharedsession.conf
 for d in $directives; do
     grep -Eq "^[[:space:]]*(#[[:space:]]*)+$d([[:space:]]|\$)" "$conf" || fail "$conf has no commented-out $d"
