@@ -873,7 +873,8 @@ def bench1(ctx):
         "",
         table(variants, plain),
         "",
-        verdict(ctx, 1, "SharedSession / no session", r_plain, "≥ 0.85", r_plain >= 0.85),
+        verdict(ctx, 1, "SharedSession (memcached) / no session", r_plain, "≥ 0.70",
+                r_plain >= 0.70),
         verdict(ctx, 1, "SharedSession / mod_session_cookie", r_cookie, "≥ 1.00",
                 r_cookie >= 1.0),
         verdict(ctx, 1, "SharedSession, embedded store / no session", r_shm, "≥ 0.85",
@@ -1480,7 +1481,8 @@ def write_results(ctx, selected, started, load0, out):
         f"- machine: {ncpu} CPUs ({model}), {mem:.1f} GiB RAM; wrk, httpd and memcached share "
         "the same CPUs",
         f"- machine state at the start: {describe_state(st0)}",
-        f"- at the end: {describe_state(st1)}; CPU stolen during the whole run: "
+        f"- at the end (the load average still counts the benchmarks' own threads): "
+        f"{describe_state(st1)}; CPU stolen during the whole run: "
         f"{steal * 100:.1f} %",
         "- the variants of a benchmark alternate round by round, so that what noise remains "
         "hits all of them alike",
