@@ -2,10 +2,10 @@
 is stalled (SIGSTOP), killed and restarted, killed for good, and while httpd restarts
 gracefully.  See README.md for the scenarios and the request mix.
 
-Timing: only liveness bounds are asserted (no request longer than timeout + 2 s; recovery
-within 10 s).  The tight figures (latency against timeout + 100 ms, recovery against 2 s) are
-measured, printed and written to tests/faults/last-run.json, never asserted: this machine is
-shared and noisy.
+Timing is never asserted as a latency: the tests assert order and behaviour (requests answered
+while the fault lasts, sessions back after it, within a bounded poll of 10 s).  The latency
+figures (against timeout + 100 ms, recovery against 2 s) are measured, printed and written to
+tests/faults/last-run.json; bench/faults-report.py turns them into bench/FAULTS.md.
 """
 
 import concurrent.futures
@@ -30,10 +30,13 @@ GRACEFUL_TIMEOUT_MS = 1000
 # ------------------------------------------------------------------ shared checks
 
 def check_common(recs, sessions, stuck, httpd, problems, allowed_5xx=lambda r: False,
-                 liveness=F.LIVENESS, store_timeout=F.TIMEOUT):
+                 fault=None):
     """No client thread stuck, every request answered (no client timeout, no connection error
-    after the one permitted keep-alive retry), no 5xx but the allowed ones, the liveness
-    bound, no crashed child, no answer showing another visitor's session."""
+    after the one permitted keep-alive retry), no 5xx but the allowed ones, no crashed child,
+    no answer showing another visitor's session.  With fault = (t0, t1) (t1 None: the end of
+    the load): the server kept answering while the fault lasted -- at least one request per
+    connection both started and was answered inside the window, none queued until the store
+    came back.  No latency bound: the figures are measured and printed (bench/FAULTS.md)."""
     if stuck:
         problems.append(f"client threads still blocked after stop(): {stuck}")
     errors = [r for r in recs if r[L.STATUS] == L.STATUS_ERROR]
@@ -43,24 +46,19 @@ def check_common(recs, sessions, stuck, httpd, problems, allowed_5xx=lambda r: F
     bad5 = [r for r in recs if r[L.STATUS] >= 500 and not allowed_5xx(r)]
     if bad5:
         problems.append(f"{len(bad5)} unexpected 5xx: {L.status_counts(bad5)}; first: {bad5[0]}")
-    slow = [r for r in recs if F.dur(r) > liveness]
-    if slow:
-        # on this shared 2-CPU machine requests that never touch the store (the controls)
-        # can exceed the bound too: a request over it is put down to the module unless a
-        # concurrent control of its class was as slow, give or take two store timeouts
-        module, machine = F.excuse_by_controls(recs, slow, 2 * store_timeout + 0.1)
-        kinds = {}
-        for r in module:
-            kinds[r[L.KIND]] = kinds.get(r[L.KIND], 0) + 1
-        print(f"--- liveness: {len(slow)} request(s) over {liveness:.2f}s: {len(machine)} with a "
-              f"concurrent control (no store operation) as slow (the machine), {len(module)} "
-              f"without")
-        if module:
-            worst = max(module, key=F.dur)
-            problems.append(f"{len(module)} request(s) over the liveness bound {liveness:.2f}s "
-                            f"with no concurrent request without a session as slow, by kind "
-                            f"{kinds}; worst {F.dur(worst):.2f}s: {worst} ({len(machine)} more "
-                            f"over the bound had a control as slow)")
+    if fault:
+        t0, t1 = fault
+        t1 = t1 if t1 is not None else max(r[L.END] for r in recs)
+        inside = [r for r in recs if r[L.START] >= t0 and r[L.END] < t1
+                  and r[L.STATUS] != L.STATUS_ERROR]
+        with_cookie = [r for r in inside if r[L.SESS] is not None]
+        print(f"--- answered while the fault lasted ({t1 - t0:.1f} s): {len(inside)} request(s), "
+              f"{len(with_cookie)} with a session cookie")
+        if len(with_cookie) < F.CONNECTIONS:
+            problems.append(f"only {len(with_cookie)} request(s) with a session cookie were "
+                            f"answered while the fault lasted ({t1 - t0:.1f} s, "
+                            f"{F.CONNECTIONS} connections): requests waited for the store "
+                            f"instead of being served")
     crashes = F.crash_lines(httpd)
     if crashes:
         problems.append("crashed or exited child(ren):\n    " + "\n    ".join(crashes))
@@ -226,7 +224,7 @@ def test_stall_under_load_anonymous(make_httpd, memcached, mc):
     st = F.print_status(httpd)
     logrep = stall_log_report(httpd, T["w_stop"], T["w_cont"], T["stop_latency_ms"])
 
-    check_common(recs, S, stuck, httpd, problems)
+    check_common(recs, S, stuck, httpd, problems, fault=(T["stop"], T["cont0"]))
     if not F.between(recs, T["stop"], T["cont0"]):
         problems.append("no request started during the stall")
     changed = F.cookie_changes(F.between(recs, T["stop0"], T["cont"]), S)
@@ -293,7 +291,8 @@ def test_stall_under_load_503_directory(make_httpd, memcached, mc):
     logrep = stall_log_report(httpd, T["w_stop"], T["w_cont"], T["stop_latency_ms"])
 
     check_common(recs, S, stuck, httpd, problems,
-                 allowed_5xx=lambda r: r[L.STATUS] == 503 and sub_cookie(r))
+                 allowed_5xx=lambda r: r[L.STATUS] == 503 and sub_cookie(r),
+                 fault=(T["stop"], T["cont0"]))
     # 503 only for /sub with a cookie (check_common), and only in the outage:
     early = [r for r in recs if r[L.STATUS] == 503 and r[L.END] < T["stop0"]]
     late = [r for r in recs if r[L.STATUS] == 503 and r[L.START] > T["cont"] + F.RECOVERY_BOUND]
@@ -425,7 +424,7 @@ def test_kill_and_restart_under_load(make_httpd, memcached, mc):
     for l in failed_probes[:5]:
         print("    after the restart: " + l)
 
-    check_common(recs, S, stuck, httpd, problems)
+    check_common(recs, S, stuck, httpd, problems, fault=(t_kill, t_restart0))
     adopted = [r for r in after if F.outcome(r, S) in ("ok", "wrong")]
     if adopted:
         problems.append(f"{len(adopted)} request(s) with an old id got data after the kill "
@@ -515,7 +514,8 @@ def test_store_gone_under_load_logs_once(make_httpd, memcached, mc):
     st = F.print_status(httpd)
 
     check_common(recs, S, stuck, httpd, problems,
-                 allowed_5xx=lambda r: r[L.STATUS] == 503 and sub_cookie(r))
+                 allowed_5xx=lambda r: r[L.STATUS] == 503 and sub_cookie(r),
+                 fault=(t_kill, None))
     early = [r for r in recs if r[L.STATUS] == 503 and r[L.END] < t_kill0]
     if early and not F.lines_in(httpd, "SHS00302", 0, w_kill):
         problems.append(f"{len(early)} 503 before the kill, with no store failure reported; "
@@ -604,7 +604,7 @@ def graceful_under_load(httpd, S, title):
     info["CGI 503 from mod_cgid (AH10246)"] = len(cgi503)
     # every request answered (no client timeout), no latency bound: the new generation's
     # start-up on this loaded machine is httpd's time
-    check_common(recs, S, stuck, httpd, problems, allowed_5xx=cgid_ok, liveness=float("inf"))
+    check_common(recs, S, stuck, httpd, problems, allowed_5xx=cgid_ok)
     notok = [r for r in recs if F.outcome(r, S) != F.expected_outcome(r) and not cgid_ok(r)]
     if notok:
         problems.append(f"{len(notok)} request(s) did not get their session across the graceful "
@@ -658,10 +658,10 @@ def test_one_of_three_killed_under_load_replicas(make_httpd, three_memcached):
     """Three memcached servers, SharedSessionMemcacheReplicas 2; 64 connections; after 2 s
     the server holding the most copies of the 50 sessions is killed for good, 10 s more.
     Asserted: no lost session (every request with a cookie gets its own session, before and
-    after the kill), no wrong answer, no 5xx, every request answered, no request over the
-    store timeout + 100 ms that a concurrent request without a session (no store operation)
-    was not as slow as (the machine), and every session identical afterwards in memcached
-    (newest copy) and through the application."""
+    after the kill), no wrong answer, no 5xx, every request answered, the server answering
+    while the server is gone, and every session identical afterwards in memcached (newest
+    copy) and through the application.  The latency against the store timeout + 100 ms is
+    measured and printed (bench/FAULTS.md), not asserted."""
     mcs = three_memcached
     addrs = [m.addr for m in mcs]
     httpd = make_httpd(memcache_servers=addrs,
@@ -702,22 +702,19 @@ def test_one_of_three_killed_under_load_replicas(make_httpd, three_memcached):
     lines = F.server_lines(httpd, addrs)
     F.print_kv("status page, per server", lines)
 
-    check_common(recs, S, stuck, httpd, problems)
+    check_common(recs, S, stuck, httpd, problems, fault=(t_kill, None))
     lost = [r for r in recs if r[L.SESS] is not None and F.outcome(r, S) != "ok"]
     if lost:
         problems.append(f"{len(lost)} request(s) with a cookie did not get their session "
                         f"(lost): {L.status_counts(lost)}; first {lost[0]}; SHS00302 lines: "
                         f"{F.lines_in(httpd, 'SHS00302', 0, float('inf'))[:4]}")
+    # measured, not asserted (bench/FAULTS.md): how many took longer than timeout + 100 ms,
+    # and how many of those had a request without a session (no store operation) as slow
     tight = [r for r in after if F.dur(r) > F.TIGHT]
     module, machine = F.excuse_by_controls(recs, tight, 0.0)
     print(f"--- requests after the kill over {F.TIGHT * 1000:.0f} ms: {len(tight)}; with a "
           f"concurrent request without a session as slow (the machine): {len(machine)}; "
           f"without: {len(module)}")
-    if module:
-        worst = max(module, key=F.dur)
-        problems.append(f"{len(module)} request(s) after the kill over timeout + 100 ms with no "
-                        f"concurrent request without a session as slow; worst "
-                        f"{F.dur(worst):.3f}s: {worst}")
     if not mine:
         problems.append("no request for a session with a copy on the killed server")
     if "down" not in (lines.get(victim.addr) or ""):
@@ -827,7 +824,7 @@ def test_grow_from_three_to_four_servers_under_load(make_httpd, three_memcached,
             problems.append(f"apache2 -k graceful failed: {p.stdout}{p.stderr}")
         if not renewed or not old_gone:
             problems.append(f"generations: new children {renewed}, old gone {old_gone}")
-        check_common(recs, S, stuck, httpd, problems, liveness=float("inf"))
+        check_common(recs, S, stuck, httpd, problems)
         lost = [r for r in recs if r[L.SESS] is not None and not moved(r)
                 and F.outcome(r, S) != "ok"]
         if lost:
