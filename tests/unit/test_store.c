@@ -1051,7 +1051,7 @@ static void *do_set(void *arg)
 static void test_queue_limit_and_drop(void **state)
 {
     fixture_t *fx = *state;
-    shs_store_t *st = make_store(fx, 1, 1, apr_time_from_msec(300), apr_time_from_sec(60));
+    shs_store_t *st = make_store(fx, 1, 1, apr_time_from_sec(1), apr_time_from_sec(60));
     pthread_t t1, t2;
     req_t q1 = { st, 0 }, q2 = { st, 0 };
     int before, i;
@@ -1062,6 +1062,8 @@ static void test_queue_limit_and_drop(void **state)
     pthread_create(&t1, NULL, do_set, &q1);
     wait_blocked(1); /* the only worker is stuck */
     pthread_create(&t2, NULL, do_set, &q2);
+    /* q2 is queued (the timeout leaves a loaded machine ample time to get there before q1's
+     * timeout opens the breaker, which would refuse q2 instead) */
     for (i = 0; i < 2000 && stats_of(st).queued == 0; i++) {
         usleep(1000);
     }
