@@ -114,6 +114,22 @@ static void job_free(job_t *job)
     }
 }
 
+/* The breaker's clock (retry times); NULL: apr_time_now.  Set by tests only, before a store
+ * is used.  Operation deadlines always use the real clocks: they bound real waits. */
+static apr_time_t (*breaker_clock)(void);
+
+void shs_store_test_clock(apr_time_t (*now)(void))
+{
+    __atomic_store_n(&breaker_clock, now, __ATOMIC_RELEASE);
+}
+
+static apr_time_t breaker_now(void)
+{
+    apr_time_t (*now)(void) = __atomic_load_n(&breaker_clock, __ATOMIC_ACQUIRE);
+
+    return now ? now() : apr_time_now();
+}
+
 static struct timespec deadline_after(apr_interval_time_t t)
 {
     struct timespec ts;
@@ -142,7 +158,7 @@ static void breaker_record(shs_store_t *st, const job_t *job, apr_status_t rv, t
 
     if (SHS_STORE_FAILED(rv)) {
         b->state = SHS_BREAKER_OPEN;
-        b->until = apr_time_now() + st->opts.retry;
+        b->until = breaker_now() + st->opts.retry;
     }
     else if (b->state == SHS_BREAKER_CLOSED || job->probe) {
         b->state = SHS_BREAKER_CLOSED;
@@ -411,7 +427,7 @@ void shs_jobs_run(shs_store_t *st, job_t **jobs, apr_status_t *rvs, int n,
     job_t *dropped[SHS_STORE_MAX_REPLICAS];
     int queued[SHS_STORE_MAX_REPLICAS];
     int i, ndropped = 0;
-    apr_time_t now = apr_time_now();
+    apr_time_t now = breaker_now();
 
     memset(tr, 0, sizeof(tr));
     pthread_mutex_lock(&st->lock);
@@ -580,7 +596,7 @@ static apr_status_t run_inline(shs_store_t *st, shs_job_kind_e kind, const char 
 {
     job_t job = { .kind = kind, .slot = st->ops->slot_of(st->ctx, key) };
     transition_t tr = { 0 };
-    apr_time_t now = apr_time_now();
+    apr_time_t deadline;
     apr_status_t rv;
 
     pthread_mutex_lock(&st->lock);
@@ -588,18 +604,19 @@ static apr_status_t run_inline(shs_store_t *st, shs_job_kind_e kind, const char 
         pthread_mutex_unlock(&st->lock);
         return job.slot >= st->nslots ? APR_EINVAL : SHS_STORE_EDOWN;
     }
-    if (!admit_locked(st, &job, now)) {
+    if (!admit_locked(st, &job, breaker_now())) {
         pthread_mutex_unlock(&st->lock);
         return SHS_STORE_EDOWN;
     }
     pthread_mutex_unlock(&st->lock);
 
+    deadline = apr_time_now() + st->opts.timeout; /* real time: it bounds a real wait */
     if (kind == SHS_JOB_GET) {
-        rv = st->ops->get_within(st->ctx, job.slot, key, p, out, outlen, now + st->opts.timeout);
+        rv = st->ops->get_within(st->ctx, job.slot, key, p, out, outlen, deadline);
     }
     else {
         rv = st->ops->store_within(st->ctx, job.slot, kind == SHS_JOB_ADD, key, val, len, ttl,
-                                   now + st->opts.timeout);
+                                   deadline);
     }
 
     pthread_mutex_lock(&st->lock);
@@ -814,6 +831,7 @@ void shs_store_get_stats(shs_store_t *st, shs_store_stats_t *out)
 {
     pthread_mutex_lock(&st->lock);
     *out = st->stats;
+    out->queued = (apr_uint64_t)st->queued;
     pthread_mutex_unlock(&st->lock);
 }
 

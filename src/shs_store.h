@@ -166,6 +166,7 @@ typedef struct shs_store_stats_t {
     apr_uint64_t stale;
     apr_uint64_t repairs; /* repair writes stored before the requester's deadline */
     apr_uint64_t tombstones;
+    apr_uint64_t queued; /* jobs waiting for a worker now (a gauge, not a counter) */
 } shs_store_stats_t;
 
 /* Start the executor (threads are created here: call it in the child process).  The store is
@@ -240,5 +241,12 @@ int shs_store_item_newer(const shs_store_item_t *a, const shs_store_item_t *b);
 /* A new version: this process's clock (microseconds) << 12 | its random 12 bits, and more
  * than any version it returned before. */
 apr_uint64_t shs_store_version_next(void);
+
+/* ---- tests only ---------------------------------------------------------------------- */
+
+/* The clock the circuit breakers read (when a slot may be probed again); NULL restores
+ * apr_time_now.  For this process, set before any store is used.  Operation timeouts keep
+ * the real clocks.  Never used by the module. */
+void shs_store_test_clock(apr_time_t (*now)(void));
 
 #endif /* SHS_STORE_H */

@@ -33,6 +33,7 @@
 #include <signal.h>
 #include <sys/types.h>
 #include <sys/time.h>
+#include <dirent.h>
 #include <sys/wait.h>
 #include <sys/socket.h>
 #ifdef __linux__
@@ -292,6 +293,94 @@ static void wait_blocked(int n)
         usleep(1000);
     }
     fail_msg("only %d operation(s) reached the backend", b);
+}
+
+/* Every operation that waited at the gate or a stalled slot has left the backend: it has
+ * released fake.lock after reading or writing fake.data (bounded). */
+static void wait_unblocked(void)
+{
+    int i, b = 0;
+
+    for (i = 0; i < 2000; i++) {
+        pthread_mutex_lock(&fake.lock);
+        b = fake.blocked;
+        pthread_mutex_unlock(&fake.lock);
+        if (b == 0) {
+            return;
+        }
+        usleep(1000);
+    }
+    fail_msg("%d operation(s) still in the backend", b);
+}
+
+/* ------------------------------------------------------------------ the breakers' clock
+ *
+ * The store reads the time for its breakers (when a slot may be probed again) from this
+ * clock, which only the test moves: "after the retry interval" is clock_advance(retry), never
+ * a wait.  Operation timeouts keep the real clocks. */
+
+static apr_time_t fake_time;
+
+static apr_time_t fake_clock(void)
+{
+    return __atomic_load_n(&fake_time, __ATOMIC_ACQUIRE);
+}
+
+static void clock_advance(apr_interval_time_t d)
+{
+    __atomic_add_fetch(&fake_time, d, __ATOMIC_ACQ_REL);
+}
+
+/* The store's counters, and a bounded wait until its workers have finished `ops` operations
+ * (a worker counts an operation, and records it in the breaker, once the backend returned). */
+static shs_store_stats_t stats_of(shs_store_t *st)
+{
+    shs_store_stats_t s;
+
+    shs_store_get_stats(st, &s);
+    return s;
+}
+
+static void wait_ops(shs_store_t *st, apr_uint64_t ops)
+{
+    int i;
+
+    for (i = 0; i < 2000 && stats_of(st).ops < ops; i++) {
+        usleep(1000);
+    }
+    if (stats_of(st).ops < ops) {
+        fail_msg("the store finished %llu operation(s), not %llu",
+                 (unsigned long long)stats_of(st).ops, (unsigned long long)ops);
+    }
+}
+
+/* Threads of this process named as the store's workers ("shs-store"): -1 when /proc cannot
+ * be read. */
+static int store_threads(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    char path[300], comm[32];
+    int n = 0;
+
+    if (!d) {
+        return -1;
+    }
+    while ((e = readdir(d))) {
+        FILE *f;
+        if (e->d_name[0] == '.') {
+            continue;
+        }
+        snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+        if ((f = fopen(path, "re"))) {
+            if (fgets(comm, sizeof(comm), f) && strncmp(comm, "shs-store", 9) == 0) {
+                n++;
+            }
+            fclose(f);
+        }
+    }
+    closedir(d);
+    return n;
 }
 
 /* ------------------------------------------------------------------ real memcached
@@ -569,15 +658,28 @@ static void mcd_restart(void)
     }
 }
 
-/* Killed as in a crash, and reaped.  Nothing to do when it is not running. */
+static int mcd_tcp_clients(void);
+
+/* Killed as in a crash, and reaped.  Nothing to do when it is not running.  Returns once the
+ * client's sockets have seen memcached's FINs (none of them is ESTABLISHED any more). */
 static void mcd_kill(void)
 {
+    int i, n = 0;
+
     if (mcd.pid > 0) {
         kill(mcd.pid, SIGKILL);
         while (waitpid(mcd.pid, NULL, 0) < 0 && errno == EINTR) {
         }
         mcd.pid = -1;
-        usleep(20 * 1000); /* the FINs reach the client's sockets */
+        for (i = 0; i < MCD_WAIT_MS && (n = mcd_tcp_clients()) > 0; i++) {
+            usleep(1000);
+        }
+        if (n < 0) {
+            usleep(20 * 1000); /* no /proc/net/tcp: give the FINs time to arrive */
+        }
+        else if (n > 0) {
+            fail_msg("%d connection(s) to the killed memcached still established", n);
+        }
     }
 }
 
@@ -656,7 +758,10 @@ static int seen_count(int want)
         }
         usleep(1000);
     }
-    usleep(5000); /* and make sure no extra one follows */
+    /* and make sure no extra one follows: a notification that should not happen cannot be
+     * waited for, so this is the one fixed wait left (short, and only a negative: a late
+     * extra one still makes the next count or assertion fail) */
+    usleep(5000);
     pthread_mutex_lock(&seen_lock);
     n = seen.n;
     pthread_mutex_unlock(&seen_lock);
@@ -708,6 +813,7 @@ static int fx_setup(void **state)
     fake.fail_with = 0;
     fake.calls = 0;
     fake.nslots = 1;
+    __atomic_store_n(&fake_time, apr_time_from_sec(1000000), __ATOMIC_RELEASE);
     memset(&seen, 0, sizeof(seen));
     *state = &fx;
     return 0;
@@ -769,7 +875,7 @@ static void test_timeout_then_breaker(void **state)
     shs_store_t *st = make_store(fx, 2, 0, apr_time_from_msec(100), apr_time_from_msec(300));
     char *v = NULL;
     apr_size_t len;
-    int before, i;
+    int before;
     shs_store_stats_t stats;
 
     assert_int_equal(shs_store_set(st, "k", "v", 1, 0), APR_SUCCESS);
@@ -789,22 +895,24 @@ static void test_timeout_then_breaker(void **state)
     assert_int_equal(shs_store_set(st, "k", "w", 1, 0), SHS_STORE_EDOWN);
     assert_int_equal(calls(), before);
 
-    /* the stalled call completes: the breaker stays open */
+    /* the stalled call completes (its worker counted and recorded it): the breaker stays open */
     gate(0);
-    for (i = 0; i < 100 && calls() == before; i++) {
-        usleep(1000);
-    }
-    usleep(20 * 1000);
+    wait_ops(st, 2);
     assert_int_equal(shs_store_breaker(st, 0), SHS_BREAKER_OPEN);
 
-    /* after the retry interval the probe closes it */
-    usleep(350 * 1000);
+    /* just before the retry time: still skipped */
+    clock_advance(apr_time_from_msec(300) - 1);
+    assert_int_equal(shs_store_get(st, "k", fx->p, &v, &len), SHS_STORE_EDOWN);
+    assert_int_equal(calls(), before);
+
+    /* at the retry time the probe closes it */
+    clock_advance(1);
     assert_int_equal(shs_store_get(st, "k", fx->p, &v, &len), APR_SUCCESS);
     assert_string_equal(v, "v"); /* the skipped set did not happen */
     assert_int_equal(shs_store_breaker(st, 0), SHS_BREAKER_CLOSED);
     shs_store_get_stats(st, &stats);
     assert_int_equal(stats.timeouts, 1);
-    assert_int_equal(stats.skipped, 2);
+    assert_int_equal(stats.skipped, 3);
 }
 
 /* A failing server: one failure opens the breaker; after the retry interval one probe goes
@@ -823,13 +931,16 @@ static void test_breaker_probe(void **state)
     assert_int_equal(shs_store_get(st, "k", fx->p, &v, &len), SHS_STORE_EDOWN);
     assert_int_equal(calls(), before);
 
-    usleep(80 * 1000);
+    clock_advance(apr_time_from_msec(50));
     /* the probe reaches the backend, fails again: open again, no second "went down" */
     assert_int_equal(shs_store_get(st, "k", fx->p, &v, &len), APR_ECONNREFUSED);
     assert_int_equal(calls(), before + 1);
     assert_int_equal(shs_store_breaker(st, 0), SHS_BREAKER_OPEN);
 
-    usleep(80 * 1000);
+    /* a new retry interval from the failed probe */
+    assert_int_equal(shs_store_get(st, "k", fx->p, &v, &len), SHS_STORE_EDOWN);
+    assert_int_equal(calls(), before + 1);
+    clock_advance(apr_time_from_msec(50));
     fake.fail_with = 0;
     assert_int_equal(shs_store_get(st, "k", fx->p, &v, &len), APR_NOTFOUND);
     assert_int_equal(shs_store_breaker(st, 0), SHS_BREAKER_CLOSED);
@@ -889,7 +1000,7 @@ static void test_late_requester_probe_closes(void **state)
     assert_int_equal(shs_store_get(st, "k", fx->p, &v, &len), APR_ECONNREFUSED);
     fake.fail_with = 0;
     assert_int_equal(shs_store_breaker(st, 0), SHS_BREAKER_OPEN);
-    usleep(50 * 1000); /* past the retry interval */
+    clock_advance(apr_time_from_msec(20)); /* the retry interval has passed */
 
     slot_gate(0);
     pthread_join(t, NULL);
@@ -940,28 +1051,42 @@ static void *do_set(void *arg)
 static void test_queue_limit_and_drop(void **state)
 {
     fixture_t *fx = *state;
-    shs_store_t *st = make_store(fx, 1, 1, apr_time_from_msec(300), apr_time_from_sec(60));
+    shs_store_t *st = make_store(fx, 1, 1, apr_time_from_sec(1), apr_time_from_sec(60));
     pthread_t t1, t2;
     req_t q1 = { st, 0 }, q2 = { st, 0 };
-    int before;
+    int before, i;
+    apr_uint64_t queued;
+    apr_status_t busy;
 
     gate(1);
     pthread_create(&t1, NULL, do_set, &q1);
     wait_blocked(1); /* the only worker is stuck */
     pthread_create(&t2, NULL, do_set, &q2);
-    usleep(50 * 1000); /* q2 is queued */
+    /* q2 is queued (the timeout leaves a loaded machine ample time to get there before q1's
+     * timeout opens the breaker, which would refuse q2 instead) */
+    for (i = 0; i < 2000 && stats_of(st).queued == 0; i++) {
+        usleep(1000);
+    }
+    /* no assertion before the threads are joined: they use q1, q2 */
+    queued = stats_of(st).queued;
     /* the queue is full */
-    assert_int_equal(shs_store_del(st, "x"), SHS_STORE_EBUSY);
+    busy = shs_store_del(st, "x");
     pthread_join(t1, NULL);
     pthread_join(t2, NULL);
+    assert_int_equal(queued, 1); /* q2 */
+    assert_int_equal(busy, SHS_STORE_EBUSY);
     assert_int_equal(q1.rv, APR_TIMEUP);
-    /* q2 timed out in the queue (or was skipped by the open breaker) */
-    assert_true(q2.rv == APR_TIMEUP || q2.rv == SHS_STORE_EDOWN);
+    /* q2 was queued before q1 timed out: it timed out in the queue, and was taken out of it */
+    assert_int_equal(q2.rv, APR_TIMEUP);
+    assert_int_equal(stats_of(st).queued, 0);
     before = calls();
     gate(0);
-    usleep(50 * 1000);
-    /* only the stuck call finished; the dropped one never reached the backend */
+    wait_ops(st, 1); /* the stuck call returned */
+    /* only the stuck call finished; the dropped one never reached the backend (the queue is
+     * empty and the only worker idle: nothing can call it later) */
     assert_int_equal(calls(), before);
+    assert_int_equal(stats_of(st).ops, 1);
+    assert_int_equal(stats_of(st).queued, 0);
 }
 
 /* Shutting down with a worker stuck in the backend neither hangs nor crashes; the worker
@@ -978,6 +1103,7 @@ static void test_shutdown_with_stuck_worker(void **state)
     };
     char *v;
     apr_size_t len;
+    int before = store_threads(), n = -1, i;
 
     apr_pool_create(&p, NULL);
     assert_int_equal(shs_store_create(p, &fake_ops, NULL, &opts, &st), APR_SUCCESS);
@@ -985,8 +1111,26 @@ static void test_shutdown_with_stuck_worker(void **state)
     assert_int_equal(shs_store_get(st, "k", p, &v, &len), APR_TIMEUP);
     wait_blocked(1);
     apr_pool_destroy(p);
+    if (before >= 0) {
+        /* shut down: the idle worker is gone, the stuck one left running */
+        assert_int_equal(store_threads(), before + 1);
+    }
     gate(0);
-    usleep(100 * 1000); /* let the worker finish and free */
+    /* the stuck worker returns, frees the store and exits (under valgrind or ASan a store
+     * it failed to free, or freed twice, is reported) */
+    for (i = 0; before >= 0 && i < 5000; i++) {
+        if ((n = store_threads()) <= before) {
+            break;
+        }
+        usleep(1000);
+    }
+    if (before >= 0) {
+        assert_true(n >= 0 && n <= before);
+    }
+    else {
+        wait_unblocked();
+        usleep(100 * 1000); /* no /proc: the worker's exit cannot be seen; give it time */
+    }
 }
 
 static void test_bad_args(void **state)
@@ -1637,8 +1781,8 @@ static void test_replicas_stall_bounded(void **state)
         assert_true(dt < slack);
         assert_int_equal(slot_calls(slot), before); /* skipped at once */
         stall(slot, 0);
-        wait_blocked(0);
-        usleep(20 * 1000);
+        /* the stalled call has left fake.data before it is cleared under it */
+        wait_unblocked();
         apr_pool_clear(fake.pool);
         fake.data[0] = apr_hash_make(fake.pool);
         fake.data[1] = apr_hash_make(fake.pool);
@@ -1915,6 +2059,7 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     pthread_mutex_init(&fake.lock, NULL);
     pthread_cond_init(&fake.gate_cv, NULL);
+    shs_store_test_clock(fake_clock);
     rc = cmocka_run_group_tests_name("shs_store", tests, NULL, NULL);
     apr_terminate();
     return rc;
