@@ -172,12 +172,9 @@ def main():
     prefix = common_prefix([d["name"] for d in table])
     check_readme(root, table, prefix, global_only, problems)
     check_conf(root, table, prefix, problems)
-    for p in problems:
-        print(f"check-directives: {p}", file=sys.stderr)
-    if problems:
-        return 1
-    print(f"directives: {len(table)}, all described in {README} (indexed) and in {CONF}")
-    return 0
+    return src.report("check-directives", problems,
+                      f"directives: {len(table)}, all described in {README} (indexed) and in "
+                      f"{CONF}")
 
 
 if __name__ == "__main__":

@@ -74,12 +74,8 @@ def main():
             quieter = [c for c in calls if c["tag"] == tag]
             why = ("is logged below notice now" if quieter else "is not logged by the code")
             problems.append(f"{DOC}:{n}: {tag} {why}")
-    for p in problems:
-        print(f"check-log-docs: {p}", file=sys.stderr)
-    if problems:
-        return 1
-    print(f"log tags at notice or above: {len(code)}, all in {DOC} with their levels")
-    return 0
+    return src.report("check-log-docs", problems,
+                      f"log tags at notice or above: {len(code)}, all in {DOC} with their levels")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ cannot be read with certainty is reported as an error, never guessed.
 import glob
 import os
 import re
+import sys
 
 LEVELS = ("emerg", "alert", "crit", "error", "warn", "notice", "info", "debug",
           "trace1", "trace2", "trace3", "trace4", "trace5", "trace6", "trace7", "trace8")
@@ -315,3 +316,16 @@ def at_least(levels, threshold="notice"):
     """Is one of the levels the threshold or more severe?"""
     limit = LEVELS.index(threshold)
     return any(LEVELS.index(lv) <= limit for lv in levels)
+
+
+# ------------------------------------------------------------------ the checks' verdict
+
+def report(tool, problems, ok_message):
+    """Print each problem as `tool: problem` on stderr and return 1, or print the one line
+    of a pass and return 0: the exit status of a check."""
+    for p in problems:
+        print(f"{tool}: {p}", file=sys.stderr)
+    if problems:
+        return 1
+    print(ok_message)
+    return 0

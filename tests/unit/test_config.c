@@ -25,23 +25,9 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 
+#include "unit_pool.h"
 #include "shs_config.h"
 
-static apr_pool_t *pool;
-
-static int setup(void **state)
-{
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    apr_pool_destroy(pool);
-    apr_terminate();
-    return 0;
-}
 
 static void test_parse_store(void **state)
 {
@@ -340,5 +326,5 @@ int main(void)
         cmocka_unit_test(test_parse_store),
         cmocka_unit_test(test_group_resolve_and_lookups),
     };
-    return cmocka_run_group_tests_name("shs_config", tests, setup, teardown);
+    return cmocka_run_group_tests_name("shs_config", tests, unit_pool_setup, unit_pool_teardown);
 }

@@ -26,23 +26,9 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 
+#include "unit_pool.h"
 #include "shs_stats.h"
 
-static apr_pool_t *pool;
-
-static int setup(void **state)
-{
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    apr_pool_destroy(pool);
-    apr_terminate();
-    return 0;
-}
 
 /* A refusal counts in its row of the status page; the finer reasons in the row they belong to. */
 static void test_refusals_counted_in_rows(void **state)
@@ -198,5 +184,5 @@ int main(void)
         cmocka_unit_test(test_prometheus),
         cmocka_unit_test(test_replica_events),
     };
-    return cmocka_run_group_tests_name("shs_stats", tests, setup, teardown);
+    return cmocka_run_group_tests_name("shs_stats", tests, unit_pool_setup, unit_pool_teardown);
 }

@@ -28,10 +28,10 @@
 #include <apr_pools.h>
 #include <apr_strings.h>
 
+#include "unit_pool.h"
 #include "shs_tag.h"
 #include "shs_html.h"
 
-static apr_pool_t *pool;
 
 static void test_escape_each_char(void **state)
 {
@@ -187,23 +187,6 @@ static void test_tag_is_whole_markup(void **state)
     }
 }
 
-static int group_setup(void **state)
-{
-    (void)state;
-    if (apr_initialize() != APR_SUCCESS || apr_pool_create(&pool, NULL) != APR_SUCCESS) {
-        return -1;
-    }
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    apr_pool_destroy(pool);
-    apr_terminate();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -215,5 +198,5 @@ int main(void)
         cmocka_unit_test(test_tag_bad_arguments),
         cmocka_unit_test(test_tag_is_whole_markup),
     };
-    return cmocka_run_group_tests_name("shs_tag", tests, group_setup, group_teardown);
+    return cmocka_run_group_tests_name("shs_tag", tests, unit_pool_setup, unit_pool_teardown);
 }
