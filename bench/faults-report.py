@@ -4,7 +4,8 @@
 and behaviour only; how long requests took while memcached was stalled, dead or gone is
 measured there and reported here.
 
-    /usr/bin/python3 -m pytest -q tests/faults && bench/faults-report.py
+    load=$(cut -d' ' -f1-3 /proc/loadavg)
+    /usr/bin/python3 -m pytest -q tests/faults && bench/faults-report.py "$load"
 
 Run it alone on the machine, like the other benchmarks: the figures of a loaded machine are
 the machine's."""
@@ -37,6 +38,8 @@ def main():
            f"{cfg.get('threads')} threads). Written by `bench/faults-report.py`; each "
            "scenario's own run time is given. See tests/faults/README.md for the scenarios; "
            f"'over {tight} ms' counts requests longer than the store timeout + 100 ms.", ""]
+    if len(sys.argv) > 1:
+        out += [f"Load average when the fault tests started: {sys.argv[1]}.", ""]
     for name, sc in sorted(data.get("scenarios", {}).items()):
         out += [f"## {name}", "", f"Recorded {sc.get('recorded_at', '?')}.", ""]
         rows = sc.get("rows") or []
