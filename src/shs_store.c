@@ -41,68 +41,7 @@
 #include "shs_store.h"
 #include "shs_store_int.h"
 
-typedef enum { JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_ABANDONED } job_state_e;
-
 typedef struct shs_job_t job_t;
-
-struct shs_job_t {
-    job_t *next;
-    shs_job_kind_e kind;
-    job_state_e state;
-    unsigned int slot;
-    char *key;
-    char *val; /* set/add: the data; get: the result */
-    apr_size_t len;
-    apr_int64_t ttl;
-    apr_status_t rv;
-    int probe;       /* admitted as the probe of an open breaker */
-    int best_effort; /* a repair: never a probe; at the deadline dropped or left to finish,
-                      * not counted as a timeout */
-    pthread_cond_t done;
-};
-
-typedef struct breaker_t {
-    shs_breaker_state_e state;
-    apr_time_t until;
-} breaker_t;
-
-typedef struct worker_t {
-    struct shs_store_t *st;
-    pthread_t tid;
-    int started;
-    int exited;
-} worker_t;
-
-struct shs_store_t {
-    const shs_store_ops_t *ops;
-    void *ctx;
-    shs_store_opts_t opts;
-    pthread_mutex_t lock;
-    pthread_cond_t work;  /* a job was queued, or shutdown */
-    pthread_cond_t quiet; /* a worker finished a job or exited */
-    pthread_condattr_t condattr;
-    job_t *head, *tail;
-    int queued;
-    int running;
-    int shutdown;
-    int orphaned; /* shut down with a worker stuck: the last worker frees it */
-    int nworkers;
-    worker_t *workers;
-    unsigned int nslots;
-    int *slot_running; /* jobs running per slot */
-    int slot_cap;      /* at most this many per slot: what a stalled server can hold */
-    breaker_t *breakers;
-    shs_store_stats_t stats;
-    unsigned int replicas;
-    apr_int64_t max_ttl; /* longest ttl given to set/add (atomic); -1: one without limit */
-};
-
-typedef struct transition_t {
-    int happened;
-    unsigned int slot;
-    shs_breaker_state_e from, to;
-    apr_status_t cause;
-} transition_t;
 
 static void job_free(job_t *job)
 {
@@ -116,20 +55,6 @@ static void job_free(job_t *job)
 
 /* The breaker's clock (retry times); NULL: apr_time_now.  Set by tests only, before a store
  * is used.  Operation deadlines always use the real clocks: they bound real waits. */
-static apr_time_t (*breaker_clock)(void);
-
-void shs_store_test_clock(apr_time_t (*now)(void))
-{
-    __atomic_store_n(&breaker_clock, now, __ATOMIC_RELEASE);
-}
-
-static apr_time_t breaker_now(void)
-{
-    apr_time_t (*now)(void) = __atomic_load_n(&breaker_clock, __ATOMIC_ACQUIRE);
-
-    return now ? now() : apr_time_now();
-}
-
 static struct timespec deadline_after(apr_interval_time_t t)
 {
     struct timespec ts;
@@ -142,44 +67,6 @@ static struct timespec deadline_after(apr_interval_time_t t)
         ts.tv_nsec -= 1000000000L;
     }
     return ts;
-}
-
-/* Called with the lock held: account for the outcome of an operation.  Once the breaker has
- * opened only its probe may close it: any other operation was admitted while it was still
- * closed, before the failure (its answer read before the server died, or stuck in a stall),
- * and says nothing about the server now.  The probe's outcome always settles it, however long
- * ago its job was created: a requester delayed between creating the job and queueing it (a
- * busy machine, or a retry interval of 0) becomes the probe all the same. */
-static void breaker_record(shs_store_t *st, const job_t *job, apr_status_t rv, transition_t *tr)
-{
-    unsigned int slot = job->slot;
-    breaker_t *b = &st->breakers[slot];
-    shs_breaker_state_e from = b->state;
-
-    if (SHS_STORE_FAILED(rv)) {
-        b->state = SHS_BREAKER_OPEN;
-        b->until = breaker_now() + st->opts.retry;
-    }
-    else if (b->state == SHS_BREAKER_CLOSED || job->probe) {
-        b->state = SHS_BREAKER_CLOSED;
-    }
-    /* Report opening from healthy, every failed probe (so once per retry interval at most)
-     * and recovery; a failure while already open is not news. */
-    if (from != b->state) {
-        tr->happened = 1;
-        tr->slot = slot;
-        tr->from = from;
-        tr->to = b->state;
-        tr->cause = rv;
-    }
-}
-
-static void notify(shs_store_t *st, const transition_t *tr)
-{
-    if (tr->happened && st->opts.notify) {
-        st->opts.notify(st->opts.notify_baton, tr->slot, st->ops->slot_name(st->ctx, tr->slot),
-                        tr->from, tr->to, tr->cause);
-    }
 }
 
 static apr_status_t execute(shs_store_t *st, job_t *job, apr_pool_t *wp)
@@ -261,7 +148,7 @@ static job_t *take_job_locked(shs_store_t *st)
 
 static void *worker_main(void *arg)
 {
-    worker_t *self = arg;
+    shs_worker_t *self = arg;
     shs_store_t *st = self->st;
     apr_pool_t *wp = NULL;
     apr_allocator_t *alloc = NULL;
@@ -279,7 +166,7 @@ static void *worker_main(void *arg)
     for (;;) {
         job_t *job;
         apr_status_t rv;
-        transition_t tr = { 0 };
+        shs_transition_t tr = { 0 };
 
         while (!st->shutdown && !(job = take_job_locked(st))) {
             pthread_cond_wait(&st->work, &st->lock);
@@ -287,7 +174,7 @@ static void *worker_main(void *arg)
         if (st->shutdown) {
             break;
         }
-        job->state = JOB_RUNNING;
+        job->state = SHS_JOB_RUNNING;
         st->running++;
         st->slot_running[job->slot]++;
         pthread_mutex_unlock(&st->lock);
@@ -300,23 +187,19 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&st->lock);
         st->running--;
         st->slot_running[job->slot]--;
-        st->stats.ops++;
-        if (SHS_STORE_FAILED(rv)) {
-            st->stats.failures++;
-        }
-        breaker_record(st, job, rv, &tr);
-        if (job->state == JOB_ABANDONED) {
+        shs_store_account_locked(st, job, rv, &tr);
+        if (job->state == SHS_JOB_ABANDONED) {
             job_free(job);
         }
         else {
             job->rv = rv;
-            job->state = JOB_DONE;
+            job->state = SHS_JOB_DONE;
             pthread_cond_signal(&job->done);
         }
         pthread_cond_broadcast(&st->quiet);
         if (tr.happened) {
             pthread_mutex_unlock(&st->lock);
-            notify(st, &tr);
+            shs_breaker_notify(st, &tr);
             pthread_mutex_lock(&st->lock);
         }
     }
@@ -333,29 +216,11 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* With the lock held: may the job go past its slot's breaker?  An open breaker whose retry
- * time has come makes it the probe. */
-static int admit_locked(shs_store_t *st, job_t *job, apr_time_t now)
-{
-    breaker_t *b = &st->breakers[job->slot];
-
-    if (b->state == SHS_BREAKER_OPEN && now >= b->until && !job->best_effort) {
-        b->state = SHS_BREAKER_PROBING; /* this job is the probe */
-        job->probe = 1;
-    }
-    else if (b->state != SHS_BREAKER_CLOSED) {
-        /* a repair never probes: dropped at its deadline, it would leave the breaker probing */
-        st->stats.skipped += !job->best_effort;
-        return 0;
-    }
-    return 1;
-}
-
 /* With the lock held: admit a job past its slot's breaker and queue it.  APR_SUCCESS when
  * queued; otherwise the status to answer at once (the job stays the caller's). */
 static apr_status_t enqueue_locked(shs_store_t *st, job_t *job, apr_time_t now)
 {
-    breaker_t *b;
+    shs_breaker_t *b;
 
     if (job->slot >= st->nslots) {
         return APR_EINVAL;
@@ -363,7 +228,7 @@ static apr_status_t enqueue_locked(shs_store_t *st, job_t *job, apr_time_t now)
     if (st->shutdown) {
         return SHS_STORE_EDOWN;
     }
-    if (!admit_locked(st, job, now)) {
+    if (!shs_breaker_admit_locked(st, job, now)) {
         return SHS_STORE_EDOWN;
     }
     b = &st->breakers[job->slot];
@@ -374,7 +239,7 @@ static apr_status_t enqueue_locked(shs_store_t *st, job_t *job, apr_time_t now)
         }
         return SHS_STORE_EBUSY;
     }
-    job->state = JOB_QUEUED;
+    job->state = SHS_JOB_QUEUED;
     if (st->tail) {
         st->tail->next = job;
     }
@@ -390,10 +255,10 @@ static apr_status_t enqueue_locked(shs_store_t *st, job_t *job, apr_time_t now)
 /* With the lock held: the requester of a job gives up at its deadline.  A queued job is taken
  * out of the queue (*drop: the caller frees it), a running one is left to its worker, which
  * frees it.  A repair is not a timeout of its server; any other job is. */
-static void give_up_locked(shs_store_t *st, job_t *job, transition_t *tr, int *drop)
+static void give_up_locked(shs_store_t *st, job_t *job, shs_transition_t *tr, int *drop)
 {
     *drop = 0;
-    if (job->state == JOB_QUEUED) {
+    if (job->state == SHS_JOB_QUEUED) {
         job_t **pp = &st->head, *prev = NULL;
         while (*pp && *pp != job) {
             prev = *pp;
@@ -409,11 +274,11 @@ static void give_up_locked(shs_store_t *st, job_t *job, transition_t *tr, int *d
         *drop = 1;
     }
     else {
-        job->state = JOB_ABANDONED; /* the worker frees it */
+        job->state = SHS_JOB_ABANDONED; /* the worker frees it */
     }
     if (!job->best_effort) {
         st->stats.timeouts++;
-        breaker_record(st, job, APR_TIMEUP, tr);
+        shs_breaker_record_locked(st, job, APR_TIMEUP, tr);
     }
 }
 
@@ -423,11 +288,11 @@ static void give_up_locked(shs_store_t *st, job_t *job, transition_t *tr, int *d
 void shs_jobs_run(shs_store_t *st, job_t **jobs, apr_status_t *rvs, int n,
                   const struct timespec *deadline)
 {
-    transition_t tr[SHS_STORE_MAX_REPLICAS];
+    shs_transition_t tr[SHS_STORE_MAX_REPLICAS];
     job_t *dropped[SHS_STORE_MAX_REPLICAS];
     int queued[SHS_STORE_MAX_REPLICAS];
     int i, ndropped = 0;
-    apr_time_t now = breaker_now();
+    apr_time_t now = shs_breaker_now();
 
     memset(tr, 0, sizeof(tr));
     pthread_mutex_lock(&st->lock);
@@ -436,7 +301,7 @@ void shs_jobs_run(shs_store_t *st, job_t **jobs, apr_status_t *rvs, int n,
         queued[i] = rvs[i] == APR_SUCCESS;
     }
     for (i = 0; i < n; i++) {
-        while (queued[i] && jobs[i]->state != JOB_DONE) {
+        while (queued[i] && jobs[i]->state != SHS_JOB_DONE) {
             if (pthread_cond_timedwait(&jobs[i]->done, &st->lock, deadline) == ETIMEDOUT) {
                 break;
             }
@@ -447,7 +312,7 @@ void shs_jobs_run(shs_store_t *st, job_t **jobs, apr_status_t *rvs, int n,
         if (!queued[i]) {
             continue;
         }
-        if (jobs[i]->state == JOB_DONE) {
+        if (jobs[i]->state == SHS_JOB_DONE) {
             rvs[i] = jobs[i]->rv;
             continue;
         }
@@ -463,7 +328,7 @@ void shs_jobs_run(shs_store_t *st, job_t **jobs, apr_status_t *rvs, int n,
         job_free(dropped[i]);
     }
     for (i = 0; i < n; i++) {
-        notify(st, &tr[i]);
+        shs_breaker_notify(st, &tr[i]);
     }
 }
 
@@ -586,60 +451,6 @@ static apr_status_t run_direct(shs_store_t *st, shs_job_kind_e kind, const char 
     return APR_EINVAL;
 }
 
-/* An operation on the requester's thread (ops->get_within, ops->store_within), under the same
- * breaker and counters as a job.  APR_EAGAIN: the backend cannot now and nothing was sent: the
- * caller takes the worker path (a probe it was admitted as is handed back first, so the job
- * can be the probe). */
-static apr_status_t run_inline(shs_store_t *st, shs_job_kind_e kind, const char *key,
-                               const char *val, apr_size_t len, apr_int64_t ttl, apr_pool_t *p,
-                               char **out, apr_size_t *outlen)
-{
-    job_t job = { .kind = kind, .slot = st->ops->slot_of(st->ctx, key) };
-    transition_t tr = { 0 };
-    apr_time_t deadline;
-    apr_status_t rv;
-
-    pthread_mutex_lock(&st->lock);
-    if (job.slot >= st->nslots || st->shutdown) {
-        pthread_mutex_unlock(&st->lock);
-        return job.slot >= st->nslots ? APR_EINVAL : SHS_STORE_EDOWN;
-    }
-    if (!admit_locked(st, &job, breaker_now())) {
-        pthread_mutex_unlock(&st->lock);
-        return SHS_STORE_EDOWN;
-    }
-    pthread_mutex_unlock(&st->lock);
-
-    deadline = apr_time_now() + st->opts.timeout; /* real time: it bounds a real wait */
-    if (kind == SHS_JOB_GET) {
-        rv = st->ops->get_within(st->ctx, job.slot, key, p, out, outlen, deadline);
-    }
-    else {
-        rv = st->ops->store_within(st->ctx, job.slot, kind == SHS_JOB_ADD, key, val, len, ttl,
-                                   deadline);
-    }
-
-    pthread_mutex_lock(&st->lock);
-    if (rv == APR_EAGAIN) {
-        if (job.probe) {
-            st->breakers[job.slot].state = SHS_BREAKER_OPEN; /* its retry time has come */
-        }
-        pthread_mutex_unlock(&st->lock);
-        return APR_EAGAIN;
-    }
-    st->stats.ops++;
-    if (rv == APR_TIMEUP) {
-        st->stats.timeouts++;
-    }
-    else if (SHS_STORE_FAILED(rv)) {
-        st->stats.failures++;
-    }
-    breaker_record(st, &job, rv, &tr);
-    pthread_mutex_unlock(&st->lock);
-    notify(st, &tr);
-    return rv == APR_SUCCESS && kind == SHS_JOB_GET ? strip_header(rv, out, outlen) : rv;
-}
-
 /* One operation on the key's one slot (replicas 1). */
 static apr_status_t run_single(shs_store_t *st, shs_job_kind_e kind, const char *key,
                                const char *val, apr_size_t len, apr_int64_t ttl, apr_pool_t *p,
@@ -651,9 +462,9 @@ static apr_status_t run_single(shs_store_t *st, shs_job_kind_e kind, const char 
 
     if ((kind == SHS_JOB_GET && st->ops->get_within) ||
         ((kind == SHS_JOB_SET || kind == SHS_JOB_ADD) && st->ops->store_within)) {
-        rv = run_inline(st, kind, key, val, len, ttl, p, out, outlen);
+        rv = shs_store_run_inline(st, kind, key, val, len, ttl, p, out, outlen);
         if (rv != APR_EAGAIN) {
-            return rv;
+            return rv == APR_SUCCESS && kind == SHS_JOB_GET ? strip_header(rv, out, outlen) : rv;
         }
     }
     job = job_new(st, kind, key, val, len, ttl);
@@ -814,19 +625,6 @@ unsigned int shs_store_nslots(shs_store_t *st)
     return st->nslots;
 }
 
-shs_breaker_state_e shs_store_breaker(shs_store_t *st, unsigned int slot)
-{
-    shs_breaker_state_e s;
-
-    if (slot >= st->nslots) {
-        return SHS_BREAKER_CLOSED;
-    }
-    pthread_mutex_lock(&st->lock);
-    s = st->breakers[slot].state;
-    pthread_mutex_unlock(&st->lock);
-    return s;
-}
-
 void shs_store_get_stats(shs_store_t *st, shs_store_stats_t *out)
 {
     pthread_mutex_lock(&st->lock);
@@ -868,7 +666,7 @@ static apr_status_t store_shutdown(void *data)
         st->head = job->next;
         job->next = NULL;
         job->rv = SHS_STORE_EDOWN;
-        job->state = JOB_DONE;
+        job->state = SHS_JOB_DONE;
         pthread_cond_signal(&job->done);
     }
     st->tail = NULL;
@@ -939,9 +737,9 @@ apr_status_t shs_store_create(apr_pool_t *p, const shs_store_ops_t *ops, void *c
     if (st->opts.max_queue < 1) {
         st->opts.max_queue = 16 * st->nworkers;
     }
-    st->breakers = calloc(st->nslots ? st->nslots : 1, sizeof(breaker_t));
+    st->breakers = calloc(st->nslots ? st->nslots : 1, sizeof(shs_breaker_t));
     st->slot_running = calloc(st->nslots ? st->nslots : 1, sizeof(int));
-    st->workers = calloc((apr_size_t)st->nworkers, sizeof(worker_t));
+    st->workers = calloc((apr_size_t)st->nworkers, sizeof(shs_worker_t));
     if (!st->breakers || !st->workers || !st->slot_running) {
         free(st->breakers);
         free(st->slot_running);

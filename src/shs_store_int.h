@@ -14,11 +14,13 @@
  */
 
 /* Inside the store: what the replica operations (shs_store_rep.c) use of the executor
- * (shs_store.c).  Not for other files. */
+ * (shs_store.c), and what the executor and the breakers (shs_store_breaker.c) share.  Not for
+ * other files. */
 
 #ifndef SHS_STORE_INT_H
 #define SHS_STORE_INT_H
 
+#include <pthread.h>
 #include <time.h>
 
 #include "shs_store.h"
@@ -72,5 +74,87 @@ apr_status_t shs_rep_del(shs_store_t *st, const char *key);
 
 /* Draw this process's random bits of the versions (at store creation, in the child). */
 void shs_store_version_init(void);
+
+/* ------------------------------------------------------------------ between shs_store.c and
+ * shs_store_breaker.c: the store's insides */
+
+typedef enum { SHS_JOB_QUEUED, SHS_JOB_RUNNING, SHS_JOB_DONE, SHS_JOB_ABANDONED } shs_job_state_e;
+
+struct shs_job_t {
+    shs_job_t *next;
+    shs_job_kind_e kind;
+    shs_job_state_e state;
+    unsigned int slot;
+    char *key;
+    char *val; /* set/add: the data; get: the result */
+    apr_size_t len;
+    apr_int64_t ttl;
+    apr_status_t rv;
+    int probe;       /* admitted as the probe of an open breaker */
+    int best_effort; /* a repair: never a probe; at the deadline dropped or left to finish,
+                      * not counted as a timeout */
+    pthread_cond_t done;
+};
+
+typedef struct shs_breaker_t {
+    shs_breaker_state_e state;
+    apr_time_t until;
+} shs_breaker_t;
+
+typedef struct shs_worker_t {
+    struct shs_store_t *st;
+    pthread_t tid;
+    int started;
+    int exited;
+} shs_worker_t;
+
+struct shs_store_t {
+    const shs_store_ops_t *ops;
+    void *ctx;
+    shs_store_opts_t opts;
+    pthread_mutex_t lock;
+    pthread_cond_t work;  /* a job was queued, or shutdown */
+    pthread_cond_t quiet; /* a worker finished a job or exited */
+    pthread_condattr_t condattr;
+    shs_job_t *head, *tail;
+    int queued;
+    int running;
+    int shutdown;
+    int orphaned; /* shut down with a worker stuck: the last worker frees it */
+    int nworkers;
+    shs_worker_t *workers;
+    unsigned int nslots;
+    int *slot_running; /* jobs running per slot */
+    int slot_cap;      /* at most this many per slot: what a stalled server can hold */
+    shs_breaker_t *breakers;
+    shs_store_stats_t stats;
+    unsigned int replicas;
+    apr_int64_t max_ttl; /* longest ttl given to set/add (atomic); -1: one without limit */
+};
+
+/* A breaker's change of state, reported (opts.notify) once the lock is released. */
+typedef struct shs_transition_t {
+    int happened;
+    unsigned int slot;
+    shs_breaker_state_e from, to;
+    apr_status_t cause;
+} shs_transition_t;
+
+/* The breakers' clock (shs_store_test_clock), with the lock held or not. */
+apr_time_t shs_breaker_now(void);
+/* With the lock held: may the job pass its slot's breaker (it may become the probe)? */
+int shs_breaker_admit_locked(shs_store_t *st, shs_job_t *job, apr_time_t now);
+/* With the lock held: settle the job's slot's breaker after the answer rv. */
+void shs_breaker_record_locked(shs_store_t *st, const shs_job_t *job, apr_status_t rv,
+                               shs_transition_t *tr);
+/* With the lock held: count an answered or failed operation, then the breaker. */
+void shs_store_account_locked(shs_store_t *st, const shs_job_t *job, apr_status_t rv,
+                              shs_transition_t *tr);
+/* Without the lock: report a transition (opts.notify). */
+void shs_breaker_notify(shs_store_t *st, const shs_transition_t *tr);
+/* An operation on the requester's thread; APR_EAGAIN: take the worker path. */
+apr_status_t shs_store_run_inline(shs_store_t *st, shs_job_kind_e kind, const char *key,
+                                  const char *val, apr_size_t len, apr_int64_t ttl, apr_pool_t *p,
+                                  char **out, apr_size_t *outlen);
 
 #endif /* SHS_STORE_INT_H */

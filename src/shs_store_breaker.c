@@ -1,0 +1,169 @@
+/* Copyright 2026 The mod_sharedsession authors
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/* The per-slot circuit breakers (see shs_store.h), the time they read, and the operations a
+ * backend lets the requester's thread run itself (ops->get_within, ops->store_within) under
+ * them.  The executor that runs every other operation on worker threads is shs_store.c. */
+
+#include <pthread.h>
+
+#include "shs_store.h"
+#include "shs_store_int.h"
+
+static apr_time_t (*breaker_clock)(void);
+
+void shs_store_test_clock(apr_time_t (*now)(void))
+{
+    __atomic_store_n(&breaker_clock, now, __ATOMIC_RELEASE);
+}
+
+apr_time_t shs_breaker_now(void)
+{
+    apr_time_t (*now)(void) = __atomic_load_n(&breaker_clock, __ATOMIC_ACQUIRE);
+
+    return now ? now() : apr_time_now();
+}
+
+/* Called with the lock held: account for the outcome of an operation.  Once the breaker has
+ * opened only its probe may close it: any other operation was admitted while it was still
+ * closed, before the failure (its answer read before the server died, or stuck in a stall),
+ * and says nothing about the server now.  The probe's outcome always settles it, however long
+ * ago its job was created: a requester delayed between creating the job and queueing it (a
+ * busy machine, or a retry interval of 0) becomes the probe all the same. */
+void shs_breaker_record_locked(shs_store_t *st, const shs_job_t *job, apr_status_t rv,
+                               shs_transition_t *tr)
+{
+    unsigned int slot = job->slot;
+    shs_breaker_t *b = &st->breakers[slot];
+    shs_breaker_state_e from = b->state;
+
+    if (SHS_STORE_FAILED(rv)) {
+        b->state = SHS_BREAKER_OPEN;
+        b->until = shs_breaker_now() + st->opts.retry;
+    }
+    else if (b->state == SHS_BREAKER_CLOSED || job->probe) {
+        b->state = SHS_BREAKER_CLOSED;
+    }
+    /* Report opening from healthy, every failed probe (so once per retry interval at most)
+     * and recovery; a failure while already open is not news. */
+    if (from != b->state) {
+        tr->happened = 1;
+        tr->slot = slot;
+        tr->from = from;
+        tr->to = b->state;
+        tr->cause = rv;
+    }
+}
+
+void shs_breaker_notify(shs_store_t *st, const shs_transition_t *tr)
+{
+    if (tr->happened && st->opts.notify) {
+        st->opts.notify(st->opts.notify_baton, tr->slot, st->ops->slot_name(st->ctx, tr->slot),
+                        tr->from, tr->to, tr->cause);
+    }
+}
+
+/* With the lock held: may the job go past its slot's breaker?  An open breaker whose retry
+ * time has come makes it the probe. */
+int shs_breaker_admit_locked(shs_store_t *st, shs_job_t *job, apr_time_t now)
+{
+    shs_breaker_t *b = &st->breakers[job->slot];
+
+    if (b->state == SHS_BREAKER_OPEN && now >= b->until && !job->best_effort) {
+        b->state = SHS_BREAKER_PROBING; /* this job is the probe */
+        job->probe = 1;
+    }
+    else if (b->state != SHS_BREAKER_CLOSED) {
+        /* a repair never probes: dropped at its deadline, it would leave the breaker probing */
+        st->stats.skipped += !job->best_effort;
+        return 0;
+    }
+    return 1;
+}
+
+/* With the lock held: count an operation that got an answer or failed (not one given up at
+ * its deadline: shs_jobs_run counts that) and settle its slot's breaker. */
+void shs_store_account_locked(shs_store_t *st, const shs_job_t *job, apr_status_t rv,
+                              shs_transition_t *tr)
+{
+    st->stats.ops++;
+    if (rv == APR_TIMEUP) {
+        st->stats.timeouts++;
+    }
+    else if (SHS_STORE_FAILED(rv)) {
+        st->stats.failures++;
+    }
+    shs_breaker_record_locked(st, job, rv, tr);
+}
+
+/* An operation on the requester's thread (ops->get_within, ops->store_within), under the same
+ * breaker and counters as a job.  APR_EAGAIN: the backend cannot now and nothing was sent: the
+ * caller takes the worker path (a probe it was admitted as is handed back first, so the job
+ * can be the probe).  A get's value is returned as stored (the caller strips a header). */
+apr_status_t shs_store_run_inline(shs_store_t *st, shs_job_kind_e kind, const char *key,
+                                  const char *val, apr_size_t len, apr_int64_t ttl, apr_pool_t *p,
+                                  char **out, apr_size_t *outlen)
+{
+    shs_job_t job = { .kind = kind, .slot = st->ops->slot_of(st->ctx, key) };
+    shs_transition_t tr = { 0 };
+    apr_time_t deadline;
+    apr_status_t rv;
+
+    pthread_mutex_lock(&st->lock);
+    if (job.slot >= st->nslots || st->shutdown) {
+        pthread_mutex_unlock(&st->lock);
+        return job.slot >= st->nslots ? APR_EINVAL : SHS_STORE_EDOWN;
+    }
+    if (!shs_breaker_admit_locked(st, &job, shs_breaker_now())) {
+        pthread_mutex_unlock(&st->lock);
+        return SHS_STORE_EDOWN;
+    }
+    pthread_mutex_unlock(&st->lock);
+
+    deadline = apr_time_now() + st->opts.timeout; /* real time: it bounds a real wait */
+    if (kind == SHS_JOB_GET) {
+        rv = st->ops->get_within(st->ctx, job.slot, key, p, out, outlen, deadline);
+    }
+    else {
+        rv = st->ops->store_within(st->ctx, job.slot, kind == SHS_JOB_ADD, key, val, len, ttl,
+                                   deadline);
+    }
+
+    pthread_mutex_lock(&st->lock);
+    if (rv == APR_EAGAIN) {
+        if (job.probe) {
+            st->breakers[job.slot].state = SHS_BREAKER_OPEN; /* its retry time has come */
+        }
+        pthread_mutex_unlock(&st->lock);
+        return APR_EAGAIN;
+    }
+    shs_store_account_locked(st, &job, rv, &tr);
+    pthread_mutex_unlock(&st->lock);
+    shs_breaker_notify(st, &tr);
+    return rv;
+}
+
+shs_breaker_state_e shs_store_breaker(shs_store_t *st, unsigned int slot)
+{
+    shs_breaker_state_e s;
+
+    if (slot >= st->nslots) {
+        return SHS_BREAKER_CLOSED;
+    }
+    pthread_mutex_lock(&st->lock);
+    s = st->breakers[slot].state;
+    pthread_mutex_unlock(&st->lock);
+    return s;
+}
