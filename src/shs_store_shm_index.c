@@ -393,22 +393,33 @@ static int cur_fill(cur_t *c)
     return APR_SUCCESS;
 }
 
+/* The next run of the chain, at most n bytes: *k bytes at the returned pointer, the cursor past
+ * them; NULL when the chain is damaged. */
+static unsigned char *cur_take(cur_t *c, apr_size_t n, apr_size_t *k)
+{
+    unsigned char *p;
+
+    if (cur_fill(c) != APR_SUCCESS) {
+        return NULL;
+    }
+    *k = n < c->left ? n : c->left;
+    p = c->p;
+    c->p += *k;
+    c->left -= (uint32_t)*k;
+    return p;
+}
+
 /* Compare the next n bytes with buf: 0 equal, 1 different, DAMAGED. */
 static int cur_cmp(cur_t *c, const char *buf, apr_size_t n)
 {
-    while (n) {
-        apr_size_t k;
-        if (cur_fill(c) != APR_SUCCESS) {
+    for (apr_size_t k; n; buf += k, n -= k) {
+        unsigned char *p = cur_take(c, n, &k);
+        if (!p) {
             return DAMAGED;
         }
-        k = n < c->left ? n : c->left;
-        if (memcmp(c->p, buf, k) != 0) {
+        if (memcmp(p, buf, k) != 0) {
             return 1;
         }
-        c->p += k;
-        c->left -= (uint32_t)k;
-        buf += k;
-        n -= k;
     }
     return 0;
 }
@@ -416,37 +427,28 @@ static int cur_cmp(cur_t *c, const char *buf, apr_size_t n)
 /* Feed the next n bytes to st, copying them to out when out is not NULL. */
 static int cur_read(cur_t *c, hstate_t *st, char *out, apr_size_t n)
 {
-    while (n) {
-        apr_size_t k;
-        if (cur_fill(c) != APR_SUCCESS) {
+    for (apr_size_t k; n; n -= k) {
+        unsigned char *p = cur_take(c, n, &k);
+        if (!p) {
             return DAMAGED;
         }
-        k = n < c->left ? n : c->left;
-        h_update(st, c->p, k);
+        h_update(st, p, k);
         if (out) {
-            memcpy(out, c->p, k);
+            memcpy(out, p, k);
             out += k;
         }
-        c->p += k;
-        c->left -= (uint32_t)k;
-        n -= k;
     }
     return APR_SUCCESS;
 }
 
 static int cur_write(cur_t *c, const char *buf, apr_size_t n)
 {
-    while (n) {
-        apr_size_t k;
-        if (cur_fill(c) != APR_SUCCESS) {
+    for (apr_size_t k; n; buf += k, n -= k) {
+        unsigned char *p = cur_take(c, n, &k);
+        if (!p) {
             return DAMAGED;
         }
-        k = n < c->left ? n : c->left;
-        memcpy(c->p, buf, k);
-        c->p += k;
-        c->left -= (uint32_t)k;
-        buf += k;
-        n -= k;
+        memcpy(p, buf, k);
     }
     return APR_SUCCESS;
 }
