@@ -1,0 +1,62 @@
+/* Copyright 2026 The mod_sharedsession authors
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/* A driver for bench/core-cost.sh: N calls of one core function, so that callgrind's
+ * instruction counts of two runs (N and 3N) give the cost of one call.
+ *
+ *   core-cost store-key N    shs_id_store_key (SHA-256 of an id, base64url)
+ *   core-cost aead N         shs_aead_seal + shs_aead_open of 64 bytes */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_general.h>
+#include <apr_pools.h>
+
+#include "shs_aead.h"
+#include "shs_id.h"
+
+int main(int argc, char **argv)
+{
+    unsigned char key[32] = { 1 }, iv[12] = { 2 }, pt[64] = { 3 }, ct[64], tag[16], out[64];
+    apr_pool_t *p;
+    long i, n;
+
+    if (argc != 3 || (n = atol(argv[2])) < 1) {
+        fprintf(stderr, "usage: core-cost store-key|aead N\n");
+        return 2;
+    }
+    apr_initialize();
+    apr_pool_create(&p, NULL);
+    for (i = 0; i < n; i++) {
+        if (!strcmp(argv[1], "store-key")) {
+            shs_id_store_key(p, "shs:", "9i2IF7uZg7Lo6cRjsm_8naTMfq8NncFEyE9uNpR2YL0");
+        }
+        else if (!strcmp(argv[1], "aead")) {
+            if (shs_aead_seal(key, iv, "a", 1, "b", 1, pt, sizeof(pt), ct, tag) != APR_SUCCESS ||
+                shs_aead_open(key, iv, "a", 1, "b", 1, ct, sizeof(ct), tag, out) != APR_SUCCESS) {
+                return 1;
+            }
+        }
+        else {
+            fprintf(stderr, "core-cost: unknown function '%s'\n", argv[1]);
+            return 2;
+        }
+    }
+    apr_pool_destroy(p);
+    apr_terminate();
+    return 0;
+}
