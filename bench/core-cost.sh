@@ -4,12 +4,13 @@
 #
 #   bench/core-cost.sh store-key      shs_id_store_key
 #   bench/core-cost.sh aead           shs_aead_seal + shs_aead_open
+#   bench/core-cost.sh value-open     shs_value_open of a MAC-sealed 200-byte session
 #   CORE_LIB=../before/.libs/libshs_core.a bench/core-cost.sh aead    another build
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 lib=${CORE_LIB:-$repo/.libs/libshs_core.a}
-what=${1:?store-key or aead}
+what=${1:?store-key, aead or value-open}
 n=${2:-1000}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -13,7 +13,6 @@
  * limitations under the License.
  */
 
-#include <pthread.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -23,6 +22,7 @@
 
 #include "shs_id.h"
 #include "shs_b64.h"
+#include "shs_sha256.h"
 
 apr_status_t shs_id_generate(char *out)
 {
@@ -55,21 +55,10 @@ int shs_id_is_valid(const char *s, apr_size_t len)
     return (last & 3) == 0;
 }
 
-/* SHA-256 with the digest fetched once per process.  SHA256() (EVP_Q_digest) fetches it
- * from the provider on every call: about 3,400 of the 6,400 instructions a store key cost. */
-static EVP_MD *sha256_md;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-
-static void sha256_fetch(void)
-{
-    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
 static void sha256(const char *s, unsigned char md[SHA256_DIGEST_LENGTH])
 {
-    pthread_once(&sha256_once, sha256_fetch);
-    if (!sha256_md || !EVP_Digest(s, strlen(s), md, NULL, sha256_md, NULL)) {
-        SHA256((const unsigned char *)s, strlen(s), md); /* the one-shot call, as before */
+    if (shs_sha256(s, strlen(s), md) != APR_SUCCESS) {
+        SHA256((const unsigned char *)s, strlen(s), md); /* the one-shot call */
     }
 }
 

@@ -25,6 +25,7 @@
 #include "shs_value.h"
 #include "shs_aead.h"
 #include "shs_b64.h"
+#include "shs_sha256.h"
 
 #define VAL_MAGIC "shs1:"
 #define VAL_MAGIC_LEN 5
@@ -101,40 +102,24 @@ static apr_status_t value_mac(const unsigned char *key, const char *header, cons
                               apr_size_t klen, const char *value, apr_size_t len,
                               unsigned char *mac)
 {
-    apr_status_t rv = APR_EGENERAL;
-    EVP_PKEY *pkey;
-    EVP_MD_CTX *ctx = NULL;
     unsigned char klen_be[4];
-    size_t maclen = VAL_MAC_BYTES;
+    shs_chunk_t m[5];
 
     klen_be[0] = (unsigned char)(klen >> 24);
     klen_be[1] = (unsigned char)(klen >> 16);
     klen_be[2] = (unsigned char)(klen >> 8);
     klen_be[3] = (unsigned char)klen;
-
-    pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_HMAC, NULL, key, SHS_KEY_DERIVED_BYTES);
-    if (!pkey) {
-        goto leave;
-    }
-    ctx = EVP_MD_CTX_new();
-    if (!ctx) {
-        goto leave;
-    }
-    if (EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, pkey) != 1 ||
-        EVP_DigestSignUpdate(ctx, VAL_MAC_LABEL, sizeof(VAL_MAC_LABEL)) != 1 ||
-        EVP_DigestSignUpdate(ctx, header, SHS_VALUE_HEADER_LEN) != 1 ||
-        EVP_DigestSignUpdate(ctx, klen_be, sizeof(klen_be)) != 1 ||
-        EVP_DigestSignUpdate(ctx, store_key, klen) != 1 ||
-        (len && EVP_DigestSignUpdate(ctx, value, len) != 1) ||
-        EVP_DigestSignFinal(ctx, mac, &maclen) != 1 || maclen != VAL_MAC_BYTES) {
-        goto leave;
-    }
-    rv = APR_SUCCESS;
-
-leave:
-    EVP_MD_CTX_free(ctx);
-    EVP_PKEY_free(pkey);
-    return rv;
+    m[0].data = VAL_MAC_LABEL;
+    m[0].len = sizeof(VAL_MAC_LABEL); /* with its NUL */
+    m[1].data = header;
+    m[1].len = SHS_VALUE_HEADER_LEN;
+    m[2].data = klen_be;
+    m[2].len = sizeof(klen_be);
+    m[3].data = store_key;
+    m[3].len = klen;
+    m[4].data = value;
+    m[4].len = len;
+    return shs_hmac_sha256(key, SHS_KEY_DERIVED_BYTES, m, 5, mac);
 }
 
 /* ---------------------------------------------------------------- seal */
