@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <stdio.h>
@@ -37,12 +38,13 @@
 
 #include "shs_mcget.h"
 
-#define HEADER_MAX 320       /* "VALUE " + a 250-byte key + flags, length, cas */
-#define BUF_START 4096       /* a session fits; longer values grow the buffer */
+#define HEADER_MAX 320 /* "VALUE " + a 250-byte key + flags, length, cas */
+#define BUF_START 4096 /* a session fits; longer values grow the buffer */
 
 typedef struct conn_t {
     struct conn_t *next;
     int fd;
+    apr_interval_time_t rcvtimeo; /* its SO_RCVTIMEO, 0 until set */
 } conn_t;
 
 struct shs_mcget_t {
@@ -224,8 +226,15 @@ static apr_status_t conn_open(shs_mcget_t *g, apr_time_t deadline, conn_t **out)
             goto fail;
         }
     }
+    /* Blocking from now on, with SO_RCVTIMEO (recv_within): a reply is waited for in the recv
+     * itself, not in a poll() first.  Sends and the idle check say MSG_DONTWAIT. */
+    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+        rv = APR_FROM_OS_ERROR(errno);
+        goto fail;
+    }
     c->fd = fd;
     c->next = NULL;
+    c->rcvtimeo = 0;
     *out = c;
     return APR_SUCCESS;
 
@@ -279,7 +288,7 @@ typedef struct {
 static apr_status_t send_all(int fd, const char *s, apr_size_t len, apr_time_t deadline)
 {
     while (len > 0) {
-        ssize_t w = send(fd, s, len, MSG_NOSIGNAL);
+        ssize_t w = send(fd, s, len, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w > 0) {
             s += w;
             len -= (apr_size_t)w;
@@ -318,17 +327,58 @@ apr_status_t shs_mcget_parse_stored(const char *buf, apr_size_t n, apr_size_t *u
     return APR_EGENERAL; /* SERVER_ERROR (too large, out of memory), ERROR, ... */
 }
 
+/* recv() that waits for data at most until the deadline, in the call itself: the connection
+ * blocks, with SO_RCVTIMEO no longer than the time left (reset only when it would run past the
+ * deadline by more than a millisecond, poll()'s own rounding, or when it is far shorter than
+ * needed: with a deadline of now + the store's timeout, once per connection).  One system
+ * call per wait instead of a failed recv(), a poll() and the recv(). */
+static ssize_t recv_within(conn_t *c, char *buf, apr_size_t len, apr_time_t deadline,
+                           apr_status_t *rv)
+{
+    for (;;) {
+        apr_interval_time_t left = deadline - apr_time_now();
+        ssize_t r;
+
+        if (left <= 0) {
+            *rv = APR_TIMEUP;
+            return -1;
+        }
+        if (c->rcvtimeo == 0 || c->rcvtimeo > left + 1000 || c->rcvtimeo < left / 2) {
+            apr_interval_time_t t = left - left % 1000; /* whole ms: never 0 (no timeout) */
+            struct timeval tv;
+
+            t = t < 1000 ? 1000 : t;
+            tv.tv_sec = (time_t)(t / APR_USEC_PER_SEC);
+            tv.tv_usec = (suseconds_t)(t % APR_USEC_PER_SEC);
+            if (setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0) {
+                *rv = APR_FROM_OS_ERROR(errno);
+                return -1;
+            }
+            c->rcvtimeo = t;
+        }
+        r = recv(c->fd, buf, len, 0);
+        if (r >= 0) {
+            return r;
+        }
+        if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
+            *rv = APR_FROM_OS_ERROR(errno);
+            return -1;
+        }
+        /* interrupted, or SO_RCVTIMEO ran out: the clock decides */
+    }
+}
+
 /* Ask and read the whole answer: to `get key` when key is set, else to a storage command.
  * *got_any: some bytes of an answer arrived (a failure before that, on a reused connection,
  * is a connection memcached had closed). */
-static apr_status_t ask(int fd, const char *cmd, apr_size_t cmdlen, const char *key, rbuf_t *b,
+static apr_status_t ask(conn_t *c, const char *cmd, apr_size_t cmdlen, const char *key, rbuf_t *b,
                         apr_time_t deadline, const char **val, apr_size_t *vlen, int *got_any)
 {
     apr_status_t rv;
     apr_size_t used = 0, need = 0;
 
     *got_any = 0;
-    if ((rv = send_all(fd, cmd, cmdlen, deadline)) != APR_SUCCESS) {
+    if ((rv = send_all(c->fd, cmd, cmdlen, deadline)) != APR_SUCCESS) {
         return rv;
     }
     b->n = 0;
@@ -352,31 +402,19 @@ static apr_status_t ask(int fd, const char *cmd, apr_size_t cmdlen, const char *
             b->buf = nb;
             b->cap = cap;
         }
-        r = recv(fd, b->buf + b->n, b->cap - b->n, 0);
+        r = recv_within(c, b->buf + b->n, b->cap - b->n, deadline, &rv);
         if (r > 0) {
             b->n += (apr_size_t)r;
             *got_any = 1;
             continue;
         }
-        if (r == 0) {
-            return APR_EOF;
-        }
-        if (errno == EINTR) {
-            continue;
-        }
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            return APR_FROM_OS_ERROR(errno);
-        }
-        if ((rv = wait_fd(fd, POLLIN, deadline)) != APR_SUCCESS) {
-            return rv;
-        }
+        return r == 0 ? APR_EOF : rv;
     }
 }
 
 /* One question and its answer on a pooled or new connection (see ask()). */
-static apr_status_t exchange(shs_mcget_t *g, const char *cmd, apr_size_t cmdlen,
-                             const char *key, rbuf_t *b, apr_time_t deadline, const char **v,
-                             apr_size_t *vlen)
+static apr_status_t exchange(shs_mcget_t *g, const char *cmd, apr_size_t cmdlen, const char *key,
+                             rbuf_t *b, apr_time_t deadline, const char **v, apr_size_t *vlen)
 {
     apr_status_t rv;
     int got_any, reused, attempts = 0;
@@ -388,7 +426,7 @@ static apr_status_t exchange(shs_mcget_t *g, const char *cmd, apr_size_t cmdlen,
         if (!c && (rv = conn_open(g, deadline, &c)) != APR_SUCCESS) {
             return rv;
         }
-        rv = ask(c->fd, cmd, cmdlen, key, b, deadline, v, vlen, &got_any);
+        rv = ask(c, cmd, cmdlen, key, b, deadline, v, vlen, &got_any);
         if (rv == APR_SUCCESS || rv == APR_NOTFOUND || rv == APR_EEXIST) {
             conn_release(g, c);
             return rv;

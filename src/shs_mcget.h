@@ -18,8 +18,8 @@
  * Reads are the hot path: every page with a session costs one.  apr_memcache's sockets block
  * without any I/O timeout, so its operations run on worker threads (shs_store.c) and each one
  * costs the request thread a hand-off and two more context switches.  This reader owns its
- * connections, non-blocking, and waits in poll() only until the deadline: the stall bound is
- * kept without a worker.  Deletes, and everything with replicas, stay with apr_memcache on the
+ * connections and waits for an answer only until the deadline (SO_RCVTIMEO, no longer than the
+ * time left): the stall bound is kept without a worker.  Deletes, and everything with replicas, stay with apr_memcache on the
  * workers.
  *
  * A connection is reused only after a complete, well-formed answer to its own question (the
