@@ -205,7 +205,11 @@ class Mc:
         self.sock = None
 
     def _conn(self):
-        if self.sock is None:
+        if self.sock is None and isinstance(self.port, str):     # a unix socket's path
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(30)
+            self.sock.connect(self.port)
+        elif self.sock is None:
             self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
         return self.sock
 
@@ -378,6 +382,15 @@ class Httpd:
             # the same server with another build of the module (BENCH_COMPARE)
             text = text.replace('"@ROOT@/event', '"@ROOT@/eventcmp').replace(
                 "@ROOT@/run-event", "@ROOT@/run-eventcmp")
+        self.mc, self.mc_pid = ctx.mc, ctx.mc_pid     # the memcached its sessions live in
+        if kind == "eventsock":
+            # the same server, memcached reached over a unix socket (a second memcached of
+            # the same settings: memcached listens on TCP or on a socket, not both)
+            text = text.replace("SharedSessionMemcache 127.0.0.1:@MCPORT@",
+                                f"SharedSessionMemcache {ctx.mc_socket}")
+            text = text.replace('"@ROOT@/event', '"@ROOT@/eventsock').replace(
+                "@ROOT@/run-event", "@ROOT@/run-eventsock")
+            self.mc, self.mc_pid = ctx.mcu, ctx.mcu_pid
         module = ctx.compare_module if kind == "eventcmp" else ctx.module
         for k, v in {"ROOT": ctx.root, "PORT": str(self.port), "MCPORT": str(ctx.mc_port),
                      "MODDIR": MODDIR, "SHSMOD": module, "KEYFILE": ctx.keyfile,
@@ -408,7 +421,7 @@ class Httpd:
             return []
         out = []
         for c in children(self.proc.pid):
-            if self.kind in ("event", "eventshm", "eventcmp") and threads_of(c[0]) < 2:
+            if self.kind.startswith("event") and threads_of(c[0]) < 2:
                 continue
             out.append(c)
         return out
@@ -467,6 +480,7 @@ class Ctx:
         self.mc = None
         self.event = None
         self.shm = None
+        self.sock = None
         self.prefork = None
         self.files = 0
         self.sections = []
@@ -481,8 +495,9 @@ class Ctx:
                 p.stop()
             except Exception as e:  # keep stopping the others
                 log(f"stopping {p.name} (pid {p.pid}): {e}")
-        if self.mc:
-            self.mc.close()
+        for mc in (self.mc, getattr(self, "mcu", None)):
+            if mc:
+                mc.close()
         if os.environ.get("BENCH_KEEP"):
             log(f"kept {self.root}")
         else:
@@ -562,6 +577,17 @@ def setup(ctx):
     ctx.mc = Mc(ctx.mc_port)
     ctx.mc_pid = mc.pid
     log(f"memcached pid {mc.pid} on 127.0.0.1:{ctx.mc_port}")
+    # the same, on a unix socket (benchmarks 1 and 2: the eventsock httpd)
+    ctx.mc_socket = ctx.path("memcached.sock")
+    argv = [MEMCACHED, "-s", ctx.mc_socket, "-a", "0666", "-m", "3072", "-c", "4096", "-o",
+            "hashpower=23"] + (["-u", "root"] if os.geteuid() == 0 else [])
+    mcu = Proc("memcached-socket", argv, ctx.path("memcached-socket.log"))
+    ctx.procs.append(mcu)
+    if not wait_for(lambda: os.path.exists(ctx.mc_socket), 10):
+        raise BenchError("memcached (unix socket) did not start")
+    ctx.mcu = Mc(ctx.mc_socket)
+    ctx.mcu_pid = mcu.pid
+    log(f"memcached pid {mcu.pid} on {ctx.mc_socket}")
 
 
 # ------------------------------------------------------------------ HTTP helpers
@@ -647,7 +673,7 @@ def make_sessions(ctx, n, value="user=bench&cart=3", httpd=None):
         pairs = [line.split(" ", 1) for line in r.stdout.splitlines()]
         if len(pairs) != n or any(k != store_key(s) for (k, _), s in zip(pairs, ids)):
             raise BenchError(f"shs-token sessions: {len(pairs)} lines for {n} ids")
-        ctx.mc.set_many(((k, v) for k, v in pairs), ttl=7200)
+        (httpd or ctx.event).mc.set_many(((k, v) for k, v in pairs), ttl=7200)
     return ids
 
 
@@ -711,14 +737,15 @@ def wrk(ctx, v, duration):
     cmd.append(f"http://127.0.0.1:{v.port}{v.path}")
     if v.walk:
         cmd += ["--", v.walk, v.mode]
-    before = ctx.mc.stats()
+    mc, mc_pid = v.httpd.mc, v.httpd.mc_pid
+    before = mc.stats()
     off0 = v.log_of.log_size() if v.log_of else 0
     offh = v.httpd.log_size()
     hpids = v.httpd.all_pids()
-    cpu0 = (cpu_ticks(hpids), cpu_ticks([ctx.mc_pid]))
+    cpu0 = (cpu_ticks(hpids), cpu_ticks([mc_pid]))
     r = run(cmd, timeout=duration + 120)
-    cpu1 = (cpu_ticks(hpids), cpu_ticks([ctx.mc_pid]))
-    after = ctx.mc.stats()
+    cpu1 = (cpu_ticks(hpids), cpu_ticks([mc_pid]))
+    after = mc.stats()
     out = r.stdout + r.stderr
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
     n = re.search(r"(\d+) requests in ([\d.]+)(\w+)", out)
@@ -843,6 +870,9 @@ def bench1(ctx):
                 "/shs/page.html", [f"Cookie: {COOKIE}={login(ctx, 'shs', COOKIE, ctx.shm)}"]),
         Variant("mod_session_cookie", e, host, "/cookie/page.html", [f"Cookie: s={sval}"]),
         Variant("no session", e, host, "/plain/page.html", [f"Cookie: other={dummy}"]),
+        Variant("SharedSession (memcached on a unix socket), Inject Off", ctx.sock,
+                f"a.test:{ctx.sock.port}", "/shs/page.html",
+                [f"Cookie: {COOKIE}={login(ctx, 'shs', COOKIE, ctx.sock)}"]),
     ]
     if ctx.cmp:
         variants.append(Variant(
@@ -868,8 +898,9 @@ def bench1(ctx):
         "path=/`, its cookie created the same way); the same page without any session (a "
         "cookie of the same length is sent, so requests have the same size). The embedded "
         "store row is the same page on a second httpd of the same configuration with "
-        "`SharedSessionStore shm` instead of memcached (measured in the same rounds). "
-        "mod_sharedsession is loaded in all of them.",
+        "`SharedSessionStore shm` instead of memcached (measured in the same rounds); the unix "
+        "socket row, a third httpd whose `SharedSessionMemcache` is the socket of a second "
+        "memcached of the same settings (`-s PATH`). mod_sharedsession is loaded in all of them.",
         "",
         table(variants, plain),
         "",
@@ -880,9 +911,13 @@ def bench1(ctx):
         verdict(ctx, 1, "SharedSession, embedded store / no session", r_shm, "≥ 0.85",
                 r_shm >= 0.85),
     ]
+    sock = variants[4]
+    r_sock = rps_med(sock) / rps_med(plain)
+    text.append(verdict(ctx, 1, "SharedSession (memcached on a unix socket) / no session", r_sock,
+                        "≥ 0.70", r_sock >= 0.70))
     if ctx.cmp:
         text.append(f"- this build / the BENCH_COMPARE build (memcached): "
-                    f"{rps_med(shs) / rps_med(variants[4]):.2f} × (not a target)")
+                    f"{rps_med(shs) / rps_med(variants[5]):.2f} × (not a target)")
     for v in variants:
         for p in problems(v):
             text.append(f"- {v.name}: {p}")
@@ -942,19 +977,24 @@ def bench2(ctx):
     cb.per_round = calibrate(ctx, cb)
     cbs = shs_callback_variant("callback /_shs/cb, embedded store", ctx.shm)
     cbs.per_round = calibrate(ctx, cbs)
+    check_callback(ctx, ctx.sock, f"a.test:{ctx.sock.port}", f"b.test:{ctx.sock.port}",
+                   f"b.test:{ctx.sock.port}")
+    cbu = shs_callback_variant("callback /_shs/cb, memcached on a unix socket", ctx.sock)
+    cbu.per_round = calibrate(ctx, cbu)
     gif = Variant("static 43-byte GIF file", e, host, mode="wrap")
     # the same request lines as the callback's, so both send requests of the same size
     toks = mint(ctx, [new_sid() for _ in range(50000)], src, dst)
     gif.walk = walk_files(ctx, [f"/pixel.gif?t={t}" for t in toks])
-    variants = [cb, cbs, gif]
+    variants = [cb, cbs, cbu, gif]
     measure(ctx, variants, "2 callback")
     ratio = rps_med(cb) / rps_med(gif)
     ratio_shm = rps_med(cbs) / rps_med(gif)
+    ratio_sock = rps_med(cbu) / rps_med(gif)
     warns = sum(r["warn401"] for r in cb.runs)
     reqs = sum(r["requests"] for r in cb.runs)
     adds = sum(r["mc"]["cmd_set"] for r in cb.runs)
     hits = sum(r["mc"]["get_hits"] for r in cb.runs)
-    refused = {v.name: sum(r["warn401"] for r in v.runs) for v in (cb, cbs)}
+    refused = {v.name: sum(r["warn401"] for r in v.runs) for v in (cb, cbs, cbu)}
     text = [
         "## 2. Callback vs a static GIF",
         "",
@@ -972,11 +1012,15 @@ def bench2(ctx):
                 ratio >= 0.7 and not refused[cb.name]),
         verdict(ctx, 2, "callback / static GIF (embedded store)", ratio_shm, "≥ 0.70",
                 ratio_shm >= 0.7 and not refused[cbs.name]),
+        verdict(ctx, 2, "callback / static GIF (memcached on a unix socket)", ratio_sock,
+                "≥ 0.70", ratio_sock >= 0.7 and not refused[cbu.name]),
         f"- memcached: {reqs:,} callback requests answered in the measured runs (wrk's count), "
         f"{warns} `SHS00401` refusals in the error log meanwhile, {adds:,} memcached "
         f"storage commands (the adds) and {hits:,} get hits in the same runs.",
         f"- embedded store: {sum(r['requests'] for r in cbs.runs):,} callback requests answered, "
         f"{refused[cbs.name]} `SHS00401` refusals.",
+        f"- memcached on a unix socket: {sum(r['requests'] for r in cbu.runs):,} callback "
+        f"requests answered, {refused[cbu.name]} `SHS00401` refusals.",
         "- a run with any refusal fails its row: a refusal is answered with the same GIF and "
         "would be counted as an answer otherwise.",
     ]
@@ -1532,7 +1576,7 @@ def serve(ctx, seconds):
     e = ctx.event
     sid = login(ctx, "shs", COOKIE)
     print(f"""work dir     {ctx.root}   (configs, error logs, key file)
-memcached    127.0.0.1:{ctx.mc_port}
+memcached    127.0.0.1:{ctx.mc_port}, and {ctx.mc_socket} (the eventsock httpd)
 event httpd  pid {e.proc.pid}, 127.0.0.1:{e.port}; hosts a.test:{e.port}, b.test:{e.port}
 prefork      {f"pid {ctx.prefork.proc.pid}, 127.0.0.1:{ctx.prefork.port}" if ctx.prefork else "-"}
 session      Cookie: {COOKIE}={sid}
@@ -1619,6 +1663,8 @@ def main():
         if "1" in selected or "2" in selected:
             ctx.shm = Httpd(ctx, "eventshm", "event.conf.in")
             ctx.shm.start(2)
+            ctx.sock = Httpd(ctx, "eventsock", "event.conf.in")
+            ctx.sock.start(2)
         if "4" in selected or "5" in selected:
             ctx.prefork = Httpd(ctx, "prefork", "prefork.conf.in")
             ctx.prefork.start(64)

@@ -71,7 +71,7 @@ static const char *shs_cmd_memcache(cmd_parms *cmd, void *dc, int argc, char *co
         return err;
     }
     if (argc < 1) {
-        return fail(cmd, "give at least one memcached server as host:port");
+        return fail(cmd, "give at least one memcached server as host:port or a socket path");
     }
     if (s->servers) {
         return fail(cmd, "given twice; list all servers in one directive");
@@ -101,8 +101,9 @@ static const char *parse_interval(cmd_parms *cmd, const char *arg, apr_interval_
     while (apr_isdigit(*u)) {
         u++;
     }
-    if (u == arg || (*u && strcmp(u, "ms") && strcmp(u, "s") && strcmp(u, "mi") &&
-                     strcmp(u, "min") && strcmp(u, "h")) ||
+    if (u == arg ||
+        (*u && strcmp(u, "ms") && strcmp(u, "s") && strcmp(u, "mi") && strcmp(u, "min") &&
+         strcmp(u, "h")) ||
         ap_timeout_parameter_parse(arg, &t, "ms") != APR_SUCCESS) {
         return fail(cmd, apr_psprintf(cmd->pool, "'%s' is not a duration (e.g. 250ms, 1s)", arg));
     }
@@ -575,7 +576,7 @@ const command_rec shs_cmds[] = {
                   "where sessions live: shm[:/path][(bytes)] (this server's processes, the "
                   "default without SharedSessionMemcache) or memcache"),
     AP_INIT_TAKE_ARGV("SharedSessionMemcache", shs_cmd_memcache, NULL, RSRC_CONF,
-                      "memcached servers as host:port ...; each session lives on one of them"),
+                      "memcached servers as host:port or /path/to/socket ...; each session lives on one of them"),
     AP_INIT_TAKE1("SharedSessionMemcacheTimeout", shs_cmd_memcache_timeout, NULL, RSRC_CONF,
                   "longest wait for one memcached operation (default 250ms)"),
     AP_INIT_TAKE1("SharedSessionMemcacheRetry", shs_cmd_memcache_retry, NULL, RSRC_CONF,

@@ -333,14 +333,37 @@ static int is_hostname(const char *h)
     return h[len - 1] != '-';
 }
 
+/* A memcached unix socket: an absolute path that fits a sockaddr_un (107 bytes and its NUL),
+ * printable, without spaces (it is also the server's name in the logs and on the status page). */
+static const char *parse_mc_socket(apr_pool_t *p, const char *arg, shs_mc_addr_t *out)
+{
+    const char *c;
+
+    if (strlen(arg) > SHS_MC_SOCKET_MAX) {
+        return apr_psprintf(p, "'%.40s...': a socket path is at most %d bytes", arg,
+                            SHS_MC_SOCKET_MAX);
+    }
+    for (c = arg; *c; c++) {
+        if (!apr_isgraph(*c)) {
+            return "a memcached socket path may not contain spaces or control characters";
+        }
+    }
+    out->host = apr_pstrdup(p, arg);
+    out->port = 0;
+    return NULL;
+}
+
 const char *shs_parse_mc_addr(apr_pool_t *p, const char *arg, shs_mc_addr_t *out)
 {
     const char *colon = strrchr(arg, ':');
     const char *err;
     char *host;
 
+    if (arg[0] == '/') {
+        return parse_mc_socket(p, arg, out);
+    }
     if (!colon || colon == arg) {
-        return apr_psprintf(p, "'%s' is not host:port", arg);
+        return apr_psprintf(p, "'%s' is not host:port or the absolute path of a unix socket", arg);
     }
     host = apr_pstrmemdup(p, arg, (apr_size_t)(colon - arg));
     if (host[0] == '[' && host[strlen(host) - 1] == ']') {
@@ -358,6 +381,15 @@ const char *shs_parse_mc_addr(apr_pool_t *p, const char *arg, shs_mc_addr_t *out
     }
     out->host = host;
     return NULL;
+}
+
+const char *shs_mc_addr_name(apr_pool_t *p, const shs_mc_addr_t *a)
+{
+    if (a->host[0] == '/') {
+        return a->host;
+    }
+    return strchr(a->host, ':') ? apr_psprintf(p, "[%s]:%u", a->host, (unsigned int)a->port)
+                                : apr_psprintf(p, "%s:%u", a->host, (unsigned int)a->port);
 }
 
 const char *shs_parse_member(apr_pool_t *p, const char *arg, shs_member_t *out)

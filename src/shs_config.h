@@ -46,10 +46,12 @@ typedef enum {
     SHS_DOWN_REFUSE = 1     /* answer 503 Service Unavailable */
 } shs_down_policy_e;
 
+/* A memcached server: host and port, or a unix socket (host: its absolute path, port 0). */
 typedef struct shs_mc_addr_t {
     const char *host;
     apr_port_t port;
 } shs_mc_addr_t;
+#define SHS_MC_SOCKET_MAX 107 /* sockaddr_un's sun_path holds 108 bytes with the NUL */
 
 /* One site of a group, as written in SharedSessionGroup: [scheme://]host[:port]. */
 typedef struct shs_member_t {
@@ -160,7 +162,11 @@ const apr_array_header_t *shs_dir_app_cookies(const shs_dir_conf_t *d);
 const char *shs_parse_endpoint(apr_pool_t *p, const char *arg, const char **out);
 
 /* Parsers: NULL on success, else a message naming the bad value. */
+/* "host:port", "[v6]:port", or an absolute path to a unix socket. */
 const char *shs_parse_mc_addr(apr_pool_t *p, const char *arg, shs_mc_addr_t *out);
+/* How a server is named in logs, on the status page and for placement: "host:port", "[v6]:port"
+ * or the socket's path. */
+const char *shs_mc_addr_name(apr_pool_t *p, const shs_mc_addr_t *a);
 const char *shs_parse_member(apr_pool_t *p, const char *arg, shs_member_t *out);
 const char *shs_parse_cookie_attrs(apr_pool_t *p, const char *arg, const char **out);
 const char *shs_parse_seconds(const char *arg, apr_int64_t min, apr_int64_t max, apr_int64_t *out);

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <stdio.h>
@@ -212,7 +213,9 @@ static apr_status_t conn_open(shs_mcget_t *g, apr_time_t deadline, conn_t **out)
         rv = c ? APR_FROM_OS_ERROR(errno) : APR_ENOMEM;
         goto fail;
     }
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (g->addr.ss_family != AF_UNIX) {
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
     if (connect(fd, (struct sockaddr *)&g->addr, g->addrlen) != 0) {
         if (errno != EINPROGRESS) {
             rv = APR_FROM_OS_ERROR(errno);
@@ -541,8 +544,19 @@ apr_status_t shs_mcget_create(apr_pool_t *p, const char *host, apr_port_t port, 
     /* Resolved once, here (child start): a name that does not resolve now leaves the reader
      * off (max_conns 0: every get says APR_EAGAIN), and apr_memcache, which resolves at each
      * connection, does the reads on the workers as before. */
-    rv = apr_sockaddr_info_get(&sa, host, APR_UNSPEC, port, 0, p);
-    if (rv == APR_SUCCESS && (apr_size_t)sa->salen <= sizeof(g->addr)) {
+    if (host[0] == '/') {
+        /* a unix socket (apr_memcache takes the same spelling) */
+        struct sockaddr_un *un = (struct sockaddr_un *)&g->addr;
+
+        if (strlen(host) < sizeof(un->sun_path)) {
+            un->sun_family = AF_UNIX;
+            memcpy(un->sun_path, host, strlen(host) + 1);
+            g->addrlen = (socklen_t)sizeof(*un);
+            g->max_conns = max_conns;
+        }
+    }
+    else if ((rv = apr_sockaddr_info_get(&sa, host, APR_UNSPEC, port, 0, p)) == APR_SUCCESS &&
+             (apr_size_t)sa->salen <= sizeof(g->addr)) {
         memcpy(&g->addr, &sa->sa, (size_t)sa->salen);
         g->addrlen = (socklen_t)sa->salen;
         g->max_conns = max_conns;

@@ -135,6 +135,9 @@ const char *shs_place_identity(apr_pool_t *p, const char *host, apr_port_t port)
     char *h = apr_pstrdup(p, host);
     char *c;
 
+    if (h[0] == '/') {
+        return h; /* a unix socket: its path, as written (paths are case-sensitive) */
+    }
     for (c = h; *c; c++) {
         *c = (char)apr_tolower(*c);
     }

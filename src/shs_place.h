@@ -46,7 +46,8 @@ apr_uint64_t shs_siphash24(apr_uint64_t k0, apr_uint64_t k1, const void *data, a
 
 /* The identity of a server as placement sees it: the host in lower case (an IPv6 address in
  * brackets), ':', the port in decimal.  "Cache1.example:11211" -> "cache1.example:11211",
- * ("::1", 11211) -> "[::1]:11211".  The same server must be written the same way (same name,
+ * ("::1", 11211) -> "[::1]:11211"; a unix socket (host an absolute path) is its path as written.
+ * The same server must be written the same way (same name,
  * or same address) on every front end, or the front ends place keys differently. */
 const char *shs_place_identity(apr_pool_t *p, const char *host, apr_port_t port);
 

@@ -84,7 +84,7 @@ int shs_status_handler(request_rec *r)
     names = apr_pcalloc(r->pool, sizeof(*names) * (apr_size_t)(n ? n : 1));
     for (i = 0; i < n; i++) {
         const shs_mc_addr_t *a = &APR_ARRAY_IDX(sc->servers, i, shs_mc_addr_t);
-        names[i] = apr_psprintf(r->pool, "%s:%u", a->host, a->port);
+        names[i] = shs_mc_addr_name(r->pool, a);
     }
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     if (r->args && strstr(r->args, "format=prometheus")) {

@@ -53,10 +53,13 @@ def test_shared_session_without_memcache(configtest):
 
 @pytest.mark.parametrize("arg,message", [
     ("localhost:99999", "'localhost:99999': the port must be 1..65535"),
-    ("nohostport", "'nohostport' is not host:port"),
+    ("nohostport", "'nohostport' is not host:port or the absolute path of a unix socket"),
+    ("run/memcached.sock",
+     "'run/memcached.sock' is not host:port or the absolute path of a unix socket"),
+    ("/" + "s" * 107, f"'/{'s' * 39}...': a socket path is at most 107 bytes"),
     ("127.0.0.1:0", "'127.0.0.1:0': the port must be 1..65535"),
     ("127.0.0.1:", "'127.0.0.1:': the port is not a number"),
-    (":11211", "':11211' is not host:port"),
+    (":11211", "':11211' is not host:port or the absolute path of a unix socket"),
 ])
 def test_bad_memcache_address(configtest, arg, message):
     rc, out, h = configtest(memcache_servers=[arg])

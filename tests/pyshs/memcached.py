@@ -1,5 +1,5 @@
-"""memcached for the tests: one server on 127.0.0.1 started and stopped by pid, its faults
-(stall, kill, restart on the same port), and a tiny text-protocol client."""
+"""memcached for the tests: one server on 127.0.0.1 (or on a unix socket) started and stopped
+by pid, its faults (stall, kill, restart on the same port), and a tiny text-protocol client."""
 
 import os
 import re
@@ -13,14 +13,23 @@ from .tokens import unseal
 
 
 class McClient:
-    """A tiny memcached text-protocol client (one connection per command)."""
+    """A tiny memcached text-protocol client (one connection per command); port is a TCP port
+    on 127.0.0.1 or the path of a unix socket."""
 
     def __init__(self, port, timeout=2.0):
         self.port = port
         self.timeout = timeout
 
+    def _connect(self):
+        if isinstance(self.port, str):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(self.timeout)
+            s.connect(self.port)
+            return s
+        return socket.create_connection(("127.0.0.1", self.port), timeout=self.timeout)
+
     def _cmd(self, data, terminators):
-        with socket.create_connection(("127.0.0.1", self.port), timeout=self.timeout) as s:
+        with self._connect() as s:
             s.sendall(data)
             buf = b""
             deadline = time.monotonic() + self.timeout
@@ -96,11 +105,14 @@ class McClient:
 
 
 class Memcached:
-    """One memcached on 127.0.0.1:port, started and stopped by pid."""
+    """One memcached on 127.0.0.1:port, or on the unix socket WORKDIR/memcached.sock
+    (unix_socket=True, mode 0666 so that httpd's children reach it), started and stopped by
+    pid."""
 
-    def __init__(self, workdir, port=None, args=(), memory_mb=64):
+    def __init__(self, workdir, port=None, args=(), memory_mb=64, unix_socket=False):
         self.workdir = workdir
-        self.port = port or free_port()
+        self.socket = os.path.join(workdir, "memcached.sock") if unix_socket else None
+        self.port = self.socket or port or free_port()
         self.args = list(args)            # more memcached options (e.g. -I, the item size)
         self.memory_mb = memory_mb
         self.proc = None
@@ -111,15 +123,25 @@ class Memcached:
 
     @property
     def addr(self):
-        return f"127.0.0.1:{self.port}"
+        return self.socket or f"127.0.0.1:{self.port}"
+
+    def _listening(self):
+        if self.socket:
+            try:
+                self.client.stats()
+                return True
+            except OSError:
+                return False
+        return port_open(self.port)
 
     @property
     def pid(self):
         return self.proc.pid if self.proc else None
 
     def start(self):
-        argv = [MEMCACHED, "-l", "127.0.0.1", "-p", str(self.port), "-U", "0",
-                "-m", str(self.memory_mb)] + self.args
+        where = (["-s", self.socket, "-a", "0666"] if self.socket
+                 else ["-l", "127.0.0.1", "-p", str(self.port), "-U", "0"])
+        argv = [MEMCACHED] + where + ["-m", str(self.memory_mb)] + self.args
         if os.geteuid() == 0:
             argv += ["-u", "root"]
         self.log = open(os.path.join(self.workdir, "memcached.log"), "ab")
@@ -130,7 +152,7 @@ class Memcached:
         self.stopped = False
         try:
             wait_for(f"memcached (pid {self.proc.pid}) to listen on {self.addr}",
-                     lambda: port_open(self.port) or self.proc.poll() is not None, 10)
+                     lambda: self._listening() or self.proc.poll() is not None, 10)
         except AssertionError:
             self.kill()
             raise
@@ -175,6 +197,10 @@ class Memcached:
             self.log.close()
             self.log = None
         # the port must be free again before a restart
+        if self.socket:
+            if os.path.exists(self.socket):
+                os.unlink(self.socket)
+            return
         wait_for(f"port {self.port} of the killed memcached to be free",
                  lambda: not port_open(self.port), 5)
 

@@ -28,7 +28,6 @@
 #include "unit_pool.h"
 #include "shs_config.h"
 
-
 static void test_parse_store(void **state)
 {
     shs_store_kind_e kind;
@@ -161,6 +160,47 @@ static void test_parse_mc_addr(void **state)
     assert_non_null(shs_parse_mc_addr(pool, "a\r\nb:11211", &a));
     assert_non_null(shs_parse_mc_addr(pool, "[]:11211", &a));
     assert_non_null(shs_parse_mc_addr(pool, "-a.b:1", &a));
+}
+
+static void test_parse_mc_socket(void **state)
+{
+    char longest[SHS_MC_SOCKET_MAX + 2];
+    shs_mc_addr_t a;
+    const char *err;
+
+    assert_null(shs_parse_mc_addr(pool, "/run/memcached/memcached.sock", &a));
+    assert_string_equal(a.host, "/run/memcached/memcached.sock");
+    assert_int_equal(a.port, 0);
+    assert_string_equal(shs_mc_addr_name(pool, &a), "/run/memcached/memcached.sock");
+    /* a colon in a path is part of it, not a port */
+    assert_null(shs_parse_mc_addr(pool, "/run/mc:1.sock", &a));
+    assert_string_equal(a.host, "/run/mc:1.sock");
+    assert_int_equal(a.port, 0);
+
+    memset(longest, 's', sizeof(longest));
+    longest[0] = '/';
+    longest[SHS_MC_SOCKET_MAX] = '\0'; /* 107 bytes: the most a sockaddr_un holds */
+    assert_null(shs_parse_mc_addr(pool, longest, &a));
+    longest[SHS_MC_SOCKET_MAX] = 's';
+    longest[SHS_MC_SOCKET_MAX + 1] = '\0';
+    err = shs_parse_mc_addr(pool, longest, &a);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "at most 107 bytes"));
+    err = shs_parse_mc_addr(pool, "/tmp/a b.sock", &a);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "spaces or control characters"));
+    assert_non_null(shs_parse_mc_addr(pool, "/tmp/a\nb.sock", &a));
+    err = shs_parse_mc_addr(pool, "run/memcached.sock", &a);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "absolute path of a unix socket"));
+}
+
+static void test_mc_addr_name(void **state)
+{
+    shs_mc_addr_t a = { "10.0.0.5", 11211 }, v6 = { "::1", 11212 };
+
+    assert_string_equal(shs_mc_addr_name(pool, &a), "10.0.0.5:11211");
+    assert_string_equal(shs_mc_addr_name(pool, &v6), "[::1]:11212");
 }
 
 static void test_parse_member(void **state)
@@ -320,6 +360,8 @@ int main(void)
         cmocka_unit_test(test_dir_merge),
         cmocka_unit_test(test_srv_merge),
         cmocka_unit_test(test_parse_mc_addr),
+        cmocka_unit_test(test_parse_mc_socket),
+        cmocka_unit_test(test_mc_addr_name),
         cmocka_unit_test(test_parse_member),
         cmocka_unit_test(test_parse_seconds_and_attrs),
         cmocka_unit_test(test_group_find),

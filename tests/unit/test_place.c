@@ -172,6 +172,8 @@ static void test_identity(void **state)
                         "cache-1.example.org:1");
     assert_string_equal(shs_place_identity(pool, "::1", 11211), "[::1]:11211");
     assert_string_equal(shs_place_identity(pool, "FE80::A", 65535), "[fe80::a]:65535");
+    /* a unix socket: its path as written, case and all */
+    assert_string_equal(shs_place_identity(pool, "/Run/Memcached.sock", 0), "/Run/Memcached.sock");
 }
 
 static void test_create_rejects(void **state)
