@@ -156,7 +156,8 @@ static shs_refusal_e accept_token(request_rec *r, const shs_srv_conf_t *sc, cons
     shs_refusal_e why = SHS_REFUSAL_NONE;
     shs_token_t *t = NULL;
     apr_size_t len = 0;
-    apr_status_t rv;
+    apr_status_t rv, got = APR_EINIT;
+    char *stored = NULL;
 
     if (!a->token || !*a->token) {
         return SHS_REFUSAL_NO_TOKEN;
@@ -189,15 +190,18 @@ static shs_refusal_e accept_token(request_rec *r, const shs_srv_conf_t *sc, cons
     ckey = shs_id_confirm_key(r->pool, shs_srv_key_prefix(sc), acc->sid, self);
     when = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, t->issued);
     /* use the token up, before any check that may still refuse it: whoever later reads its URL
-     * (a log, a proxy, the browser's history) finds it spent */
-    if ((why = shs_ep_spend(r, sc, t, pull ? "t." : "p."))) {
+     * (a log, a proxy, the browser's history) finds it spent.  A browser without a session here
+     * (the usual case) needs the session read below: it goes in the same round trip, and is
+     * used only once every check passed. */
+    have = shs_cookies_id(r, shs_dir_cookie_name(SHS_DIR_CONF(r)));
+    if ((why = shs_ep_spend_get(r, sc, t, pull ? "t." : "p.", have ? NULL : acc->sid, &got,
+                                &stored, &len))) {
         return why;
     }
     if ((why =
              pull ? check_pull(r, sc, t, acc->src) : check_push_context(r, acc->src, a->script))) {
         return why;
     }
-    have = shs_cookies_id(r, shs_dir_cookie_name(SHS_DIR_CONF(r)));
     if (!have || strcmp(have, acc->sid)) {
         if (have && !shs_srv_replace(sc)) {
             rv = shs_provider_lookup(r, have, NULL);
@@ -208,7 +212,8 @@ static shs_refusal_e accept_token(request_rec *r, const shs_srv_conf_t *sc, cons
                 return SHS_REFUSAL_STORE_UNAVAILABLE;
             }
         }
-        rv = shs_provider_lookup(r, acc->sid, &len);
+        rv = have ? shs_provider_lookup(r, acc->sid, &len)
+                  : shs_provider_lookup_stored(r, acc->sid, got, stored, len, &len);
         if (rv != APR_SUCCESS) {
             return rv == APR_NOTFOUND ? SHS_REFUSAL_UNKNOWN_SESSION : SHS_REFUSAL_STORE_UNAVAILABLE;
         }

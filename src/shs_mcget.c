@@ -371,11 +371,36 @@ static ssize_t recv_within(conn_t *c, char *buf, apr_size_t len, apr_time_t dead
     }
 }
 
-/* Ask and read the whole answer: to `get key` when key is set, else to a storage command.
- * *got_any: some bytes of an answer arrived (a failure before that, on a reused connection,
- * is a connection memcached had closed). */
+/* The answers to a storage command then `get key`, sent together: *stored is the first's
+ * status (APR_SUCCESS or APR_EEXIST); the rest as for shs_mcget_parse, of both answers. */
+static apr_status_t parse_stored_get(const char *buf, apr_size_t n, const char *key,
+                                     const char **val, apr_size_t *vlen, apr_size_t *used,
+                                     apr_size_t *need, apr_status_t *stored)
+{
+    apr_size_t first = 0, rest = 0;
+    apr_status_t rv;
+
+    *need = 0;
+    rv = shs_mcget_parse_stored(buf, n, &first);
+    if (rv != APR_SUCCESS && rv != APR_EEXIST) {
+        return rv; /* incomplete, or not an answer */
+    }
+    *stored = rv;
+    rv = shs_mcget_parse(buf + first, n - first, key, val, vlen, &rest, need);
+    if (*need) {
+        *need += first;
+    }
+    *used = first + rest;
+    return rv;
+}
+
+/* Ask and read the whole answer: to `get key` when key is set (after the answer to a storage
+ * command too when stored is not NULL), else to a storage command.  *got_any: some bytes of an
+ * answer arrived (a failure before that, on a reused connection, is a connection memcached had
+ * closed). */
 static apr_status_t ask(conn_t *c, const char *cmd, apr_size_t cmdlen, const char *key, rbuf_t *b,
-                        apr_time_t deadline, const char **val, apr_size_t *vlen, int *got_any)
+                        apr_time_t deadline, const char **val, apr_size_t *vlen, int *got_any,
+                        apr_status_t *stored)
 {
     apr_status_t rv;
     apr_size_t used = 0, need = 0;
@@ -388,8 +413,9 @@ static apr_status_t ask(conn_t *c, const char *cmd, apr_size_t cmdlen, const cha
     for (;;) {
         ssize_t r;
 
-        rv = key ? shs_mcget_parse(b->buf, b->n, key, val, vlen, &used, &need)
-                 : shs_mcget_parse_stored(b->buf, b->n, &used);
+        rv = stored ? parse_stored_get(b->buf, b->n, key, val, vlen, &used, &need, stored)
+             : key  ? shs_mcget_parse(b->buf, b->n, key, val, vlen, &used, &need)
+                    : shs_mcget_parse_stored(b->buf, b->n, &used);
         if (rv != APR_INCOMPLETE) {
             /* exactly one answer: anything after it was not asked for */
             return (rv == APR_SUCCESS || rv == APR_NOTFOUND || rv == APR_EEXIST) && used != b->n
@@ -417,7 +443,8 @@ static apr_status_t ask(conn_t *c, const char *cmd, apr_size_t cmdlen, const cha
 
 /* One question and its answer on a pooled or new connection (see ask()). */
 static apr_status_t exchange(shs_mcget_t *g, const char *cmd, apr_size_t cmdlen, const char *key,
-                             rbuf_t *b, apr_time_t deadline, const char **v, apr_size_t *vlen)
+                             rbuf_t *b, apr_time_t deadline, const char **v, apr_size_t *vlen,
+                             apr_status_t *stored)
 {
     apr_status_t rv;
     int got_any, reused, attempts = 0;
@@ -429,7 +456,7 @@ static apr_status_t exchange(shs_mcget_t *g, const char *cmd, apr_size_t cmdlen,
         if (!c && (rv = conn_open(g, deadline, &c)) != APR_SUCCESS) {
             return rv;
         }
-        rv = ask(c, cmd, cmdlen, key, b, deadline, v, vlen, &got_any);
+        rv = ask(c, cmd, cmdlen, key, b, deadline, v, vlen, &got_any, stored);
         if (rv == APR_SUCCESS || rv == APR_NOTFOUND || rv == APR_EEXIST) {
             conn_release(g, c);
             return rv;
@@ -461,7 +488,7 @@ apr_status_t shs_mcget_get(shs_mcget_t *g, const char *key, apr_pool_t *p, char 
     if (!b.buf) {
         return APR_ENOMEM;
     }
-    rv = exchange(g, cmd, klen + 6, key, &b, deadline, &v, &vlen);
+    rv = exchange(g, cmd, klen + 6, key, &b, deadline, &v, &vlen, NULL);
     if (rv == APR_SUCCESS) {
         *val = apr_pstrmemdup(p, v, vlen);
         *len = vlen;
@@ -470,14 +497,15 @@ apr_status_t shs_mcget_get(shs_mcget_t *g, const char *key, apr_pool_t *p, char 
     return rv;
 }
 
-apr_status_t shs_mcget_store(shs_mcget_t *g, int add, const char *key, const char *val,
-                             apr_size_t len, apr_uint32_t exptime, apr_time_t deadline)
+/* A storage command for len bytes of val, then `get getkey` when getkey is set, into a new
+ * malloc'd *cmd of *cmdlen bytes. */
+static apr_status_t store_cmd(int add, const char *key, const char *val, apr_size_t len,
+                              apr_uint32_t exptime, const char *getkey, char **cmd,
+                              apr_size_t *cmdlen)
 {
     char head[HEADER_MAX];
+    apr_size_t glen = getkey ? strlen(getkey) + 6 : 0, n;
     int hlen;
-    char *cmd;
-    rbuf_t b = { 0 };
-    apr_status_t rv;
 
     if (len > SHS_MCGET_VALUE_MAX) {
         return APR_EINVAL;
@@ -487,20 +515,70 @@ apr_status_t shs_mcget_store(shs_mcget_t *g, int add, const char *key, const cha
     if (hlen < 0 || (apr_size_t)hlen >= sizeof(head)) {
         return APR_EINVAL;
     }
-    cmd = malloc((apr_size_t)hlen + len + 2);
-    b.cap = 64;
-    b.buf = malloc(b.cap);
-    if (!cmd || !b.buf) {
-        free(cmd);
-        free(b.buf);
+    n = (apr_size_t)hlen + len + 2;
+    if (!(*cmd = malloc(n + glen + 1))) {
         return APR_ENOMEM;
     }
-    memcpy(cmd, head, (apr_size_t)hlen);
-    memcpy(cmd + hlen, val, len);
-    memcpy(cmd + (apr_size_t)hlen + len, "\r\n", 2);
-    rv = exchange(g, cmd, (apr_size_t)hlen + len + 2, NULL, &b, deadline, NULL, NULL);
+    memcpy(*cmd, head, (apr_size_t)hlen);
+    memcpy(*cmd + hlen, val, len);
+    memcpy(*cmd + n - 2, "\r\n", 2);
+    if (getkey) {
+        memcpy(*cmd + n, "get ", 4);
+        memcpy(*cmd + n + 4, getkey, glen - 6);
+        memcpy(*cmd + n + glen - 2, "\r\n", 2);
+    }
+    *cmdlen = n + glen;
+    return APR_SUCCESS;
+}
+
+apr_status_t shs_mcget_store(shs_mcget_t *g, int add, const char *key, const char *val,
+                             apr_size_t len, apr_uint32_t exptime, apr_time_t deadline)
+{
+    char *cmd = NULL;
+    apr_size_t cmdlen = 0;
+    rbuf_t b = { 0 };
+    apr_status_t rv;
+
+    if ((rv = store_cmd(add, key, val, len, exptime, NULL, &cmd, &cmdlen)) != APR_SUCCESS) {
+        return rv;
+    }
+    b.cap = 64;
+    if (!(b.buf = malloc(b.cap))) {
+        free(cmd);
+        return APR_ENOMEM;
+    }
+    rv = exchange(g, cmd, cmdlen, NULL, &b, deadline, NULL, NULL, NULL);
     if (rv == APR_EEXIST && !add) {
         rv = APR_EGENERAL; /* NOT_STORED to a set: the server refused it */
+    }
+    free(cmd);
+    free(b.buf);
+    return rv;
+}
+
+apr_status_t shs_mcget_add_get(shs_mcget_t *g, const char *addkey, const char *aval,
+                               apr_size_t alen, apr_uint32_t exptime, const char *getkey,
+                               apr_pool_t *p, char **val, apr_size_t *len, apr_time_t deadline,
+                               apr_status_t *added)
+{
+    char *cmd = NULL;
+    const char *v = NULL;
+    apr_size_t cmdlen = 0, vlen = 0;
+    rbuf_t b = { 0 };
+    apr_status_t rv;
+
+    if ((rv = store_cmd(1, addkey, aval, alen, exptime, getkey, &cmd, &cmdlen)) != APR_SUCCESS) {
+        return rv;
+    }
+    b.cap = BUF_START;
+    if (!(b.buf = malloc(b.cap))) {
+        free(cmd);
+        return APR_ENOMEM;
+    }
+    rv = exchange(g, cmd, cmdlen, getkey, &b, deadline, &v, &vlen, added);
+    if (rv == APR_SUCCESS) {
+        *val = apr_pstrmemdup(p, v, vlen);
+        *len = vlen;
     }
     free(cmd);
     free(b.buf);

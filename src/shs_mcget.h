@@ -62,6 +62,15 @@ apr_status_t shs_mcget_get(shs_mcget_t *g, const char *key, apr_pool_t *p, char 
 apr_status_t shs_mcget_store(shs_mcget_t *g, int add, const char *key, const char *val,
                              apr_size_t len, apr_uint32_t exptime, apr_time_t deadline);
 
+/* `add addkey` (alen bytes of aval) and `get getkey` sent together: one round trip for both.
+ * *added: the add's status (APR_SUCCESS, APR_EEXIST) when both answers came; the return value:
+ * the get's (APR_SUCCESS with *val and *len from p, APR_NOTFOUND), or the failure of the whole
+ * exchange as for shs_mcget_get (*added then untouched).  memcached runs the two in order. */
+apr_status_t shs_mcget_add_get(shs_mcget_t *g, const char *addkey, const char *aval,
+                               apr_size_t alen, apr_uint32_t exptime, const char *getkey,
+                               apr_pool_t *p, char **val, apr_size_t *len, apr_time_t deadline,
+                               apr_status_t *added);
+
 /* The parser of the answer to a storage command: APR_SUCCESS (STORED), APR_EEXIST
  * (NOT_STORED), APR_INCOMPLETE, APR_EGENERAL; *used as for shs_mcget_parse. */
 apr_status_t shs_mcget_parse_stored(const char *buf, apr_size_t n, apr_size_t *used);

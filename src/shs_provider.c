@@ -110,12 +110,11 @@ static apr_status_t put(request_rec *r, const shs_srv_conf_t *sc, int add, const
 }
 
 /* get, and open what came back: APR_NOTFOUND for a value that does not open (logged). */
-static apr_status_t fetch(request_rec *r, const shs_srv_conf_t *sc, const char *key,
-                          apr_pool_t *pool, char **val, apr_size_t *len)
+/* A value read from the store under key (rv: the read's status), its seal checked. */
+static apr_status_t open_stored(request_rec *r, const shs_srv_conf_t *sc, const char *key,
+                                apr_pool_t *pool, apr_status_t rv, char **val, apr_size_t *len)
 {
     const char *opened;
-    apr_status_t rv = shs_backend_store() ? shs_store_get(shs_backend_store(), key, pool, val, len)
-                                          : SHS_STORE_EDOWN;
 
     if (rv != APR_SUCCESS || !sc->keys) {
         return rv;
@@ -133,6 +132,15 @@ static apr_status_t fetch(request_rec *r, const shs_srv_conf_t *sc, const char *
                       ? " (written without a key file, or before the module sealed values)"
                       : "; someone who is not this group's servers wrote it, or it was altered");
     return APR_NOTFOUND;
+}
+
+static apr_status_t fetch(request_rec *r, const shs_srv_conf_t *sc, const char *key,
+                          apr_pool_t *pool, char **val, apr_size_t *len)
+{
+    apr_status_t rv = shs_backend_store() ? shs_store_get(shs_backend_store(), key, pool, val, len)
+                                          : SHS_STORE_EDOWN;
+
+    return open_stored(r, sc, key, pool, rv, val, len);
 }
 
 static void load_from_store(request_rec *r, const shs_srv_conf_t *sc, shs_req_t *rq, const char *id,
@@ -683,6 +691,19 @@ apr_status_t shs_provider_lookup(request_rec *r, const char *id, apr_size_t *len
         return SHS_STORE_EDOWN;
     }
     rv = fetch(r, sc, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), id), r->pool, &val, &vlen);
+    if (len) {
+        *len = vlen;
+    }
+    return rv;
+}
+
+apr_status_t shs_provider_lookup_stored(request_rec *r, const char *id, apr_status_t rv,
+                                        char *val, apr_size_t vlen, apr_size_t *len)
+{
+    const shs_srv_conf_t *sc = SHS_SRV_CONF(r->server);
+
+    rv = open_stored(r, sc, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), id), r->pool, rv,
+                     &val, &vlen);
     if (len) {
         *len = vlen;
     }

@@ -605,6 +605,40 @@ apr_status_t shs_store_add(shs_store_t *st, const char *key, const char *val, ap
     return submit(st, SHS_JOB_ADD, key, val, len, ttl, NULL, NULL, NULL);
 }
 
+apr_status_t shs_store_add_get(shs_store_t *st, const char *addkey, const char *aval,
+                               apr_size_t alen, apr_int64_t ttl, const char *getkey, apr_pool_t *p,
+                               char **val, apr_size_t *len, apr_status_t *got)
+{
+    apr_status_t added, rv;
+    unsigned int slot;
+
+    if (!st || !addkey || !getkey) {
+        return APR_EINVAL;
+    }
+    if (!st->ops->direct && st->replicas < 2 && st->ops->add_get_within &&
+        (slot = st->ops->slot_of(st->ctx, addkey)) == st->ops->slot_of(st->ctx, getkey)) {
+        rv = shs_store_run_inline_add_get(st, slot, addkey, aval, alen, ttl, getkey, p, val, len,
+                                          &added);
+        if (rv != APR_EAGAIN) {
+            if (st->opts.account) {
+                st->opts.account(st->opts.account_baton, added);
+                st->opts.account(st->opts.account_baton, rv);
+            }
+            if (added == APR_SUCCESS) {
+                *got = strip_header(rv, val, len);
+            }
+            return added;
+        }
+    }
+    /* one after the other: another server each, replicas, the embedded store, or no
+     * connection to spare */
+    added = shs_store_add(st, addkey, aval, alen, ttl);
+    if (added == APR_SUCCESS) {
+        *got = shs_store_get(st, getkey, p, val, len);
+    }
+    return added;
+}
+
 apr_status_t shs_store_del(shs_store_t *st, const char *key)
 {
     return submit(st, SHS_JOB_DEL, key, NULL, 0, 0, NULL, NULL, NULL);

@@ -99,6 +99,12 @@ typedef struct shs_store_ops_t {
     apr_status_t (*store_within)(void *ctx, unsigned int slot, int add, const char *key,
                                  const char *val, apr_size_t len, apr_int64_t ttl,
                                  apr_time_t deadline);
+    /* May be NULL.  add addkey, then get getkey on the same slot, in one round trip: *added is
+     * the add's status; the return value the get's, or the failure of both (as get_within). */
+    apr_status_t (*add_get_within)(void *ctx, unsigned int slot, const char *addkey,
+                                   const char *aval, apr_size_t alen, apr_int64_t ttl,
+                                   const char *getkey, apr_pool_t *p, char **val, apr_size_t *len,
+                                   apr_time_t deadline, apr_status_t *added);
 } shs_store_ops_t;
 
 typedef enum {
@@ -179,6 +185,14 @@ apr_status_t shs_store_get(shs_store_t *st, const char *key, apr_pool_t *p, char
                            apr_size_t *len);
 apr_status_t shs_store_set(shs_store_t *st, const char *key, const char *val, apr_size_t len,
                            apr_int64_t ttl);
+/* shs_store_add of addkey, then, only when it stored, shs_store_get of getkey: the add's status
+ * is returned, the get's in *got (set only when the add stored).  When both keys live on the
+ * same server of a backend with add_get_within (memcached, one copy), the two go in one round
+ * trip, and memcached runs the get whatever the add's answer (its result is then dropped). */
+apr_status_t shs_store_add_get(shs_store_t *st, const char *addkey, const char *aval,
+                               apr_size_t alen, apr_int64_t ttl, const char *getkey, apr_pool_t *p,
+                               char **val, apr_size_t *len, apr_status_t *got);
+
 apr_status_t shs_store_add(shs_store_t *st, const char *key, const char *val, apr_size_t len,
                            apr_int64_t ttl);
 /* Delete.  With replicas: the copies are read first, then every slot gets a tombstone, an

@@ -155,6 +155,56 @@ apr_status_t shs_store_run_inline(shs_store_t *st, shs_job_kind_e kind, const ch
     return rv;
 }
 
+apr_status_t shs_store_run_inline_add_get(shs_store_t *st, unsigned int slot, const char *addkey,
+                                          const char *aval, apr_size_t alen, apr_int64_t ttl,
+                                          const char *getkey, apr_pool_t *p, char **val,
+                                          apr_size_t *len, apr_status_t *added)
+{
+    shs_job_t job = { .kind = SHS_JOB_ADD, .slot = slot };
+    shs_transition_t tr = { 0 };
+    apr_status_t rv;
+
+    pthread_mutex_lock(&st->lock);
+    if (slot >= st->nslots || st->shutdown) {
+        pthread_mutex_unlock(&st->lock);
+        return slot >= st->nslots ? APR_EINVAL : SHS_STORE_EDOWN;
+    }
+    if (!shs_breaker_admit_locked(st, &job, shs_breaker_now())) {
+        pthread_mutex_unlock(&st->lock);
+        return SHS_STORE_EDOWN;
+    }
+    pthread_mutex_unlock(&st->lock);
+
+    *added = APR_EGENERAL;
+    rv = st->ops->add_get_within(st->ctx, slot, addkey, aval, alen, ttl, getkey, p, val, len,
+                                 apr_time_now() + st->opts.timeout, added);
+
+    pthread_mutex_lock(&st->lock);
+    if (rv == APR_EAGAIN) {
+        if (job.probe) {
+            st->breakers[slot].state = SHS_BREAKER_OPEN; /* its retry time has come */
+        }
+        pthread_mutex_unlock(&st->lock);
+        return APR_EAGAIN;
+    }
+    if (SHS_STORE_FAILED(rv)) {
+        *added = rv; /* no answer: both failed */
+    }
+    shs_store_account_locked(st, &job, *added, &tr);
+    job.kind = SHS_JOB_GET;
+    job.probe = 0; /* the breaker was settled by the add's answer */
+    st->stats.ops++;
+    if (rv == APR_TIMEUP) {
+        st->stats.timeouts++;
+    }
+    else if (SHS_STORE_FAILED(rv)) {
+        st->stats.failures++;
+    }
+    pthread_mutex_unlock(&st->lock);
+    shs_breaker_notify(st, &tr);
+    return rv;
+}
+
 shs_breaker_state_e shs_store_breaker(shs_store_t *st, unsigned int slot)
 {
     shs_breaker_state_e s;

@@ -179,6 +179,18 @@ static apr_status_t mc_store_within(void *ctx, unsigned int slot, int add, const
                            shs_ttl_to_memcache(ttl, apr_time_sec(apr_time_now())), deadline);
 }
 
+static apr_status_t mc_add_get_within(void *ctx, unsigned int slot, const char *addkey,
+                                      const char *aval, apr_size_t alen, apr_int64_t ttl,
+                                      const char *getkey, apr_pool_t *p, char **val,
+                                      apr_size_t *len, apr_time_t deadline, apr_status_t *added)
+{
+    mc_ctx_t *c = ctx;
+
+    return shs_mcget_add_get(c->servers[slot].reader, addkey, aval, alen,
+                             shs_ttl_to_memcache(ttl, apr_time_sec(apr_time_now())), getkey, p,
+                             val, len, deadline, added);
+}
+
 static apr_status_t mc_store(mc_ctx_t *c, unsigned int slot, int add, const char *key,
                              const char *val, apr_size_t len, apr_int64_t ttl)
 {
@@ -237,6 +249,7 @@ static const shs_store_ops_t mc_ops = {
     .del = mc_del,
     .get_within = mc_get_within,
     .store_within = mc_store_within,
+    .add_get_within = mc_add_get_within,
 };
 
 apr_status_t shs_store_mc_create(apr_pool_t *p, const shs_mc_server_spec_t *servers, int n,

@@ -75,10 +75,8 @@ static void test_parse(void **state)
     /* not an answer to this question */
     assert_int_equal(parse("VALUE other 0 5\r\nhello\r\nEND\r\n", "k", &v, &vl, &need),
                      APR_EGENERAL);
-    assert_int_equal(parse("VALUE kk 0 5\r\nhello\r\nEND\r\n", "k", &v, &vl, &need),
-                     APR_EGENERAL);
-    assert_int_equal(parse("VALUE k 0 4\r\nhello\r\nEND\r\n", "k", &v, &vl, &need),
-                     APR_EGENERAL);
+    assert_int_equal(parse("VALUE kk 0 5\r\nhello\r\nEND\r\n", "k", &v, &vl, &need), APR_EGENERAL);
+    assert_int_equal(parse("VALUE k 0 4\r\nhello\r\nEND\r\n", "k", &v, &vl, &need), APR_EGENERAL);
     assert_int_equal(parse("VALUE k 0 5\r\nhelloXXEND\r\n", "k", &v, &vl, &need), APR_EGENERAL);
     assert_int_equal(parse("VALUE k 0 5\r\nhello\r\nEND\r\r", "k", &v, &vl, &need), APR_EGENERAL);
     assert_int_equal(parse("SERVER_ERROR out of memory\r\n", "k", &v, &vl, &need), APR_EGENERAL);
@@ -100,7 +98,18 @@ static void test_parse(void **state)
 
 /* ------------------------------------------------------------------ a scripted server */
 
-typedef enum { ANSWER, PIECES, STALL, WRONG_KEY, TRAILING, CLOSE_AFTER, STRAY_LATE } mode_e;
+/* HOLD_STORED: the answer to a storage command is held back until a get follows it on the
+ * connection (a client that waits for the answer before asking the get never gets it). */
+typedef enum {
+    ANSWER,
+    PIECES,
+    STALL,
+    WRONG_KEY,
+    TRAILING,
+    CLOSE_AFTER,
+    STRAY_LATE,
+    HOLD_STORED
+} mode_e;
 
 static struct {
     int lfd;
@@ -150,6 +159,7 @@ static void *serve_conn(void *arg)
     int fd = (int)(long)arg;
     char buf[512];
     size_t have = 0;
+    const char *held = NULL; /* HOLD_STORED: the answer not sent yet */
 
     for (;;) {
         ssize_t r = recv(fd, buf + have, sizeof(buf) - 1 - have, 0);
@@ -167,8 +177,7 @@ static void *serve_conn(void *arg)
                 char k[64];
                 unsigned int exp;
                 size_t len;
-                if (sscanf(buf + 4, "%63s 0 %u %zu", k, &exp, &len) != 3 ||
-                    have < skip + len + 2) {
+                if (sscanf(buf + 4, "%63s 0 %u %zu", k, &exp, &len) != 3 || have < skip + len + 2) {
                     *eol = '\r';
                     break; /* wait for the rest */
                 }
@@ -179,10 +188,19 @@ static void *serve_conn(void *arg)
                                         : (!strcmp(k, "toolarge")
                                                ? "SERVER_ERROR object too large for cache\r\n"
                                                : "STORED\r\n");
-                    send(fd, a, strlen(a), MSG_NOSIGNAL);
+                    if (srv.mode == HOLD_STORED) {
+                        held = a;
+                    }
+                    else {
+                        send(fd, a, strlen(a), MSG_NOSIGNAL);
+                    }
                 }
             }
             else if (srv.mode != STALL && !strncmp(buf, "get ", 4)) {
+                if (held) {
+                    send(fd, held, strlen(held), MSG_NOSIGNAL);
+                    held = NULL;
+                }
                 reply(fd, buf + 4);
             }
             have -= skip;
@@ -368,25 +386,73 @@ static void test_store(void **state)
 
     srv.mode = ANSWER;
     before = srv.accepted;
-    assert_int_equal(shs_mcget_store(g, 1, "k1", "a b\r\nc", 6, 60, apr_time_now() +
-                                                                       apr_time_from_sec(5)),
-                     APR_SUCCESS);
+    assert_int_equal(
+        shs_mcget_store(g, 1, "k1", "a b\r\nc", 6, 60, apr_time_now() + apr_time_from_sec(5)),
+        APR_SUCCESS);
     assert_int_equal(shs_mcget_store(g, 0, "k1", "v", 1, 60, apr_time_now() + apr_time_from_sec(5)),
                      APR_SUCCESS);
-    assert_int_equal(shs_mcget_store(g, 1, "exists", "v", 1, 60, apr_time_now() +
-                                                                      apr_time_from_sec(5)),
-                     APR_EEXIST);
+    assert_int_equal(
+        shs_mcget_store(g, 1, "exists", "v", 1, 60, apr_time_now() + apr_time_from_sec(5)),
+        APR_EEXIST);
     assert_int_equal(srv.accepted - before, 1); /* answers in order on one connection */
-    assert_int_equal(shs_mcget_store(g, 0, "toolarge", "v", 1, 60, apr_time_now() +
-                                                                       apr_time_from_sec(5)),
-                     APR_EGENERAL);
+    assert_int_equal(
+        shs_mcget_store(g, 0, "toolarge", "v", 1, 60, apr_time_now() + apr_time_from_sec(5)),
+        APR_EGENERAL);
     assert_int_equal(shs_mcget_store(g, 0, "k", "v", SHS_MCGET_VALUE_MAX + 1, 60,
                                      apr_time_now() + apr_time_from_sec(5)),
                      APR_EINVAL);
     srv.mode = STALL;
     t0 = apr_time_now();
-    assert_int_equal(shs_mcget_store(g, 1, "k2", "v", 1, 60, apr_time_now() +
-                                                                 apr_time_from_msec(150)),
+    assert_int_equal(
+        shs_mcget_store(g, 1, "k2", "v", 1, 60, apr_time_now() + apr_time_from_msec(150)),
+        APR_TIMEUP);
+    assert_true(apr_time_now() - t0 >= apr_time_from_msec(150));
+    srv.mode = ANSWER;
+}
+
+/* add + get in one round trip: the server answers the add only once the get came (a client
+ * that waited for the add's answer first would time out), both answers are read, the add's
+ * NOT_STORED does not stop the get's answer from being read, and a missing key is NOTFOUND. */
+static void test_add_get(void **state)
+{
+    shs_mcget_t *g = reader(1);
+    apr_status_t added = APR_EINIT;
+    apr_time_t t0;
+    char *v = NULL;
+    apr_size_t len = 0;
+
+    srv.mode = HOLD_STORED;
+    assert_int_equal(shs_mcget_add_get(g, "spent", "1", 1, 60, "sess", pool, &v, &len,
+                                       apr_time_now() + apr_time_from_sec(5), &added),
+                     APR_SUCCESS);
+    assert_int_equal(added, APR_SUCCESS);
+    assert_int_equal(len, 11);
+    assert_string_equal(v, "hello world");
+    added = APR_EINIT;
+    assert_int_equal(shs_mcget_add_get(g, "exists", "1", 1, 60, "sess", pool, &v, &len,
+                                       apr_time_now() + apr_time_from_sec(5), &added),
+                     APR_SUCCESS);
+    assert_int_equal(added, APR_EEXIST);
+    assert_int_equal(shs_mcget_add_get(g, "spent2", "1", 1, 60, "missing", pool, &v, &len,
+                                       apr_time_now() + apr_time_from_sec(5), &added),
+                     APR_NOTFOUND);
+    assert_int_equal(added, APR_SUCCESS);
+    /* the held answer makes the plain add wait: what the pipelining saves */
+    t0 = apr_time_now();
+    assert_int_equal(
+        shs_mcget_store(g, 1, "k", "v", 1, 60, apr_time_now() + apr_time_from_msec(150)),
+        APR_TIMEUP);
+    assert_true(apr_time_now() - t0 >= apr_time_from_msec(150));
+
+    srv.mode = WRONG_KEY; /* the get's answer names another key: nothing is taken */
+    added = APR_EINIT;
+    assert_int_equal(shs_mcget_add_get(g, "spent3", "1", 1, 60, "sess", pool, &v, &len,
+                                       apr_time_now() + apr_time_from_sec(5), &added),
+                     APR_EGENERAL);
+    srv.mode = STALL;
+    t0 = apr_time_now();
+    assert_int_equal(shs_mcget_add_get(g, "spent4", "1", 1, 60, "sess", pool, &v, &len,
+                                       apr_time_now() + apr_time_from_msec(150), &added),
                      APR_TIMEUP);
     assert_true(apr_time_now() - t0 >= apr_time_from_msec(150));
     srv.mode = ANSWER;
@@ -464,6 +530,7 @@ int main(void)
         cmocka_unit_test(test_late_unasked_answer_reaches_nobody),
         cmocka_unit_test(test_no_connection_to_spare),
         cmocka_unit_test(test_store),
+        cmocka_unit_test(test_add_get),
         cmocka_unit_test(test_refused),
     };
     return cmocka_run_group_tests_name("shs_mcget", tests, setup, teardown);

@@ -866,6 +866,34 @@ static void test_round_trip(void **state)
     assert_int_equal(stats.timeouts, 0);
 }
 
+/* shs_store_add_get on a backend without add_get_within: the add, then the get only when the
+ * add stored (a replayed add leaves *got alone and reads nothing). */
+static void test_add_get_one_after_the_other(void **state)
+{
+    fixture_t *fx = *state;
+    shs_store_t *st = make_store(fx, 2, 0, apr_time_from_msec(500), apr_time_from_sec(1));
+    apr_status_t got = APR_EINIT;
+    shs_store_stats_t stats;
+    char *v = NULL;
+    apr_size_t len = 0;
+
+    assert_int_equal(shs_store_set(st, "sess", "data", 4, 60), APR_SUCCESS);
+    assert_int_equal(shs_store_add_get(st, "spent", "1", 1, 60, "sess", fx->p, &v, &len, &got),
+                     APR_SUCCESS);
+    assert_int_equal(got, APR_SUCCESS);
+    assert_int_equal(len, 4);
+    assert_memory_equal(v, "data", 4);
+    got = APR_EINIT;
+    assert_int_equal(shs_store_add_get(st, "spent", "1", 1, 60, "sess", fx->p, &v, &len, &got),
+                     APR_EEXIST);
+    assert_int_equal(got, APR_EINIT);
+    assert_int_equal(shs_store_add_get(st, "spent2", "1", 1, 60, "none", fx->p, &v, &len, &got),
+                     APR_SUCCESS);
+    assert_int_equal(got, APR_NOTFOUND);
+    shs_store_get_stats(st, &stats);
+    assert_int_equal(stats.ops, 6); /* set; add, get; add; add, get */
+}
+
 /* A stalled backend costs one timeout, then the slot is skipped.  The stalled call returning
  * later says nothing about the server now (it started before the breaker opened): only the
  * probe after the retry interval closes the breaker. */
@@ -1994,6 +2022,47 @@ static void test_mc_stale_connections_after_restart(void **state)
     assert_int_equal(mcd_client_conns(1), 1);
 }
 
+/* Over memcached, shs_store_add_get goes in one round trip (shs_mcget_add_get): the same
+ * answers as one after the other, both operations counted, memcached's own counters agree. */
+static void test_mc_add_get(void **state)
+{
+    fixture_t *fx = *state;
+    shs_store_opts_t opts = { .timeout = apr_time_from_sec(2),
+                              .retry = apr_time_from_sec(1),
+                              .workers = 2,
+                              .free_on_shutdown = 1 };
+    const shs_store_ops_t *ops;
+    shs_store_t *st;
+    shs_store_stats_t stats;
+    apr_status_t got = APR_EINIT;
+    void *ctx;
+    char *v = NULL;
+    apr_size_t len = 0;
+
+    mcd_require();
+    mcd_start();
+    mc_backend(fx, &ops, &ctx);
+    assert_non_null(ops->add_get_within);
+    assert_int_equal(shs_store_create(fx->p, ops, ctx, &opts, &st), APR_SUCCESS);
+    assert_int_equal(shs_store_set(st, "sess", "data", 4, 60), APR_SUCCESS);
+    assert_int_equal(shs_store_add_get(st, "spent", "1", 1, 60, "sess", fx->p, &v, &len, &got),
+                     APR_SUCCESS);
+    assert_int_equal(got, APR_SUCCESS);
+    assert_int_equal(len, 4);
+    assert_memory_equal(v, "data", 4);
+    got = APR_EINIT;
+    assert_int_equal(shs_store_add_get(st, "spent", "1", 1, 60, "sess", fx->p, &v, &len, &got),
+                     APR_EEXIST);
+    assert_int_equal(got, APR_EINIT);
+    assert_int_equal(shs_store_add_get(st, "spent2", "1", 1, 60, "none", fx->p, &v, &len, &got),
+                     APR_SUCCESS);
+    assert_int_equal(got, APR_NOTFOUND);
+    shs_store_get_stats(st, &stats);
+    assert_int_equal(stats.ops, 7); /* set; add+get three times */
+    assert_int_equal(stats.failures, 0);
+    assert_mc_value(ops, ctx, fx->p, "spent", "1");
+}
+
 #define MC_TOO_LARGE (1536 * 1024) /* above memcached's item size limit, -I 1m */
 
 /* A real protocol error (SERVER_ERROR object too large for cache) is retried a bounded number
@@ -2030,6 +2099,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_add_get_one_after_the_other, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_timeout_then_breaker, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_breaker_probe, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_late_requester_probe_closes, fx_setup, fx_teardown),
@@ -2051,6 +2121,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mc_stale_connections_after_restart, mc_setup,
                                         mc_teardown),
         cmocka_unit_test_setup_teardown(test_mc_server_error_bounded, mc_setup, mc_teardown),
+        cmocka_unit_test_setup_teardown(test_mc_add_get, mc_setup, mc_teardown),
     };
     int rc;
 
