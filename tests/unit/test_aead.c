@@ -25,6 +25,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "unit_hex.h"
+
 #include "shs_aead.h"
 
 static unsigned char key[SHS_AEAD_KEY_LEN], iv[SHS_AEAD_IV_LEN];
@@ -42,17 +44,6 @@ static int setup(void **state)
     return 0;
 }
 
-static void hex(const char *h, unsigned char *out, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        unsigned int b;
-        assert_int_equal(sscanf(h + 2 * i, "%2x", &b), 1);
-        out[i] = (unsigned char)b;
-    }
-}
-
 static const char pt[] = "mod_sharedsession";
 #define PTLEN (sizeof(pt) - 1)
 static const char want_ct[] = "2574ba390a8137ec5b062c8da91603922c";
@@ -63,8 +54,8 @@ static void test_known_answer(void **state)
     unsigned char ct[PTLEN], tag[SHS_AEAD_TAG_LEN], ect[PTLEN], etag[SHS_AEAD_TAG_LEN];
     unsigned char out[PTLEN];
 
-    hex(want_ct, ect, PTLEN);
-    hex(want_tag, etag, SHS_AEAD_TAG_LEN);
+    unit_hex(want_ct, ect, PTLEN);
+    unit_hex(want_tag, etag, SHS_AEAD_TAG_LEN);
     /* the additional data "header" + "store:key", given in two pieces */
     assert_int_equal(shs_aead_seal(key, iv, "header", 6, "store:key", 9, (const unsigned char *)pt,
                                    PTLEN, ct, tag),
@@ -85,7 +76,7 @@ static void test_empty(void **state)
 {
     unsigned char tag[SHS_AEAD_TAG_LEN], etag[SHS_AEAD_TAG_LEN];
 
-    hex("609bd50f6ad76df665f048ba8c5fd706", etag, SHS_AEAD_TAG_LEN);
+    unit_hex("609bd50f6ad76df665f048ba8c5fd706", etag, SHS_AEAD_TAG_LEN);
     assert_int_equal(shs_aead_seal(key, iv, NULL, 0, NULL, 0, NULL, 0, NULL, tag), APR_SUCCESS);
     assert_memory_equal(tag, etag, SHS_AEAD_TAG_LEN);
     assert_int_equal(shs_aead_open(key, iv, NULL, 0, NULL, 0, NULL, 0, tag, NULL), APR_SUCCESS);

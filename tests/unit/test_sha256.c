@@ -26,28 +26,19 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "unit_hex.h"
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
 #include "shs_sha256.h"
-
-static void hex(const char *h, unsigned char *out, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        unsigned int b;
-        assert_int_equal(sscanf(h + 2 * i, "%2x", &b), 1);
-        out[i] = (unsigned char)b;
-    }
-}
 
 static void expect_hmac(const unsigned char *key, size_t klen, const char *msg, const char *want)
 {
     unsigned char got[SHS_SHA256_LEN], w[SHS_SHA256_LEN];
     shs_chunk_t c = { msg, strlen(msg) };
 
-    hex(want, w, sizeof(w));
+    unit_hex(want, w, sizeof(w));
     assert_int_equal(shs_hmac_sha256(key, klen, &c, 1, got), APR_SUCCESS);
     assert_memory_equal(got, w, sizeof(w));
 }
@@ -115,7 +106,8 @@ static void test_sha256(void **state)
     unsigned char got[SHS_SHA256_LEN], want[SHS_SHA256_LEN];
 
     (void)state;
-    hex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", want, sizeof(want));
+    unit_hex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", want,
+             sizeof(want));
     assert_int_equal(shs_sha256("abc", 3, got), APR_SUCCESS);
     assert_memory_equal(got, want, sizeof(want));
 }
