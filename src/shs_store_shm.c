@@ -422,7 +422,10 @@ static apr_status_t layout(shs_shm_t *s, const geom_t *g)
     apr_status_t rv;
 
     memset(h, 0, HDR_BYTES);
-    if (apr_generate_random_bytes((unsigned char *)&seed, sizeof(seed)) != APR_SUCCESS) {
+    if (shs_shmi_hooks.seed) {
+        seed = shs_shmi_hooks.seed();
+    }
+    else if (apr_generate_random_bytes((unsigned char *)&seed, sizeof(seed)) != APR_SUCCESS) {
         seed = (uint64_t)apr_time_now() ^ ((uint64_t)getpid() << 32);
     }
     memcpy(h->magic, SHM_MAGIC, 8);
