@@ -46,21 +46,27 @@
  * sequence, key and value; it is checked on every read, and an entry that fails it is removed
  * and reported missing: a value is never returned for the wrong key or half written.  Writes
  * are ordered so that a death at any point leaves only complete entries marked HEAD: a new
- * entry is written in full, its checksum stored, then marked HEAD and linked; an entry is
- * removed by marking it FREE first (so a deleted session never comes back), then unlinking it.
- * Every index read from the shared area is range-checked before use; a broken link, a block of
- * the wrong kind or owner, a chain of the wrong length, a bucket that does not hold its entry
- * all make the operation rebuild the index and retry once (APR_EGENERAL if it is still wrong).
+ * entry is written in full, its checksum stored, linked, then marked HEAD; an entry is removed
+ * by marking it GONE first (so a deleted session never comes back), then unlinking it.  Every
+ * index read from the shared area is range-checked before use; a broken link (to a block out
+ * of range, free, of data, or to an entry of another bucket), a block of the wrong kind or
+ * owner, a chain of the wrong length, a bucket that does not hold its entry all make the
+ * operation rebuild the index and retry once (APR_EGENERAL if it is still wrong).
  *
  * Rebuild (a death under the lock, damage found, or every reuse of a file nobody has open):
- * scan all blocks; keep each HEAD whose chain is well formed (blocks in range, DATA, owned by
- * it, claimed by no other entry, of the right number) and that has not expired; of two entries
- * with the same key keep the later write; rehash them, rebuild the LRU order from the use
- * sequence numbers (a merge sort on the list links, no allocation) and put every unclaimed
- * block on the free list.  Checksums are checked too when a file nobody had open is reused (a
- * crashed machine may have torn its pages); after a death under the lock the structure is
- * enough (a HEAD is always complete, reads check the checksum) and the lock is held for a third
- * of the time: measured 6 ms for a full 32 MB store, 165 ms for 256 MB, 0.5 s for 1 GB.
+ * walk each bucket's chain as a lookup does, up to its first broken link; keep each HEAD met
+ * whose chain of blocks is well formed (in range, DATA, owned by it, claimed by no other entry,
+ * of the right number), whose key has its key hash and that has not expired; of two entries
+ * with the same key keep the first, the one lookups found; drop every other entry, in
+ * particular one that no chain reaches (a damaged link can hide an entry from lookups: its key
+ * is then reported missing and may be written and deleted again, so bringing it back would undo
+ * that delete).  Then rebuild the LRU order from the use sequence numbers (a merge sort on the
+ * list links, no allocation) and put every unclaimed block on the free list.  Damage thus costs
+ * the entries behind a broken link, and a rebuild never brings back an entry lookups had lost.
+ * Checksums are checked too when a file nobody had open is reused (a crashed machine may have
+ * torn its pages); after a death under the lock the structure is enough (a HEAD is always
+ * complete, reads check the checksum) and the lock is held for a third of the time: measured
+ * 6 ms for a full 32 MB store, 165 ms for 256 MB, 0.5 s for 1 GB.
  *
  * Expiry and eviction.  Expiry is absolute wall-clock time (apr_time_t) since it must survive
  * restarts.  An expired entry is reclaimed when it is looked up, when a sweep that advances a

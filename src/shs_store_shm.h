@@ -142,8 +142,9 @@ typedef enum {
 typedef struct shs_shm_test_hooks_t {
     void (*at)(shs_shm_point_e point); /* may be NULL */
     apr_time_t (*now)(void);           /* the clock for expiry; NULL: apr_time_now */
-    apr_uint64_t (*seed)(void); /* the hash seed of a file created from now on (so a run that
-                                 * depends on it can be repeated); NULL: random */
+    /* the hash seed of a file created from now on, so that a run that depends on where
+     * entries land can be repeated; NULL: random */
+    apr_uint64_t (*seed)(void);
 } shs_shm_test_hooks_t;
 
 /* Install hooks for this process (NULL removes them).  Never used by the module. */

@@ -28,9 +28,10 @@
 #define KIND_FREE 0x4652u
 #define KIND_HEAD 0x4844u
 #define KIND_DATA 0x4441u
-#define KIND_NEW 0x4e57u /* taken off the free list for an entry being written */
-#define SWEEP_WRITE 8u   /* blocks the sweep passes at every write */
-#define SWEEP_ROOM 64u   /* blocks it passes before each eviction */
+#define KIND_NEW 0x4e57u  /* taken off the free list for an entry being written */
+#define KIND_GONE 0x474fu /* an entry being removed: no longer one, maybe still linked */
+#define SWEEP_WRITE 8u    /* blocks the sweep passes at every write */
+#define SWEEP_ROOM 64u    /* blocks it passes before each eviction */
 #define SALT_CSUM 0x6a09e667f3bcc909ULL
 
 typedef shs_shmi_hdr_t shm_hdr_t;
@@ -253,6 +254,22 @@ static int is_head(const shs_shmi_t *s, uint32_t i)
     return i < s->nblocks && head(s, i)->b.kind == KIND_HEAD;
 }
 
+/* Is block i, reached from bucket b, a member of that bucket's chain: the head of an entry
+ * (live, being written or removed, or of damaged kind) whose key hash falls in b?  Anything
+ * else (out of range, a free or data block, an entry of another bucket) is a broken link:
+ * what follows it is not this chain. */
+static int chain_member(const shs_shmi_t *s, uint32_t i, uint32_t b)
+{
+    const head_t *e;
+
+    if (i >= s->nblocks) {
+        return 0;
+    }
+    e = head(s, i);
+    return e->b.kind != KIND_FREE && e->b.kind != KIND_DATA && e->b.owner == i &&
+           (e->khash & s->mask) == b;
+}
+
 static int lru_unlink(shs_shmi_t *s, uint32_t i)
 {
     head_t *e = head(s, i);
@@ -318,8 +335,9 @@ static int bucket_unlink(shs_shmi_t *s, uint32_t i, uint64_t khash)
     return DAMAGED; /* not in its bucket */
 }
 
-/* Remove entry i (a HEAD): marked free first, so a death from here on does not bring it
- * back; then unlinked; then its blocks returned. */
+/* Remove entry i (a HEAD): marked GONE first, so a death from here on does not bring it
+ * back (a rebuild steps over it where it is still linked); then unlinked; then its blocks
+ * returned. */
 static int entry_free(shs_shmi_t *s, uint32_t i)
 {
     head_t *e = head(s, i);
@@ -328,7 +346,7 @@ static int entry_free(shs_shmi_t *s, uint32_t i)
     if (!head_ok(s, e)) {
         return DAMAGED;
     }
-    e->b.kind = KIND_FREE;
+    e->b.kind = KIND_GONE;
     ordered();
     if (bucket_unlink(s, i, e->khash) != APR_SUCCESS || lru_unlink(s, i) != APR_SUCCESS) {
         return DAMAGED;
@@ -453,14 +471,16 @@ static int cur_write(cur_t *c, const char *buf, apr_size_t n)
     return APR_SUCCESS;
 }
 
-/* Look key up: APR_SUCCESS (*at its head), APR_NOTFOUND or DAMAGED. */
+/* Look key up: APR_SUCCESS (*at its head), APR_NOTFOUND or DAMAGED.  An answer comes only
+ * from a chain whose every link leads to an entry of this bucket: one that leads elsewhere is
+ * damage, and is found here rather than answered from another chain. */
 static int lookup(shs_shmi_t *s, const char *key, uint32_t klen, uint64_t khash, uint32_t *at)
 {
-    uint32_t i = s->buckets[khash & s->mask], steps = 0;
+    uint32_t b = (uint32_t)(khash & s->mask), i = s->buckets[b], steps = 0;
 
     while (i != NIL) {
         head_t *e;
-        if (!is_head(s, i) || ++steps > s->nblocks) {
+        if (!chain_member(s, i, b) || head(s, i)->b.kind != KIND_HEAD || ++steps > s->nblocks) {
             return DAMAGED;
         }
         e = head(s, i);
@@ -596,76 +616,122 @@ static uint32_t lru_sort(shs_shmi_t *s, uint32_t list, uint32_t n)
     return lru_merge(s, lru_sort(s, list, n / 2), lru_sort(s, second, n - n / 2));
 }
 
-/* Rebuild every derived structure from the blocks (the lock held, or the file exclusively
- * ours).  Never fails: what cannot be trusted is dropped.  verify: check every entry's
- * checksum too (a file nobody had open: the machine may have crashed while it was written
- * back).  A process that died under the lock cannot have left a HEAD incomplete (write
- * order), and every read checks the checksum anyway: there the structural check suffices and
- * the lock is held for a third of the time. */
+/* Bucket b's chain during a rebuild, first pass: walk it as a lookup does and decide which of
+ * its entries stay (their blocks marked 1, claimed) and which go (head marked 2, visited).
+ * Nothing is relinked yet.  Returns how many members were visited. */
+static uint32_t chain_judge(shs_shmi_t *s, uint32_t b, int verify, apr_time_t now,
+                            uint32_t *ndropped)
+{
+    uint32_t i, j, visited = 0;
+    char key[SHS_SHM_KEY_MAX];
+
+    for (i = s->buckets[b]; chain_member(s, i, b) && !head(s, i)->b.mark; i = head(s, i)->hnext) {
+        head_t *e = head(s, i);
+        uint64_t *why = NULL;
+        int keep = 0;
+        visited++;
+        if (e->b.kind != KIND_HEAD) {
+            /* being written or removed when a process died: not an entry; else damage */
+            why = e->b.kind == KIND_NEW || e->b.kind == KIND_GONE ? NULL : &s->h->corrupt;
+        }
+        else if (!head_ok(s, e) || !chain_claim(s, i, verify)) {
+            why = &s->h->corrupt;
+        }
+        else {
+            key_copy(s, i, key);
+            if (key_hash(s->seed, key, e->klen) != e->khash) {
+                why = &s->h->corrupt;
+            }
+            else if (expired(e, now)) {
+                why = &s->h->expired;
+            }
+            else {
+                /* behind an entry with the same key hash and length (only damage puts one
+                 * there): a second copy of a key, which lookups never reached, or a key whose
+                 * hash collides, too rare to keep apart; it goes, whatever the first became */
+                for (j = s->buckets[b]; j != i; j = head(s, j)->hnext) {
+                    if (head(s, j)->khash == e->khash && head(s, j)->klen == e->klen) {
+                        break;
+                    }
+                }
+                keep = j == i;
+                *ndropped += !keep;
+            }
+            if (!keep) {
+                chain_unmark(s, i, e->nblk);
+            }
+        }
+        if (why) {
+            count(why);
+            (*ndropped)++;
+        }
+        e->b.mark = keep ? 1 : 2;
+    }
+    return visited;
+}
+
+/* Second pass: link the entries that stay, in their order, and cut the chain after the last.
+ * Every step leaves a chain a rebuild can walk again, should this process die here. */
+static void chain_relink(shs_shmi_t *s, uint32_t b, uint32_t visited)
+{
+    uint32_t i = s->buckets[b], last = NIL, k;
+
+    for (k = 0; k < visited; k++) {
+        uint32_t next = head(s, i)->hnext;
+        if (head(s, i)->b.mark == 1) {
+            if (last == NIL) {
+                s->buckets[b] = i;
+            }
+            else {
+                head(s, last)->hnext = i;
+            }
+            last = i;
+        }
+        i = next;
+    }
+    if (last == NIL) {
+        s->buckets[b] = NIL;
+    }
+    else {
+        head(s, last)->hnext = NIL;
+    }
+}
+
+/* Rebuild every derived structure (the lock held, or the file exclusively ours).  Never fails:
+ * what cannot be trusted is dropped.  The entries kept are exactly those lookups could reach:
+ * each bucket's chain is walked as a lookup walks it, up to its first broken link (one that
+ * leads out of range, to a free or data block, back into the chain or to another bucket's
+ * entry); heads left behind by a death (being written or removed) and heads of damaged kind are
+ * stepped over, as they are part of the chain.  An entry no chain reaches is dropped, never
+ * relinked: a broken link can hide an entry from lookups while it stays whole, its key then
+ * reported missing, written again and deleted again, and relinking it would bring back a
+ * deleted session.  verify: check every entry's checksum too (a file nobody had open: the
+ * machine may have crashed while it was written back).  A process that died under the lock
+ * cannot have left a HEAD incomplete (write order), and every read checks the checksum anyway:
+ * there the structural check suffices and the lock is held for a third of the time. */
 void shs_shmi_rebuild(shs_shmi_t *s, int verify, apr_uint32_t *kept, apr_uint32_t *dropped)
 {
     shm_hdr_t *h = s->h;
     apr_time_t now = shs_shmi_hooks.now ? shs_shmi_hooks.now() : apr_time_now();
-    uint32_t i, n = s->nblocks, list = NIL, nkept = 0, ndropped = 0;
+    uint32_t i, b, n = s->nblocks, list = NIL, nkept = 0, ndropped = 0;
     uint64_t maxseq = h->seq;
-    char ka[SHS_SHM_KEY_MAX], kb[SHS_SHM_KEY_MAX];
 
     for (i = 0; i < n; i++) {
         blk(s, i)->mark = 0;
     }
-    memset(s->buckets, 0xff, ((apr_size_t)s->mask + 1) * sizeof(uint32_t));
-    for (i = 0; i < n; i++) {
-        head_t *e = head(s, i);
-        uint32_t *pp;
-        if (e->b.kind != KIND_HEAD) {
-            continue;
-        }
-        if (!head_ok(s, e) || !chain_claim(s, i, verify)) {
-            e->b.kind = KIND_FREE;
-            count(&h->corrupt);
-            ndropped++;
-            continue;
-        }
-        key_copy(s, i, kb);
-        if (expired(e, now) || key_hash(s->seed, kb, e->klen) != e->khash) {
-            /* a wrong key hash would put it in the wrong bucket: found by no lookup */
-            chain_unmark(s, i, e->nblk);
-            e->b.kind = KIND_FREE;
-            count(expired(e, now) ? &h->expired : &h->corrupt);
-            ndropped++;
-            continue;
-        }
-        /* the same key twice (only damage can do that): the later write wins */
-        for (pp = &s->buckets[e->khash & s->mask]; *pp != NIL; pp = &head(s, *pp)->hnext) {
-            head_t *o = head(s, *pp);
-            if (o->khash == e->khash && o->klen == e->klen) {
-                key_copy(s, *pp, ka);
-                if (memcmp(ka, kb, e->klen) == 0) {
-                    break;
-                }
-            }
-        }
-        if (*pp != NIL) {
-            uint32_t loser = head(s, *pp)->wseq > e->wseq ? i : *pp;
-            if (loser == *pp) {
-                *pp = head(s, loser)->hnext;
-            }
-            chain_unmark(s, loser, head(s, loser)->nblk);
-            head(s, loser)->b.kind = KIND_FREE;
-            ndropped++;
-            if (loser == i) {
-                continue;
-            }
-        }
-        e->hnext = s->buckets[e->khash & s->mask];
-        s->buckets[e->khash & s->mask] = i;
+    for (b = 0; b <= s->mask; b++) {
+        chain_relink(s, b, chain_judge(s, b, verify, now, &ndropped));
     }
     /* the survivors, in one list; every other block is free */
     h->free_head = NIL;
     set32(&h->free_count, 0);
     for (i = n; i-- > 0;) {
         head_t *e = head(s, i);
-        if (!e->b.mark) {
+        if (e->b.mark != 1) {
+            if (e->b.kind == KIND_HEAD && !e->b.mark) { /* no chain reached it */
+                count(expired(e, now) ? &h->expired : &h->corrupt);
+                ndropped++;
+            }
             free_push(s, i);
         }
         else if (e->b.kind == KIND_HEAD) {
@@ -860,11 +926,14 @@ static int op_store(shs_shmi_t *s, op_t *op, apr_time_t now)
     if (s->h->lru_head != NIL && !is_head(s, s->h->lru_head)) {
         return DAMAGED; /* checked before the entry is visible: once it is, nothing fails */
     }
+    /* linked while still NEW (a rebuild steps over it and frees it), then marked: a rebuild
+     * keeps only what a chain reaches, so an entry is marked HEAD once it is reachable */
+    e->hnext = s->buckets[op->khash & s->mask];
+    ordered();
+    s->buckets[op->khash & s->mask] = first;
     ordered();
     e->b.kind = KIND_HEAD; /* complete: from here on a rebuild keeps it */
     ordered();
-    e->hnext = s->buckets[op->khash & s->mask];
-    s->buckets[op->khash & s->mask] = first;
     (void)lru_push_front(s, first);
     set32(&s->h->entries, s->h->entries + 1);
     return APR_SUCCESS;
@@ -879,7 +948,7 @@ static int op_del(shs_shmi_t *s, op_t *op, apr_time_t now)
         return r;
     }
     was_expired = expired(head(s, i), now);
-    op->done = !was_expired; /* entry_free marks it free before anything can fail */
+    op->done = !was_expired; /* entry_free marks it gone before anything can fail */
     if (entry_free(s, i) != APR_SUCCESS) {
         return DAMAGED;
     }

@@ -123,8 +123,8 @@ apr_status_t shs_shmi_prepare(shs_shmi_t *x, shs_shmi_op_t *op);
  * whether the operation took effect before the damage was found). */
 int shs_shmi_run(shs_shmi_t *x, shs_shmi_op_t *op, apr_time_t now);
 
-/* With the lock, or the file ours alone: every structure rebuilt from the blocks (see the
- * function); counted as a recovery unless verify (a reused file). */
+/* With the lock, or the file ours alone: every structure rebuilt from the entries the bucket
+ * chains reach (see the function); counted as a recovery unless verify (a reused file). */
 void shs_shmi_rebuild(shs_shmi_t *x, int verify, apr_uint32_t *kept, apr_uint32_t *dropped);
 
 /* An empty index in a zero-filled area whose geometry x describes. */
