@@ -853,10 +853,11 @@ static void test_corrupt_value_detected(void **state)
 }
 
 /* Random bytes written over the index and the blocks: every answer is the right value or
- * "missing", never a wrong value, never a crash; afterwards the store works fully. */
-static void test_scribbles_never_give_wrong_values(void **state)
+ * "missing", never a wrong value, never a crash; afterwards the store works fully.  The bytes
+ * and places are the same at every run; the file's hash seed (random unless a test fixes it)
+ * decides which entries share a chain, so what the damage hits differs from run to run. */
+static void scribble_rounds(fx_t *fx)
 {
-    fx_t *fx = *state;
     apr_pool_t *p = fx->pool, *it;
     st_t st;
     unsigned char *raw;
@@ -917,11 +918,37 @@ static void test_scribbles_never_give_wrong_values(void **state)
     close(fd);
 }
 
+static void test_scribbles_never_give_wrong_values(void **state)
+{
+    scribble_rounds(*state);
+}
+
+static apr_uint64_t seed_238(void)
+{
+    return 238;
+}
+
+/* With this seed a bucket's first link was turned to another bucket's entry: its own entry,
+ * unreachable, stayed; the key was added again and deleted, and the next rebuild brought the
+ * old entry back, so add said the key existed right after del said it was gone. */
+static void test_scribbles_fixed_seed(void **state)
+{
+    shs_shm_test_hooks_t h = { .seed = seed_238 };
+
+    shs_store_shm_test_hooks(&h);
+    scribble_rounds(*state);
+}
+
 /* Where fields lie in an entry's head block (head_t in shs_store_shm_index.c): white-box
- * offsets, to damage one field on purpose. */
+ * offsets, to damage one field on purpose.  A head's owner is its own block number. */
+#define HEAD_OWNER_AT 4
 #define HEAD_KIND_AT 8
+#define HEAD_HNEXT_AT 12
 #define HEAD_LRU_PREV_AT 16
+#define HEAD_KLEN_AT 28
 #define HEAD_KEY_AT 80
+#define NO_BLOCK 0xffffffffu
+#define BUCKETS_AT 4096 /* the bucket array follows the header page, the blocks follow it */
 
 static unsigned char *head_of(unsigned char *raw, apr_size_t len, const char *key)
 {
@@ -964,6 +991,243 @@ static void test_damage_mid_operation(void **state)
     assert_int_equal(stats_of(&st).recoveries, 2);
     /* the rest is intact */
     want_value(&st, p, "e0007", make_value(p, "e0007", 0, 0, 100), 100);
+    munmap(raw, MEDIUM);
+    close(fd);
+}
+
+/* The white-box view of a mapped MEDIUM store file used by the two tests below: the blocks,
+ * found from an entry's head (its owner field is its number), and the bucket array before
+ * them. */
+typedef struct raw_t {
+    unsigned char *base;
+    unsigned char *blocks;
+    uint32_t *buckets;
+    uint32_t nbuckets;
+} raw_t;
+
+static uint32_t get32(const unsigned char *p)
+{
+    uint32_t v;
+
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static void raw_view(raw_t *r, unsigned char *base, const char *any_key)
+{
+    unsigned char *h = head_of(base, MEDIUM, any_key);
+
+    r->base = base;
+    r->blocks = h - (apr_size_t)get32(h + HEAD_OWNER_AT) * SHS_SHM_BLOCK;
+    r->buckets = (uint32_t *)(void *)(base + BUCKETS_AT);
+    r->nbuckets = (uint32_t)((r->blocks - (base + BUCKETS_AT)) / sizeof(uint32_t));
+    assert_true(r->nbuckets >= 16 && r->nbuckets <= MEDIUM / SHS_SHM_BLOCK);
+}
+
+static unsigned char *raw_head(const raw_t *r, uint32_t blk)
+{
+    return r->blocks + (apr_size_t)blk * SHS_SHM_BLOCK;
+}
+
+/* The bucket whose chain starts at block blk, or -1. */
+static int raw_bucket_of(const raw_t *r, uint32_t blk)
+{
+    uint32_t b;
+
+    for (b = 0; b < r->nbuckets; b++) {
+        if (r->buckets[b] == blk) {
+            return (int)b;
+        }
+    }
+    return -1;
+}
+
+static char *raw_key(apr_pool_t *p, const raw_t *r, uint32_t blk)
+{
+    unsigned char *h = raw_head(r, blk);
+
+    return apr_pstrndup(p, (const char *)h + HEAD_KEY_AT, get32(h + HEAD_KLEN_AT));
+}
+
+/* Among entries prefix0000.. prefix<n-1>, one that starts its bucket's chain and has another
+ * entry behind it: *first, *second and the bucket; fails the test if there is none. */
+static int raw_chain_pair(const raw_t *r, apr_pool_t *p, const char *prefix, int n, uint32_t *first,
+                          uint32_t *second)
+{
+    int i, b;
+
+    for (i = 0; i < n; i++) {
+        unsigned char *h = head_of(r->base, MEDIUM, apr_psprintf(p, "%s%04d", prefix, i));
+        *first = get32(h + HEAD_OWNER_AT);
+        *second = get32(h + HEAD_HNEXT_AT);
+        if (*second != NO_BLOCK && (b = raw_bucket_of(r, *first)) >= 0) {
+            return b;
+        }
+    }
+    fail_msg("no chain of two entries among %d", n);
+    return -1;
+}
+
+static apr_uint64_t seed_fixed(void)
+{
+    return 0x5eed;
+}
+
+/* After key's entry was lost to a broken link, the key is deleted, added, deleted again, then
+ * damage elsewhere makes the store rebuild its index: the lost entry must not come back, the
+ * key can be added and deleted as any other. */
+static void delete_add_across_rebuild(st_t *st, apr_pool_t *p, unsigned char *raw, const char *key)
+{
+    apr_status_t rv = st_del(st, key);
+    apr_uint64_t before;
+
+    assert_true(rv == APR_SUCCESS || rv == APR_NOTFOUND);
+    assert_int_equal(st_add(st, key, "fresh", 5, 0), APR_SUCCESS);
+    want_value(st, p, key, "fresh", 5);
+    assert_int_equal(st_del(st, key), APR_SUCCESS);
+    /* the most recent entry damaged: the next write finds it and rebuilds before going on */
+    assert_int_equal(st_set(st, "rebuild-trigger", "t", 1, 0), APR_SUCCESS);
+    head_of(raw, MEDIUM, "rebuild-trigger")[HEAD_KIND_AT] ^= 0x5a;
+    before = stats_of(st).recoveries;
+    assert_int_equal(st_add(st, key, "again", 5, 0), APR_SUCCESS);
+    assert_int_equal(stats_of(st).recoveries, before + 1);
+    want_value(st, p, key, "again", 5);
+    assert_int_equal(st_del(st, key), APR_SUCCESS);
+    want_missing(st, p, key);
+}
+
+/* A bucket's first link damaged so that it skips its first entry and points at the second:
+ * every lookup still ends well, but no lookup can reach the first entry any more.  A rebuild
+ * must drop it, not bring it back: by then its key may have been added and deleted again, and
+ * the old entry would resurrect a deleted session (and make add fail). */
+static void test_orphan_never_comes_back(void **state)
+{
+    fx_t *fx = *state;
+    apr_pool_t *p = fx->pool;
+    shs_shm_test_hooks_t hk = { .seed = seed_fixed };
+    st_t st;
+    raw_t r;
+    unsigned char *raw;
+    int fd, i, b;
+    uint32_t first, second;
+    char *lost, *kept;
+
+    shs_store_shm_test_hooks(&hk);
+    open_store(p, fx->path, MEDIUM, &st);
+    fill_one_block_entries(&st, p, "c", 0, 300); /* 300 keys in 512 buckets: chains of two */
+    raw = map_file_raw(fx->path, MEDIUM, &fd);
+    raw_view(&r, raw, "c0000");
+    b = raw_chain_pair(&r, p, "c", 300, &first, &second);
+    lost = raw_key(p, &r, first);
+    kept = raw_key(p, &r, second);
+    r.buckets[b] = second;
+    want_missing(&st, p, lost);
+    want_value(&st, p, kept, make_value(p, kept, 0, 0, 100), 100);
+    delete_add_across_rebuild(&st, p, raw, lost);
+    want_value(&st, p, kept, make_value(p, kept, 0, 0, 100), 100);
+    for (i = 0; i < 300; i++) { /* every entry not behind a damaged link is intact */
+        const char *k = apr_psprintf(p, "c%04d", i);
+        if (strcmp(k, lost) != 0) {
+            want_value(&st, p, k, make_value(p, k, 0, 0, 100), 100);
+        }
+    }
+    munmap(raw, MEDIUM);
+    close(fd);
+}
+
+/* A bucket's first link damaged so that it points at the first entry of another bucket: the
+ * first lookup that walks it finds an entry that does not belong there and rebuilds the index
+ * at once, instead of answering from another bucket's chain. */
+static void test_link_into_other_bucket(void **state)
+{
+    fx_t *fx = *state;
+    apr_pool_t *p = fx->pool;
+    shs_shm_test_hooks_t hk = { .seed = seed_fixed };
+    st_t st;
+    raw_t r;
+    unsigned char *raw;
+    int fd, i, ba = -1, bx = -1;
+    uint32_t a = NO_BLOCK, x = NO_BLOCK;
+    char *lost, *other;
+
+    shs_store_shm_test_hooks(&hk);
+    open_store(p, fx->path, MEDIUM, &st);
+    fill_one_block_entries(&st, p, "d", 0, 20);
+    raw = map_file_raw(fx->path, MEDIUM, &fd);
+    raw_view(&r, raw, "d0000");
+    for (i = 0; i < 20 && bx < 0; i++) { /* two entries alone in their buckets */
+        uint32_t blk = get32(head_of(raw, MEDIUM, apr_psprintf(p, "d%04d", i)) + HEAD_OWNER_AT);
+        int bk = raw_bucket_of(&r, blk);
+        if (bk < 0 || get32(raw_head(&r, blk) + HEAD_HNEXT_AT) != NO_BLOCK) {
+            continue;
+        }
+        if (ba < 0) {
+            ba = bk;
+            a = blk;
+        }
+        else {
+            bx = bk;
+            x = blk;
+        }
+    }
+    assert_true(ba >= 0 && bx >= 0 && ba != bx);
+    lost = raw_key(p, &r, a);
+    other = raw_key(p, &r, x);
+    r.buckets[ba] = x;
+    want_missing(&st, p, lost);
+    assert_int_equal(stats_of(&st).recoveries, 1); /* found by that lookup */
+    want_value(&st, p, other, make_value(p, other, 0, 0, 100), 100);
+    delete_add_across_rebuild(&st, p, raw, lost);
+    want_value(&st, p, other, make_value(p, other, 0, 0, 100), 100);
+    munmap(raw, MEDIUM);
+    close(fd);
+}
+
+#define KIND_GONE_VALUE 0x474fu /* an entry being removed (KIND_GONE of the index) */
+
+/* A rebuild drops only what it cannot trust: a head left half removed by a process that died
+ * (marked gone, still linked) or a head whose kind was damaged is stepped over, and the
+ * entries behind it in the same chain are kept. */
+static void test_rebuild_steps_over_dead_heads(void **state)
+{
+    fx_t *fx = *state;
+    apr_pool_t *p = fx->pool;
+    shs_shm_test_hooks_t hk = { .seed = seed_fixed };
+    st_t st;
+    raw_t r;
+    unsigned char *raw, *h;
+    int fd, round;
+    uint16_t gone = KIND_GONE_VALUE;
+
+    shs_store_shm_test_hooks(&hk);
+    open_store(p, fx->path, MEDIUM, &st);
+    fill_one_block_entries(&st, p, "g", 0, 300);
+    raw = map_file_raw(fx->path, MEDIUM, &fd);
+    raw_view(&r, raw, "g0000");
+    for (round = 0; round < 2; round++) {
+        uint32_t first, second;
+        char *dead, *behind;
+        apr_uint32_t entries = stats_of(&st).entries;
+        apr_uint64_t recoveries = stats_of(&st).recoveries;
+        raw_chain_pair(&r, p, "g", 300, &first, &second);
+        dead = raw_key(p, &r, first);
+        behind = raw_key(p, &r, second);
+        h = raw_head(&r, first);
+        if (round == 0) {
+            memcpy(h + HEAD_KIND_AT, &gone, sizeof(gone));
+        }
+        else {
+            h[HEAD_KIND_AT] ^= 0x5a;
+        }
+        /* the lookup meets the dead head first: a rebuild, then the answer */
+        want_value(&st, p, behind, make_value(p, behind, 0, 0, 100), 100);
+        assert_int_equal(stats_of(&st).recoveries, recoveries + 1);
+        want_missing(&st, p, dead);
+        assert_int_equal(stats_of(&st).entries, entries - 1);
+        assert_int_equal(st_add(&st, dead, "back", 4, 0), APR_SUCCESS);
+        want_value(&st, p, dead, "back", 4);
+        assert_int_equal(st_del(&st, dead), APR_SUCCESS);
+    }
     munmap(raw, MEDIUM);
     close(fd);
 }
@@ -1428,6 +1692,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_corrupt_value_detected, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_scribbles_never_give_wrong_values, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(test_scribbles_fixed_seed, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_orphan_never_comes_back, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_link_into_other_bucket, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_rebuild_steps_over_dead_heads, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_damage_mid_operation, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_processes_add_exactly_once, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_processes_churn_with_eviction, fx_setup, fx_teardown),
