@@ -708,7 +708,7 @@ static void chain_relink(shs_shmi_t *s, uint32_t b, uint32_t visited)
  * deleted session.  verify: check every entry's checksum too (a file nobody had open: the
  * machine may have crashed while it was written back).  A process that died under the lock
  * cannot have left a HEAD incomplete (write order), and every read checks the checksum anyway:
- * there the structural check suffices and the lock is held for a third of the time. */
+ * there the structural check suffices and the lock is held for less than half the time. */
 void shs_shmi_rebuild(shs_shmi_t *s, int verify, apr_uint32_t *kept, apr_uint32_t *dropped)
 {
     shm_hdr_t *h = s->h;
