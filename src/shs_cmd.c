@@ -33,6 +33,7 @@
 #include "shs_id.h"
 #include "shs_cookie.h"
 #include "shs_keys.h"
+#include "shs_place.h"
 
 /* Where the configuration being read switched SharedSession On first (for check_config). */
 static const char *enabled_where;
@@ -82,8 +83,18 @@ static const char *shs_cmd_memcache(cmd_parms *cmd, void *dc, int argc, char *co
     s->servers = apr_array_make(cmd->pool, argc, sizeof(shs_mc_addr_t));
     for (i = 0; i < argc; i++) {
         shs_mc_addr_t *a = apr_array_push(s->servers);
+        const char *name;
+        int j;
         if ((err = shs_parse_mc_addr(cmd->pool, argv[i], a))) {
             return fail(cmd, err);
+        }
+        /* the same server twice would hold both "copies" of a replicated session */
+        name = shs_place_identity(cmd->pool, a->host, a->port);
+        for (j = 0; j < i; j++) {
+            const shs_mc_addr_t *o = &APR_ARRAY_IDX(s->servers, j, shs_mc_addr_t);
+            if (!strcmp(name, shs_place_identity(cmd->pool, o->host, o->port))) {
+                return fail(cmd, apr_psprintf(cmd->pool, "'%s' is listed twice", argv[i]));
+            }
         }
     }
     s->servers_where = where(cmd);

@@ -344,8 +344,16 @@ static const char *parse_mc_socket(apr_pool_t *p, const char *arg, shs_mc_addr_t
                             SHS_MC_SOCKET_MAX);
     }
     for (c = arg; *c; c++) {
-        if (!apr_isgraph(*c)) {
-            return "a memcached socket path may not contain spaces or control characters";
+        if ((unsigned char)*c <= ' ' || *c == 0x7f) {
+            /* named with '?' for what it may not hold: a log line must not carry those */
+            char *shown = apr_pstrdup(p, arg), *d;
+            for (d = shown; *d; d++) {
+                *d = (unsigned char)*d <= ' ' || *d == 0x7f ? '?' : *d;
+            }
+            return apr_psprintf(p,
+                                "'%s': a socket path may not contain spaces or control "
+                                "characters (shown as '?')",
+                                shown);
         }
     }
     out->host = apr_pstrdup(p, arg);

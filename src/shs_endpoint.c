@@ -194,8 +194,8 @@ static shs_refusal_e accept_token(request_rec *r, const shs_srv_conf_t *sc, cons
      * (the usual case) needs the session read below: it goes in the same round trip, and is
      * used only once every check passed. */
     have = shs_cookies_id(r, shs_dir_cookie_name(SHS_DIR_CONF(r)));
-    if ((why = shs_ep_spend_get(r, sc, t, pull ? "t." : "p.", have ? NULL : acc->sid, &got,
-                                &stored, &len))) {
+    if ((why = shs_ep_spend_get(r, sc, t, pull ? "t." : "p.", have ? NULL : acc->sid, &got, &stored,
+                                &len))) {
         return why;
     }
     if ((why =
@@ -212,8 +212,8 @@ static shs_refusal_e accept_token(request_rec *r, const shs_srv_conf_t *sc, cons
                 return SHS_REFUSAL_STORE_UNAVAILABLE;
             }
         }
-        rv = have ? shs_provider_lookup(r, acc->sid, &len)
-                  : shs_provider_lookup_stored(r, acc->sid, got, stored, len, &len);
+        rv = got == APR_EINIT ? shs_provider_lookup(r, acc->sid, &len)
+                              : shs_provider_lookup_stored(r, acc->sid, got, stored, len, &len);
         if (rv != APR_SUCCESS) {
             return rv == APR_NOTFOUND ? SHS_REFUSAL_UNKNOWN_SESSION : SHS_REFUSAL_STORE_UNAVAILABLE;
         }
@@ -223,8 +223,10 @@ static shs_refusal_e accept_token(request_rec *r, const shs_srv_conf_t *sc, cons
         }
     }
     /* confirmed (also when it was already here): the pushing site stops asking, and the id is
-     * marked as planted here by a token of this age */
-    if (shs_store_set(st, ckey, when, strlen(when), expiry_for(r)) != APR_SUCCESS) {
+     * marked as planted here by a token of this age.  Sent without waiting for memcached's
+     * answer: a confirmation lost after it was sent costs one more callback later (the pushing
+     * site asks again), or keeps a local session that a newer token could have replaced. */
+    if (shs_store_set_quiet(st, ckey, when, strlen(when), expiry_for(r)) != APR_SUCCESS) {
         return SHS_REFUSAL_STORE_UNAVAILABLE;
     }
     return SHS_REFUSAL_NONE;

@@ -155,10 +155,9 @@ shs_refusal_e shs_ep_spend_get(request_rec *r, const shs_srv_conf_t *sc, const s
     ttl = t->expires + SHS_TOKEN_SKEW - apr_time_sec(apr_time_now()) + 1;
     if (id) {
         /* the callback: the spent mark and the session's read in one round trip */
-        *got = SHS_STORE_EDOWN;
         rv = shs_store_add_get(st, key, "1", 1, ttl > 1 ? ttl : 1,
-                               shs_id_store_key(r->pool, shs_srv_key_prefix(sc), id), r->pool,
-                               val, len, got);
+                               shs_id_store_key(r->pool, shs_srv_key_prefix(sc), id), r->pool, val,
+                               len, got);
     }
     else {
         rv = shs_store_add(st, key, "1", 1, ttl > 1 ? ttl : 1);

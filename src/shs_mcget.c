@@ -497,10 +497,10 @@ apr_status_t shs_mcget_get(shs_mcget_t *g, const char *key, apr_pool_t *p, char 
     return rv;
 }
 
-/* A storage command for len bytes of val, then `get getkey` when getkey is set, into a new
- * malloc'd *cmd of *cmdlen bytes. */
-static apr_status_t store_cmd(int add, const char *key, const char *val, apr_size_t len,
-                              apr_uint32_t exptime, const char *getkey, char **cmd,
+/* A storage command (verb "add" or "set", with "noreply" when noreply) for len bytes of val,
+ * then `get getkey` when getkey is set, into a new malloc'd *cmd of *cmdlen bytes. */
+static apr_status_t store_cmd(const char *verb, int noreply, const char *key, const char *val,
+                              apr_size_t len, apr_uint32_t exptime, const char *getkey, char **cmd,
                               apr_size_t *cmdlen)
 {
     char head[HEADER_MAX];
@@ -510,8 +510,8 @@ static apr_status_t store_cmd(int add, const char *key, const char *val, apr_siz
     if (len > SHS_MCGET_VALUE_MAX) {
         return APR_EINVAL;
     }
-    hlen = snprintf(head, sizeof(head), "%s %s 0 %u %" APR_SIZE_T_FMT "\r\n", add ? "add" : "set",
-                    key, (unsigned int)exptime, len);
+    hlen = snprintf(head, sizeof(head), "%s %s 0 %u %" APR_SIZE_T_FMT "%s\r\n", verb, key,
+                    (unsigned int)exptime, len, noreply ? " noreply" : "");
     if (hlen < 0 || (apr_size_t)hlen >= sizeof(head)) {
         return APR_EINVAL;
     }
@@ -539,7 +539,8 @@ apr_status_t shs_mcget_store(shs_mcget_t *g, int add, const char *key, const cha
     rbuf_t b = { 0 };
     apr_status_t rv;
 
-    if ((rv = store_cmd(add, key, val, len, exptime, NULL, &cmd, &cmdlen)) != APR_SUCCESS) {
+    if ((rv = store_cmd(add ? "add" : "set", 0, key, val, len, exptime, NULL, &cmd, &cmdlen)) !=
+        APR_SUCCESS) {
         return rv;
     }
     b.cap = 64;
@@ -556,6 +557,36 @@ apr_status_t shs_mcget_store(shs_mcget_t *g, int add, const char *key, const cha
     return rv;
 }
 
+apr_status_t shs_mcget_set_noreply(shs_mcget_t *g, const char *key, const char *val, apr_size_t len,
+                                   apr_uint32_t exptime, apr_time_t deadline)
+{
+    char *cmd = NULL;
+    apr_size_t cmdlen = 0;
+    apr_status_t rv;
+    conn_t *c;
+
+    if ((rv = store_cmd("set", 1, key, val, len, exptime, NULL, &cmd, &cmdlen)) != APR_SUCCESS) {
+        return rv;
+    }
+    c = conn_idle(g);
+    if (!c && (rv = conn_open(g, deadline, &c)) != APR_SUCCESS) {
+        free(cmd);
+        return rv;
+    }
+    /* Nothing comes back on success, nor for a failure to store (memcached drops every answer
+     * to a noreply command): the connection is free again at once.  A broken one fails here,
+     * or is found closed or talking by the next question's idle check. */
+    rv = send_all(c->fd, cmd, cmdlen, deadline);
+    if (rv == APR_SUCCESS) {
+        conn_release(g, c);
+    }
+    else {
+        conn_close(g, c);
+    }
+    free(cmd);
+    return rv;
+}
+
 apr_status_t shs_mcget_add_get(shs_mcget_t *g, const char *addkey, const char *aval,
                                apr_size_t alen, apr_uint32_t exptime, const char *getkey,
                                apr_pool_t *p, char **val, apr_size_t *len, apr_time_t deadline,
@@ -567,7 +598,8 @@ apr_status_t shs_mcget_add_get(shs_mcget_t *g, const char *addkey, const char *a
     rbuf_t b = { 0 };
     apr_status_t rv;
 
-    if ((rv = store_cmd(1, addkey, aval, alen, exptime, getkey, &cmd, &cmdlen)) != APR_SUCCESS) {
+    if ((rv = store_cmd("add", 0, addkey, aval, alen, exptime, getkey, &cmd, &cmdlen)) !=
+        APR_SUCCESS) {
         return rv;
     }
     b.cap = BUF_START;

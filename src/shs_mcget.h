@@ -62,6 +62,11 @@ apr_status_t shs_mcget_get(shs_mcget_t *g, const char *key, apr_pool_t *p, char 
 apr_status_t shs_mcget_store(shs_mcget_t *g, int add, const char *key, const char *val,
                              apr_size_t len, apr_uint32_t exptime, apr_time_t deadline);
 
+/* `set key ... noreply`: sent, no answer awaited (memcached sends none, not even for a failure
+ * to store).  APR_SUCCESS once the whole command was written; otherwise as shs_mcget_store. */
+apr_status_t shs_mcget_set_noreply(shs_mcget_t *g, const char *key, const char *val, apr_size_t len,
+                                   apr_uint32_t exptime, apr_time_t deadline);
+
 /* `add addkey` (alen bytes of aval) and `get getkey` sent together: one round trip for both.
  * *added: the add's status (APR_SUCCESS, APR_EEXIST) when both answers came; the return value:
  * the get's (APR_SUCCESS with *val and *len from p, APR_NOTFOUND), or the failure of the whole

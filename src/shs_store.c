@@ -462,7 +462,7 @@ static apr_status_t run_single(shs_store_t *st, shs_job_kind_e kind, const char 
 
     if ((kind == SHS_JOB_GET && st->ops->get_within) ||
         ((kind == SHS_JOB_SET || kind == SHS_JOB_ADD) && st->ops->store_within)) {
-        rv = shs_store_run_inline(st, kind, key, val, len, ttl, p, out, outlen);
+        rv = shs_store_run_inline(st, kind, 0, key, val, len, ttl, p, out, outlen);
         if (rv != APR_EAGAIN) {
             return rv == APR_SUCCESS && kind == SHS_JOB_GET ? strip_header(rv, out, outlen) : rv;
         }
@@ -605,13 +605,31 @@ apr_status_t shs_store_add(shs_store_t *st, const char *key, const char *val, ap
     return submit(st, SHS_JOB_ADD, key, val, len, ttl, NULL, NULL, NULL);
 }
 
+apr_status_t shs_store_set_quiet(shs_store_t *st, const char *key, const char *val, apr_size_t len,
+                                 apr_int64_t ttl)
+{
+    apr_status_t rv;
+
+    if (st && key && !st->ops->direct && st->replicas < 2 && st->ops->set_quiet_within) {
+        rv = shs_store_run_inline(st, SHS_JOB_SET, 1, key, val, len, ttl, NULL, NULL, NULL);
+        if (rv != APR_EAGAIN) {
+            if (st->opts.account) {
+                st->opts.account(st->opts.account_baton, rv);
+            }
+            return rv;
+        }
+    }
+    return shs_store_set(st, key, val, len, ttl);
+}
+
 apr_status_t shs_store_add_get(shs_store_t *st, const char *addkey, const char *aval,
                                apr_size_t alen, apr_int64_t ttl, const char *getkey, apr_pool_t *p,
                                char **val, apr_size_t *len, apr_status_t *got)
 {
-    apr_status_t added, rv;
+    apr_status_t added = SHS_STORE_EDOWN, rv;
     unsigned int slot;
 
+    *got = APR_EINIT; /* not read */
     if (!st || !addkey || !getkey) {
         return APR_EINVAL;
     }
@@ -620,9 +638,14 @@ apr_status_t shs_store_add_get(shs_store_t *st, const char *addkey, const char *
         rv = shs_store_run_inline_add_get(st, slot, addkey, aval, alen, ttl, getkey, p, val, len,
                                           &added);
         if (rv != APR_EAGAIN) {
+            if (SHS_STORE_FAILED(rv)) {
+                added = rv; /* no answer (or the slot is skipped): the add failed too */
+            }
             if (st->opts.account) {
                 st->opts.account(st->opts.account_baton, added);
-                st->opts.account(st->opts.account_baton, rv);
+                if (!SHS_STORE_FAILED(rv)) {
+                    st->opts.account(st->opts.account_baton, rv); /* the get's answer */
+                }
             }
             if (added == APR_SUCCESS) {
                 *got = strip_header(rv, val, len);
@@ -630,13 +653,9 @@ apr_status_t shs_store_add_get(shs_store_t *st, const char *addkey, const char *
             return added;
         }
     }
-    /* one after the other: another server each, replicas, the embedded store, or no
-     * connection to spare */
-    added = shs_store_add(st, addkey, aval, alen, ttl);
-    if (added == APR_SUCCESS) {
-        *got = shs_store_get(st, getkey, p, val, len);
-    }
-    return added;
+    /* Another server each, replicas, the embedded store, or no connection to spare: the add
+     * alone; the caller reads the session itself when it needs it (*got says not read). */
+    return shs_store_add(st, addkey, aval, alen, ttl);
 }
 
 apr_status_t shs_store_del(shs_store_t *st, const char *key)

@@ -101,6 +101,10 @@ typedef struct shs_store_ops_t {
                                  apr_time_t deadline);
     /* May be NULL.  add addkey, then get getkey on the same slot, in one round trip: *added is
      * the add's status; the return value the get's, or the failure of both (as get_within). */
+    /* May be NULL.  A set sent without waiting for its answer (memcached's noreply): APR_SUCCESS
+     * once sent; a failure to send as store_within. */
+    apr_status_t (*set_quiet_within)(void *ctx, unsigned int slot, const char *key, const char *val,
+                                     apr_size_t len, apr_int64_t ttl, apr_time_t deadline);
     apr_status_t (*add_get_within)(void *ctx, unsigned int slot, const char *addkey,
                                    const char *aval, apr_size_t alen, apr_int64_t ttl,
                                    const char *getkey, apr_pool_t *p, char **val, apr_size_t *len,
@@ -185,10 +189,17 @@ apr_status_t shs_store_get(shs_store_t *st, const char *key, apr_pool_t *p, char
                            apr_size_t *len);
 apr_status_t shs_store_set(shs_store_t *st, const char *key, const char *val, apr_size_t len,
                            apr_int64_t ttl);
-/* shs_store_add of addkey, then, only when it stored, shs_store_get of getkey: the add's status
- * is returned, the get's in *got (set only when the add stored).  When both keys live on the
- * same server of a backend with add_get_within (memcached, one copy), the two go in one round
- * trip, and memcached runs the get whatever the add's answer (its result is then dropped). */
+/* shs_store_set without waiting for the answer where the backend can (set_quiet_within:
+ * memcached, one copy): APR_SUCCESS then says the command was sent, not that it was stored.
+ * For writes whose loss costs nothing but a later repeat. */
+apr_status_t shs_store_set_quiet(shs_store_t *st, const char *key, const char *val, apr_size_t len,
+                                 apr_int64_t ttl);
+
+/* shs_store_add of addkey, returned; and when both keys live on the same server of a backend
+ * with add_get_within (memcached, one copy), a get of getkey in the same round trip (memcached
+ * runs it whatever the add's answer): its status in *got when the add stored.  Otherwise, and
+ * when the add did not store, *got is APR_EINIT: nothing was read (the caller reads getkey
+ * itself, when and if it needs it). */
 apr_status_t shs_store_add_get(shs_store_t *st, const char *addkey, const char *aval,
                                apr_size_t alen, apr_int64_t ttl, const char *getkey, apr_pool_t *p,
                                char **val, apr_size_t *len, apr_status_t *got);

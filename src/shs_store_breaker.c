@@ -112,7 +112,7 @@ void shs_store_account_locked(shs_store_t *st, const shs_job_t *job, apr_status_
  * breaker and counters as a job.  APR_EAGAIN: the backend cannot now and nothing was sent: the
  * caller takes the worker path (a probe it was admitted as is handed back first, so the job
  * can be the probe).  A get's value is returned as stored (the caller strips a header). */
-apr_status_t shs_store_run_inline(shs_store_t *st, shs_job_kind_e kind, const char *key,
+apr_status_t shs_store_run_inline(shs_store_t *st, shs_job_kind_e kind, int quiet, const char *key,
                                   const char *val, apr_size_t len, apr_int64_t ttl, apr_pool_t *p,
                                   char **out, apr_size_t *outlen)
 {
@@ -135,6 +135,9 @@ apr_status_t shs_store_run_inline(shs_store_t *st, shs_job_kind_e kind, const ch
     deadline = apr_time_now() + st->opts.timeout; /* real time: it bounds a real wait */
     if (kind == SHS_JOB_GET) {
         rv = st->ops->get_within(st->ctx, job.slot, key, p, out, outlen, deadline);
+    }
+    else if (quiet) {
+        rv = st->ops->set_quiet_within(st->ctx, job.slot, key, val, len, ttl, deadline);
     }
     else {
         rv = st->ops->store_within(st->ctx, job.slot, kind == SHS_JOB_ADD, key, val, len, ttl,
@@ -164,6 +167,7 @@ apr_status_t shs_store_run_inline_add_get(shs_store_t *st, unsigned int slot, co
     shs_transition_t tr = { 0 };
     apr_status_t rv;
 
+    *added = SHS_STORE_EDOWN;
     pthread_mutex_lock(&st->lock);
     if (slot >= st->nslots || st->shutdown) {
         pthread_mutex_unlock(&st->lock);
@@ -175,7 +179,6 @@ apr_status_t shs_store_run_inline_add_get(shs_store_t *st, unsigned int slot, co
     }
     pthread_mutex_unlock(&st->lock);
 
-    *added = APR_EGENERAL;
     rv = st->ops->add_get_within(st->ctx, slot, addkey, aval, alen, ttl, getkey, p, val, len,
                                  apr_time_now() + st->opts.timeout, added);
 
@@ -188,17 +191,11 @@ apr_status_t shs_store_run_inline_add_get(shs_store_t *st, unsigned int slot, co
         return APR_EAGAIN;
     }
     if (SHS_STORE_FAILED(rv)) {
-        *added = rv; /* no answer: both failed */
+        *added = rv; /* no answer: one exchange failed, counted once */
     }
     shs_store_account_locked(st, &job, *added, &tr);
-    job.kind = SHS_JOB_GET;
-    job.probe = 0; /* the breaker was settled by the add's answer */
-    st->stats.ops++;
-    if (rv == APR_TIMEUP) {
-        st->stats.timeouts++;
-    }
-    else if (SHS_STORE_FAILED(rv)) {
-        st->stats.failures++;
+    if (!SHS_STORE_FAILED(rv)) {
+        st->stats.ops++; /* the get answered too: a second operation */
     }
     pthread_mutex_unlock(&st->lock);
     shs_breaker_notify(st, &tr);

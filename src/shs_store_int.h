@@ -152,16 +152,17 @@ void shs_store_account_locked(shs_store_t *st, const shs_job_t *job, apr_status_
                               shs_transition_t *tr);
 /* Without the lock: report a transition (opts.notify). */
 void shs_breaker_notify(shs_store_t *st, const shs_transition_t *tr);
-/* An operation on the requester's thread; APR_EAGAIN: take the worker path. */
+/* An operation on the requester's thread; APR_EAGAIN: take the worker path.  quiet: a set by
+ * ops->set_quiet_within (sent, no answer awaited). */
+apr_status_t shs_store_run_inline(shs_store_t *st, shs_job_kind_e kind, int quiet, const char *key,
+                                  const char *val, apr_size_t len, apr_int64_t ttl, apr_pool_t *p,
+                                  char **out, apr_size_t *outlen);
+
 /* ops->add_get_within on the requester's thread, both keys on `slot`, under the slot's breaker
  * and counters (two operations): APR_EAGAIN as for shs_store_run_inline. */
 apr_status_t shs_store_run_inline_add_get(shs_store_t *st, unsigned int slot, const char *addkey,
                                           const char *aval, apr_size_t alen, apr_int64_t ttl,
                                           const char *getkey, apr_pool_t *p, char **val,
                                           apr_size_t *len, apr_status_t *added);
-
-apr_status_t shs_store_run_inline(shs_store_t *st, shs_job_kind_e kind, const char *key,
-                                  const char *val, apr_size_t len, apr_int64_t ttl, apr_pool_t *p,
-                                  char **out, apr_size_t *outlen);
 
 #endif /* SHS_STORE_INT_H */

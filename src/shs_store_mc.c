@@ -179,6 +179,16 @@ static apr_status_t mc_store_within(void *ctx, unsigned int slot, int add, const
                            shs_ttl_to_memcache(ttl, apr_time_sec(apr_time_now())), deadline);
 }
 
+static apr_status_t mc_set_quiet_within(void *ctx, unsigned int slot, const char *key,
+                                        const char *val, apr_size_t len, apr_int64_t ttl,
+                                        apr_time_t deadline)
+{
+    mc_ctx_t *c = ctx;
+
+    return shs_mcget_set_noreply(c->servers[slot].reader, key, val, len,
+                                 shs_ttl_to_memcache(ttl, apr_time_sec(apr_time_now())), deadline);
+}
+
 static apr_status_t mc_add_get_within(void *ctx, unsigned int slot, const char *addkey,
                                       const char *aval, apr_size_t alen, apr_int64_t ttl,
                                       const char *getkey, apr_pool_t *p, char **val,
@@ -187,8 +197,8 @@ static apr_status_t mc_add_get_within(void *ctx, unsigned int slot, const char *
     mc_ctx_t *c = ctx;
 
     return shs_mcget_add_get(c->servers[slot].reader, addkey, aval, alen,
-                             shs_ttl_to_memcache(ttl, apr_time_sec(apr_time_now())), getkey, p,
-                             val, len, deadline, added);
+                             shs_ttl_to_memcache(ttl, apr_time_sec(apr_time_now())), getkey, p, val,
+                             len, deadline, added);
 }
 
 static apr_status_t mc_store(mc_ctx_t *c, unsigned int slot, int add, const char *key,
@@ -249,6 +259,7 @@ static const shs_store_ops_t mc_ops = {
     .del = mc_del,
     .get_within = mc_get_within,
     .store_within = mc_store_within,
+    .set_quiet_within = mc_set_quiet_within,
     .add_get_within = mc_add_get_within,
 };
 

@@ -66,6 +66,18 @@ def test_bad_memcache_address(configtest, arg, message):
     h.assert_refused(rc, out, f"SharedSessionMemcache {arg}", f"SharedSessionMemcache: {message}")
 
 
+@pytest.mark.parametrize("servers,twice", [
+    (["127.0.0.1:11211", "127.0.0.1:11211"], "127.0.0.1:11211"),
+    (["Cache.example:11211", "cache.example:11211"], "cache.example:11211"),
+    (["/run/memcached.sock", "/run/memcached.sock"], "/run/memcached.sock"),
+])
+def test_memcache_server_listed_twice(configtest, servers, twice):
+    """The same server twice would hold both copies of a replicated session."""
+    rc, out, h = configtest(memcache_servers=servers)
+    line = "SharedSessionMemcache " + " ".join(servers)
+    h.assert_refused(rc, out, line, f"SharedSessionMemcache: '{twice}' is listed twice")
+
+
 @pytest.mark.parametrize("directive", [
     "SharedSessionMemcache 127.0.0.1:11211",
     "SharedSessionMemcacheTimeout 250ms",

@@ -578,7 +578,9 @@ def test_refused_push_leaves_the_site_due(sec_httpd, mc):
     assert "b.test" in [t.host for t in tags], "b.test must be pushed to again"
     r = v.load_tag(tag_for(tags, "b.test"))
     assert parse_set_cookie(r.set_cookies(COOKIE)[0])[1] == sid, r
-    assert mc.get(H.confirm_key(sid, H.site_name("b.test", httpd.port))) is not None
+    # the confirmation is sent without waiting for memcached's answer: it lands right after
+    assert H.wait_until(
+        lambda: mc.get(H.confirm_key(sid, H.site_name("b.test", httpd.port))) is not None, 5)
 
 
 @pytest.mark.parametrize("headers,tagged", [

@@ -108,7 +108,8 @@ typedef enum {
     TRAILING,
     CLOSE_AFTER,
     STRAY_LATE,
-    HOLD_STORED
+    HOLD_STORED,
+    NOREPLY_IGNORED /* answers a noreply command all the same (a broken server or proxy) */
 } mode_e;
 
 static struct {
@@ -182,7 +183,8 @@ static void *serve_conn(void *arg)
                     break; /* wait for the rest */
                 }
                 skip += len + 2;
-                if (srv.mode != STALL) {
+                if (srv.mode != STALL &&
+                    (!strstr(buf, " noreply") || srv.mode == NOREPLY_IGNORED)) {
                     const char *a = !strncmp(buf, "add ", 4) && !strcmp(k, "exists")
                                         ? "NOT_STORED\r\n"
                                         : (!strcmp(k, "toolarge")
@@ -458,6 +460,39 @@ static void test_add_get(void **state)
     srv.mode = ANSWER;
 }
 
+/* set ... noreply: nothing awaited, the connection serves the next question at once; a server
+ * that answers it anyway costs that connection (the idle check finds the stray answer), never
+ * a wrong answer. */
+static void test_set_noreply(void **state)
+{
+    shs_mcget_t *g = reader(1);
+    apr_time_t t0;
+    char *v = NULL;
+    int before;
+
+    srv.mode = ANSWER;
+    assert_int_equal(get(g, "k1", &v, apr_time_from_sec(5)), APR_SUCCESS); /* a connection */
+    before = srv.accepted;
+    t0 = apr_time_now();
+    assert_int_equal(
+        shs_mcget_set_noreply(g, "conf", "123", 3, 60, apr_time_now() + apr_time_from_sec(5)),
+        APR_SUCCESS);
+    assert_int_equal(get(g, "k1", &v, apr_time_from_sec(5)), APR_SUCCESS);
+    assert_string_equal(v, "hello world");
+    assert_int_equal(srv.accepted, before); /* the same connection */
+    assert_true(apr_time_now() - t0 < apr_time_from_sec(5));
+
+    srv.mode = NOREPLY_IGNORED;
+    assert_int_equal(
+        shs_mcget_set_noreply(g, "conf", "123", 3, 60, apr_time_now() + apr_time_from_sec(5)),
+        APR_SUCCESS);
+    usleep(100 * 1000); /* the stray STORED arrives */
+    assert_int_equal(get(g, "k1", &v, apr_time_from_sec(5)), APR_SUCCESS);
+    assert_string_equal(v, "hello world");
+    assert_int_equal(srv.accepted, before + 1); /* that connection was closed, not read */
+    srv.mode = ANSWER;
+}
+
 static void *stalled_get(void *arg)
 {
     shs_mcget_t *g = arg;
@@ -531,6 +566,7 @@ int main(void)
         cmocka_unit_test(test_no_connection_to_spare),
         cmocka_unit_test(test_store),
         cmocka_unit_test(test_add_get),
+        cmocka_unit_test(test_set_noreply),
         cmocka_unit_test(test_refused),
     };
     return cmocka_run_group_tests_name("shs_mcget", tests, setup, teardown);

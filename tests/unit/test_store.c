@@ -226,6 +226,34 @@ static const shs_store_ops_t fake_ops = {
     .del = f_del,
 };
 
+/* The fake with add_get_within: both on one slot, the get run whatever the add said. */
+static apr_status_t f_add_get_within(void *ctx, unsigned int slot, const char *addkey,
+                                     const char *aval, apr_size_t alen, apr_int64_t ttl,
+                                     const char *getkey, apr_pool_t *p, char **val, apr_size_t *len,
+                                     apr_time_t deadline, apr_status_t *added)
+{
+    apr_status_t a = f_put(slot, addkey, aval, alen, ttl, 1);
+
+    if (SHS_STORE_FAILED(a)) {
+        return a; /* the exchange failed: *added untouched */
+    }
+    *added = a;
+    return f_get(ctx, slot, getkey, p, val, len);
+}
+
+static const shs_store_ops_t fake_pipe_ops = {
+    .name = "fake-pipe",
+    .nslots = f_nslots,
+    .slot_of = f_slot_of,
+    .slots_of = f_slots_of,
+    .slot_name = f_slot_name,
+    .get = f_get,
+    .set = f_set,
+    .add = f_add,
+    .del = f_del,
+    .add_get_within = f_add_get_within,
+};
+
 static void gate(int closed)
 {
     pthread_mutex_lock(&fake.lock);
@@ -775,8 +803,19 @@ typedef struct fixture_t {
     shs_store_t *st;
 } fixture_t;
 
+static shs_store_t *make_store_ops(fixture_t *fx, const shs_store_ops_t *ops, int workers,
+                                   int max_queue, apr_interval_time_t timeout,
+                                   apr_interval_time_t retry);
+
 static shs_store_t *make_store(fixture_t *fx, int workers, int max_queue,
                                apr_interval_time_t timeout, apr_interval_time_t retry)
+{
+    return make_store_ops(fx, &fake_ops, workers, max_queue, timeout, retry);
+}
+
+static shs_store_t *make_store_ops(fixture_t *fx, const shs_store_ops_t *ops, int workers,
+                                   int max_queue, apr_interval_time_t timeout,
+                                   apr_interval_time_t retry)
 {
     shs_store_opts_t opts = {
         .timeout = timeout,
@@ -788,7 +827,7 @@ static shs_store_t *make_store(fixture_t *fx, int workers, int max_queue,
         .free_on_shutdown = 1,
     };
 
-    assert_int_equal(shs_store_create(fx->p, &fake_ops, NULL, &opts, &fx->st), APR_SUCCESS);
+    assert_int_equal(shs_store_create(fx->p, ops, NULL, &opts, &fx->st), APR_SUCCESS);
     return fx->st;
 }
 
@@ -866,40 +905,84 @@ static void test_round_trip(void **state)
     assert_int_equal(stats.timeouts, 0);
 }
 
-/* The answers of shs_store_add_get, whatever the path: a fresh add gives the session, a
- * replayed one leaves *got alone, a missing session is NOTFOUND.  Three pairs and the set. */
-static void expect_add_get(shs_store_t *st, apr_pool_t *p)
+/* The answers of shs_store_add_get.  pipelined: both keys on a slot of a backend with
+ * add_get_within: a fresh add gives the session's read, a replayed one leaves *got "not read",
+ * a missing session is NOTFOUND.  Otherwise the add alone: *got always "not read".  The set and
+ * three calls. */
+static void expect_add_get(shs_store_t *st, apr_pool_t *p, int pipelined)
 {
-    apr_status_t got = APR_EINIT;
+    apr_status_t got = APR_SUCCESS;
     char *v = NULL;
     apr_size_t len = 0;
 
     assert_int_equal(shs_store_set(st, "sess", "data", 4, 60), APR_SUCCESS);
     assert_int_equal(shs_store_add_get(st, "spent", "1", 1, 60, "sess", p, &v, &len, &got),
                      APR_SUCCESS);
-    assert_int_equal(got, APR_SUCCESS);
-    assert_int_equal(len, 4);
-    assert_memory_equal(v, "data", 4);
-    got = APR_EINIT;
+    assert_int_equal(got, pipelined ? APR_SUCCESS : APR_EINIT);
+    if (pipelined) {
+        assert_int_equal(len, 4);
+        assert_memory_equal(v, "data", 4);
+    }
     assert_int_equal(shs_store_add_get(st, "spent", "1", 1, 60, "sess", p, &v, &len, &got),
                      APR_EEXIST);
     assert_int_equal(got, APR_EINIT);
     assert_int_equal(shs_store_add_get(st, "spent2", "1", 1, 60, "none", p, &v, &len, &got),
                      APR_SUCCESS);
-    assert_int_equal(got, APR_NOTFOUND);
+    assert_int_equal(got, pipelined ? APR_NOTFOUND : APR_EINIT);
 }
 
-/* shs_store_add_get on a backend without add_get_within: the add, then the get only when the
- * add stored (the replayed add reads nothing). */
+/* A backend without add_get_within: the add alone, nothing read before the caller's checks. */
 static void test_add_get_one_after_the_other(void **state)
 {
     fixture_t *fx = *state;
     shs_store_t *st = make_store(fx, 2, 0, apr_time_from_msec(500), apr_time_from_sec(1));
     shs_store_stats_t stats;
 
-    expect_add_get(st, fx->p);
+    expect_add_get(st, fx->p, 0);
     shs_store_get_stats(st, &stats);
-    assert_int_equal(stats.ops, 6); /* set; add, get; add; add, get */
+    assert_int_equal(stats.ops, 4); /* set; three adds */
+}
+
+/* With add_get_within: one exchange when both keys share a slot, the add alone when they do
+ * not; a failed exchange is one failure (not two), and while the slot is skipped the call says
+ * so with nothing read (the add's status was once left unset there). */
+static void test_add_get_pipelined(void **state)
+{
+    fixture_t *fx = *state;
+    shs_store_t *st;
+    shs_store_stats_t stats;
+    apr_status_t got = APR_SUCCESS;
+    char *v = NULL;
+    apr_size_t len = 0;
+
+    fake.nslots = 2;
+    st = make_store_ops(fx, &fake_pipe_ops, 2, 0, apr_time_from_msec(500), apr_time_from_sec(60));
+    expect_add_get(st, fx->p, 1);
+    shs_store_get_stats(st, &stats);
+    assert_int_equal(stats.ops, 7); /* set; add+get, add+get (the add refused), add+get */
+    /* "B..." lives on slot 1, "sess" on slot 0: the add alone */
+    assert_int_equal(shs_store_add_get(st, "Bspent", "1", 1, 60, "sess", fx->p, &v, &len, &got),
+                     APR_SUCCESS);
+    assert_int_equal(got, APR_EINIT);
+    shs_store_get_stats(st, &stats);
+    assert_int_equal(stats.ops, 8);
+
+    slot_fails(0, APR_ECONNREFUSED);
+    assert_int_equal(shs_store_add_get(st, "spent3", "1", 1, 60, "sess", fx->p, &v, &len, &got),
+                     APR_ECONNREFUSED);
+    assert_int_equal(got, APR_EINIT);
+    shs_store_get_stats(st, &stats);
+    assert_int_equal(stats.ops, 9);
+    assert_int_equal(stats.failures, 1);
+    assert_int_equal(shs_store_breaker(st, 0), SHS_BREAKER_OPEN);
+    got = APR_SUCCESS;
+    assert_int_equal(shs_store_add_get(st, "spent4", "1", 1, 60, "sess", fx->p, &v, &len, &got),
+                     SHS_STORE_EDOWN);
+    assert_int_equal(got, APR_EINIT);
+    shs_store_get_stats(st, &stats);
+    assert_int_equal(stats.failures, 1);
+    assert_int_equal(stats.skipped, 1);
+    slot_fails(0, 0);
 }
 
 /* A stalled backend costs one timeout, then the slot is skipped.  The stalled call returning
@@ -2044,17 +2127,27 @@ static void test_mc_add_get(void **state)
     shs_store_t *st;
     shs_store_stats_t stats;
     void *ctx;
+    char *v = NULL;
+    apr_size_t len = 0;
 
     mcd_require();
     mcd_start();
     mc_backend(fx, &ops, &ctx);
     assert_non_null(ops->add_get_within);
     assert_int_equal(shs_store_create(fx->p, ops, ctx, &opts, &st), APR_SUCCESS);
-    expect_add_get(st, fx->p);
+    expect_add_get(st, fx->p, 1);
     shs_store_get_stats(st, &stats);
     assert_int_equal(stats.ops, 7); /* set; add+get three times */
     assert_int_equal(stats.failures, 0);
     assert_mc_value(ops, ctx, fx->p, "spent", "1");
+    /* the quiet set: sent on the connection the next question from this thread takes */
+    assert_non_null(ops->set_quiet_within);
+    assert_int_equal(shs_store_set_quiet(st, "conf", "123", 3, 60), APR_SUCCESS);
+    assert_int_equal(shs_store_get(st, "conf", fx->p, &v, &len), APR_SUCCESS);
+    assert_int_equal(len, 3);
+    assert_memory_equal(v, "123", 3);
+    shs_store_get_stats(st, &stats);
+    assert_int_equal(stats.ops, 9);
 }
 
 #define MC_TOO_LARGE (1536 * 1024) /* above memcached's item size limit, -I 1m */
@@ -2094,6 +2187,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_add_get_one_after_the_other, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_add_get_pipelined, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_timeout_then_breaker, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_breaker_probe, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_late_requester_probe_closes, fx_setup, fx_teardown),
