@@ -11,7 +11,8 @@ RESULTS.md is one this run measured.
     bench/run.sh --quick    short runs (a smoke test of the suite itself, not for figures)
 
 Environment: BENCH_DURATION (s, default 6), BENCH_ROUNDS (default 5), BENCH_CONNS (32),
-BENCH_THREADS (2), BENCH_STREAM_BYTES (1073741824), BENCH_KEEP=1 keeps the temp dir,
+BENCH_THREADS (2), BENCH_STREAM_BYTES (1073741824), BENCH_MC_THREADS (memcached's -t: its
+default, 4), BENCH_KEEP=1 keeps the temp dir,
 BENCH_MODULE and BENCH_SHS_TOKEN measure another build (BENCH_NO_BUILD=1 then skips make).
 (Defaults: 6 s runs, 5 rounds: on a busy machine a median of 5 is steadier than of 3.)
 """
@@ -46,6 +47,8 @@ SHS_TOKEN = os.environ.get("BENCH_SHS_TOKEN", os.path.join(REPO, "shs-token"))
 MODULE = os.environ.get("BENCH_MODULE", os.path.join(REPO, ".libs", "mod_sharedsession.so"))
 # BENCH_COMPARE: another build measured side by side in benchmark 1 (before / after a change)
 COMPARE = os.environ.get("BENCH_COMPARE")
+MC_THREADS = os.environ.get("BENCH_MC_THREADS", "")
+MC_THREADS_ARGV = ["-t", MC_THREADS] if MC_THREADS else []
 LUA_WALK = os.path.join(HERE, "lua", "walk.lua")
 SITE = os.path.join(HERE, "site")
 
@@ -567,7 +570,7 @@ def setup(ctx):
     # hashpower 23: a hash table for 8M items from the start, so that memcached never
     # stops to grow it while millions of single-use sessions are loaded
     argv = [MEMCACHED, "-l", "127.0.0.1", "-p", str(ctx.mc_port), "-U", "0", "-m", "3072",
-            "-c", "4096", "-o", "hashpower=23"]
+            "-c", "4096", "-o", "hashpower=23"] + MC_THREADS_ARGV
     if os.geteuid() == 0:
         argv += ["-u", "root"]
     mc = Proc("memcached", argv, ctx.path("memcached.log"))
@@ -580,7 +583,7 @@ def setup(ctx):
     # the same, on a unix socket (benchmarks 1 and 2: the eventsock httpd)
     ctx.mc_socket = ctx.path("memcached.sock")
     argv = [MEMCACHED, "-s", ctx.mc_socket, "-a", "0666", "-m", "3072", "-c", "4096", "-o",
-            "hashpower=23"] + (["-u", "root"] if os.geteuid() == 0 else [])
+            "hashpower=23"] + MC_THREADS_ARGV + (["-u", "root"] if os.geteuid() == 0 else [])
     mcu = Proc("memcached-socket", argv, ctx.path("memcached-socket.log"))
     ctx.procs.append(mcu)
     if not wait_for(lambda: os.path.exists(ctx.mc_socket), 10):
@@ -1549,7 +1552,9 @@ def write_results(ctx, selected, started, load0, out):
         "connections, so the event MPM never closes a kept-alive connection), keep-alive "
         "(unlimited requests), no access log, `LogLevel warn`; prefork instance (benchmark 4): "
         "64 processes, same settings",
-        "- memcached: `-m 3072 -c 4096 -o hashpower=23`, 4 threads (default), on 127.0.0.1",
+        f"- memcached: `-m 3072 -c 4096 -o hashpower=23`, "
+        f"{f'-t {MC_THREADS}' if MC_THREADS else '4 threads (default)'}, on 127.0.0.1 (and the "
+        "same on a unix socket for the rows that say so)",
         "- CPU µs/req: user + system time of all httpd processes (or of memcached) during a run, "
         "from /proc/PID/stat, divided by the requests wrk completed (median of the rounds); "
         "less sensitive than req/s to other load on the machine",
