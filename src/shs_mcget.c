@@ -46,6 +46,7 @@ typedef struct conn_t {
     struct conn_t *next;
     int fd;
     apr_interval_time_t rcvtimeo; /* its SO_RCVTIMEO, 0 until set */
+    int owes; /* a noreply command and `version` were sent: VERSION must come back first */
 } conn_t;
 
 struct shs_mcget_t {
@@ -238,6 +239,7 @@ static apr_status_t conn_open(shs_mcget_t *g, apr_time_t deadline, conn_t **out)
     c->fd = fd;
     c->next = NULL;
     c->rcvtimeo = 0;
+    c->owes = 0;
     *out = c;
     return APR_SUCCESS;
 
@@ -256,7 +258,36 @@ fail:
  * nobody asked anything on (a second answer of a broken server or proxy, late) would be taken
  * for the answer to the next question: such a connection is closed, as is one the server
  * closed (EOF), before anything is sent on it. */
-static conn_t *conn_idle(shs_mcget_t *g)
+static ssize_t recv_within(conn_t *c, char *buf, apr_size_t len, apr_time_t deadline,
+                           apr_status_t *rv);
+
+/* A connection after `set ... noreply` + `version` (shs_mcget_set_noreply): everything up to
+ * the VERSION line is read, and it must be exactly that line.  Anything else before it (an
+ * answer to the noreply command, from a server or proxy that answers them anyway) and the
+ * connection is not used again: a stray answer never reaches the next question. */
+static int conn_settle(conn_t *c, apr_time_t deadline)
+{
+    char buf[128];
+    apr_size_t n = 0;
+    apr_status_t rv;
+
+    while (n < sizeof(buf)) {
+        ssize_t r = recv_within(c, buf + n, sizeof(buf) - n, deadline, &rv);
+        const char *eol;
+
+        if (r <= 0) {
+            return 0;
+        }
+        n += (apr_size_t)r;
+        if ((eol = memchr(buf, '\n', n))) {
+            return (apr_size_t)(eol - buf) + 1 == n && n > 10 && !memcmp(buf, "VERSION ", 8) &&
+                   eol[-1] == '\r';
+        }
+    }
+    return 0;
+}
+
+static conn_t *conn_idle(shs_mcget_t *g, apr_time_t deadline)
 {
     conn_t *c;
     char byte;
@@ -273,6 +304,11 @@ static conn_t *conn_idle(shs_mcget_t *g)
         if (!c) {
             return NULL;
         }
+        if (c->owes && !conn_settle(c, deadline)) {
+            conn_close(g, c);
+            continue;
+        }
+        c->owes = 0;
         r = recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             return c;
@@ -451,7 +487,7 @@ static apr_status_t exchange(shs_mcget_t *g, const char *cmd, apr_size_t cmdlen,
     conn_t *c;
 
     for (;;) {
-        c = conn_idle(g);
+        c = conn_idle(g, deadline);
         reused = c != NULL;
         if (!c && (rv = conn_open(g, deadline, &c)) != APR_SUCCESS) {
             return rv;
@@ -498,13 +534,15 @@ apr_status_t shs_mcget_get(shs_mcget_t *g, const char *key, apr_pool_t *p, char 
 }
 
 /* A storage command (verb "add" or "set", with "noreply" when noreply) for len bytes of val,
- * then `get getkey` when getkey is set, into a new malloc'd *cmd of *cmdlen bytes. */
+ * then the command `then` word + arg (arg may be NULL) when then is set, into a new malloc'd
+ * *cmd of *cmdlen bytes. */
 static apr_status_t store_cmd(const char *verb, int noreply, const char *key, const char *val,
-                              apr_size_t len, apr_uint32_t exptime, const char *getkey, char **cmd,
-                              apr_size_t *cmdlen)
+                              apr_size_t len, apr_uint32_t exptime, const char *then,
+                              const char *arg, char **cmd, apr_size_t *cmdlen)
 {
     char head[HEADER_MAX];
-    apr_size_t glen = getkey ? strlen(getkey) + 6 : 0, n;
+    apr_size_t tlen = then ? strlen(then) : 0, alen = arg ? strlen(arg) + 1 : 0, n;
+    apr_size_t glen = then ? tlen + alen + 2 : 0;
     int hlen;
 
     if (len > SHS_MCGET_VALUE_MAX) {
@@ -522,9 +560,12 @@ static apr_status_t store_cmd(const char *verb, int noreply, const char *key, co
     memcpy(*cmd, head, (apr_size_t)hlen);
     memcpy(*cmd + hlen, val, len);
     memcpy(*cmd + n - 2, "\r\n", 2);
-    if (getkey) {
-        memcpy(*cmd + n, "get ", 4);
-        memcpy(*cmd + n + 4, getkey, glen - 6);
+    if (then) {
+        memcpy(*cmd + n, then, tlen);
+        if (arg) {
+            (*cmd)[n + tlen] = ' ';
+            memcpy(*cmd + n + tlen + 1, arg, alen - 1);
+        }
         memcpy(*cmd + n + glen - 2, "\r\n", 2);
     }
     *cmdlen = n + glen;
@@ -539,8 +580,8 @@ apr_status_t shs_mcget_store(shs_mcget_t *g, int add, const char *key, const cha
     rbuf_t b = { 0 };
     apr_status_t rv;
 
-    if ((rv = store_cmd(add ? "add" : "set", 0, key, val, len, exptime, NULL, &cmd, &cmdlen)) !=
-        APR_SUCCESS) {
+    if ((rv = store_cmd(add ? "add" : "set", 0, key, val, len, exptime, NULL, NULL, &cmd,
+                        &cmdlen)) != APR_SUCCESS) {
         return rv;
     }
     b.cap = 64;
@@ -565,19 +606,22 @@ apr_status_t shs_mcget_set_noreply(shs_mcget_t *g, const char *key, const char *
     apr_status_t rv;
     conn_t *c;
 
-    if ((rv = store_cmd("set", 1, key, val, len, exptime, NULL, &cmd, &cmdlen)) != APR_SUCCESS) {
+    if ((rv = store_cmd("set", 1, key, val, len, exptime, "version", NULL, &cmd, &cmdlen)) !=
+        APR_SUCCESS) {
         return rv;
     }
-    c = conn_idle(g);
+    c = conn_idle(g, deadline);
     if (!c && (rv = conn_open(g, deadline, &c)) != APR_SUCCESS) {
         free(cmd);
         return rv;
     }
-    /* Nothing comes back on success, nor for a failure to store (memcached drops every answer
-     * to a noreply command): the connection is free again at once.  A broken one fails here,
-     * or is found closed or talking by the next question's idle check. */
+    /* memcached answers nothing to the set, not even a failure to store, and VERSION to the
+     * `version` behind it: the connection is free again at once, and its next user first reads
+     * up to that VERSION (conn_settle), so that an answer to the set from a server that sends
+     * one anyway is seen for what it is. */
     rv = send_all(c->fd, cmd, cmdlen, deadline);
     if (rv == APR_SUCCESS) {
+        c->owes = 1;
         conn_release(g, c);
     }
     else {
@@ -598,7 +642,7 @@ apr_status_t shs_mcget_add_get(shs_mcget_t *g, const char *addkey, const char *a
     rbuf_t b = { 0 };
     apr_status_t rv;
 
-    if ((rv = store_cmd("add", 0, addkey, aval, alen, exptime, getkey, &cmd, &cmdlen)) !=
+    if ((rv = store_cmd("add", 0, addkey, aval, alen, exptime, "get", getkey, &cmd, &cmdlen)) !=
         APR_SUCCESS) {
         return rv;
     }

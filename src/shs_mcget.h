@@ -63,7 +63,9 @@ apr_status_t shs_mcget_store(shs_mcget_t *g, int add, const char *key, const cha
                              apr_size_t len, apr_uint32_t exptime, apr_time_t deadline);
 
 /* `set key ... noreply`: sent, no answer awaited (memcached sends none, not even for a failure
- * to store).  APR_SUCCESS once the whole command was written; otherwise as shs_mcget_store. */
+ * to store), with `version` behind it: the connection's next user reads up to its VERSION
+ * first, and drops the connection when anything else comes before it.  APR_SUCCESS once the
+ * whole command was written; otherwise as shs_mcget_store. */
 apr_status_t shs_mcget_set_noreply(shs_mcget_t *g, const char *key, const char *val, apr_size_t len,
                                    apr_uint32_t exptime, apr_time_t deadline);
 
