@@ -320,9 +320,17 @@ class HostileMemcached:
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.addr = "127.0.0.1:%d" % self.sock.getsockname()[1]
         self.conns = []
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.acceptor = threading.Thread(target=self._accept, daemon=True)
+        self.acceptor.start()
 
     def close(self):
+        # shut down before closing: a thread left blocked in accept() on a closed socket can
+        # wake up on the next socket given the same descriptor, another test's server
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.acceptor.join(5)
         self.sock.close()
         for c in self.conns:
             c.close()
