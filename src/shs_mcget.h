@@ -23,7 +23,8 @@
  * workers.
  *
  * A connection is reused only after a complete, well-formed answer to its own question (the
- * key in the VALUE line is checked), and only while nothing has arrived on it since: one that
+ * key in the VALUE line is checked), or after a noreply set once the VERSION of the `version`
+ * sent behind it came back alone, and only while nothing has arrived on it since: one that
  * timed out, failed, answered anything else or says more unasked is closed, so a late answer
  * cannot reach the next request.  (A broken server that answers twice can still confuse the
  * one question sent at the very moment its extra answer arrives: a get of another key is

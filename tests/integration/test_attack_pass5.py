@@ -178,6 +178,8 @@ class NoreplyMemcached:
                         v = self.data.get(parts[1])
                     answer = b"END\r\n" if v is None else \
                         b"VALUE %s 0 %d\r\n%s\r\nEND\r\n" % (parts[1].encode(), len(v), v)
+                elif parts[0] == "version":
+                    answer = b"VERSION 1.6.0-fake\r\n"
                 elif parts[0] == "delete":
                     with self.lock:
                         found = self.data.pop(parts[1], None)
@@ -513,3 +515,39 @@ def test_refused_token_repairs_no_copy(make_httpd, keyfile, memcached, make_memc
         assert g.cb(g.push(alice))[1] == alice       # an accepted one reads, and repairs
         assert H.wait_until(lambda: victim.client.get(key) is not None, 3, 0.05)
     assert not problems, "\n".join(problems)
+
+
+# ------------------------------------------------------------------ 6. a stray answer and a spent token
+
+@pytest.mark.memcached_only
+def test_stray_answer_never_makes_a_spent_token_fresh(make_httpd, keyfile, memcached):
+    """The fifth pass's finding (fixed in 3e7ae75): the spent marks' server answers the noreply
+    confirmation anyway, late; the next plain add on that connection (the spend of a token
+    presented with a cookie) took the stray STORED for its own answer and the replay was
+    accepted (10 of 10 before the fix).  The `version` behind the set makes the connection's
+    next user read the stray and drop the connection."""
+    fake = NoreplyMemcached()
+    try:
+        idents = [fake.addr, memcached.addr]
+        httpd = group_httpd(make_httpd, keyfile, memcache_servers=idents, processes=1)
+        g = Group(httpd, keyfile.codec)
+        for _ in range(200):
+            _, alice = g.session("a.test", "alice")
+            if owner(H.store_key(alice), idents) == memcached.addr and \
+                    owner(H.confirm_key(alice, g.site("b.test")), idents) == fake.addr:
+                break
+        else:
+            pytest.fail("no session with the placement this test needs in 200 tries")
+        fake.when, fake.stray = "late", "STORED"
+        accepted = 0
+        for _ in range(10):
+            t = next(t for t in iter(lambda: g.push(alice), None)
+                     if owner(g.spent_key(t), idents) == fake.addr)
+            assert g.cb(t)[1] == alice
+            dead = next(d for d in iter(new_id, None)
+                        if owner(H.store_key(d), idents) == memcached.addr)
+            accepted += g.cb(t, cookie=f"{COOKIE}={dead}")[1] == alice
+            time.sleep(0.1)
+        assert accepted == 0, f"a spent token was accepted again {accepted} times in 10"
+    finally:
+        fake.close()
