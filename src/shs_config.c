@@ -391,15 +391,6 @@ const char *shs_parse_mc_addr(apr_pool_t *p, const char *arg, shs_mc_addr_t *out
     return NULL;
 }
 
-const char *shs_mc_addr_name(apr_pool_t *p, const shs_mc_addr_t *a)
-{
-    if (a->host[0] == '/') {
-        return a->host;
-    }
-    return strchr(a->host, ':') ? apr_psprintf(p, "[%s]:%u", a->host, (unsigned int)a->port)
-                                : apr_psprintf(p, "%s:%u", a->host, (unsigned int)a->port);
-}
-
 const char *shs_parse_member(apr_pool_t *p, const char *arg, shs_member_t *out)
 {
     const char *rest = arg, *colon;

@@ -164,9 +164,7 @@ const char *shs_parse_endpoint(apr_pool_t *p, const char *arg, const char **out)
 /* Parsers: NULL on success, else a message naming the bad value. */
 /* "host:port", "[v6]:port", or an absolute path to a unix socket. */
 const char *shs_parse_mc_addr(apr_pool_t *p, const char *arg, shs_mc_addr_t *out);
-/* How a server is named in logs, on the status page and for placement: "host:port", "[v6]:port"
- * or the socket's path. */
-const char *shs_mc_addr_name(apr_pool_t *p, const shs_mc_addr_t *a);
+
 const char *shs_parse_member(apr_pool_t *p, const char *arg, shs_member_t *out);
 const char *shs_parse_cookie_attrs(apr_pool_t *p, const char *arg, const char **out);
 const char *shs_parse_seconds(const char *arg, apr_int64_t min, apr_int64_t max, apr_int64_t *out);

@@ -157,6 +157,7 @@ static shs_refusal_e accept_token(request_rec *r, const shs_srv_conf_t *sc, cons
     shs_token_t *t = NULL;
     apr_size_t len = 0;
     apr_status_t rv, got = APR_EINIT;
+    const char *skey;
     char *stored = NULL;
 
     if (!a->token || !*a->token) {
@@ -194,8 +195,8 @@ static shs_refusal_e accept_token(request_rec *r, const shs_srv_conf_t *sc, cons
      * (the usual case) needs the session read below: it goes in the same round trip, and is
      * used only once every check passed. */
     have = shs_cookies_id(r, shs_dir_cookie_name(SHS_DIR_CONF(r)));
-    if ((why = shs_ep_spend_get(r, sc, t, pull ? "t." : "p.", have ? NULL : acc->sid, &got, &stored,
-                                &len))) {
+    skey = have ? NULL : shs_id_store_key(r->pool, shs_srv_key_prefix(sc), acc->sid);
+    if ((why = shs_ep_spend_get(r, sc, t, pull ? "t." : "p.", skey, &got, &stored, &len))) {
         return why;
     }
     if ((why =
@@ -213,7 +214,7 @@ static shs_refusal_e accept_token(request_rec *r, const shs_srv_conf_t *sc, cons
             }
         }
         rv = got == APR_EINIT ? shs_provider_lookup(r, acc->sid, &len)
-                              : shs_provider_lookup_stored(r, acc->sid, got, stored, len, &len);
+                              : shs_provider_lookup_stored(r, skey, got, stored, len, &len);
         if (rv != APR_SUCCESS) {
             return rv == APR_NOTFOUND ? SHS_REFUSAL_UNKNOWN_SESSION : SHS_REFUSAL_STORE_UNAVAILABLE;
         }

@@ -30,7 +30,6 @@
 
 #include "shs_private.h"
 #include "shs_ep.h"
-#include "shs_id.h"
 #include "shs_cookies.h"
 #include "shs_provider.h"
 #include "shs_backend.h"
@@ -135,7 +134,7 @@ shs_refusal_e shs_ep_spend(request_rec *r, const shs_srv_conf_t *sc, const shs_t
 }
 
 shs_refusal_e shs_ep_spend_get(request_rec *r, const shs_srv_conf_t *sc, const shs_token_t *t,
-                               const char *kind, const char *id, apr_status_t *got, char **val,
+                               const char *kind, const char *skey, apr_status_t *got, char **val,
                                apr_size_t *len)
 {
     shs_store_t *st = shs_backend_store();
@@ -153,11 +152,9 @@ shs_refusal_e shs_ep_spend_get(request_rec *r, const shs_srv_conf_t *sc, const s
     /* kept as long as the token itself can be accepted here (its own expiry, which another
      * server of the group may have set longer than this one's lifetime, plus the skew) */
     ttl = t->expires + SHS_TOKEN_SKEW - apr_time_sec(apr_time_now()) + 1;
-    if (id) {
+    if (skey) {
         /* the callback: the spent mark and the session's read in one round trip */
-        rv = shs_store_add_get(st, key, "1", 1, ttl > 1 ? ttl : 1,
-                               shs_id_store_key(r->pool, shs_srv_key_prefix(sc), id), r->pool, val,
-                               len, got);
+        rv = shs_store_add_get(st, key, "1", 1, ttl > 1 ? ttl : 1, skey, r->pool, val, len, got);
     }
     else {
         rv = shs_store_add(st, key, "1", 1, ttl > 1 ? ttl : 1);

@@ -59,12 +59,12 @@ shs_refusal_e shs_ep_spend(request_rec *r, const shs_srv_conf_t *sc, const shs_t
                            const char *kind);
 
 /* The same, and when the token was fresh and the store can put both in one memcached round
- * trip, a read of session `id` (shs_provider_lookup's first half): *got is its status (store
- * failure, APR_NOTFOUND, APR_SUCCESS with *val and *len from r->pool, as stored); give them to
- * shs_provider_lookup_stored.  *got APR_EINIT: not read (shs_provider_lookup, after the
- * checks). */
+ * trip, a read of the session stored under skey (shs_provider_lookup's first half): *got is
+ * its status (store failure, APR_NOTFOUND, APR_SUCCESS with *val and *len from r->pool, as
+ * stored); give them to shs_provider_lookup_stored.  *got APR_EINIT: not read
+ * (shs_provider_lookup, after the checks). */
 shs_refusal_e shs_ep_spend_get(request_rec *r, const shs_srv_conf_t *sc, const shs_token_t *t,
-                               const char *kind, const char *id, apr_status_t *got, char **val,
+                               const char *kind, const char *skey, apr_status_t *got, char **val,
                                apr_size_t *len);
 
 #endif /* SHS_EP_H */

@@ -697,13 +697,10 @@ apr_status_t shs_provider_lookup(request_rec *r, const char *id, apr_size_t *len
     return rv;
 }
 
-apr_status_t shs_provider_lookup_stored(request_rec *r, const char *id, apr_status_t rv,
+apr_status_t shs_provider_lookup_stored(request_rec *r, const char *skey, apr_status_t rv,
                                         char *val, apr_size_t vlen, apr_size_t *len)
 {
-    const shs_srv_conf_t *sc = SHS_SRV_CONF(r->server);
-
-    rv = open_stored(r, sc, shs_id_store_key(r->pool, shs_srv_key_prefix(sc), id), r->pool, rv,
-                     &val, &vlen);
+    rv = open_stored(r, SHS_SRV_CONF(r->server), skey, r->pool, rv, &val, &vlen);
     if (len) {
         *len = vlen;
     }

@@ -46,9 +46,10 @@ const char *shs_provider_cookie_id(request_rec *r);
  * (may be NULL) gets the length of the session's encoding. */
 apr_status_t shs_provider_lookup(request_rec *r, const char *id, apr_size_t *len);
 
-/* shs_provider_lookup's second half, for a read the caller made itself (shs_ep_spend_get):
- * rv, val and vlen as the store gave them; the value is opened (its seal checked). */
-apr_status_t shs_provider_lookup_stored(request_rec *r, const char *id, apr_status_t rv,
+/* shs_provider_lookup's second half, for a read the caller made itself (shs_ep_spend_get)
+ * under skey, the session's store key (shs_id_store_key with the server's prefix): rv, val
+ * and vlen as the store gave them; the value is opened (its seal checked). */
+apr_status_t shs_provider_lookup_stored(request_rec *r, const char *skey, apr_status_t rv,
                                         char *val, apr_size_t vlen, apr_size_t *len);
 
 /* A new, empty shared session (the hub's, for a browser that has none yet): stored for a short

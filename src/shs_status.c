@@ -31,6 +31,7 @@
 
 #include "shs_private.h"
 #include "shs_status.h"
+#include "shs_place.h"
 
 static shs_stats_t *block;
 
@@ -84,7 +85,8 @@ int shs_status_handler(request_rec *r)
     names = apr_pcalloc(r->pool, sizeof(*names) * (apr_size_t)(n ? n : 1));
     for (i = 0; i < n; i++) {
         const shs_mc_addr_t *a = &APR_ARRAY_IDX(sc->servers, i, shs_mc_addr_t);
-        names[i] = shs_mc_addr_name(r->pool, a);
+        /* the name the store's log lines use too */
+        names[i] = shs_place_identity(r->pool, a->host, a->port);
     }
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     if (r->args && strstr(r->args, "format=prometheus")) {

@@ -412,7 +412,7 @@ void shs_jobs_free(job_t **jobs, int n)
 
 /* A value read with replicas 1: a header is removed (going back from replicas to one copy),
  * a tombstone is a miss. */
-static apr_status_t strip_header(apr_status_t rv, char **out, apr_size_t *outlen)
+apr_status_t shs_store_strip_header(apr_status_t rv, char **out, apr_size_t *outlen)
 {
     shs_store_item_t it;
 
@@ -440,7 +440,8 @@ static apr_status_t run_direct(shs_store_t *st, shs_job_kind_e kind, const char 
 
     switch (kind) {
     case SHS_JOB_GET:
-        return strip_header(st->ops->get(st->ctx, slot, key, p, out, outlen), out, outlen);
+        return shs_store_strip_header(st->ops->get(st->ctx, slot, key, p, out, outlen), out,
+                                      outlen);
     case SHS_JOB_SET:
         return st->ops->set(st->ctx, slot, key, val, len, ttl);
     case SHS_JOB_ADD:
@@ -464,7 +465,9 @@ static apr_status_t run_single(shs_store_t *st, shs_job_kind_e kind, const char 
         ((kind == SHS_JOB_SET || kind == SHS_JOB_ADD) && st->ops->store_within)) {
         rv = shs_store_run_inline(st, kind, 0, key, val, len, ttl, p, out, outlen);
         if (rv != APR_EAGAIN) {
-            return rv == APR_SUCCESS && kind == SHS_JOB_GET ? strip_header(rv, out, outlen) : rv;
+            return rv == APR_SUCCESS && kind == SHS_JOB_GET
+                       ? shs_store_strip_header(rv, out, outlen)
+                       : rv;
         }
     }
     job = job_new(st, kind, key, val, len, ttl);
@@ -476,7 +479,7 @@ static apr_status_t run_single(shs_store_t *st, shs_job_kind_e kind, const char 
     if (job && rv == APR_SUCCESS && kind == SHS_JOB_GET) {
         *out = apr_pstrmemdup(p, job->val, job->len);
         *outlen = job->len;
-        rv = strip_header(rv, out, outlen);
+        rv = shs_store_strip_header(rv, out, outlen);
     }
     job_free(job);
     return rv;
@@ -603,59 +606,6 @@ apr_status_t shs_store_add(shs_store_t *st, const char *key, const char *val, ap
                            apr_int64_t ttl)
 {
     return submit(st, SHS_JOB_ADD, key, val, len, ttl, NULL, NULL, NULL);
-}
-
-apr_status_t shs_store_set_quiet(shs_store_t *st, const char *key, const char *val, apr_size_t len,
-                                 apr_int64_t ttl)
-{
-    apr_status_t rv;
-
-    if (st && key && !st->ops->direct && st->replicas < 2 && st->ops->set_quiet_within) {
-        rv = shs_store_run_inline(st, SHS_JOB_SET, 1, key, val, len, ttl, NULL, NULL, NULL);
-        if (rv != APR_EAGAIN) {
-            if (st->opts.account) {
-                st->opts.account(st->opts.account_baton, rv);
-            }
-            return rv;
-        }
-    }
-    return shs_store_set(st, key, val, len, ttl);
-}
-
-apr_status_t shs_store_add_get(shs_store_t *st, const char *addkey, const char *aval,
-                               apr_size_t alen, apr_int64_t ttl, const char *getkey, apr_pool_t *p,
-                               char **val, apr_size_t *len, apr_status_t *got)
-{
-    apr_status_t added = SHS_STORE_EDOWN, rv;
-    unsigned int slot;
-
-    *got = APR_EINIT; /* not read */
-    if (!st || !addkey || !getkey) {
-        return APR_EINVAL;
-    }
-    if (!st->ops->direct && st->replicas < 2 && st->ops->add_get_within &&
-        (slot = st->ops->slot_of(st->ctx, addkey)) == st->ops->slot_of(st->ctx, getkey)) {
-        rv = shs_store_run_inline_add_get(st, slot, addkey, aval, alen, ttl, getkey, p, val, len,
-                                          &added);
-        if (rv != APR_EAGAIN) {
-            if (SHS_STORE_FAILED(rv)) {
-                added = rv; /* no answer (or the slot is skipped): the add failed too */
-            }
-            if (st->opts.account) {
-                st->opts.account(st->opts.account_baton, added);
-                if (!SHS_STORE_FAILED(rv)) {
-                    st->opts.account(st->opts.account_baton, rv); /* the get's answer */
-                }
-            }
-            if (added == APR_SUCCESS) {
-                *got = strip_header(rv, val, len);
-            }
-            return added;
-        }
-    }
-    /* Another server each, replicas, the embedded store, or no connection to spare: the add
-     * alone; the caller reads the session itself when it needs it (*got says not read). */
-    return shs_store_add(st, addkey, aval, alen, ttl);
 }
 
 apr_status_t shs_store_del(shs_store_t *st, const char *key)

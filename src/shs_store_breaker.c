@@ -108,30 +108,60 @@ void shs_store_account_locked(shs_store_t *st, const shs_job_t *job, apr_status_
     shs_breaker_record_locked(st, job, rv, tr);
 }
 
+/* Past the job's slot's breaker before an operation on the requester's thread: APR_SUCCESS, or
+ * the status to return (it may become the probe). */
+static apr_status_t inline_admit(shs_store_t *st, shs_job_t *job)
+{
+    apr_status_t rv = APR_SUCCESS;
+
+    pthread_mutex_lock(&st->lock);
+    if (job->slot >= st->nslots) {
+        rv = APR_EINVAL;
+    }
+    else if (st->shutdown || !shs_breaker_admit_locked(st, job, shs_breaker_now())) {
+        rv = SHS_STORE_EDOWN;
+    }
+    pthread_mutex_unlock(&st->lock);
+    return rv;
+}
+
+/* After it: rv APR_EAGAIN (nothing was sent) hands a probe back, so the worker path's job can be
+ * the probe; otherwise `answer` settles the breaker and the counters, and `more` operations
+ * that answered in the same exchange are counted too. */
+static void inline_settle(shs_store_t *st, const shs_job_t *job, apr_status_t rv,
+                          apr_status_t answer, int more)
+{
+    shs_transition_t tr = { 0 };
+
+    pthread_mutex_lock(&st->lock);
+    if (rv == APR_EAGAIN) {
+        if (job->probe) {
+            st->breakers[job->slot].state = SHS_BREAKER_OPEN; /* its retry time has come */
+        }
+        pthread_mutex_unlock(&st->lock);
+        return;
+    }
+    shs_store_account_locked(st, job, answer, &tr);
+    st->stats.ops += (apr_uint64_t)more;
+    pthread_mutex_unlock(&st->lock);
+    shs_breaker_notify(st, &tr);
+}
+
 /* An operation on the requester's thread (ops->get_within, ops->store_within), under the same
  * breaker and counters as a job.  APR_EAGAIN: the backend cannot now and nothing was sent: the
- * caller takes the worker path (a probe it was admitted as is handed back first, so the job
- * can be the probe).  A get's value is returned as stored (the caller strips a header). */
+ * caller takes the worker path.  A get's value is returned as stored (the caller strips a
+ * header). */
 apr_status_t shs_store_run_inline(shs_store_t *st, shs_job_kind_e kind, int quiet, const char *key,
                                   const char *val, apr_size_t len, apr_int64_t ttl, apr_pool_t *p,
                                   char **out, apr_size_t *outlen)
 {
     shs_job_t job = { .kind = kind, .slot = st->ops->slot_of(st->ctx, key) };
-    shs_transition_t tr = { 0 };
     apr_time_t deadline;
     apr_status_t rv;
 
-    pthread_mutex_lock(&st->lock);
-    if (job.slot >= st->nslots || st->shutdown) {
-        pthread_mutex_unlock(&st->lock);
-        return job.slot >= st->nslots ? APR_EINVAL : SHS_STORE_EDOWN;
+    if ((rv = inline_admit(st, &job)) != APR_SUCCESS) {
+        return rv;
     }
-    if (!shs_breaker_admit_locked(st, &job, shs_breaker_now())) {
-        pthread_mutex_unlock(&st->lock);
-        return SHS_STORE_EDOWN;
-    }
-    pthread_mutex_unlock(&st->lock);
-
     deadline = apr_time_now() + st->opts.timeout; /* real time: it bounds a real wait */
     if (kind == SHS_JOB_GET) {
         rv = st->ops->get_within(st->ctx, job.slot, key, p, out, outlen, deadline);
@@ -143,63 +173,83 @@ apr_status_t shs_store_run_inline(shs_store_t *st, shs_job_kind_e kind, int quie
         rv = st->ops->store_within(st->ctx, job.slot, kind == SHS_JOB_ADD, key, val, len, ttl,
                                    deadline);
     }
-
-    pthread_mutex_lock(&st->lock);
-    if (rv == APR_EAGAIN) {
-        if (job.probe) {
-            st->breakers[job.slot].state = SHS_BREAKER_OPEN; /* its retry time has come */
-        }
-        pthread_mutex_unlock(&st->lock);
-        return APR_EAGAIN;
-    }
-    shs_store_account_locked(st, &job, rv, &tr);
-    pthread_mutex_unlock(&st->lock);
-    shs_breaker_notify(st, &tr);
+    inline_settle(st, &job, rv, rv, 0);
     return rv;
 }
 
-apr_status_t shs_store_run_inline_add_get(shs_store_t *st, unsigned int slot, const char *addkey,
-                                          const char *aval, apr_size_t alen, apr_int64_t ttl,
-                                          const char *getkey, apr_pool_t *p, char **val,
-                                          apr_size_t *len, apr_status_t *added)
+/* ops->add_get_within on the requester's thread: one exchange, two operations; a failed
+ * exchange is one failure. */
+static apr_status_t run_inline_add_get(shs_store_t *st, unsigned int slot, const char *addkey,
+                                       const char *aval, apr_size_t alen, apr_int64_t ttl,
+                                       const char *getkey, apr_pool_t *p, char **val,
+                                       apr_size_t *len, apr_status_t *added)
 {
     shs_job_t job = { .kind = SHS_JOB_ADD, .slot = slot };
-    shs_transition_t tr = { 0 };
     apr_status_t rv;
 
     *added = SHS_STORE_EDOWN;
-    pthread_mutex_lock(&st->lock);
-    if (slot >= st->nslots || st->shutdown) {
-        pthread_mutex_unlock(&st->lock);
-        return slot >= st->nslots ? APR_EINVAL : SHS_STORE_EDOWN;
+    if ((rv = inline_admit(st, &job)) != APR_SUCCESS) {
+        return rv;
     }
-    if (!shs_breaker_admit_locked(st, &job, shs_breaker_now())) {
-        pthread_mutex_unlock(&st->lock);
-        return SHS_STORE_EDOWN;
-    }
-    pthread_mutex_unlock(&st->lock);
-
     rv = st->ops->add_get_within(st->ctx, slot, addkey, aval, alen, ttl, getkey, p, val, len,
                                  apr_time_now() + st->opts.timeout, added);
-
-    pthread_mutex_lock(&st->lock);
-    if (rv == APR_EAGAIN) {
-        if (job.probe) {
-            st->breakers[slot].state = SHS_BREAKER_OPEN; /* its retry time has come */
-        }
-        pthread_mutex_unlock(&st->lock);
-        return APR_EAGAIN;
+    if (SHS_STORE_FAILED(rv) && rv != APR_EAGAIN) {
+        *added = rv; /* no answer: the add failed too */
     }
-    if (SHS_STORE_FAILED(rv)) {
-        *added = rv; /* no answer: one exchange failed, counted once */
-    }
-    shs_store_account_locked(st, &job, *added, &tr);
-    if (!SHS_STORE_FAILED(rv)) {
-        st->stats.ops++; /* the get answered too: a second operation */
-    }
-    pthread_mutex_unlock(&st->lock);
-    shs_breaker_notify(st, &tr);
+    inline_settle(st, &job, rv, *added, !SHS_STORE_FAILED(rv));
     return rv;
+}
+
+apr_status_t shs_store_add_get(shs_store_t *st, const char *addkey, const char *aval,
+                               apr_size_t alen, apr_int64_t ttl, const char *getkey, apr_pool_t *p,
+                               char **val, apr_size_t *len, apr_status_t *got)
+{
+    apr_status_t added = SHS_STORE_EDOWN, rv;
+    unsigned int slot;
+
+    *got = APR_EINIT; /* not read */
+    if (!st || !addkey || !getkey) {
+        return APR_EINVAL;
+    }
+    if (!st->ops->direct && st->replicas < 2 && st->ops->add_get_within &&
+        (slot = st->ops->slot_of(st->ctx, addkey)) == st->ops->slot_of(st->ctx, getkey)) {
+        rv = run_inline_add_get(st, slot, addkey, aval, alen, ttl, getkey, p, val, len, &added);
+        if (rv != APR_EAGAIN) {
+            if (SHS_STORE_FAILED(rv)) {
+                added = rv; /* no answer (or the slot is skipped): the add failed too */
+            }
+            if (st->opts.account) {
+                st->opts.account(st->opts.account_baton, added);
+                if (!SHS_STORE_FAILED(rv)) {
+                    st->opts.account(st->opts.account_baton, rv); /* the get's answer */
+                }
+            }
+            if (added == APR_SUCCESS) {
+                *got = shs_store_strip_header(rv, val, len);
+            }
+            return added;
+        }
+    }
+    /* Another server each, replicas, the embedded store, or no connection to spare: the add
+     * alone; the caller reads the session itself when it needs it (*got says not read). */
+    return shs_store_add(st, addkey, aval, alen, ttl);
+}
+
+apr_status_t shs_store_set_quiet(shs_store_t *st, const char *key, const char *val, apr_size_t len,
+                                 apr_int64_t ttl)
+{
+    apr_status_t rv;
+
+    if (st && key && !st->ops->direct && st->replicas < 2 && st->ops->set_quiet_within) {
+        rv = shs_store_run_inline(st, SHS_JOB_SET, 1, key, val, len, ttl, NULL, NULL, NULL);
+        if (rv != APR_EAGAIN) {
+            if (st->opts.account) {
+                st->opts.account(st->opts.account_baton, rv);
+            }
+            return rv;
+        }
+    }
+    return shs_store_set(st, key, val, len, ttl);
 }
 
 shs_breaker_state_e shs_store_breaker(shs_store_t *st, unsigned int slot)

@@ -158,11 +158,8 @@ apr_status_t shs_store_run_inline(shs_store_t *st, shs_job_kind_e kind, int quie
                                   const char *val, apr_size_t len, apr_int64_t ttl, apr_pool_t *p,
                                   char **out, apr_size_t *outlen);
 
-/* ops->add_get_within on the requester's thread, both keys on `slot`, under the slot's breaker
- * and counters (two operations): APR_EAGAIN as for shs_store_run_inline. */
-apr_status_t shs_store_run_inline_add_get(shs_store_t *st, unsigned int slot, const char *addkey,
-                                          const char *aval, apr_size_t alen, apr_int64_t ttl,
-                                          const char *getkey, apr_pool_t *p, char **val,
-                                          apr_size_t *len, apr_status_t *added);
+/* A value as stored with replicas (a versioned item) without its header: APR_NOTFOUND for a
+ * tombstone; a value of one copy is given as it is.  rv: the read's status, passed through. */
+apr_status_t shs_store_strip_header(apr_status_t rv, char **out, apr_size_t *outlen);
 
 #endif /* SHS_STORE_INT_H */

@@ -171,7 +171,6 @@ static void test_parse_mc_socket(void **state)
     assert_null(shs_parse_mc_addr(pool, "/run/memcached/memcached.sock", &a));
     assert_string_equal(a.host, "/run/memcached/memcached.sock");
     assert_int_equal(a.port, 0);
-    assert_string_equal(shs_mc_addr_name(pool, &a), "/run/memcached/memcached.sock");
     /* a colon in a path is part of it, not a port */
     assert_null(shs_parse_mc_addr(pool, "/run/mc:1.sock", &a));
     assert_string_equal(a.host, "/run/mc:1.sock");
@@ -198,14 +197,6 @@ static void test_parse_mc_socket(void **state)
     err = shs_parse_mc_addr(pool, "run/memcached.sock", &a);
     assert_non_null(err);
     assert_non_null(strstr(err, "absolute path of a unix socket"));
-}
-
-static void test_mc_addr_name(void **state)
-{
-    shs_mc_addr_t a = { "10.0.0.5", 11211 }, v6 = { "::1", 11212 };
-
-    assert_string_equal(shs_mc_addr_name(pool, &a), "10.0.0.5:11211");
-    assert_string_equal(shs_mc_addr_name(pool, &v6), "[::1]:11212");
 }
 
 static void test_parse_member(void **state)
@@ -366,7 +357,6 @@ int main(void)
         cmocka_unit_test(test_srv_merge),
         cmocka_unit_test(test_parse_mc_addr),
         cmocka_unit_test(test_parse_mc_socket),
-        cmocka_unit_test(test_mc_addr_name),
         cmocka_unit_test(test_parse_member),
         cmocka_unit_test(test_parse_seconds_and_attrs),
         cmocka_unit_test(test_group_find),
