@@ -7,6 +7,7 @@ after reading (SHS002nn)."""
 
 import os
 import secrets
+import socket
 
 import pytest
 
@@ -76,6 +77,41 @@ def test_memcache_server_listed_twice(configtest, servers, twice):
     rc, out, h = configtest(memcache_servers=servers)
     line = "SharedSessionMemcache " + " ".join(servers)
     h.assert_refused(rc, out, line, f"SharedSessionMemcache: '{twice}' is listed twice")
+
+
+@pytest.mark.parametrize("servers", [
+    ["localhost:11211", "127.0.0.1:11211"],          # a name and its address
+    ["127.0.0.1:11211", "LOCALHOST:11211"],
+    ["/run/shs-none//memcached.sock", "/run/shs-none/memcached.sock"],
+    ["/run/shs-none/memcached.sock", "/run/./shs-none/memcached.sock"],
+])
+def test_memcache_server_spelled_twice(configtest, servers):
+    """Two spellings of one server are refused like the same spelling twice."""
+    rc, out, h = configtest(memcache_servers=servers)
+    line = "SharedSessionMemcache " + " ".join(servers)
+    h.assert_refused(rc, out, line, f"SharedSessionMemcache: '{servers[0]}' and '{servers[1]}' "
+                     "are the same server")
+
+
+def test_memcache_socket_and_its_link_are_one_server(configtest, tmp_path):
+    sock = tmp_path / "mc.sock"
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.bind(str(sock))
+        os.symlink(sock, tmp_path / "link.sock")
+        servers = [str(sock), str(tmp_path / "link.sock")]
+        rc, out, h = configtest(memcache_servers=servers)
+        h.assert_refused(rc, out, "SharedSessionMemcache " + " ".join(servers),
+                         f"SharedSessionMemcache: '{servers[0]}' and '{servers[1]}' are the same "
+                         "server")
+    finally:
+        s.close()
+
+
+def test_memcache_distinct_servers_accepted(configtest):
+    rc, out, _ = configtest(memcache_servers=["127.0.0.1:11211", "127.0.0.1:11212",
+                                              "localhost:11213", "/run/shs-none/a.sock"])
+    assert rc == 0, out
 
 
 @pytest.mark.parametrize("directive", [
