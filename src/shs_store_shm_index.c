@@ -20,52 +20,28 @@
 
 #include <apr_strings.h>
 
-#include "shs_store_shm_index.h"
+#include "shs_store_shm_index_int.h"
 
 #define BLK SHS_SHM_BLOCK
 #define NIL SHS_SHMI_NIL
 #define DAMAGED SHS_SHMI_DAMAGED
-#define KIND_FREE 0x4652u
-#define KIND_HEAD 0x4844u
-#define KIND_DATA 0x4441u
-#define KIND_NEW 0x4e57u  /* taken off the free list for an entry being written */
-#define KIND_GONE 0x474fu /* an entry being removed: no longer one, maybe still linked */
-#define SWEEP_WRITE 8u    /* blocks the sweep passes at every write */
-#define SWEEP_ROOM 64u    /* blocks it passes before each eviction */
+#define KIND_FREE SHS_SHMI_KIND_FREE
+#define KIND_HEAD SHS_SHMI_KIND_HEAD
+#define KIND_DATA SHS_SHMI_KIND_DATA
+#define KIND_NEW SHS_SHMI_KIND_NEW
+#define KIND_GONE SHS_SHMI_KIND_GONE
+#define HEAD_ROOM SHS_SHMI_HEAD_ROOM
+#define DATA_ROOM SHS_SHMI_DATA_ROOM
+#define SWEEP_WRITE 8u /* blocks the sweep passes at every write */
+#define SWEEP_ROOM 64u /* blocks it passes before each eviction */
 #define SALT_CSUM 0x6a09e667f3bcc909ULL
 
 typedef shs_shmi_hdr_t shm_hdr_t;
 typedef shs_shmi_hash_t hstate_t;
 typedef shs_shmi_op_t op_t;
-
-typedef struct blk_t {
-    uint32_t next;  /* chain: next block of the entry; free list: next free block */
-    uint32_t owner; /* HEAD and DATA: the entry's head block */
-    uint16_t kind;
-    uint16_t mark; /* used while rebuilding */
-} blk_t;
-
-typedef struct head_t {
-    blk_t b;
-    uint32_t hnext;
-    uint32_t lru_prev;
-    uint32_t lru_next;
-    uint32_t nblk;
-    uint32_t klen;
-    uint32_t vlen;
-    uint64_t khash;
-    int64_t expires; /* apr_time_t; 0: never */
-    uint64_t wseq;
-    uint64_t useq; /* not checksummed: only orders eviction */
-    uint64_t csum;
-} head_t;
-
-_Static_assert(sizeof(shm_hdr_t) <= SHS_SHMI_HDR_BYTES, "header fits its page");
-_Static_assert(sizeof(blk_t) == 12, "block header");
-_Static_assert(sizeof(head_t) == 80, "entry header");
-
-#define HEAD_ROOM (BLK - (uint32_t)sizeof(head_t))
-#define DATA_ROOM (BLK - (uint32_t)sizeof(blk_t))
+typedef shs_shmi_blk_t blk_t;
+typedef shs_shmi_head_t head_t;
+typedef shs_shmi_cur_t cur_t;
 
 /* ------------------------------------------------------------------ hashing */
 
@@ -86,14 +62,14 @@ static uint64_t h_word(uint64_t h, uint64_t w)
     return rotl64(h, 27) * HK3 + HK1;
 }
 
-static void h_init(hstate_t *st, uint64_t seed)
+void shs_shmi_hash_init(hstate_t *st, uint64_t seed)
 {
     st->h = seed ^ HK3;
     st->total = 0;
     st->ntail = 0;
 }
 
-static void h_update(hstate_t *st, const void *data, apr_size_t n)
+void shs_shmi_hash_update(hstate_t *st, const void *data, apr_size_t n)
 {
     const unsigned char *p = data;
     uint64_t w;
@@ -138,17 +114,17 @@ static uint64_t h_final(const hstate_t *st)
     return h;
 }
 
-static uint64_t key_hash(uint64_t seed, const char *key, apr_size_t klen)
+uint64_t shs_shmi_key_hash(uint64_t seed, const char *key, apr_size_t klen)
 {
     hstate_t st;
 
-    h_init(&st, seed);
-    h_update(&st, key, klen);
+    shs_shmi_hash_init(&st, seed);
+    shs_shmi_hash_update(&st, key, klen);
     return h_final(&st);
 }
 
 /* The checksum: key and value (fed by the caller), then the checked head fields. */
-static uint64_t csum_final(const hstate_t *kv, const head_t *e)
+uint64_t shs_shmi_csum_final(const hstate_t *kv, const head_t *e)
 {
     hstate_t st = *kv;
     uint64_t f[6];
@@ -159,7 +135,7 @@ static uint64_t csum_final(const hstate_t *kv, const head_t *e)
     f[3] = (uint64_t)e->expires;
     f[4] = e->wseq;
     f[5] = SALT_CSUM;
-    h_update(&st, f, sizeof(f));
+    shs_shmi_hash_update(&st, f, sizeof(f));
     return h_final(&st);
 }
 
@@ -178,16 +154,6 @@ uint64_t shs_shmi_room_of(uint32_t nblk)
     return HEAD_ROOM + (uint64_t)(nblk - 1) * DATA_ROOM;
 }
 
-static blk_t *blk(const shs_shmi_t *s, uint32_t i)
-{
-    return (blk_t *)(void *)(s->blocks + (apr_size_t)i * BLK);
-}
-
-static head_t *head(const shs_shmi_t *s, uint32_t i)
-{
-    return (head_t *)(void *)(s->blocks + (apr_size_t)i * BLK);
-}
-
 static void hook(shs_shm_point_e point)
 {
     if (shs_shmi_hooks.at) {
@@ -203,29 +169,14 @@ static void ordered(void)
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
 
-static void count(uint64_t *c)
-{
-    __atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
-}
-
-static void set32(uint32_t *p, uint32_t v)
-{
-    __atomic_store_n(p, v, __ATOMIC_RELAXED);
-}
-
 /* Head fields that must hold before the chain is walked. */
-static int head_ok(const shs_shmi_t *s, const head_t *e)
+int shs_shmi_head_ok(const shs_shmi_t *s, const head_t *e)
 {
     return e->klen >= 1 && e->klen <= SHS_SHM_KEY_MAX && e->vlen <= SHS_SHM_VALUE_MAX &&
            e->nblk == shs_shmi_blocks_for((uint64_t)e->klen + e->vlen) && e->nblk <= s->max_blocks;
 }
 
-static int expired(const head_t *e, apr_time_t now)
-{
-    return e->expires != 0 && e->expires <= now;
-}
-
-static void free_push(shs_shmi_t *s, uint32_t i)
+void shs_shmi_free_push(shs_shmi_t *s, uint32_t i)
 {
     blk_t *b = blk(s, i);
 
@@ -258,7 +209,7 @@ static int is_head(const shs_shmi_t *s, uint32_t i)
  * (live, being written or removed, or of damaged kind) whose key hash falls in b?  Anything
  * else (out of range, a free or data block, an entry of another bucket) is a broken link:
  * what follows it is not this chain. */
-static int chain_member(const shs_shmi_t *s, uint32_t i, uint32_t b)
+int shs_shmi_chain_member(const shs_shmi_t *s, uint32_t i, uint32_t b)
 {
     const head_t *e;
 
@@ -343,7 +294,7 @@ static int entry_free(shs_shmi_t *s, uint32_t i)
     head_t *e = head(s, i);
     uint32_t nblk = e->nblk, nx = e->b.next, k;
 
-    if (!head_ok(s, e)) {
+    if (!shs_shmi_head_ok(s, e)) {
         return DAMAGED;
     }
     e->b.kind = KIND_GONE;
@@ -352,7 +303,7 @@ static int entry_free(shs_shmi_t *s, uint32_t i)
         return DAMAGED;
     }
     hook(SHS_SHM_AT_FREEING);
-    free_push(s, i);
+    shs_shmi_free_push(s, i);
     for (k = 1; k < nblk; k++) {
         blk_t *b;
         uint32_t after;
@@ -360,7 +311,7 @@ static int entry_free(shs_shmi_t *s, uint32_t i)
             return DAMAGED; /* a block visited twice is FREE by now */
         }
         after = b->next;
-        free_push(s, nx);
+        shs_shmi_free_push(s, nx);
         nx = after;
     }
     set32(&s->h->entries, s->h->entries - 1);
@@ -369,17 +320,7 @@ static int entry_free(shs_shmi_t *s, uint32_t i)
 
 /* ------------------------------------------------------------------ walking a chain */
 
-typedef struct cur_t {
-    const shs_shmi_t *s;
-    uint32_t owner; /* the head */
-    uint32_t blk;
-    uint32_t seen; /* blocks entered, the head included */
-    uint32_t nblk;
-    unsigned char *p;
-    uint32_t left; /* bytes left in the current block */
-} cur_t;
-
-static void cur_init(cur_t *c, const shs_shmi_t *s, uint32_t i, uint32_t nblk)
+void shs_shmi_cur_init(cur_t *c, const shs_shmi_t *s, uint32_t i, uint32_t nblk)
 {
     c->s = s;
     c->owner = i;
@@ -443,14 +384,14 @@ static int cur_cmp(cur_t *c, const char *buf, apr_size_t n)
 }
 
 /* Feed the next n bytes to st, copying them to out when out is not NULL. */
-static int cur_read(cur_t *c, hstate_t *st, char *out, apr_size_t n)
+int shs_shmi_cur_read(cur_t *c, hstate_t *st, char *out, apr_size_t n)
 {
     for (apr_size_t k; n; n -= k) {
         unsigned char *p = cur_take(c, n, &k);
         if (!p) {
             return DAMAGED;
         }
-        h_update(st, p, k);
+        shs_shmi_hash_update(st, p, k);
         if (out) {
             memcpy(out, p, k);
             out += k;
@@ -480,17 +421,18 @@ static int lookup(shs_shmi_t *s, const char *key, uint32_t klen, uint64_t khash,
 
     while (i != NIL) {
         head_t *e;
-        if (!chain_member(s, i, b) || head(s, i)->b.kind != KIND_HEAD || ++steps > s->nblocks) {
+        if (!shs_shmi_chain_member(s, i, b) || head(s, i)->b.kind != KIND_HEAD ||
+            ++steps > s->nblocks) {
             return DAMAGED;
         }
         e = head(s, i);
         if (e->khash == khash && e->klen == klen) {
             cur_t c;
             int r;
-            if (!head_ok(s, e)) {
+            if (!shs_shmi_head_ok(s, e)) {
                 return DAMAGED;
             }
-            cur_init(&c, s, i, e->nblk);
+            shs_shmi_cur_init(&c, s, i, e->nblk);
             r = cur_cmp(&c, key, klen);
             if (r == DAMAGED) {
                 return DAMAGED;
@@ -531,10 +473,10 @@ static int chain_claim(shs_shmi_t *s, uint32_t i, int verify)
         return 0;
     }
     e->b.mark = 1;
-    h_init(&st, s->seed);
+    shs_shmi_hash_init(&st, s->seed);
     n = left < HEAD_ROOM ? (uint32_t)left : HEAD_ROOM;
     if (verify) {
-        h_update(&st, (unsigned char *)e + sizeof(head_t), n);
+        shs_shmi_hash_update(&st, (unsigned char *)e + sizeof(head_t), n);
     }
     left -= n;
     while (seen < e->nblk) {
@@ -549,11 +491,12 @@ static int chain_claim(shs_shmi_t *s, uint32_t i, int verify)
         cur = nx;
         n = left < DATA_ROOM ? (uint32_t)left : DATA_ROOM;
         if (verify) {
-            h_update(&st, (unsigned char *)b + sizeof(blk_t), n);
+            shs_shmi_hash_update(&st, (unsigned char *)b + sizeof(blk_t), n);
         }
         left -= n;
     }
-    if (blk(s, cur)->next != NIL || left != 0 || (verify && csum_final(&st, e) != e->csum)) {
+    if (blk(s, cur)->next != NIL || left != 0 ||
+        (verify && shs_shmi_csum_final(&st, e) != e->csum)) {
         chain_unmark(s, i, seen);
         return 0;
     }
@@ -567,9 +510,9 @@ static void key_copy(shs_shmi_t *s, uint32_t i, char *buf)
     cur_t c;
     hstate_t st;
 
-    h_init(&st, 0);
-    cur_init(&c, s, i, e->nblk);
-    (void)cur_read(&c, &st, buf, e->klen);
+    shs_shmi_hash_init(&st, 0);
+    shs_shmi_cur_init(&c, s, i, e->nblk);
+    (void)shs_shmi_cur_read(&c, &st, buf, e->klen);
 }
 
 static uint32_t lru_merge(shs_shmi_t *s, uint32_t a, uint32_t b)
@@ -625,7 +568,8 @@ static uint32_t chain_judge(shs_shmi_t *s, uint32_t b, int verify, apr_time_t no
     uint32_t i, j, visited = 0;
     char key[SHS_SHM_KEY_MAX];
 
-    for (i = s->buckets[b]; chain_member(s, i, b) && !head(s, i)->b.mark; i = head(s, i)->hnext) {
+    for (i = s->buckets[b]; shs_shmi_chain_member(s, i, b) && !head(s, i)->b.mark;
+         i = head(s, i)->hnext) {
         head_t *e = head(s, i);
         uint64_t *why = NULL;
         int keep = 0;
@@ -634,12 +578,12 @@ static uint32_t chain_judge(shs_shmi_t *s, uint32_t b, int verify, apr_time_t no
             /* being written or removed when a process died: not an entry; else damage */
             why = e->b.kind == KIND_NEW || e->b.kind == KIND_GONE ? NULL : &s->h->corrupt;
         }
-        else if (!head_ok(s, e) || !chain_claim(s, i, verify)) {
+        else if (!shs_shmi_head_ok(s, e) || !chain_claim(s, i, verify)) {
             why = &s->h->corrupt;
         }
         else {
             key_copy(s, i, key);
-            if (key_hash(s->seed, key, e->klen) != e->khash) {
+            if (shs_shmi_key_hash(s->seed, key, e->klen) != e->khash) {
                 why = &s->h->corrupt;
             }
             else if (expired(e, now)) {
@@ -732,7 +676,7 @@ void shs_shmi_rebuild(shs_shmi_t *s, int verify, apr_uint32_t *kept, apr_uint32_
                 count(expired(e, now) ? &h->expired : &h->corrupt);
                 ndropped++;
             }
-            free_push(s, i);
+            shs_shmi_free_push(s, i);
         }
         else if (e->b.kind == KIND_HEAD) {
             e->lru_next = list;
@@ -839,13 +783,13 @@ static int op_get(shs_shmi_t *s, op_t *op, apr_time_t now)
         return APR_NOTFOUND;
     }
     buf = apr_palloc(op->pool, (apr_size_t)e->vlen + 1);
-    h_init(&st, s->seed);
-    cur_init(&c, s, i, e->nblk);
-    if (cur_read(&c, &st, NULL, e->klen) != APR_SUCCESS ||
-        cur_read(&c, &st, buf, e->vlen) != APR_SUCCESS) {
+    shs_shmi_hash_init(&st, s->seed);
+    shs_shmi_cur_init(&c, s, i, e->nblk);
+    if (shs_shmi_cur_read(&c, &st, NULL, e->klen) != APR_SUCCESS ||
+        shs_shmi_cur_read(&c, &st, buf, e->vlen) != APR_SUCCESS) {
         return DAMAGED;
     }
-    if (csum_final(&st, e) != e->csum) {
+    if (shs_shmi_csum_final(&st, e) != e->csum) {
         if (entry_free(s, i) != APR_SUCCESS) {
             return DAMAGED;
         }
@@ -912,7 +856,7 @@ static int op_store(shs_shmi_t *s, op_t *op, apr_time_t now)
     e->khash = op->khash;
     e->expires = op->expires;
     e->wseq = e->useq = ++s->h->seq;
-    cur_init(&c, s, first, need);
+    shs_shmi_cur_init(&c, s, first, need);
     half = op->vlen / 2;
     if (cur_write(&c, op->key, op->klen) != APR_SUCCESS ||
         cur_write(&c, op->val, half) != APR_SUCCESS) {
@@ -922,7 +866,7 @@ static int op_store(shs_shmi_t *s, op_t *op, apr_time_t now)
     if (cur_write(&c, op->val + half, op->vlen - half) != APR_SUCCESS) {
         return DAMAGED;
     }
-    e->csum = csum_final(&op->kv, e);
+    e->csum = shs_shmi_csum_final(&op->kv, e);
     if (s->h->lru_head != NIL && !is_head(s, s->h->lru_head)) {
         return DAMAGED; /* checked before the entry is visible: once it is, nothing fails */
     }
@@ -982,7 +926,7 @@ apr_status_t shs_shmi_prepare(shs_shmi_t *s, op_t *op)
     if (op->klen == 0 || op->klen > SHS_SHM_KEY_MAX) {
         return APR_EINVAL;
     }
-    op->khash = key_hash(s->seed, op->key, op->klen);
+    op->khash = shs_shmi_key_hash(s->seed, op->key, op->klen);
     if (op->kind == SHS_SHMI_SET || op->kind == SHS_SHMI_ADD) {
         if (!op->val && op->vlen) {
             return APR_EINVAL;
@@ -994,9 +938,9 @@ apr_status_t shs_shmi_prepare(shs_shmi_t *s, op_t *op)
         if (!op->val) {
             op->val = "";
         }
-        h_init(&op->kv, s->seed);
-        h_update(&op->kv, op->key, op->klen);
-        h_update(&op->kv, op->val, op->vlen);
+        shs_shmi_hash_init(&op->kv, s->seed);
+        shs_shmi_hash_update(&op->kv, op->key, op->klen);
+        shs_shmi_hash_update(&op->kv, op->val, op->vlen);
     }
     return APR_SUCCESS;
 }
@@ -1010,6 +954,6 @@ void shs_shmi_format(shs_shmi_t *s)
     s->h->lru_head = s->h->lru_tail = NIL;
     for (i = s->nblocks; i-- > 0;) {
         blk(s, i)->mark = 0;
-        free_push(s, i);
+        shs_shmi_free_push(s, i);
     }
 }
