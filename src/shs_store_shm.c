@@ -14,7 +14,8 @@
  */
 
 /* The embedded store: a file mapped MAP_SHARED by every process of one server.  This file:
- * the file's life, the lock, the operations; shs_store_shm_index.c: the index inside it.
+ * the file's life, the lock, the operations; shs_store_shm_index.c: the index inside it;
+ * shs_store_shm_rebuild.c: the index made again from the entries.
  *
  * Why a file of our own.  mod_socache_shmcb recreates its segment at every restart (all
  * sessions lost each night at logrotate's graceful restart).  ap_slotmem (mod_slotmem_shm)

@@ -15,7 +15,7 @@
 
 /* The embedded store's index in its mapped file (see shs_store_shm.c for the design): the
  * layout shared by every process, and what is done with the lock held.  Internal to
- * shs_store_shm.c and shs_store_shm_index.c. */
+ * shs_store_shm.c, shs_store_shm_index.c and shs_store_shm_rebuild.c. */
 
 #ifndef SHS_STORE_SHM_INDEX_H
 #define SHS_STORE_SHM_INDEX_H
@@ -124,7 +124,8 @@ apr_status_t shs_shmi_prepare(shs_shmi_t *x, shs_shmi_op_t *op);
 int shs_shmi_run(shs_shmi_t *x, shs_shmi_op_t *op, apr_time_t now);
 
 /* With the lock, or the file ours alone: every structure rebuilt from the entries the bucket
- * chains reach (see the function); counted as a recovery unless verify (a reused file). */
+ * chains reach (see the function, in shs_store_shm_rebuild.c); counted as a recovery unless
+ * verify (a reused file). */
 void shs_shmi_rebuild(shs_shmi_t *x, int verify, apr_uint32_t *kept, apr_uint32_t *dropped);
 
 /* An empty index in a zero-filled area whose geometry x describes. */

@@ -939,8 +939,8 @@ static void test_scribbles_fixed_seed(void **state)
     scribble_rounds(*state);
 }
 
-/* Where fields lie in an entry's head block (head_t in shs_store_shm_index.c): white-box
- * offsets, to damage one field on purpose.  A head's owner is its own block number. */
+/* Where fields lie in an entry's head block (shs_shmi_head_t in shs_store_shm_index_int.h):
+ * white-box offsets, to damage one field on purpose.  A head's owner is its own block number. */
 #define HEAD_OWNER_AT 4
 #define HEAD_KIND_AT 8
 #define HEAD_HNEXT_AT 12
