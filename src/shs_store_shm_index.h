@@ -15,7 +15,7 @@
 
 /* The embedded store's index in its mapped file (see shs_store_shm.c for the design): the
  * layout shared by every process, and what is done with the lock held.  Internal to
- * shs_store_shm.c, shs_store_shm_index.c and shs_store_shm_rebuild.c. */
+ * shs_store_shm.c, shs_store_shm_index.c, shs_store_shm_rebuild.c and shs_store_shm_hash.c. */
 
 #ifndef SHS_STORE_SHM_INDEX_H
 #define SHS_STORE_SHM_INDEX_H

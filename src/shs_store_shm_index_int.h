@@ -14,8 +14,8 @@
  */
 
 /* The index's insides: how an entry lies in its blocks, the checksum and the chain cursor.
- * Private to shs_store_shm_index.c (the operations) and shs_store_shm_rebuild.c (the rebuild);
- * shs_store_shm.c sees only shs_store_shm_index.h. */
+ * Private to shs_store_shm_index.c (the operations), shs_store_shm_rebuild.c (the rebuild) and
+ * shs_store_shm_hash.c (the hash); shs_store_shm.c sees only shs_store_shm_index.h. */
 
 #ifndef SHS_STORE_SHM_INDEX_INT_H
 #define SHS_STORE_SHM_INDEX_INT_H
@@ -94,9 +94,11 @@ static inline int expired(const shs_shmi_head_t *e, apr_time_t now)
     return e->expires != 0 && e->expires <= now;
 }
 
-/* The seeded hash (shs_shmi_hash_t) fed in pieces; a key's hash in one call. */
+/* The seeded hash (shs_shmi_hash_t) fed in pieces, and a key's hash in one call
+ * (shs_store_shm_hash.c). */
 void shs_shmi_hash_init(shs_shmi_hash_t *st, uint64_t seed);
 void shs_shmi_hash_update(shs_shmi_hash_t *st, const void *data, apr_size_t n);
+uint64_t shs_shmi_hash_final(const shs_shmi_hash_t *st);
 uint64_t shs_shmi_key_hash(uint64_t seed, const char *key, apr_size_t klen);
 
 /* An entry's checksum: kv fed with its key and value, then e's checked fields. */
