@@ -12,7 +12,6 @@ Set-up: a, b, c form group g with a.test as the hub (test_pull.pull_conf); x.tes
 form another group; y.test is in no group."""
 
 import re
-import socket
 import threading
 import time
 import urllib.parse
@@ -20,6 +19,7 @@ import urllib.parse
 import pytest
 
 from pyshs import COOKIE, Browser, find_tags
+from pyshs.fakemc import FakeMemcached, value_answer
 from pyshs.tokens import TokenCodec, new_id
 from test_pull import FILES, pull_conf
 
@@ -207,64 +207,27 @@ class LyingMemcached:
         self.data = {}
         self.get_mode = self.store_mode = "ok"
         self.lock = threading.Lock()
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.conns = []
-        self.acceptor = threading.Thread(target=self._accept, daemon=True)
-        self.acceptor.start()
+        self.server = FakeMemcached(self._serve)
+        self.port = self.server.port
 
     def close(self):
-        # shut down before closing: a thread left blocked in accept() on a closed socket can
-        # wake up on the next socket given the same descriptor, another test's server
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.acceptor.join(5)
-        self.sock.close()
-        for c in self.conns:
-            c.close()
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            self.conns.append(c)
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+        self.server.close()
 
     def _serve(self, c):
-        buf = b""
-        try:
-            while True:
-                while b"\r\n" not in buf:
-                    chunk = c.recv(65536)
-                    if not chunk:
-                        return
-                    buf += chunk
-                line, buf = buf.split(b"\r\n", 1)
-                parts = line.decode("latin-1").split()
-                if parts and parts[0] in ("set", "add"):
-                    n = int(parts[4])
-                    while len(buf) < n + 2:
-                        buf += c.recv(65536)
-                    val, buf = buf[:n], buf[n + 2:]
-                    if not self._store(c, parts[0], parts[1], val):
-                        return
-                elif parts and parts[0] == "get":
-                    if not self._get(c, parts[1]):
-                        return
-                elif parts and parts[0] == "delete":
-                    with self.lock:
-                        found = self.data.pop(parts[1], None)
-                    c.sendall(b"DELETED\r\n" if found else b"NOT_FOUND\r\n")
-                else:
-                    c.sendall(b"ERROR\r\n")
-        except OSError:
-            return
-        finally:
-            c.close()
+        while True:
+            parts, val = c.command()
+            if val is not None:
+                if not self._store(c, parts[0], parts[1], val):
+                    return
+            elif parts[0] == "get":
+                if not self._get(c, parts[1]):
+                    return
+            elif parts[0] == "delete":
+                with self.lock:
+                    found = self.data.pop(parts[1], None)
+                c.send(b"DELETED\r\n" if found else b"NOT_FOUND\r\n")
+            else:
+                c.send(b"ERROR\r\n")
 
     def _store(self, c, cmd, key, val):
         mode = self.store_mode
@@ -273,11 +236,11 @@ class LyingMemcached:
             if ok and mode == "ok":
                 self.data[key] = val
         if mode == "server-error":
-            c.sendall(b"SERVER_ERROR out of memory storing object\r\n")
+            c.send(b"SERVER_ERROR out of memory storing object\r\n")
         elif mode == "garbage":
-            c.sendall(b"STORED EXTRA\r\n")
+            c.send(b"STORED EXTRA\r\n")
         else:
-            c.sendall(b"STORED\r\n" if ok else b"NOT_STORED\r\n")
+            c.send(b"STORED\r\n" if ok else b"NOT_STORED\r\n")
         return True
 
     def _get(self, c, key):
@@ -287,31 +250,30 @@ class LyingMemcached:
             others = [(k, v) for k, v in self.data.items() if k != key and "." not in k]
         v = mine if mine is not None else b"x"
         k = key.encode()
-        whole = (b"VALUE %s 0 %d\r\n%s\r\nEND\r\n" % (k, len(v), v)) if mine is not None \
-            else b"END\r\n"
+        whole = value_answer(key, mine)
         if mode == "ok":
-            c.sendall(whole)
+            c.send(whole)
         elif mode == "another key's value":
             ok, ov = others[-1]
-            c.sendall(b"VALUE %s 0 %d\r\n%s\r\nEND\r\n" % (ok.encode(), len(ov), ov))
+            c.send(value_answer(ok, ov))
         elif mode == "two answers at once":
-            c.sendall(whole + whole)
+            c.send(whole + whole)
         elif mode == "a length too short":
-            c.sendall(b"VALUE %s 0 %d\r\n%s\r\nEND\r\n" % (k, len(v) - 3, v))
+            c.send(b"VALUE %s 0 %d\r\n%s\r\nEND\r\n" % (k, len(v) - 3, v))
         elif mode == "a huge length":
-            c.sendall(b"VALUE %s 0 4294967295\r\n%s" % (k, v))
+            c.send(b"VALUE %s 0 4294967295\r\n%s" % (k, v))
         elif mode == "garbage":
-            c.sendall(bytes(range(256)) * 16)
+            c.send(bytes(range(256)) * 16)
         elif mode == "SERVER_ERROR":
-            c.sendall(b"SERVER_ERROR out of memory\r\n")
+            c.send(b"SERVER_ERROR out of memory\r\n")
         elif mode == "closed mid-answer":
-            c.sendall(whole[:len(whole) // 2])
+            c.send(whole[:len(whole) // 2])
             return False
         elif mode == "a length too long (stalls)":
-            c.sendall(b"VALUE %s 0 %d\r\n%s\r\nEND\r\n" % (k, len(v) + 10, v))
+            c.send(b"VALUE %s 0 %d\r\n%s\r\nEND\r\n" % (k, len(v) + 10, v))
         elif mode == "byte by byte past the timeout":
             for b in whole[:20]:
-                c.sendall(bytes([b]))
+                c.send(bytes([b]))
                 time.sleep(0.05)
             return False
         return True

@@ -18,7 +18,6 @@ Set-up: a, b, c form group g with a.test as the hub (test_pull.pull_conf)."""
 import concurrent.futures
 import os
 import re
-import socket
 import subprocess
 import threading
 import time
@@ -27,6 +26,7 @@ import pytest
 
 import pyshs as H
 from pyshs import COOKIE, STATE_COOKIE, Browser, Navigator, new_id
+from pyshs.fakemc import FakeMemcached, value_answer
 from pyshs.tokens import b64d, b64e
 from test_placement import owner
 from test_pull import FILES, pull_conf
@@ -317,32 +317,11 @@ class HostileMemcached:
         self.data = {}
         self.mode = "ok"
         self.lock = threading.Lock()
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.addr = "127.0.0.1:%d" % self.sock.getsockname()[1]
-        self.conns = []
-        self.acceptor = threading.Thread(target=self._accept, daemon=True)
-        self.acceptor.start()
+        self.server = FakeMemcached(self._serve)
+        self.addr = self.server.addr
 
     def close(self):
-        # shut down before closing: a thread left blocked in accept() on a closed socket can
-        # wake up on the next socket given the same descriptor, another test's server
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.acceptor.join(5)
-        self.sock.close()
-        for c in self.conns:
-            c.close()
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            self.conns.append(c)
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+        self.server.close()
 
     def _value(self, key, other=False):
         with self.lock:
@@ -351,60 +330,44 @@ class HostileMemcached:
                 key, v = items[-1] if items else (key, None)
             else:
                 v = self.data.get(key)
-        return b"END\r\n" if v is None else \
-            b"VALUE %s 0 %d\r\n%s\r\nEND\r\n" % (key.encode(), len(v), v)
+        return value_answer(key, v)
 
     def _serve(self, c):
-        buf, held = b"", None
-        try:
-            while True:
-                while b"\r\n" not in buf:
-                    chunk = c.recv(65536)
-                    if not chunk:
-                        return
-                    buf += chunk
-                line, buf = buf.split(b"\r\n", 1)
-                parts = line.decode("latin-1").split() or ["?"]
-                if parts[0] in ("set", "add"):
-                    n = int(parts[4])
-                    while len(buf) < n + 2:
-                        buf += c.recv(65536)
-                    val, buf = buf[:n], buf[n + 2:]
-                    with self.lock:
-                        ok = parts[0] == "set" or parts[1] not in self.data
-                        if ok:
-                            self.data[parts[1]] = val
-                    answer = b"STORED\r\n" if ok else b"NOT_STORED\r\n"
-                    mode = self.mode if parts[0] == "add" and parts[1][4:6] in ("p.", "t.") \
-                        else "ok"
-                    answer = {"notstored": b"NOT_STORED\r\n",
-                              "add-server-error": b"SERVER_ERROR out of memory\r\n",
-                              "stored-twice": b"STORED\r\nSTORED\r\n"}.get(mode, answer)
-                    if mode == "reversed" and buf.startswith(b"get "):
-                        held = answer
-                        continue
-                    c.sendall(answer)
-                    if mode == "close-after-first":
-                        return
-                    held = mode if mode in ("other-value", "first-then-silence", "extra") \
-                        else None
-                elif parts[0] == "get":
-                    how, held = held, None
-                    if how == "first-then-silence":
-                        continue
-                    out = self._value(parts[1], other=how == "other-value")
-                    c.sendall(out + (b"STORED\r\n" if how == "extra" else
-                                     how if isinstance(how, bytes) else b""))
-                elif parts[0] == "delete":
-                    with self.lock:
-                        found = self.data.pop(parts[1], None)
-                    c.sendall(b"DELETED\r\n" if found else b"NOT_FOUND\r\n")
-                else:
-                    c.sendall(b"ERROR\r\n")
-        except OSError:
-            return
-        finally:
-            c.close()
+        held = None
+        while True:
+            parts, val = c.command()
+            if val is not None:
+                with self.lock:
+                    ok = parts[0] == "set" or parts[1] not in self.data
+                    if ok:
+                        self.data[parts[1]] = val
+                answer = b"STORED\r\n" if ok else b"NOT_STORED\r\n"
+                mode = self.mode if parts[0] == "add" and parts[1][4:6] in ("p.", "t.") \
+                    else "ok"
+                answer = {"notstored": b"NOT_STORED\r\n",
+                          "add-server-error": b"SERVER_ERROR out of memory\r\n",
+                          "stored-twice": b"STORED\r\nSTORED\r\n"}.get(mode, answer)
+                if mode == "reversed" and c.buf.startswith(b"get "):
+                    held = answer
+                    continue
+                c.send(answer)
+                if mode == "close-after-first":
+                    return
+                held = mode if mode in ("other-value", "first-then-silence", "extra") \
+                    else None
+            elif parts[0] == "get":
+                how, held = held, None
+                if how == "first-then-silence":
+                    continue
+                out = self._value(parts[1], other=how == "other-value")
+                c.send(out + (b"STORED\r\n" if how == "extra" else
+                              how if isinstance(how, bytes) else b""))
+            elif parts[0] == "delete":
+                with self.lock:
+                    found = self.data.pop(parts[1], None)
+                c.send(b"DELETED\r\n" if found else b"NOT_FOUND\r\n")
+            else:
+                c.send(b"ERROR\r\n")
 
 
 @pytest.mark.memcached_only

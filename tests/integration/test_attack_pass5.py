@@ -32,6 +32,7 @@ import pytest
 
 import pyshs as H
 from pyshs import COOKIE, Browser, new_id
+from pyshs.fakemc import FakeMemcached, value_answer
 from test_attack_pass4 import LOG_INFO, SLACK, STATUS, TIMEOUT, Group, status_lines
 from test_placement import order, owner
 from test_pull import FILES, pull_conf
@@ -107,109 +108,62 @@ class NoreplyMemcached:
         self.stalled = threading.Event()
         self.noreply_seen = 0
         self.lock = threading.Lock()
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.addr = "127.0.0.1:%d" % self.sock.getsockname()[1]
-        self.conns = []
-        self.acceptor = threading.Thread(target=self._accept, daemon=True)
-        self.acceptor.start()
+        self.server = FakeMemcached(self._serve, nodelay=True)
+        self.addr = self.server.addr
 
     def close(self):
-        """Stop accepting first: a thread blocked in accept() on a socket closed under it can
-        wake up on the next socket given the same descriptor (another test's server)."""
+        """A connection held by `stalled` waits for it: let it go first."""
         self.stalled.clear()
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.acceptor.join(5)
-        self.sock.close()
-        for c in list(self.conns):
-            try:
-                c.close()
-            except OSError:
-                pass
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self.conns.append(c)
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+        self.server.close()
 
     def _stray(self):
         if self.stray == "VALUE-other":
             with self.lock:
                 v = self.data.get(self.other_key, b"x")
-            return b"VALUE %s 0 %d\r\n%s\r\nEND\r\n" % (self.other_key.encode(), len(v), v)
+            return value_answer(self.other_key, v)
         return STRAYS[self.stray]
 
-    def _read(self, c, buf, n):
-        while len(buf) < n:
-            chunk = c.recv(65536)
-            if not chunk:
-                raise OSError("closed")
-            buf += chunk
-        return buf
-
     def _serve(self, c):
-        buf, held = b"", None
-        try:
-            while True:
-                while b"\r\n" not in buf:
-                    buf = self._read(c, buf, len(buf) + 1)
-                line, buf = buf.split(b"\r\n", 1)
-                parts = line.decode("latin-1").split() or ["?"]
-                noreply = False
-                if parts[0] in ("set", "add") and len(parts) >= 5:
-                    n = int(parts[4])
-                    buf = self._read(c, buf, n + 2)
-                    val, buf = buf[:n], buf[n + 2:]
-                    noreply = parts[-1] == "noreply"
-                    with self.lock:
-                        ok = parts[0] == "set" or parts[1] not in self.data
-                        if ok:
-                            self.data[parts[1]] = val
-                    answer = b"STORED\r\n" if ok else b"NOT_STORED\r\n"
-                elif parts[0] == "get":
-                    with self.lock:
-                        v = self.data.get(parts[1])
-                    answer = b"END\r\n" if v is None else \
-                        b"VALUE %s 0 %d\r\n%s\r\nEND\r\n" % (parts[1].encode(), len(v), v)
-                elif parts[0] == "version":
-                    answer = b"VERSION 1.6.0-fake\r\n"
-                elif parts[0] == "delete":
-                    with self.lock:
-                        found = self.data.pop(parts[1], None)
-                    answer = b"DELETED\r\n" if found is not None else b"NOT_FOUND\r\n"
-                else:
-                    answer = b"ERROR\r\n"
-                while self.stalled.is_set():
-                    time.sleep(0.005)
-                if held is not None:
-                    c.sendall(held)
-                    held = None
-                    time.sleep(self.gap)
-                if noreply:
-                    self.noreply_seen += 1
-                    if self.when == "now":
-                        c.sendall(self._stray())
-                    elif self.when == "late":
-                        held = self._stray()
-                    continue
-                c.sendall(answer)
-                if parts[0] == "get" and self.after_get == "stall":
-                    self.after_get = None
-                    self.stalled.set()
-        except OSError:
-            return
-        finally:
-            try:
-                c.close()
-            except OSError:
-                pass
+        held = None
+        while True:
+            parts, val = c.command()
+            noreply = False
+            if val is not None:
+                noreply = parts[-1] == "noreply"
+                with self.lock:
+                    ok = parts[0] == "set" or parts[1] not in self.data
+                    if ok:
+                        self.data[parts[1]] = val
+                answer = b"STORED\r\n" if ok else b"NOT_STORED\r\n"
+            elif parts[0] == "get":
+                with self.lock:
+                    v = self.data.get(parts[1])
+                answer = value_answer(parts[1], v)
+            elif parts[0] == "version":
+                answer = b"VERSION 1.6.0-fake\r\n"
+            elif parts[0] == "delete":
+                with self.lock:
+                    found = self.data.pop(parts[1], None)
+                answer = b"DELETED\r\n" if found is not None else b"NOT_FOUND\r\n"
+            else:
+                answer = b"ERROR\r\n"
+            while self.stalled.is_set():
+                time.sleep(0.005)
+            if held is not None:
+                c.send(held)
+                held = None
+                time.sleep(self.gap)
+            if noreply:
+                self.noreply_seen += 1
+                if self.when == "now":
+                    c.send(self._stray())
+                elif self.when == "late":
+                    held = self._stray()
+                continue
+            c.send(answer)
+            if parts[0] == "get" and self.after_get == "stall":
+                self.after_get = None
+                self.stalled.set()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@
 - conf.py      a test server's root and httpd.conf (HttpdConf), sites, TLS, key files, groups
 - httpd.py     Httpd: process control, error-log checks (LogWatch), `apache2 -t` errors
 - memcached.py Memcached (start, stall, kill, restart by pid) and McClient
+- fakemc.py    FakeMemcached: a scripted memcached that misbehaves on purpose (pyshs.fakemc)
 - client.py    one HTTP(S) request; Browser, Visitor (push) and Navigator (pull) with their jars
 - tokens.py    ids, cookie names, store keys, sealed values, TokenCodec (twin of shs_token.c)
 - tags.py      the push's loader tags in a page
