@@ -391,12 +391,13 @@ class Httpd:
             # the same settings: memcached listens on TCP or on a socket, not both)
             text = text.replace("SharedSessionMemcache 127.0.0.1:@MCPORT@",
                                 f"SharedSessionMemcache {ctx.mc_socket}")
+            text = text.replace("McFloor 127.0.0.1:@MCPORT@", f"McFloor {ctx.mc_socket}")
             text = text.replace('"@ROOT@/event', '"@ROOT@/eventsock').replace(
                 "@ROOT@/run-event", "@ROOT@/run-eventsock")
             self.mc, self.mc_pid = ctx.mcu, ctx.mcu_pid
         module = ctx.compare_module if kind == "eventcmp" else ctx.module
         for k, v in {"ROOT": ctx.root, "PORT": str(self.port), "MCPORT": str(ctx.mc_port),
-                     "MODDIR": MODDIR, "SHSMOD": module, "KEYFILE": ctx.keyfile,
+                     "MODDIR": MODDIR, "SHSMOD": module, "FLOORMOD": ctx.floor_module, "KEYFILE": ctx.keyfile,
                      "USER": user}.items():
             text = text.replace(f"@{k}@", v)
         with open(self.conf, "w") as f:
@@ -529,6 +530,13 @@ def setup(ctx):
     if COMPARE:
         shutil.copy(COMPARE, ctx.path("mod_sharedsession-compare.so"))
         ctx.compare_module = ctx.path("mod_sharedsession-compare.so")
+    # the floor of benchmark 1 (bench/floor/mod_mcfloor.c), built here, never in the tree
+    os.makedirs(ctx.path("floor"))
+    shutil.copy(os.path.join(HERE, "floor", "mod_mcfloor.c"), ctx.path("floor"))
+    r = run(["apxs", "-c", "-Wc,-O2", "mod_mcfloor.c"], cwd=ctx.path("floor"))
+    if r.returncode != 0:
+        raise BenchError(f"apxs could not build bench/floor/mod_mcfloor.c:\n{r.stdout}{r.stderr}")
+    ctx.floor_module = ctx.path("floor", ".libs", "mod_mcfloor.so")
     ctx.keyfile = ctx.path("sharedsession.key")
     with open(ctx.keyfile, "w") as f:
         f.write(f"1 {base64.b64encode(secrets.token_bytes(32)).decode()}\n")
@@ -538,7 +546,7 @@ def setup(ctx):
         page = f.read()
     big = big_page(1 << 20)
     a = ctx.path("htdocs", "a")
-    for d in ("shs", "cookie", "plain", "inject", "noinject", "maxage", "jar"):
+    for d in ("shs", "cookie", "plain", "floor", "inject", "noinject", "maxage", "jar"):
         os.makedirs(os.path.join(a, d))
         with open(os.path.join(a, d, "page.html"), "w") as f:
             f.write(page)
@@ -730,6 +738,39 @@ class Variant:
         self.prepare = None       # callable(ctx, variant, round) run before a measured run
 
 
+class StallWatch:
+    """A thread of real-time priority (SCHED_FIFO when allowed) that wakes every 10 ms during a
+    run and keeps the longest time it was not run: it preempts every ordinary process, so a gap
+    of 100 ms or more means the machine itself stood still (the hypervisor did not run the
+    virtual CPUs), which makes every bounded wait on it expire, memcached's included."""
+
+    def __init__(self):
+        self.gap, self.at, self.fifo = 0.0, None, False
+        self.stop = threading.Event()
+        self.t = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+            self.fifo = True
+        except (AttributeError, OSError):
+            pass
+        last = time.monotonic()
+        while not self.stop.wait(0.01):
+            now = time.monotonic()
+            if now - last > self.gap:
+                self.gap, self.at = now - last, time.strftime("%H:%M:%S")
+            last = now
+
+    def __enter__(self):
+        self.t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.t.join(5)
+
+
 def wrk(ctx, v, duration):
     cmd = [WRK, "-t", str(ctx.threads), "-c", str(ctx.conns), "-d", f"{duration}s",
            "--timeout", "10s", "-H", f"Host: {v.host}"]
@@ -746,7 +787,10 @@ def wrk(ctx, v, duration):
     offh = v.httpd.log_size()
     hpids = v.httpd.all_pids()
     cpu0 = (cpu_ticks(hpids), cpu_ticks([mc_pid]))
-    r = run(cmd, timeout=duration + 120)
+    steal0 = cpu_times()[2]
+    with StallWatch() as watch:
+        r = run(cmd, timeout=duration + 120)
+    steal1 = cpu_times()[2]
     cpu1 = (cpu_ticks(hpids), cpu_ticks([mc_pid]))
     after = mc.stats()
     out = r.stdout + r.stderr
@@ -769,6 +813,8 @@ def wrk(ctx, v, duration):
     res["warn401"] = sum(res["reasons"].values())
     res["mcdown"] = v.httpd.refusals_since(offh, "SHS00302")
     res["crashes"] = v.httpd.refusals_since(offh, "AH00052")
+    res["stood_ms"], res["stood_at"] = watch.gap * 1000, watch.at
+    res["steal_ms"] = (steal1 - steal0) * 1000 / os.sysconf("SC_CLK_TCK")
     tick = os.sysconf("SC_CLK_TCK")
     res["httpd_cpu_us"] = (cpu1[0] - cpu0[0]) / tick * 1e6 / max(1, res["requests"])
     res["mc_cpu_us"] = (cpu1[1] - cpu0[1]) / tick * 1e6 / max(1, res["requests"])
@@ -789,6 +835,9 @@ def measure(ctx, variants, title):
                 v.prepare(ctx, v, rnd)
             res = wrk(ctx, v, ctx.duration)
             v.runs.append(res)
+            if res["stood_ms"] >= 100:
+                log(f"{title}: the machine stood still for {res['stood_ms']:.0f} ms at "
+                    f"{res['stood_at']} (steal {res['steal_ms']:.0f} ms in the run)")
             log(f"{title}: round {rnd + 1}/{ctx.rounds} {v.name}: {fmt_rps(res['rps'])} req/s"
                 + (f", {res['non2xx']} non-2xx" if res["non2xx"] else "")
                 + (f", {res['sockerr']} socket errors" if res["sockerr"] else "")
@@ -825,6 +874,12 @@ def problems(v):
         p.append(f"memcached did not answer within SharedSessionMemcacheTimeout {down} times "
                  "(SHS00302; each time the server is skipped for SharedSessionMemcacheRetry and "
                  "requests go without a session)")
+        for r in v.runs:
+            if r.get("mcdown"):
+                p.append(f"in a run with SHS00302 the longest time a real-time sampler was not "
+                         f"run was {r['stood_ms']:.0f} ms (at {r['stood_at']}), CPU steal "
+                         f"{r['steal_ms']:.0f} ms: a gap of 100 ms or more is the machine "
+                         "standing still, not memcached")
     if non2xx:
         p.append(f"{non2xx} non-2xx answers")
     if sock:
@@ -860,6 +915,15 @@ def verdict(ctx, bench, what, value, target, ok, unit="×"):
 
 # ------------------------------------------------------------------ benchmark 1
 
+def set_floor(mc, sid):
+    """The value the floor rows read (bench/floor/mod_mcfloor.c): a copy of session sid's,
+    so that the floor moves the same bytes as the session page."""
+    sealed = mc.get(store_key(sid))
+    if sealed is None:
+        raise BenchError("the floor: the session's value is not in memcached")
+    mc.set_many([("shs-floor", sealed)])
+
+
 def bench1(ctx):
     e = ctx.event
     host = f"a.test:{e.port}"
@@ -877,6 +941,14 @@ def bench1(ctx):
                 f"a.test:{ctx.sock.port}", "/shs/page.html",
                 [f"Cookie: {COOKIE}={login(ctx, 'shs', COOKIE, ctx.sock)}"]),
     ]
+    # the floor: one get of a value of the session's stored size, by the cheapest client
+    set_floor(ctx.mc, sid)
+    set_floor(ctx.mcu, variants[4].headers[0].split("=", 1)[1])
+    floor = Variant("floor: one memcached get per request, no session (bench/floor/mod_mcfloor.c)",
+                    e, host, "/floor/page.html", [f"Cookie: other={dummy}"])
+    floor_sock = Variant("floor on the unix socket", ctx.sock, f"a.test:{ctx.sock.port}",
+                         "/floor/page.html", [f"Cookie: other={dummy}"])
+    variants += [floor, floor_sock]
     if ctx.cmp:
         variants.append(Variant(
             f"SharedSession (memcached), BENCH_COMPARE build ({os.path.basename(COMPARE)} "
@@ -903,7 +975,11 @@ def bench1(ctx):
         "store row is the same page on a second httpd of the same configuration with "
         "`SharedSessionStore shm` instead of memcached (measured in the same rounds); the unix "
         "socket row, a third httpd whose `SharedSessionMemcache` is the socket of a second "
-        "memcached of the same settings (`-s PATH`). mod_sharedsession is loaded in all of them.",
+        "memcached of the same settings (`-s PATH`). mod_sharedsession is loaded in all of them. "
+        "The floor rows are the page without a session whose every request first reads one "
+        "memcached value of the session's stored size, made by bench/floor/mod_mcfloor.c (one "
+        "blocking connection per thread, no parsing): what the round trip alone costs here, the "
+        "limit for any module keeping sessions in memcached on this machine.",
         "",
         table(variants, plain),
         "",
@@ -918,9 +994,15 @@ def bench1(ctx):
     r_sock = rps_med(sock) / rps_med(plain)
     text.append(verdict(ctx, 1, "SharedSession (memcached on a unix socket) / no session", r_sock,
                         "≥ 0.70", r_sock >= 0.70))
+    text.append(f"- floor / no session: {rps_med(floor) / rps_med(plain):.2f} × (memcached), "
+                f"{rps_med(floor_sock) / rps_med(plain):.2f} × (unix socket): the ceiling of "
+                "the rows above on this machine (not a target)")
+    text.append(f"- SharedSession / floor: {rps_med(shs) / rps_med(floor):.2f} × (memcached), "
+                f"{rps_med(sock) / rps_med(floor_sock):.2f} × (unix socket): how near the "
+                "module is to that ceiling (not a target)")
     if ctx.cmp:
         text.append(f"- this build / the BENCH_COMPARE build (memcached): "
-                    f"{rps_med(shs) / rps_med(variants[5]):.2f} × (not a target)")
+                    f"{rps_med(shs) / rps_med(variants[-1]):.2f} × (not a target)")
     for v in variants:
         for p in problems(v):
             text.append(f"- {v.name}: {p}")
@@ -1258,16 +1340,21 @@ def bench4(ctx):
                       f"b.test:{pf.port}", "/pixel.gif")
     ceil_pg = Variant("ceiling: the same page as a static file, no session (prefork)", pf,
                       f"a.test:{pf.port}", "/plain/page.html")
-    for v, want in ((ceil_cb, GIF), (ceil_pg, None)):
+    set_floor(ctx.mc, shs_ids[0])
+    floor_pg = Variant("floor: the same static page, no session, one memcached get per request "
+                       "(bench/floor/mod_mcfloor.c, prefork)", pf, f"a.test:{pf.port}",
+                       "/floor/page.html")
+    for v, want in ((ceil_cb, GIF), (ceil_pg, None), (floor_pg, None)):
         st, _, body = http_get(pf.port, v.host, v.path)
         if st != 200 or (want is not None and body != want):
             raise BenchError(f"{v.host}{v.path}: {st} {body[:40]!r}")
     cbs = [php_cb, cb_pf, cb_ev, ceil_cb]
-    pages = [php_page, page_pf, page_ev, ceil_pg]
+    pages = [php_page, page_pf, page_ev, ceil_pg, floor_pg]
     measure(ctx, cbs, "4 callbacks")
     measure(ctx, pages, "4 pages")
     r_ceil_cb = rps_med(ceil_cb) / rps_med(php_cb)
     r_ceil_pg = rps_med(ceil_pg) / rps_med(php_page)
+    r_floor_pg = rps_med(floor_pg) / rps_med(php_page)
     r = {
         "cb_pf": rps_med(cb_pf) / rps_med(php_cb),
         "cb_ev": rps_med(cb_ev) / rps_med(php_cb),
@@ -1289,8 +1376,9 @@ def bench4(ctx):
         "benchmark 1, on the same prefork instance (1 worker thread per process, same MPM as "
         "PHP) and on the event instance (2 × 32 threads: the MPM this module is meant for). "
         f"Pages rotate over a pool of {pool} sessions per kind (PHP serialises requests that "
-        "share a session). The last row of each table serves the same bytes as a static "
-        "file on the prefork instance, with no session at all.",
+        "share a session). The last rows of each table serve the same bytes as a static "
+        "file on the prefork instance, with no session at all (pages: also with one memcached "
+        "get per request made by bench/floor/mod_mcfloor.c, as in benchmark 1).",
         "",
         "Callbacks:",
         "",
@@ -1311,6 +1399,9 @@ def bench4(ctx):
         "file and does the session's work on top, so it cannot beat that row: "
         + ("the page target of 5 × is out of reach of any session module on this machine."
            if r_ceil_pg < 5 else "5 × is within reach here."),
+        f"- the same page with one memcached get per request and nothing else (the floor of "
+        f"any module keeping sessions in memcached) / PHP session page: {r_floor_pg:.2f} ×; "
+        f"ours (prefork) / that floor: {rps_med(page_pf) / rps_med(floor_pg):.2f} ×.",
         f"- reference for the callbacks: the same GIF as a static file / sso.php: "
         f"{r_ceil_cb:.2f} ×. Not a ceiling: our callback answers from a quick handler "
         "(no mapping, no file), so it can be faster than this row; what it costs per request "
