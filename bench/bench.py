@@ -1671,13 +1671,14 @@ def serve(ctx, seconds):
     """Servers up, a live session for each kind, then wait (bounded)."""
     e = ctx.event
     sid = login(ctx, "shs", COOKIE)
+    set_floor(ctx.mc, sid)          # /floor/page.html reads a copy of this session's value
     print(f"""work dir     {ctx.root}   (configs, error logs, key file)
 memcached    127.0.0.1:{ctx.mc_port}, and {ctx.mc_socket} (the eventsock httpd)
 event httpd  pid {e.proc.pid}, 127.0.0.1:{e.port}; hosts a.test:{e.port}, b.test:{e.port}
 prefork      {f"pid {ctx.prefork.proc.pid}, 127.0.0.1:{ctx.prefork.port}" if ctx.prefork else "-"}
 session      Cookie: {COOKIE}={sid}
 example      wrk -t2 -c32 -d10s -H 'Host: a.test:{e.port}' -H 'Cookie: {COOKIE}={sid}' \\
-                 http://127.0.0.1:{e.port}/shs/page.html
+                 http://127.0.0.1:{e.port}/shs/page.html  (or /floor/page.html: the floor)
 stopping in {seconds} s (Ctrl-C stops now)""", flush=True)
     time.sleep(seconds)
 

@@ -4,6 +4,8 @@
 #
 #   bench/profile.sh [OUT_DIR]                     this build
 #   BENCH_MODULE=/path/other.so bench/profile.sh   another build (e.g. before a change)
+#   PROFILE_PATH=/floor/page.html bench/profile.sh the floor (one memcached get, no session)
+#   PROFILE_TRACE=1 bench/profile.sh               also count system calls (perf trace -s)
 #
 # Run it alone (see bench/README.md): it prints the load average first.  Writes
 # OUT_DIR/perf.data, OUT_DIR/report.txt (perf report by symbol) and OUT_DIR/summary.txt.
@@ -23,7 +25,7 @@ pid=$(sed -n 's/^event httpd  pid \([0-9]*\),.*/\1/p' "$out/serve.txt")
 port=$(sed -n 's/^event httpd  pid [0-9]*, 127.0.0.1:\([0-9]*\);.*/\1/p' "$out/serve.txt")
 cookie=$(sed -n 's/^session      Cookie: //p' "$out/serve.txt")
 workers=$(ps -o pid= --ppid "$pid" | tr -d ' ' | paste -sd,)
-url="http://127.0.0.1:$port/shs/page.html"
+url="http://127.0.0.1:$port${PROFILE_PATH:-/shs/page.html}"
 
 wrk -t2 -c32 -d2s -H "Host: a.test:$port" -H "Cookie: $cookie" "$url" > /dev/null   # warm-up
 perf record -e cpu-clock -F 999 --call-graph dwarf,16384 -o "$out/perf.data" -p "$workers" -- sleep "$secs" \
@@ -32,6 +34,13 @@ rec=$!
 wrk -t2 -c32 -d"$((secs + 1))s" -H "Host: a.test:$port" -H "Cookie: $cookie" "$url" \
     | tee "$out/wrk.txt" | grep -E 'Requests/sec'
 wait "$rec"
+if [ -n "${PROFILE_TRACE:-}" ]; then
+    # system calls per request: counts, not times, so not disturbed by the tracing itself
+    perf trace -s -p "$workers" -o "$out/trace.txt" -- sleep 3 &
+    rec=$!
+    wrk -t2 -c32 -d4s -H "Host: a.test:$port" -H "Cookie: $cookie" "$url" > "$out/trace-wrk.txt"
+    wait "$rec"
+fi
 perf report -i "$out/perf.data" --no-children --sort sym --stdio 2>/dev/null \
     | grep -v '^$' > "$out/report.txt"
 perf report -i "$out/perf.data" --children --sort sym --stdio -g none 2>/dev/null \
@@ -48,5 +57,12 @@ set +e +o pipefail
         "$out/report-children.txt" | head -20
     perf script -i "$out/perf.data" -F comm,ip,sym 2>/dev/null > "$out/stacks.txt"
     /usr/bin/python3 "$here/profile_stacks.py" "$out/stacks.txt"
+    if [ -f "$out/trace.txt" ]; then
+        rps=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$out/trace-wrk.txt")
+        echo "system calls per request while traced (3 s at $rps req/s):"
+        awk -v n="$rps" '$1 ~ /^[a-z_0-9]+$/ && $2 ~ /^[0-9]+$/ { c[$1] += $2 }
+            END { for (k in c) printf "  %6.2f %s\n", c[k] / (n * 3), k }' "$out/trace.txt" |
+            sort -rn | head -12
+    fi
 } | tee -a "$out/summary.txt"
 echo "written: $out"
