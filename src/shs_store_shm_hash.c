@@ -20,8 +20,6 @@
 
 #include "shs_store_shm_index_int.h"
 
-typedef shs_shmi_hash_t hstate_t;
-
 #define HK1 0x9e3779b97f4a7c15ULL
 #define HK2 0xbf58476d1ce4e5b9ULL
 #define HK3 0x94d049bb133111ebULL

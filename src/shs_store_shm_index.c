@@ -22,26 +22,9 @@
 
 #include "shs_store_shm_index_int.h"
 
-#define BLK SHS_SHM_BLOCK
-#define NIL SHS_SHMI_NIL
-#define DAMAGED SHS_SHMI_DAMAGED
-#define KIND_FREE SHS_SHMI_KIND_FREE
-#define KIND_HEAD SHS_SHMI_KIND_HEAD
-#define KIND_DATA SHS_SHMI_KIND_DATA
-#define KIND_NEW SHS_SHMI_KIND_NEW
-#define KIND_GONE SHS_SHMI_KIND_GONE
-#define HEAD_ROOM SHS_SHMI_HEAD_ROOM
-#define DATA_ROOM SHS_SHMI_DATA_ROOM
 #define SWEEP_WRITE 8u /* blocks the sweep passes at every write */
 #define SWEEP_ROOM 64u /* blocks it passes before each eviction */
 #define SALT_CSUM 0x6a09e667f3bcc909ULL
-
-typedef shs_shmi_hdr_t shm_hdr_t;
-typedef shs_shmi_hash_t hstate_t;
-typedef shs_shmi_op_t op_t;
-typedef shs_shmi_blk_t blk_t;
-typedef shs_shmi_head_t head_t;
-typedef shs_shmi_cur_t cur_t;
 
 /* ------------------------------------------------------------------ checksum */
 

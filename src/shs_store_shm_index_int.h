@@ -118,4 +118,23 @@ void shs_shmi_free_push(shs_shmi_t *s, uint32_t i);
 void shs_shmi_cur_init(shs_shmi_cur_t *c, const shs_shmi_t *s, uint32_t i, uint32_t nblk);
 int shs_shmi_cur_read(shs_shmi_cur_t *c, shs_shmi_hash_t *st, char *out, apr_size_t n);
 
+/* The short names the index's own files use (this header is theirs alone). */
+#define BLK SHS_SHM_BLOCK
+#define NIL SHS_SHMI_NIL
+#define DAMAGED SHS_SHMI_DAMAGED
+#define KIND_FREE SHS_SHMI_KIND_FREE
+#define KIND_HEAD SHS_SHMI_KIND_HEAD
+#define KIND_DATA SHS_SHMI_KIND_DATA
+#define KIND_NEW SHS_SHMI_KIND_NEW
+#define KIND_GONE SHS_SHMI_KIND_GONE
+#define HEAD_ROOM SHS_SHMI_HEAD_ROOM
+#define DATA_ROOM SHS_SHMI_DATA_ROOM
+
+typedef shs_shmi_hdr_t shm_hdr_t;
+typedef shs_shmi_hash_t hstate_t;
+typedef shs_shmi_op_t op_t;
+typedef shs_shmi_blk_t blk_t;
+typedef shs_shmi_head_t head_t;
+typedef shs_shmi_cur_t cur_t;
+
 #endif /* SHS_STORE_SHM_INDEX_INT_H */

@@ -20,20 +20,6 @@
 
 #include "shs_store_shm_index_int.h"
 
-#define NIL SHS_SHMI_NIL
-#define KIND_HEAD SHS_SHMI_KIND_HEAD
-#define KIND_DATA SHS_SHMI_KIND_DATA
-#define KIND_NEW SHS_SHMI_KIND_NEW
-#define KIND_GONE SHS_SHMI_KIND_GONE
-#define HEAD_ROOM SHS_SHMI_HEAD_ROOM
-#define DATA_ROOM SHS_SHMI_DATA_ROOM
-
-typedef shs_shmi_hdr_t shm_hdr_t;
-typedef shs_shmi_hash_t hstate_t;
-typedef shs_shmi_blk_t blk_t;
-typedef shs_shmi_head_t head_t;
-typedef shs_shmi_cur_t cur_t;
-
 static void chain_unmark(shs_shmi_t *s, uint32_t i, uint32_t n)
 {
     uint32_t k;

@@ -19,7 +19,7 @@ import urllib.parse
 import pytest
 
 from pyshs import COOKIE, Browser, find_tags
-from pyshs.fakemc import FakeMemcached, value_answer
+from pyshs.fakemc import FakeMemcached, answer_other, value_answer
 from pyshs.tokens import TokenCodec, new_id
 from test_pull import FILES, pull_conf
 
@@ -222,12 +222,8 @@ class LyingMemcached:
             elif parts[0] == "get":
                 if not self._get(c, parts[1]):
                     return
-            elif parts[0] == "delete":
-                with self.lock:
-                    found = self.data.pop(parts[1], None)
-                c.send(b"DELETED\r\n" if found else b"NOT_FOUND\r\n")
             else:
-                c.send(b"ERROR\r\n")
+                answer_other(c, parts, self.data, self.lock)
 
     def _store(self, c, cmd, key, val):
         mode = self.store_mode

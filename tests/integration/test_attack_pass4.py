@@ -26,7 +26,7 @@ import pytest
 
 import pyshs as H
 from pyshs import COOKIE, STATE_COOKIE, Browser, Navigator, new_id
-from pyshs.fakemc import FakeMemcached, value_answer
+from pyshs.fakemc import FakeMemcached, answer_other, value_answer
 from pyshs.tokens import b64d, b64e
 from test_placement import owner
 from test_pull import FILES, pull_conf
@@ -362,12 +362,8 @@ class HostileMemcached:
                 out = self._value(parts[1], other=how == "other-value")
                 c.send(out + (b"STORED\r\n" if how == "extra" else
                               how if isinstance(how, bytes) else b""))
-            elif parts[0] == "delete":
-                with self.lock:
-                    found = self.data.pop(parts[1], None)
-                c.send(b"DELETED\r\n" if found else b"NOT_FOUND\r\n")
             else:
-                c.send(b"ERROR\r\n")
+                answer_other(c, parts, self.data, self.lock)
 
 
 @pytest.mark.memcached_only

@@ -27,6 +27,17 @@ def value_answer(key, value):
     return b"VALUE %s 0 %d\r\n%s\r\nEND\r\n" % (key.encode(), len(value), value)
 
 
+def answer_other(conn, parts, data, lock):
+    """A fake's plain answer to a command it does not script: `delete` from data (under lock),
+    ERROR to anything else."""
+    if parts[0] == "delete":
+        with lock:
+            found = data.pop(parts[1], None)
+        conn.send(b"DELETED\r\n" if found else b"NOT_FOUND\r\n")
+    else:
+        conn.send(b"ERROR\r\n")
+
+
 class Closed(OSError):
     """The peer closed the connection (or close() shut it down)."""
 
