@@ -472,6 +472,7 @@ class Ctx:
     def __init__(self, args):
         self.args = args
         self.procs = []
+        self.stood = []          # per wrk run: (longest gap of the StallWatch, when, variant, fifo)
         self.root = tempfile.mkdtemp(prefix="shs-bench-")
         os.chmod(self.root, 0o755)
         self.duration = int(os.environ.get("BENCH_DURATION", "3" if args.quick else "6"))
@@ -815,6 +816,7 @@ def wrk(ctx, v, duration):
     res["crashes"] = v.httpd.refusals_since(offh, "AH00052")
     res["stood_ms"], res["stood_at"] = watch.gap * 1000, watch.at
     res["steal_ms"] = (steal1 - steal0) * 1000 / os.sysconf("SC_CLK_TCK")
+    ctx.stood.append((res["stood_ms"], res["stood_at"], v.name, watch.fifo))
     tick = os.sysconf("SC_CLK_TCK")
     res["httpd_cpu_us"] = (cpu1[0] - cpu0[0]) / tick * 1e6 / max(1, res["requests"])
     res["mc_cpu_us"] = (cpu1[1] - cpu0[1]) / tick * 1e6 / max(1, res["requests"])
@@ -1632,6 +1634,13 @@ def write_results(ctx, selected, started, load0, out):
     lines.append(f"- module measured: {shown} (copied at the start of the run), built "
                  f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime(built))} UTC"
                  if built else f"- module measured: {shown}")
+    if ctx.stood:
+        gap, at, name, fifo = max(ctx.stood)
+        lines.append(f"- the machine standing still: the longest time a "
+                     f"{'SCHED_FIFO' if fifo else 'normal-priority (SCHED_FIFO refused)'} "
+                     f"sampler waking every 10 ms was not run: {gap:.0f} ms (at {at}, during "
+                     f"{name}); runs with a gap of 100 ms or more: "
+                     f"{sum(1 for g in ctx.stood if g[0] >= 100)} of {len(ctx.stood)}")
     crashes = {h.kind: h.refusals_since(0, "AH00052") for h in (ctx.event, ctx.prefork) if h}
     lines.append("- httpd worker processes that died during the whole run (AH00052): " +
                  ", ".join(f"{k} {n}" for k, n in crashes.items()))
