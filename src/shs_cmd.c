@@ -18,11 +18,9 @@
  * AllowOverride AuthConfig. */
 
 #include <string.h>
-#include <sys/stat.h>
 
 #include <apr_strings.h>
 #include <apr_lib.h>
-#include <apr_network_io.h>
 
 #include <httpd.h>
 #include <http_config.h>
@@ -64,55 +62,6 @@ static const char *fail(cmd_parms *cmd, const char *msg)
     return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, msg);
 }
 
-/* A socket path with its "//" and "/./" collapsed: "/run//mc.sock" and "/run/./mc.sock" are
- * "/run/mc.sock". */
-static const char *tidy_path(apr_pool_t *p, const char *path)
-{
-    char *out = apr_palloc(p, strlen(path) + 1), *o = out;
-
-    while (*path) {
-        if (path[0] == '/' && (path[1] == '/' || (path[1] == '.' && path[2] == '/'))) {
-            path += path[1] == '/' ? 1 : 2;
-            continue;
-        }
-        *o++ = *path++;
-    }
-    *o = '\0';
-    return out;
-}
-
-/* Whether two entries of SharedSessionMemcache reach one server by different spellings: a
- * name and its address, two names of one address, "/run//mc.sock" and "/run/mc.sock" or a
- * link to it.  A name that does not resolve (yet) is compared by its spelling only. */
-static int same_server(apr_pool_t *p, const shs_mc_addr_t *a, const shs_mc_addr_t *b)
-{
-    apr_sockaddr_t *sa, *sb, *x, *y;
-    struct stat st_a, st_b;
-
-    if ((a->host[0] == '/') != (b->host[0] == '/')) {
-        return 0;
-    }
-    if (a->host[0] == '/') {
-        if (stat(a->host, &st_a) == 0 && stat(b->host, &st_b) == 0) {
-            return st_a.st_dev == st_b.st_dev && st_a.st_ino == st_b.st_ino;
-        }
-        return !strcmp(tidy_path(p, a->host), tidy_path(p, b->host));
-    }
-    if (a->port != b->port ||
-        apr_sockaddr_info_get(&sa, a->host, APR_UNSPEC, a->port, 0, p) != APR_SUCCESS ||
-        apr_sockaddr_info_get(&sb, b->host, APR_UNSPEC, b->port, 0, p) != APR_SUCCESS) {
-        return 0;
-    }
-    for (x = sa; x; x = x->next) {
-        for (y = sb; y; y = y->next) {
-            if (apr_sockaddr_equal(x, y)) {
-                return 1;
-            }
-        }
-    }
-    return 0;
-}
-
 static const char *shs_cmd_memcache(cmd_parms *cmd, void *dc, int argc, char *const argv[])
 {
     shs_srv_conf_t *s = srv_conf(cmd);
@@ -146,7 +95,7 @@ static const char *shs_cmd_memcache(cmd_parms *cmd, void *dc, int argc, char *co
             if (!strcmp(name, shs_place_identity(cmd->pool, o->host, o->port))) {
                 return fail(cmd, apr_psprintf(cmd->pool, "'%s' is listed twice", argv[i]));
             }
-            if (same_server(cmd->temp_pool, a, o)) {
+            if (shs_mc_addr_same(cmd->temp_pool, a, o)) {
                 return fail(cmd, apr_psprintf(cmd->pool, "'%s' and '%s' are the same server",
                                               argv[j], argv[i]));
             }

@@ -16,9 +16,11 @@
 #include <string.h>
 #include <stdlib.h>
 #include <errno.h>
+#include <sys/stat.h>
 
 #include <apr_strings.h>
 #include <apr_lib.h>
+#include <apr_network_io.h>
 
 #include "shs_config.h"
 #include "shs_id.h"
@@ -389,6 +391,53 @@ const char *shs_parse_mc_addr(apr_pool_t *p, const char *arg, shs_mc_addr_t *out
     }
     out->host = host;
     return NULL;
+}
+
+/* A socket path with its "//" and "/./" collapsed: "/run//mc.sock" and "/run/./mc.sock" are
+ * "/run/mc.sock". */
+static const char *tidy_path(apr_pool_t *p, const char *path)
+{
+    char *out = apr_palloc(p, strlen(path) + 1), *o = out;
+
+    while (*path) {
+        if (path[0] == '/' && (path[1] == '/' || (path[1] == '.' && path[2] == '/'))) {
+            path += path[1] == '/' ? 1 : 2;
+            continue;
+        }
+        *o++ = *path++;
+    }
+    *o = '\0';
+    return out;
+}
+
+/* See shs_config.h. */
+int shs_mc_addr_same(apr_pool_t *p, const shs_mc_addr_t *a, const shs_mc_addr_t *b)
+{
+    apr_sockaddr_t *sa, *sb, *x, *y;
+    struct stat st_a, st_b;
+
+    if ((a->host[0] == '/') != (b->host[0] == '/')) {
+        return 0;
+    }
+    if (a->host[0] == '/') {
+        if (stat(a->host, &st_a) == 0 && stat(b->host, &st_b) == 0) {
+            return st_a.st_dev == st_b.st_dev && st_a.st_ino == st_b.st_ino;
+        }
+        return !strcmp(tidy_path(p, a->host), tidy_path(p, b->host));
+    }
+    if (a->port != b->port ||
+        apr_sockaddr_info_get(&sa, a->host, APR_UNSPEC, a->port, 0, p) != APR_SUCCESS ||
+        apr_sockaddr_info_get(&sb, b->host, APR_UNSPEC, b->port, 0, p) != APR_SUCCESS) {
+        return 0;
+    }
+    for (x = sa; x; x = x->next) {
+        for (y = sb; y; y = y->next) {
+            if (apr_sockaddr_equal(x, y)) {
+                return 1;
+            }
+        }
+    }
+    return 0;
 }
 
 const char *shs_parse_member(apr_pool_t *p, const char *arg, shs_member_t *out)

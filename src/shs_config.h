@@ -164,6 +164,10 @@ const char *shs_parse_endpoint(apr_pool_t *p, const char *arg, const char **out)
 /* Parsers: NULL on success, else a message naming the bad value. */
 /* "host:port", "[v6]:port", or an absolute path to a unix socket. */
 const char *shs_parse_mc_addr(apr_pool_t *p, const char *arg, shs_mc_addr_t *out);
+/* Whether two parsed servers are one reached by different spellings: a name and its
+ * address, two names of one address, "/run//mc.sock" and "/run/mc.sock", or a socket and a
+ * link to it.  A name that does not resolve (yet) is compared by its spelling only. */
+int shs_mc_addr_same(apr_pool_t *p, const shs_mc_addr_t *a, const shs_mc_addr_t *b);
 
 const char *shs_parse_member(apr_pool_t *p, const char *arg, shs_member_t *out);
 const char *shs_parse_cookie_attrs(apr_pool_t *p, const char *arg, const char **out);

@@ -199,6 +199,30 @@ static void test_parse_mc_socket(void **state)
     assert_non_null(strstr(err, "absolute path of a unix socket"));
 }
 
+/* Whether a and b, as written in SharedSessionMemcache, are one server. */
+static int same(const char *a, const char *b)
+{
+    shs_mc_addr_t x, y;
+
+    assert_null(shs_parse_mc_addr(pool, a, &x));
+    assert_null(shs_parse_mc_addr(pool, b, &y));
+    return shs_mc_addr_same(pool, &x, &y);
+}
+
+static void test_mc_addr_same(void **state)
+{
+    (void)state;
+    assert_true(same("localhost:11211", "127.0.0.1:11211"));
+    assert_true(same("127.0.0.1:11211", "LOCALHOST:11211"));
+    assert_false(same("127.0.0.1:11211", "127.0.0.1:11212"));
+    assert_false(same("localhost:11211", "/run/memcached.sock"));
+    /* sockets that do not exist: the path with // and /./ collapsed */
+    assert_true(same("/run/shs-none//mc.sock", "/run/shs-none/mc.sock"));
+    assert_true(same("/run/./shs-none/mc.sock", "//run/shs-none/mc.sock"));
+    assert_false(same("/run/shs-none/mc.sock", "/run/shs-none/mc2.sock"));
+    assert_false(same("/run/shs-none/../mc.sock", "/run/mc.sock")); /* ".." is not resolved */
+}
+
 static void test_parse_member(void **state)
 {
     shs_member_t m;
@@ -357,6 +381,7 @@ int main(void)
         cmocka_unit_test(test_srv_merge),
         cmocka_unit_test(test_parse_mc_addr),
         cmocka_unit_test(test_parse_mc_socket),
+        cmocka_unit_test(test_mc_addr_same),
         cmocka_unit_test(test_parse_member),
         cmocka_unit_test(test_parse_seconds_and_attrs),
         cmocka_unit_test(test_group_find),
